@@ -1,0 +1,100 @@
+"""Settings, all read from `HALLKEY_*` environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ContextName = Literal["booking", "hub", "locks"]
+CONTEXT_NAMES: tuple[ContextName, ...] = ("booking", "hub", "locks")
+
+
+class Settings(BaseSettings):
+    """Process-wide settings; every field maps to `HALLKEY_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="HALLKEY_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(default=Path("var"))
+    """Folder for SQLite files, the local message outbox and the generated secret key."""
+
+    booking_database_url: str | None = None
+    """SQLAlchemy URL of the booking database; default `sqlite:///DATA_DIR/booking.db`."""
+
+    hub_database_url: str | None = None
+    """SQLAlchemy URL of the hub database; default `sqlite:///DATA_DIR/hub.db`."""
+
+    locks_database_url: str | None = None
+    """SQLAlchemy URL of the locks database; default `sqlite:///DATA_DIR/locks.db`."""
+
+    secret_key: str | None = None
+    """Master secret for encryption at rest; default: generated once into DATA_DIR/secret.key."""
+
+    base_url: str = "http://127.0.0.1:8000"
+    """Public base URL of this process (used in links and in the demo's wiring)."""
+
+    run_workers: bool = True
+    """Whether `hallkey serve` runs the background workers inside the web process."""
+
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    """How often an idle worker looks for due jobs (new jobs in-process wake it at once)."""
+
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long a worker holds a job before another worker may take it over."""
+
+    job_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    """Longest wait between two tries of a failing job."""
+
+    http_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Timeout of every call to another context or device."""
+
+    default_timezone: str = "Europe/Oslo"
+    """Time zone used to show times to people when a venue or site names none."""
+
+    hub_retention_days: int = Field(default=7, ge=0)
+    """Days after a grant ends before the hub deletes its recipient's phone and email."""
+
+    locks_keypad_unlock_seconds: int = Field(default=5, ge=1, le=300)
+    """How long a door stays unlocked after a granted keypad code."""
+
+    log_level: str = "INFO"
+    """Python logging level."""
+
+    def database_url(self, context: ContextName) -> str:
+        """Returns the database URL of a context, defaulting to a SQLite file in DATA_DIR."""
+        configured = {
+            "booking": self.booking_database_url,
+            "hub": self.hub_database_url,
+            "locks": self.locks_database_url,
+        }[context]
+        if configured:
+            return configured
+        return f"sqlite:///{(self.data_dir / f'{context}.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Folder where the local delivery provider writes one file per message."""
+        return self.data_dir / "outbox"
+
+    @cached_property
+    def master_secret(self) -> bytes:
+        """Returns the master secret, creating DATA_DIR/secret.key on first use."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            # link() refuses to replace: when processes race, the first key wins for all.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+            tmp.unlink()
+        return path.read_text().strip().encode()

@@ -1,0 +1,141 @@
+"""The web process: one FastAPI app made of context parts, with health, metrics and errors.
+
+A context hands in a `ContextPart` (its routers, workers and OpenAPI path); the combined
+process and a single-role process are built by the same function, so they behave alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hallkey import __version__
+from hallkey.core.errors import install_error_handlers
+from hallkey.core.jobs import Worker
+
+log = logging.getLogger("hallkey.http")
+
+REQUEST_SECONDS = Histogram(
+    "hallkey_http_request_seconds",
+    "HTTP requests by route template and status",
+    ["method", "route", "status"],
+)
+
+
+@dataclass
+class ContextPart:
+    """What one context contributes to a web process."""
+
+    name: str
+    title: str
+    openapi_path: str
+    routers: Sequence[APIRouter]
+    workers: Sequence[Worker] = ()
+    healthy: Callable[[], bool] = lambda: True
+    close: Callable[[], None] = lambda: None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MetricsMiddleware:
+    """Times every request by its route template (never by its raw path: it may hold a token)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            REQUEST_SECONDS.labels(scope["method"], route, str(status["code"])).observe(elapsed)
+            log.debug("%s %s %s %.1fms", scope["method"], route, status["code"], elapsed * 1000)
+
+
+def create_app(parts: Sequence[ContextPart], *, run_workers: bool) -> FastAPI:
+    """Returns the web app serving `parts`, starting their workers when `run_workers`."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if run_workers:
+            for part in parts:
+                for worker in part.workers:
+                    worker.start()
+        try:
+            yield
+        finally:
+            for part in parts:
+                for worker in part.workers:
+                    worker.stop()
+            for part in parts:
+                part.close()
+
+    app = FastAPI(
+        title="hallkey",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware)
+    for part in parts:
+        for router in part.routers:
+            app.include_router(router)
+        _add_openapi(app, part)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        checks = {part.name: _safe(part.healthy) for part in parts}
+        ok = all(checks.values())
+        body = {"status": "ok" if ok else "degraded", "contexts": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.state.parts = {part.name: part for part in parts}
+    return app
+
+
+def _safe(check: Callable[[], bool]) -> bool:
+    try:
+        return check()
+    except Exception:
+        log.exception("health check failed")
+        return False
+
+
+def _add_openapi(app: FastAPI, part: ContextPart) -> None:
+    cache: dict[str, Any] = {}
+
+    def openapi() -> JSONResponse:
+        if "doc" not in cache:
+            routes = [route for router in part.routers for route in router.routes]
+            cache["doc"] = get_openapi(title=part.title, version=__version__, routes=routes)
+        return JSONResponse(cache["doc"])
+
+    app.add_api_route(part.openapi_path, openapi, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,129 @@
+"""The durable job queue on a real database: retries, leases, and no job done twice."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from hallkey.core.clock import ManualClock, SystemClock
+from hallkey.core.db import Database, make_metadata
+from hallkey.core.jobs import GiveUp, JobQueue, JobRun, RetryLater, Worker, job_table
+from tests.conftest import DatabaseUrlFactory
+
+T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+
+
+def _queue(url: str, clock: ManualClock | SystemClock) -> JobQueue:
+    metadata = make_metadata()
+    table = job_table(metadata, "test_jobs")
+    database = Database(url)
+    metadata.create_all(database.engine)
+    return JobQueue(database, table, clock)
+
+
+def test_job_runs_only_after_commit(database_url: DatabaseUrlFactory) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    seen: list[dict[str, object]] = []
+    worker = Worker(name="w", queue=queue, handlers={"hello": lambda job: seen.append(job.payload)})
+
+    try:
+        with queue.database.transaction() as session:
+            queue.enqueue(session, "hello", {"n": 1})
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert worker.run_pending() == 0
+
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "hello", {"n": 2})
+    assert queue.wakeup.is_set()
+    assert worker.run_pending() == 1
+    assert seen == [{"n": 2}]
+    with queue.database.transaction() as session:
+        assert queue.pending_count(session) == 0
+
+
+def test_failing_job_is_retried_with_backoff_until_it_succeeds(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    attempts: list[int] = []
+
+    def flaky(job: JobRun) -> None:
+        attempts.append(job.attempt)
+        if job.attempt < 3:
+            raise RetryLater("peer down")
+
+    worker = Worker(name="w", queue=queue, handlers={"flaky": flaky})
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "flaky", {})
+    assert worker.run_pending() == 1
+    assert worker.run_pending() == 0  # not due yet
+    clock.advance(timedelta(seconds=2))
+    assert worker.run_pending() == 1
+    clock.advance(timedelta(seconds=1))
+    assert worker.run_pending() == 0  # the second wait is longer
+    clock.advance(timedelta(seconds=4))
+    assert worker.run_pending() == 1
+    assert attempts == [1, 2, 3]
+    with queue.database.transaction() as session:
+        assert queue.pending_count(session) == 0
+
+
+def test_job_that_gives_up_is_kept_dead_and_not_run_again(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+
+    def hopeless(job: JobRun) -> None:
+        raise GiveUp("bad payload")
+
+    worker = Worker(name="w", queue=queue, handlers={"hopeless": hopeless})
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "hopeless", {})
+    assert worker.run_pending() == 1
+    clock.advance(timedelta(days=1))
+    assert worker.run_pending() == 0
+
+
+def test_job_of_a_dead_worker_is_taken_over_after_its_lease(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    done: list[str] = []
+    crashed = Worker(name="crashed", queue=queue, handlers={}, lease_seconds=30)
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "work", {})
+    assert crashed._claim() is not None  # claimed, then the process "died"
+    survivor = Worker(name="survivor", queue=queue, handlers={"work": lambda j: done.append("x")})
+    assert survivor.run_pending() == 0
+    clock.advance(timedelta(seconds=31))
+    assert survivor.run_pending() == 1
+    assert done == ["x"]
+
+
+def test_concurrent_workers_never_run_one_job_twice(database_url: DatabaseUrlFactory) -> None:
+    queue = _queue(database_url("jobs"), SystemClock())
+    runs: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def count(job: JobRun) -> None:
+        with lock:
+            runs[int(job.payload["n"])] += 1
+
+    with queue.database.transaction() as session:
+        for n in range(60):
+            queue.enqueue(session, "count", {"n": n})
+    workers = [Worker(name=f"w{i}", queue=queue, handlers={"count": count}) for i in range(4)]
+    threads = [threading.Thread(target=w.run_pending) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(runs) == list(range(60))
+    assert set(runs.values()) == {1}
