@@ -1,0 +1,1 @@
+"""Benchmarks of hallkey's hot paths; run with `make bench` (python -m bench)."""

@@ -1,0 +1,250 @@
+"""Measures hallkey's hot paths against a real `hallkey serve --demo` process.
+
+Prints figures; asserts nothing. Options: `--postgres URL` runs the three contexts on fresh
+PostgreSQL databases created through URL (an admin connection), `--reservations N` sets how many
+bookings fill the resource before the conflict check is timed, `--credentials N` how many codes
+the door holds before the keypad is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from hallkey.core.db import normalise_url
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@contextmanager
+def _postgres_databases(admin_url: str | None) -> Iterator[dict[str, str]]:
+    if admin_url is None:
+        yield {}
+        return
+    admin = normalise_url(admin_url)
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    names = {ctx: f"hk_bench_{ctx}_{secrets.token_hex(3)}" for ctx in ("booking", "hub", "locks")}
+    with engine.connect() as connection:
+        for name in names.values():
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield {
+            f"HALLKEY_{ctx.upper()}_DATABASE_URL": make_url(admin)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+            for ctx, name in names.items()
+        }
+    finally:
+        with engine.connect() as connection:
+            for name in names.values():
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@contextmanager
+def _server(env_extra: dict[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "var"
+        env = {**os.environ, **env_extra, "HALLKEY_LOG_LEVEL": "WARNING"}
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hallkey.cli",
+                "serve",
+                "--demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("server did not start")
+                time.sleep(0.1)
+            yield base, json.loads((data_dir / "demo.json").read_text())
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+def _timed(action: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _report(label: str, samples: list[float]) -> None:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    print(
+        f"{label:<58} n={len(samples):<5} median {statistics.median(samples):7.2f} ms"
+        f"   p95 {p95:7.2f} ms   max {ordered[-1]:7.2f} ms"
+    )
+
+
+def bench_keypad(base: str, demo: dict[str, Any], credentials: int) -> None:
+    """Times the door decision with `credentials` codes on the door."""
+    locks = httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {demo['locks_api_key']}"}
+    )
+    door = demo["resources"][0]["doors"][0]
+    now = datetime.now(UTC)
+    codes = []
+    for n in range(credentials):
+        code = f"{secrets.randbelow(10**8):08d}"
+        window_start = now + timedelta(hours=2 * (n % 500) - 1)
+        response = locks.put(
+            f"/locks/v1/doors/{door}/credentials/rsv_bench{n:06d}",
+            json={
+                "type": "pin",
+                "code": code,
+                "windows": [
+                    {
+                        "valid_from": _iso(window_start),
+                        "valid_to": _iso(window_start + timedelta(hours=2)),
+                    }
+                ],
+            },
+        )
+        if response.status_code == 200:
+            codes.append(code)
+    valid = codes[0]
+    _report(
+        f"keypad, right code ({len(codes)} codes on the door)",
+        _timed(lambda: locks.post(f"/locks/v1/doors/{door}/keypad", json={"code": valid}), 200),
+    )
+    # Wrong codes lock the keypad out after five; time only four, on another door.
+    other = demo["resources"][0]["doors"][1]
+    _report(
+        "keypad, unknown code",
+        _timed(lambda: locks.post(f"/locks/v1/doors/{other}/keypad", json={"code": "86420"}), 4),
+    )
+
+
+def bench_booking(base: str, demo: dict[str, Any], reservations: int) -> None:
+    """Times the conflict check and availability with `reservations` bookings on the resource."""
+    api = httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {demo['booking_api_token']}"}
+    )
+    resource = demo["resources"][0]["id"]
+    first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    customer = {"name": "Bench Mark", "phone": "+4791234567", "email": "bench@example.org"}
+
+    def body(slot: int) -> dict[str, Any]:
+        start = first + timedelta(hours=slot)
+        return {
+            "resource_id": resource,
+            "start": _iso(start),
+            "end": _iso(start + timedelta(hours=1)),
+            "customer": customer,
+        }
+
+    fill = _timed(lambda: api.post("/api/v1/reservations", json=body(next(slots))), reservations)
+    _report(f"POST reservation, free slot (filling {reservations})", fill)
+    taken = iter(range(reservations))
+    _report(
+        f"POST reservation, taken slot → 409 ({reservations} on the resource)",
+        _timed(lambda: api.post("/api/v1/reservations", json=body(next(taken))), 200),
+    )
+    month_from, month_to = _iso(first), _iso(first + timedelta(days=31))
+    _report(
+        "GET availability, 31 days",
+        _timed(
+            lambda: api.get(
+                f"/api/v1/resources/{resource}/availability",
+                params={"from": month_from, "to": month_to},
+            ),
+            100,
+        ),
+    )
+
+
+slots = iter(range(10**9))
+
+
+def bench_end_to_end(base: str, demo: dict[str, Any], repeat: int) -> None:
+    """Times POST reservation → access granted, as the customer would wait for it."""
+    api = httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {demo['booking_api_token']}"}
+    )
+    resource = demo["resources"][0]["id"]
+    first = datetime.now(UTC) + timedelta(days=400)
+    samples = []
+    for n in range(repeat):
+        start = first + timedelta(hours=2 * n)
+        started = time.perf_counter()
+        created = api.post(
+            "/api/v1/reservations",
+            json={
+                "resource_id": resource,
+                "start": _iso(start),
+                "end": _iso(start + timedelta(hours=1)),
+                "customer": {
+                    "name": "Bench Mark",
+                    "phone": "+4791234567",
+                    "email": "b@example.org",
+                },
+            },
+        )
+        rid = created.json()["id"]
+        while api.get(f"/api/v1/reservations/{rid}").json()["access"]["state"] != "granted":
+            time.sleep(0.005)
+        samples.append((time.perf_counter() - started) * 1000)
+    _report("POST reservation → access granted (combined process)", samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--postgres", metavar="URL", help="admin URL of a PostgreSQL server")
+    parser.add_argument("--reservations", type=int, default=2000)
+    parser.add_argument("--credentials", type=int, default=1000)
+    args = parser.parse_args()
+    with _postgres_databases(args.postgres) as env, _server(env) as (base, demo):
+        print(f"hallkey benchmarks on {'PostgreSQL' if args.postgres else 'SQLite'} ({base})")
+        bench_end_to_end(base, demo, 30)
+        bench_keypad(base, demo, args.credentials)
+        bench_booking(base, demo, args.reservations)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The booking JSON API under `/api/v1`: thin endpoints over the service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hallkey.booking import service
+from hallkey.booking.context import BookingContext
+from hallkey.booking.schemas import (
+    AcceptedOut,
+    AccessEventsIn,
+    AvailabilityOut,
+    ReservationCreate,
+    ReservationMove,
+    ReservationOut,
+    ResourceOut,
+)
+from hallkey.core.auth import bearer_token
+from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
+
+
+def build_routers(ctx: BookingContext) -> list[APIRouter]:
+    """Returns the routers of the booking API (full paths)."""
+    router = APIRouter(prefix="/api/v1", tags=["booking"], responses=ERROR_RESPONSES)
+
+    @contextmanager
+    def transaction() -> Iterator[Session]:
+        # A constraint violation may surface at commit (a race the check could not see):
+        # it is a conflict for the client, never a 5xx.
+        try:
+            with ctx.database.transaction() as session:
+                yield session
+        except IntegrityError as exc:
+            raise service.conflict_from_integrity(exc) from exc
+
+    def tenant_of(request: Request, session: Session) -> str:
+        return service.authenticate(session, bearer_token(request))
+
+    @router.get("/resources", response_model=list[ResourceOut])
+    def list_resources() -> list[ResourceOut]:
+        """Lists what can be booked (public)."""
+        with ctx.database.transaction() as session:
+            return service.list_resources(session)
+
+    @router.get("/resources/{resource_id}/availability", response_model=AvailabilityOut)
+    def availability(
+        resource_id: str,
+        from_: UtcDatetime = Query(alias="from"),
+        to: UtcDatetime = Query(),
+    ) -> AvailabilityOut:
+        """Tells when a resource is busy and free between `from` and `to` (public)."""
+        with ctx.database.transaction() as session:
+            return service.availability(session, resource_id, from_, to)
+
+    @router.post("/reservations", status_code=201, response_model=ReservationOut)
+    def create_reservation(body: ReservationCreate, request: Request) -> ReservationOut:
+        """Reserves a resource; a confirmed reservation gets its access from the hub."""
+        with transaction() as session:
+            tenant_id = tenant_of(request, session)
+            reservation = service.create_reservation(ctx, session, tenant_id, body)
+            return service.reservation_view(ctx, session, reservation)
+
+    @router.get("/reservations/{reservation_id}", response_model=ReservationOut)
+    def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
+        """Returns a reservation with its access and door events."""
+        with ctx.database.transaction() as session:
+            tenant_id = tenant_of(request, session)
+            reservation = service.get_reservation(session, tenant_id, reservation_id)
+            return service.reservation_view(ctx, session, reservation)
+
+    @router.patch("/reservations/{reservation_id}", response_model=ReservationOut)
+    def move_reservation(
+        reservation_id: str, body: ReservationMove, request: Request
+    ) -> ReservationOut:
+        """Moves a reservation; its access follows."""
+        with transaction() as session:
+            tenant_id = tenant_of(request, session)
+            reservation = service.move_reservation(ctx, session, tenant_id, reservation_id, body)
+            return service.reservation_view(ctx, session, reservation)
+
+    @router.post("/reservations/{reservation_id}/cancel", response_model=ReservationOut)
+    def cancel_reservation(reservation_id: str, request: Request) -> ReservationOut:
+        """Cancels a reservation and revokes its access; a repeat changes nothing."""
+        with transaction() as session:
+            tenant_id = tenant_of(request, session)
+            reservation = service.cancel_reservation(ctx, session, tenant_id, reservation_id)
+            return service.reservation_view(ctx, session, reservation)
+
+    @router.post("/reservations/{reservation_id}/approve", response_model=ReservationOut)
+    def approve_reservation(reservation_id: str, request: Request) -> ReservationOut:
+        """Confirms a requested reservation (case officer); its access is then granted."""
+        with transaction() as session:
+            tenant_id = tenant_of(request, session)
+            reservation = service.decide_reservation(
+                ctx, session, tenant_id, reservation_id, approve=True
+            )
+            return service.reservation_view(ctx, session, reservation)
+
+    @router.post("/reservations/{reservation_id}/deny", response_model=ReservationOut)
+    def deny_reservation(reservation_id: str, request: Request) -> ReservationOut:
+        """Denies a requested reservation (case officer)."""
+        with transaction() as session:
+            tenant_id = tenant_of(request, session)
+            reservation = service.decide_reservation(
+                ctx, session, tenant_id, reservation_id, approve=False
+            )
+            return service.reservation_view(ctx, session, reservation)
+
+    @router.post("/access-events", response_model=AcceptedOut)
+    def access_events(body: AccessEventsIn, request: Request) -> AcceptedOut:
+        """Receives door events pushed by the hub; each event is stored once."""
+        with transaction() as session:
+            tenant_id = tenant_of(request, session)
+            accepted = service.record_access_events(ctx, session, tenant_id, body.events)
+        return AcceptedOut(accepted=accepted)
+
+    return [router]

@@ -1,0 +1,64 @@
+"""The booking context's wiring: settings, clock, database, jobs and worker."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hallkey.booking import tasks
+from hallkey.booking.models import jobs_table
+from hallkey.core.clock import Clock
+from hallkey.core.db import Database
+from hallkey.core.jobs import JobQueue, Worker
+from hallkey.core.migrations import upgrade
+from hallkey.core.security import SecretBox
+from hallkey.core.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "booking_alembic_version"
+
+
+@dataclass
+class BookingContext:
+    """Everything the booking system's API, jobs and provisioning work with."""
+
+    settings: Settings
+    clock: Clock
+    database: Database
+    jobs: JobQueue
+    worker: Worker
+    box: SecretBox
+
+    def close(self) -> None:
+        """Stops the worker (if running) and disposes the database."""
+        self.worker.stop()
+        self.database.dispose()
+
+
+def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) -> BookingContext:
+    """Returns a ready booking context, migrating its database first when `migrate`."""
+    url = settings.database_url("booking")
+    if migrate:
+        upgrade(url, MIGRATIONS, VERSION_TABLE)
+    database = Database(url)
+    queue = JobQueue(database, jobs_table, clock)
+    worker = Worker(
+        name=f"booking-{os.getpid()}",
+        queue=queue,
+        handlers={},
+        poll_seconds=settings.worker_poll_seconds,
+        lease_seconds=settings.job_lease_seconds,
+        backoff_max_seconds=settings.job_backoff_max_seconds,
+    )
+    ctx = BookingContext(
+        settings=settings,
+        clock=clock,
+        database=database,
+        jobs=queue,
+        worker=worker,
+        box=SecretBox.for_purpose(settings.master_secret, "booking"),
+    )
+    # The handlers need the context, and the context holds the worker.
+    worker.handlers = dict(tasks.handlers(ctx))
+    return ctx

@@ -1,0 +1,6 @@
+"""Alembic environment of the booking context."""
+
+from hallkey.booking.models import Base
+from hallkey.core.migrations import run_env
+
+run_env(Base.metadata)

@@ -1,0 +1,150 @@
+"""The booking context's tables (all named `booking_…`).
+
+Hot paths and their indexes:
+- API token lookup by `key_id` on every authenticated request: unique index on key_id.
+- The conflict check and availability: (resource_id, start_at, end_at) on reservations
+  (and, on PostgreSQL, the GiST exclusion constraint the migration adds).
+- Reservations by ref (events, hub traffic): unique index on ref.
+- Customer reuse by e-mail within a tenant: unique (tenant_id, email).
+- A reservation's door events, oldest first: (ref, at) on access events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hallkey.core.db import UTCDateTime, make_metadata
+from hallkey.core.jobs import job_table
+
+
+class Base(DeclarativeBase):
+    metadata = make_metadata()
+
+
+class Tenant(Base):
+    __tablename__ = "booking_tenants"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    hub_url: Mapped[str] = mapped_column(String(500))
+    # The tenant's client key at the hub, sealed with the context's SecretBox.
+    hub_api_key_sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffUser(Base):
+    __tablename__ = "booking_staff_users"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    __tablename__ = "booking_api_tokens"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str] = mapped_column(String(40), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Venue(Base):
+    __tablename__ = "booking_venues"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(500))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Resource(Base):
+    __tablename__ = "booking_resources"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    venue_id: Mapped[str] = mapped_column(ForeignKey("booking_venues.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    door_ids: Mapped[list[str]] = mapped_column(JSON)
+    credential: Mapped[str] = mapped_column(String(20))
+    access_before_minutes: Mapped[int] = mapped_column(Integer)
+    access_after_minutes: Mapped[int] = mapped_column(Integer)
+    opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    approval_required: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Customer(Base):
+    __tablename__ = "booking_customers"
+    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_booking_customers_email"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    # Personal data; all null once the customer is erased (the reservations stay).
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    organisation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    org_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Reservation(Base):
+    __tablename__ = "booking_reservations"
+    __table_args__ = (
+        Index("ix_booking_reservations_resource_span", "resource_id", "start_at", "end_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("booking_resources.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("booking_customers.id"), index=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+    access_state: Mapped[str] = mapped_column(String(16))
+    access_credential: Mapped[str] = mapped_column(String(20))
+    # JSON {code, code_formatted, url?, mobile_key?} sealed with the SecretBox.
+    access_secret_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    access_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Set before the first GrantAccess call, so a later cancel knows a grant may exist.
+    access_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccessEvent(Base):
+    __tablename__ = "booking_access_events"
+    __table_args__ = (Index("ix_booking_access_events_ref_at", "ref", "at"),)
+
+    # The hub's event id: receiving the same event twice stores it once.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    ref: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    door: Mapped[str] = mapped_column(String(64))
+    door_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+jobs_table = job_table(Base.metadata, "booking_jobs")

@@ -1,0 +1,118 @@
+"""Every database query of the booking context."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hallkey.booking.domain import BLOCKING_STATUSES
+from hallkey.booking.models import (
+    AccessEvent,
+    ApiToken,
+    Customer,
+    Reservation,
+    Resource,
+    Tenant,
+    Venue,
+)
+
+
+def token_by_key_id(session: Session, key_id: str) -> ApiToken | None:
+    """Returns the unrevoked API token with this key id."""
+    return session.scalars(
+        select(ApiToken).where(ApiToken.key_id == key_id, ApiToken.revoked_at.is_(None))
+    ).first()
+
+
+def tenant(session: Session, tenant_id: str) -> Tenant | None:
+    """Returns the tenant."""
+    return session.get(Tenant, tenant_id)
+
+
+def venue(session: Session, venue_id: str) -> Venue | None:
+    """Returns the venue."""
+    return session.get(Venue, venue_id)
+
+
+def resource(session: Session, resource_id: str) -> Resource | None:
+    """Returns the resource."""
+    return session.get(Resource, resource_id)
+
+
+def resources_with_venues(session: Session) -> Sequence[tuple[Resource, Venue]]:
+    """Returns every resource with its venue, by name."""
+    rows = session.execute(
+        select(Resource, Venue)
+        .join(Venue, Venue.id == Resource.venue_id)
+        .order_by(Resource.name, Resource.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def customer_by_email(session: Session, tenant_id: str, email: str) -> Customer | None:
+    """Returns the tenant's customer with this e-mail address."""
+    return session.scalars(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.email == email)
+    ).first()
+
+
+def customer(session: Session, customer_id: str) -> Customer | None:
+    """Returns the customer."""
+    return session.get(Customer, customer_id)
+
+
+def reservation(session: Session, reservation_id: str, *, lock: bool = False) -> Reservation | None:
+    """Returns the reservation, row-locked for update when `lock` (PostgreSQL)."""
+    query = select(Reservation).where(Reservation.id == reservation_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def overlapping(
+    session: Session,
+    resource_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    exclude_id: str | None = None,
+) -> list[Reservation]:
+    """Returns the holding reservations of a resource that overlap `[start, end)`.
+
+    Backed by the (resource_id, start_at, end_at) index.
+    """
+    query = select(Reservation).where(
+        Reservation.resource_id == resource_id,
+        Reservation.start_at < end,
+        Reservation.end_at > start,
+        Reservation.status.in_(BLOCKING_STATUSES),
+    )
+    if exclude_id is not None:
+        query = query.where(Reservation.id != exclude_id)
+    return list(session.scalars(query.order_by(Reservation.start_at)))
+
+
+def events_of(session: Session, tenant_id: str, ref: str) -> list[AccessEvent]:
+    """Returns a reservation's door events, oldest first (by the (ref, at) index)."""
+    return list(
+        session.scalars(
+            select(AccessEvent)
+            .where(AccessEvent.ref == ref, AccessEvent.tenant_id == tenant_id)
+            .order_by(AccessEvent.at, AccessEvent.id)
+        )
+    )
+
+
+def existing_event_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    """Returns which of these event ids are stored already."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(AccessEvent.id).where(AccessEvent.id.in_(ids))))
+
+
+def count_rows(session: Session, model: type[Reservation] | type[Customer]) -> int:
+    """Returns the number of rows of a table (for checks and tests)."""
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)

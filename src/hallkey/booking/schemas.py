@@ -1,0 +1,167 @@
+"""Request and response bodies of the booking API."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
+
+from hallkey.core.schemas import UtcDatetime
+
+Credential = Literal["pin", "mobile_key", "url_key", "sms"]
+ReservationStatus = Literal["requested", "confirmed", "denied", "cancelled"]
+AccessState = Literal["pending", "granted", "failed", "revoked"]
+
+
+def normalise_phone(value: str, region: str = "NO") -> str:
+    """Returns the phone number in E.164; raises ValueError (without the value) if invalid."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("phone is not a valid phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("phone is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: str) -> str:
+    """Returns the normalised e-mail address; raises ValueError (without the value) if invalid."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError("email is not a valid e-mail address") from None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerIn(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(min_length=1, max_length=40)
+    email: str = Field(min_length=3, max_length=320)
+    organisation: str | None = Field(default=None, max_length=200)
+    org_number: str | None = Field(default=None, max_length=32)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalise_phone(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalise_email(value)
+
+
+class AccessIn(_Strict):
+    credential: Credential | None = None
+
+
+class ReservationCreate(_Strict):
+    resource_id: str = Field(min_length=1, max_length=40)
+    start: UtcDatetime
+    end: UtcDatetime
+    customer: CustomerIn
+    access: AccessIn | None = None
+
+
+class ReservationMove(_Strict):
+    start: UtcDatetime | None = None
+    end: UtcDatetime | None = None
+
+
+class CustomerOut(BaseModel):
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+class AccessOut(BaseModel):
+    """The access as the customer sees it; credential fields appear only when known."""
+
+    state: AccessState
+    credential: str
+    code: str | None = None
+    code_formatted: str | None = None
+    url: str | None = None
+    mobile_key: str | None = None
+    error: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unknown(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class EventOut(BaseModel):
+    at: UtcDatetime
+    door: str
+    door_name: str
+    kind: str
+    reason: str | None
+
+
+class ReservationOut(BaseModel):
+    id: str
+    ref: str
+    status: ReservationStatus
+    resource_id: str
+    start: UtcDatetime
+    end: UtcDatetime
+    version: int
+    customer: CustomerOut
+    access: AccessOut
+    events: list[EventOut]
+
+
+class ResourceOut(BaseModel):
+    id: str
+    name: str
+    venue: str
+    timezone: str
+    credential: str
+    access_before_minutes: int
+    access_after_minutes: int
+
+
+class FrameOut(BaseModel):
+    start: UtcDatetime
+    end: UtcDatetime
+
+
+class AvailabilityOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    resource_id: str
+    from_: UtcDatetime = Field(alias="from")
+    to: UtcDatetime
+    busy: list[FrameOut]
+    free: list[FrameOut]
+
+
+class AccessEventIn(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+    ref: str | None = Field(default=None, max_length=40)
+    door: str = Field(min_length=1, max_length=64)
+    door_name: str = Field(default="", max_length=200)
+    kind: str = Field(min_length=1, max_length=40)
+    reason: str | None = Field(default=None, max_length=64)
+    at: UtcDatetime
+
+
+class AccessEventsIn(BaseModel):
+    events: list[AccessEventIn] = Field(max_length=1000)
+
+
+class AcceptedOut(BaseModel):
+    accepted: int

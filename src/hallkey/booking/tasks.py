@@ -1,0 +1,204 @@
+"""Background jobs of the booking context: pushing each reservation's access to the hub.
+
+`sync_access` is state-based: it reads the reservation as it is now and makes the hub agree,
+so jobs may run in any order and any number of times. No database transaction is held open
+while the hub is called (SQLite has a single writer).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from hallkey.booking import domain
+from hallkey.booking import repository as repo
+from hallkey.booking.service import SYNC_ACCESS
+from hallkey.core.http import PeerError, call_json, make_client
+from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
+
+if TYPE_CHECKING:
+    import httpx
+
+    from hallkey.booking.context import BookingContext
+
+log = logging.getLogger(__name__)
+
+_SECRET_FIELDS = ("code", "code_formatted", "url", "mobile_key")
+
+
+def handlers(ctx: BookingContext) -> dict[str, Handler]:
+    """Returns the booking context's job handlers by kind."""
+
+    def sync_access(job: JobRun) -> None:
+        run_sync_access(ctx, str(job.payload.get("reservation_id", "")))
+
+    return {SYNC_ACCESS: sync_access}
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What one push needs, read in one short transaction (holds personal data: never log)."""
+
+    reservation_id: str
+    version: int
+    status: str
+    ref: str
+    hub_url: str
+    hub_api_key: str
+    doors: list[str]
+    credential: str
+    valid_from: datetime
+    valid_to: datetime
+    phone: str | None
+    email: str | None
+    grant_asked: bool
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _read(ctx: BookingContext, reservation_id: str) -> _Snapshot | None:
+    with ctx.database.transaction() as session:
+        reservation = repo.reservation(session, reservation_id)
+        if reservation is None:
+            return None
+        resource = repo.resource(session, reservation.resource_id)
+        tenant = repo.tenant(session, reservation.tenant_id)
+        customer = repo.customer(session, reservation.customer_id)
+        assert resource is not None and tenant is not None and customer is not None
+        grant_asked = reservation.access_requested_at is not None
+        if reservation.status == "confirmed" and not grant_asked:
+            # Recorded before the call: a later cancel must revoke even if this call is lost.
+            reservation.access_requested_at = ctx.clock.now()
+        try:
+            hub_api_key = ctx.box.open(tenant.hub_api_key_sealed)
+        except ValueError:
+            raise GiveUp("the tenant's hub API key cannot be unsealed") from None
+        window = domain.access_window(
+            domain.Frame(reservation.start_at, reservation.end_at),
+            resource.access_before_minutes,
+            resource.access_after_minutes,
+        )
+        return _Snapshot(
+            reservation_id=reservation.id,
+            version=reservation.version,
+            status=reservation.status,
+            ref=reservation.ref,
+            hub_url=tenant.hub_url,
+            hub_api_key=hub_api_key,
+            doors=list(resource.door_ids),
+            credential=reservation.access_credential,
+            valid_from=window.start,
+            valid_to=window.end,
+            phone=customer.phone,
+            email=customer.email,
+            grant_asked=grant_asked or reservation.status == "confirmed",
+        )
+
+
+def _recipient(snap: _Snapshot) -> dict[str, str]:
+    recipient: dict[str, str] = {}
+    if snap.phone:
+        recipient["phone"] = snap.phone
+    if snap.email:
+        recipient["email"] = snap.email
+    return recipient
+
+
+def _grant(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
+    """Returns the hub's grant after asking for it, or moving it if it exists otherwise."""
+    recipient = _recipient(snap)
+    # Only the ref, the doors, the frame and how to reach the guest: never the name.
+    body = {
+        "ref": snap.ref,
+        "operation": "code",
+        "credential": snap.credential,
+        "doors": snap.doors,
+        "valid_from": _utc(snap.valid_from),
+        "valid_to": _utc(snap.valid_to),
+        "recipient": recipient,
+        "deliver_via": [
+            via for via, key in (("sms", "phone"), ("email", "email")) if key in recipient
+        ],
+        "locale": "nb",
+    }
+    try:
+        response = call_json(client, "POST", "/hub/v1/GrantAccess", body, ok_statuses=(200, 201))
+    except PeerError as exc:
+        if exc.status != 409:
+            raise
+        update = {
+            "ref": snap.ref,
+            "valid_from": body["valid_from"],
+            "valid_to": body["valid_to"],
+            "doors": snap.doors,
+            "recipient": recipient,
+        }
+        response = call_json(client, "POST", "/hub/v1/UpdateAccess", update, ok_statuses=(200,))
+    grant = response.json()
+    if not isinstance(grant, dict):
+        raise PeerError(
+            "hub answered with no grant", status=None, code="bad_answer", retryable=True
+        )
+    return grant
+
+
+def _revoke(client: httpx.Client, snap: _Snapshot) -> None:
+    # 404: the hub never made the grant, so there is nothing to revoke.
+    call_json(client, "POST", "/hub/v1/RevokeAccess", {"ref": snap.ref}, ok_statuses=(200, 404))
+
+
+def _write(ctx: BookingContext, snap: _Snapshot, **values: Any) -> None:
+    """Stores the outcome, unless the reservation changed meanwhile (then pushes again)."""
+    with ctx.database.transaction() as session:
+        reservation = repo.reservation(session, snap.reservation_id, lock=True)
+        if reservation is None:
+            return
+        if reservation.version != snap.version:
+            raise RetryLater("the reservation changed during the push", after_seconds=0)
+        for key, value in values.items():
+            setattr(reservation, key, value)
+
+
+def run_sync_access(ctx: BookingContext, reservation_id: str) -> None:
+    """Makes the hub's grant match the reservation's current state."""
+    snap = _read(ctx, reservation_id)
+    if snap is None:
+        log.warning("sync_access: reservation %s is gone", reservation_id)
+        return
+    if snap.status == "requested" or (snap.status != "confirmed" and not snap.grant_asked):
+        return
+    try:
+        with make_client(snap.hub_url, snap.hub_api_key, ctx.settings.http_timeout_seconds) as c:
+            if snap.status == "confirmed":
+                grant = _grant(c, snap)
+            else:
+                _revoke(c, snap)
+                grant = None
+    except PeerError as exc:
+        if exc.retryable:
+            raise RetryLater(
+                f"hub: {exc.status or 'unreachable'} {exc.code or ''}".strip()
+            ) from None
+        error = exc.code or f"http_{exc.status}"
+        _write(ctx, snap, access_state="failed", access_error=error[:64])
+        log.warning("sync_access %s v%d: hub refused (%s)", snap.ref, snap.version, error)
+        raise GiveUp(f"hub refused: {exc.status} {error}") from None
+    if grant is None:
+        _write(ctx, snap, access_state="revoked", access_secret_sealed=None, access_error=None)
+        log.info("sync_access %s v%d: revoked", snap.ref, snap.version)
+        return
+    secret = {key: str(grant[key]) for key in _SECRET_FIELDS if grant.get(key) is not None}
+    _write(
+        ctx,
+        snap,
+        access_state="granted",
+        access_credential=str(grant.get("credential") or snap.credential)[:20],
+        access_secret_sealed=ctx.box.seal(json.dumps(secret)) if secret else None,
+        access_error=None,
+    )
+    log.info("sync_access %s v%d: granted", snap.ref, snap.version)

@@ -1,0 +1,143 @@
+"""The `hallkey` command: serve, worker, migrate, demo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from hallkey.app import Contexts, build_app, build_contexts
+from hallkey.core.logs import configure_logging
+from hallkey.core.settings import CONTEXT_NAMES, ContextName, Settings
+from hallkey.demo import DemoUrls, demo_is_seeded, seed_demo, write_demo_file
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+log = logging.getLogger("hallkey.cli")
+
+
+class Role(StrEnum):
+    booking = "booking"
+    hub = "hub"
+    locks = "locks"
+
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data folder (default: HALLKEY_DATA_DIR or ./var)")
+]
+
+
+def _settings(data_dir: Path | None, host: str | None = None, port: int | None = None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if port is not None and "HALLKEY_BASE_URL" not in os.environ:
+        public_host = "127.0.0.1" if host in (None, "0.0.0.0", "::") else host  # noqa: S104
+        overrides["base_url"] = f"http://{public_host}:{port}"
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level)
+    return settings
+
+
+def _roles(role: Role | None) -> tuple[ContextName, ...]:
+    return (role.value,) if role is not None else CONTEXT_NAMES
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    data_dir: DataDirOption = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed the demo municipality")] = False,
+    role: Annotated[Role | None, typer.Option(help="Run one context alone")] = None,
+) -> None:
+    """Serves the contexts over HTTP (all three unless --role), with their workers."""
+    settings = _settings(data_dir, host, port)
+    if demo and role is not None:
+        raise typer.BadParameter("--demo seeds all three contexts: run `hallkey demo` instead")
+    contexts = build_contexts(settings, roles=_roles(role))
+    if demo:
+        _ensure_demo(contexts, settings)
+    web = build_app(contexts, run_workers=settings.run_workers)
+    uvicorn.run(web, host=host, port=port, access_log=False, log_level=settings.log_level.lower())
+
+
+@app.command()
+def worker(
+    role: Annotated[Role, typer.Option(help="Whose background work to run")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Runs one context's background work alone (start as many as you like on PostgreSQL)."""
+    settings = _settings(data_dir)
+    contexts = build_contexts(settings, roles=_roles(role))
+    (job_worker,) = contexts.workers()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after the current job", signum)
+        job_worker.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("worker for %s started", role.value)
+    job_worker.run_forever()
+    contexts.close()
+
+
+@app.command()
+def migrate(
+    role: Annotated[Role | None, typer.Option(help="Migrate one context only")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Brings the databases to the newest schema (also done at every start)."""
+    settings = _settings(data_dir)
+    build_contexts(settings, roles=_roles(role)).close()
+    typer.echo("migrated: " + ", ".join(_roles(role)))
+
+
+@app.command("demo")
+def demo_command(
+    data_dir: DataDirOption = None,
+    booking_url: Annotated[str | None, typer.Option(help="Where the booking context runs")] = None,
+    hub_url: Annotated[str | None, typer.Option(help="Where the hub runs")] = None,
+    locks_url: Annotated[str | None, typer.Option(help="Where the door controller runs")] = None,
+) -> None:
+    """Seeds the demo into all three databases, for contexts run as separate processes."""
+    settings = _settings(data_dir)
+    base = settings.base_url.rstrip("/")
+    urls = DemoUrls(booking=booking_url or base, hub=hub_url or base, locks=locks_url or base)
+    contexts = build_contexts(settings)
+    try:
+        path = _ensure_demo(contexts, settings, urls)
+    finally:
+        contexts.close()
+    typer.echo(str(path))
+
+
+def _ensure_demo(contexts: Contexts, settings: Settings, urls: DemoUrls | None = None) -> Path:
+    assert contexts.booking and contexts.hub and contexts.locks
+    path = settings.data_dir / "demo.json"
+    if demo_is_seeded(contexts.booking):
+        if path.exists():
+            return path
+        typer.echo(
+            f"the demo is in the databases but {path} is gone; its keys cannot be shown again. "
+            "Remove the data folder to seed afresh.",
+            err=True,
+        )
+        sys.exit(2)
+    base = settings.base_url.rstrip("/")
+    urls = urls or DemoUrls(booking=base, hub=base, locks=base)
+    write_demo_file(path, seed_demo(contexts.booking, contexts.hub, contexts.locks, urls))
+    log.info("demo seeded; ids, logins and keys in %s", path)
+    return path
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,15 @@
+"""hallkey.hub: the cloud access hub (clients, sites, doors, grants, deliveries)."""
+
+from hallkey.hub.app import build_part
+from hallkey.hub.context import HubContext, create_context
+from hallkey.hub.provisioning import create_client, create_door, create_site, set_client_events
+
+__all__ = [
+    "HubContext",
+    "build_part",
+    "create_client",
+    "create_context",
+    "create_door",
+    "create_site",
+    "set_client_events",
+]

@@ -1,0 +1,108 @@
+"""The extension point between the hub and a site's lock system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from hallkey.hub.domain import Window
+
+STORE_CREDENTIALS = "store_credentials"
+PULSE = "pulse"
+SCHEDULE = "schedule"
+ALL_CAPABILITIES = frozenset({STORE_CREDENTIALS, PULSE, SCHEDULE})
+
+ERROR_CODES = frozenset(
+    {"door_offline", "no_space_on_door", "code_rejected", "unsupported", "unknown_door"}
+)
+
+
+class ConnectorError(Exception):
+    """A lock system could not do what was asked.
+
+    `code` is one of `door_offline`, `no_space_on_door`, `code_rejected`, `unsupported`,
+    `unknown_door`; `retryable` tells whether the same call may succeed later. The message
+    never holds a code, key or person.
+    """
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class DoorTarget:
+    """The door a connector acts on: the hub's id and the lock system's own id for it."""
+
+    id: str
+    remote_id: str
+    site_id: str
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a door must accept for a ref: a PIN `code` inside the `windows`."""
+
+    type: str
+    code: str | None
+    windows: tuple[Window, ...]
+
+
+@dataclass(frozen=True)
+class DoorStatus:
+    """What a lock system says about a door's health."""
+
+    online: bool
+    battery: int | None
+
+
+class LockConnector(Protocol):
+    """How the hub reaches the lock system of one site.
+
+    Every method acts on one door, identified by `door.remote_id` in the lock system, and
+    raises `ConnectorError` on failure: `retryable=True` for a temporary failure (door or
+    lock system unreachable: code `door_offline`), `retryable=False` when the lock system
+    refused the request for good. Methods are called from background jobs (program, revoke)
+    or a request (pulse), never inside a database transaction, and may block on I/O.
+    """
+
+    capabilities: frozenset[str]
+    """What this connector can do: a subset of `store_credentials`, `pulse`, `schedule`."""
+
+    def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
+        """Makes the door accept `credential` for `ref` in its windows, replacing whatever
+        that ref held there before (and undoing a revocation).
+
+        Idempotent: may be called again with the same arguments after a failure or a crash.
+        Raises ConnectorError: `door_offline` (retryable), `code_rejected` (the code is held
+        by another ref at an overlapping time), `no_space_on_door`, `unknown_door`,
+        `unsupported` (the connector cannot store credentials).
+        """
+        ...
+
+    def revoke(self, door: DoorTarget, ref: str) -> None:
+        """Makes the door refuse every credential of `ref` from now on.
+
+        Idempotent, and succeeds also for a ref the door never held. Raises ConnectorError:
+        `door_offline` (retryable), `unknown_door`, `unsupported`.
+        """
+        ...
+
+    def pulse(self, door: DoorTarget, seconds: int, ref: str | None) -> datetime:
+        """Unlocks the door now for `seconds` (1-60) and returns when it relocks (UTC).
+
+        The device itself ends the pulse, so the door relocks even if the hub dies. A retry
+        extends the pulse; callers should not retry automatically. Raises ConnectorError:
+        `door_offline` (retryable), `unknown_door`, `unsupported`.
+        """
+        ...
+
+    def status(self, door: DoorTarget) -> DoorStatus:
+        """Returns whether the door is online and its battery level (percent) if known.
+
+        Read-only; safe to retry. Raises ConnectorError: `door_offline`, `unknown_door`.
+        """
+        ...

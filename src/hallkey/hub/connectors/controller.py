@@ -1,0 +1,101 @@
+"""The hallkey door controller (the locks context) reached over its HTTP API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from hallkey.core.http import PeerError, call_json, make_client
+from hallkey.hub.connectors.base import (
+    PULSE,
+    SCHEDULE,
+    STORE_CREDENTIALS,
+    ConnectorError,
+    Credential,
+    DoorStatus,
+    DoorTarget,
+)
+
+_REFUSALS = {"code_rejected", "no_space_on_door", "unknown_door"}
+
+
+def utc_text(value: datetime) -> str:
+    """Returns an RFC 3339 UTC time ending in `Z`."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class ControllerConnector:
+    """A `LockConnector` for a hallkey door controller; config `{"base_url", "api_key"}`."""
+
+    capabilities = frozenset({STORE_CREDENTIALS, PULSE, SCHEDULE})
+
+    def __init__(self, base_url: str, api_key: str, timeout_seconds: float) -> None:
+        self.base_url = base_url
+        self._api_key = api_key
+        self.timeout_seconds = timeout_seconds
+
+    def _call(self, method: str, path: str, body: Any | None = None) -> Any:
+        with make_client(self.base_url, self._api_key, self.timeout_seconds) as client:
+            try:
+                return call_json(client, method, path, body).json()
+            except PeerError as exc:
+                raise _connector_error(exc) from exc
+
+    @staticmethod
+    def _door_path(door: DoorTarget) -> str:
+        return f"/locks/v1/doors/{quote(door.remote_id, safe='')}"
+
+    def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
+        """PUTs the credential of `ref` onto the controller's door."""
+        if credential.type != "pin" or credential.code is None:
+            raise ConnectorError(
+                "unsupported", "the controller stores PIN codes only", retryable=False
+            )
+        body = {
+            "type": "pin",
+            "code": credential.code,
+            "windows": [
+                {"valid_from": utc_text(w.valid_from), "valid_to": utc_text(w.valid_to)}
+                for w in credential.windows
+            ],
+        }
+        self._call("PUT", f"{self._door_path(door)}/credentials/{quote(ref, safe='')}", body)
+
+    def revoke(self, door: DoorTarget, ref: str) -> None:
+        """DELETEs the credential of `ref` at the controller's door."""
+        self._call("DELETE", f"{self._door_path(door)}/credentials/{quote(ref, safe='')}")
+
+    def pulse(self, door: DoorTarget, seconds: int, ref: str | None) -> datetime:
+        """Asks the controller to unlock the door for `seconds`; returns when it relocks."""
+        answer = self._call(
+            "POST", f"{self._door_path(door)}/pulse", {"seconds": seconds, "ref": ref}
+        )
+        until = answer.get("unlocked_until") if isinstance(answer, dict) else None
+        if not until:
+            raise ConnectorError(
+                "door_offline", "the controller did not unlock the door", retryable=True
+            )
+        return datetime.fromisoformat(str(until).replace("Z", "+00:00")).astimezone(UTC)
+
+    def status(self, door: DoorTarget) -> DoorStatus:
+        """Reads the door from the controller."""
+        answer = self._call("GET", self._door_path(door))
+        online = bool(answer.get("online", True)) if isinstance(answer, dict) else True
+        battery = answer.get("battery") if isinstance(answer, dict) else None
+        return DoorStatus(online=online, battery=battery if isinstance(battery, int) else None)
+
+
+def _connector_error(exc: PeerError) -> ConnectorError:
+    if exc.retryable or exc.status is None:
+        return ConnectorError("door_offline", "the controller could not be reached", retryable=True)
+    if exc.status == 404:
+        return ConnectorError("unknown_door", "the controller has no such door", retryable=False)
+    if exc.status == 409 and exc.code in _REFUSALS:
+        return ConnectorError(exc.code, f"the controller refused: {exc.code}", retryable=False)
+    if exc.status in (401, 403):
+        # A key problem is fixed by an operator; keep trying until then.
+        return ConnectorError(
+            "door_offline", "the controller refused the hub's key", retryable=True
+        )
+    return ConnectorError("unsupported", f"the controller refused ({exc.status})", retryable=False)

@@ -1,0 +1,90 @@
+"""The hub context: its database, jobs, worker, secrets, connectors and message sender."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from hallkey.core.clock import Clock
+from hallkey.core.db import Database
+from hallkey.core.jobs import JobQueue, Worker
+from hallkey.core.migrations import upgrade
+from hallkey.core.security import SecretBox, derive_key
+from hallkey.core.settings import Settings
+from hallkey.hub.connectors.registry import ConnectorRegistry
+from hallkey.hub.delivery.base import MessageSender
+from hallkey.hub.delivery.outbox import OutboxFolderSender
+from hallkey.hub.models import Door, Site, jobs_table
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "hub_alembic_version"
+PURGE_JOB = "purge_recipients"
+
+
+@dataclass
+class HubContext:
+    """Everything the hub's API and jobs need."""
+
+    settings: Settings
+    clock: Clock
+    database: Database
+    jobs: JobQueue
+    box: SecretBox
+    digest_key: bytes
+    connectors: ConnectorRegistry
+    sender: MessageSender
+    worker: Worker = field(init=False)
+
+    def close(self) -> None:
+        """Releases the database connections."""
+        self.database.dispose()
+
+
+def create_context(
+    settings: Settings,
+    clock: Clock,
+    *,
+    migrate: bool = True,
+    sender: MessageSender | None = None,
+) -> HubContext:
+    """Returns a ready hub context (its database migrated when `migrate`)."""
+    from hallkey.hub import tasks
+
+    url = settings.database_url("hub")
+    if migrate:
+        upgrade(url, MIGRATIONS, VERSION_TABLE)
+    database = Database(url)
+    master = settings.master_secret
+    ctx = HubContext(
+        settings=settings,
+        clock=clock,
+        database=database,
+        jobs=JobQueue(database, jobs_table, clock),
+        box=SecretBox.for_purpose(master, "hub"),
+        digest_key=derive_key(master, "hub-digest"),
+        connectors=ConnectorRegistry(clock, settings.http_timeout_seconds),
+        sender=sender or OutboxFolderSender(settings.outbox_dir, clock),
+    )
+    ctx.worker = Worker(
+        name=f"hub-{os.getpid()}",
+        queue=ctx.jobs,
+        handlers=tasks.handlers(ctx),
+        poll_seconds=settings.worker_poll_seconds,
+        lease_seconds=settings.job_lease_seconds,
+        backoff_max_seconds=settings.job_backoff_max_seconds,
+    )
+    with database.transaction() as session:
+        # The in-memory lock system starts empty: install the doors of `memory` sites.
+        remote_ids = session.scalars(
+            select(Door.remote_id)
+            .join(Site, Site.id == Door.site_id)
+            .where(Site.connector == "memory")
+        ).all()
+        for remote_id in remote_ids:
+            ctx.connectors.memory.add_door(remote_id)
+        if ctx.jobs.pending_count(session, PURGE_JOB) == 0:
+            ctx.jobs.enqueue(session, PURGE_JOB, {})
+    return ctx

@@ -1,0 +1,206 @@
+"""The hub's tables (all prefixed `hub_`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hallkey.core.db import UTCDateTime, make_metadata
+from hallkey.core.jobs import job_table
+
+
+class Base(DeclarativeBase):
+    metadata = make_metadata()
+
+
+class Client(Base):
+    """A booking system connected to the hub."""
+
+    __tablename__ = "hub_clients"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Hot path: every API request looks its key up by key_id.
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    events_url: Mapped[str | None] = mapped_column(String(500))
+    events_token_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Site(Base):
+    """A place whose doors share one lock system, reached through one connector."""
+
+    __tablename__ = "hub_sites"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("hub_clients.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    connector: Mapped[str] = mapped_column(String(32))
+    config_sealed: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(64))
+    pin_length: Mapped[int] = mapped_column(Integer)
+    # Hot path: every controller-events push looks its site up by key_id.
+    events_key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    events_secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Door(Base):
+    """One entrance; `remote_id` is its id in the lock system behind the site's connector."""
+
+    __tablename__ = "hub_doors"
+    # Hot path: controller events name the door by remote_id within the site.
+    __table_args__ = (UniqueConstraint("site_id", "remote_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("hub_sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    remote_id: Mapped[str] = mapped_column(String(64))
+    online: Mapped[bool] = mapped_column(Boolean)
+    battery: Mapped[int | None] = mapped_column(Integer)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Grant(Base):
+    """A ref's right to pass some doors in some windows, with its credential."""
+
+    __tablename__ = "hub_grants"
+    __table_args__ = (
+        # Idempotency of GrantAccess and every lookup by ref.
+        UniqueConstraint("client_id", "ref"),
+        # Retention purge: grants that ended (or were revoked) long enough ago.
+        Index("ix_hub_grants_valid_to_at", "valid_to_at"),
+        Index("ix_hub_grants_revoked_at", "revoked_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("hub_clients.id"))
+    ref: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    operation: Mapped[str] = mapped_column(String(16))
+    credential: Mapped[str] = mapped_column(String(16))
+    code_sealed: Mapped[str | None] = mapped_column(Text)
+    # Collision check: other grants' codes are compared by their keyed digest.
+    code_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    valid_from_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_to_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locale: Mapped[str] = mapped_column(String(8))
+    deliver_via: Mapped[list[str]] = mapped_column(JSON)
+    recipient_phone_sealed: Mapped[str | None] = mapped_column(Text)
+    recipient_email_sealed: Mapped[str | None] = mapped_column(Text)
+    recipient_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class GrantWindow(Base):
+    """One half-open window of a grant."""
+
+    __tablename__ = "hub_grant_windows"
+    # Overlap queries: a grant's windows, filtered by their end.
+    __table_args__ = (Index("ix_hub_grant_windows_grant_id", "grant_id", "valid_to_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    grant_id: Mapped[str] = mapped_column(ForeignKey("hub_grants.id", ondelete="CASCADE"))
+    valid_from_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_to_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GrantDoor(Base):
+    """What one door of a grant should hold (`action` at `desired_version`) and holds."""
+
+    __tablename__ = "hub_grant_doors"
+    # Collision check: the grants active at a door.
+    __table_args__ = (Index("ix_hub_grant_doors_door_id", "door_id", "action"),)
+
+    grant_id: Mapped[str] = mapped_column(
+        ForeignKey("hub_grants.id", ondelete="CASCADE"), primary_key=True
+    )
+    door_id: Mapped[str] = mapped_column(ForeignKey("hub_doors.id"), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))  # "program" | "revoke"
+    state: Mapped[str] = mapped_column(String(16))
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    desired_version: Mapped[int] = mapped_column(Integer)
+    programmed_version: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Delivery(Base):
+    """One SMS or email about a grant; rendered only when sent."""
+
+    __tablename__ = "hub_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # A grant's deliveries are listed with the grant.
+    grant_id: Mapped[str] = mapped_column(
+        ForeignKey("hub_grants.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(8))
+    template: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DoorEvent(Base):
+    """A door event reported by a site's lock system, to be forwarded to the client."""
+
+    __tablename__ = "hub_door_events"
+    __table_args__ = (
+        # Idempotent ingestion: one row per event id of a site.
+        UniqueConstraint("site_id", "external_id"),
+        # Forwarding: a client's events not yet forwarded.
+        Index("ix_hub_door_events_client_forwarded", "client_id", "forwarded_at"),
+        # GET /events by ref, and by time.
+        Index("ix_hub_door_events_client_ref", "client_id", "ref"),
+        Index("ix_hub_door_events_client_at", "client_id", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("hub_sites.id"))
+    client_id: Mapped[str] = mapped_column(ForeignKey("hub_clients.id"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    door_id: Mapped[str] = mapped_column(ForeignKey("hub_doors.id"))
+    ref: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """What happened to a ref at a door; never personal data."""
+
+    __tablename__ = "hub_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Audit is read by ref.
+    ref: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(32))
+    door_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+jobs_table = job_table(Base.metadata, "hub_jobs")

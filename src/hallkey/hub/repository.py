@@ -1,0 +1,258 @@
+"""Every database query of the hub."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, not_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hallkey.hub.domain import Window, any_overlap
+from hallkey.hub.models import (
+    AuditEntry,
+    Client,
+    Delivery,
+    Door,
+    DoorEvent,
+    Grant,
+    GrantDoor,
+    GrantWindow,
+    Site,
+)
+
+
+def client_by_key_id(session: Session, key_id: str) -> Client | None:
+    """Returns the client whose API key has this id."""
+    return session.scalars(select(Client).where(Client.key_id == key_id)).first()
+
+
+def site_by_events_key_id(session: Session, key_id: str) -> Site | None:
+    """Returns the site whose events key has this id."""
+    return session.scalars(select(Site).where(Site.events_key_id == key_id)).first()
+
+
+def grant_by_ref(
+    session: Session, client_id: str, ref: str, *, for_update: bool = False
+) -> Grant | None:
+    """Returns a client's grant by ref (row-locked on PostgreSQL when `for_update`)."""
+    query = select(Grant).where(Grant.client_id == client_id, Grant.ref == ref)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def grant_windows(session: Session, grant_id: str) -> list[Window]:
+    """Returns a grant's windows, oldest first."""
+    rows = session.execute(
+        select(GrantWindow.valid_from_at, GrantWindow.valid_to_at)
+        .where(GrantWindow.grant_id == grant_id)
+        .order_by(GrantWindow.valid_from_at)
+    ).all()
+    return [Window(row[0], row[1]) for row in rows]
+
+
+def replace_windows(session: Session, grant_id: str, windows: Sequence[Window]) -> None:
+    """Sets a grant's windows."""
+    session.execute(delete(GrantWindow).where(GrantWindow.grant_id == grant_id))
+    session.add_all(
+        GrantWindow(grant_id=grant_id, valid_from_at=w.valid_from, valid_to_at=w.valid_to)
+        for w in windows
+    )
+
+
+def grant_doors(session: Session, grant_id: str) -> list[GrantDoor]:
+    """Returns a grant's doors (current and removed), in door id order."""
+    return list(
+        session.scalars(
+            select(GrantDoor).where(GrantDoor.grant_id == grant_id).order_by(GrantDoor.door_id)
+        )
+    )
+
+
+def grant_door(session: Session, grant_id: str, door_id: str) -> GrantDoor | None:
+    """Returns one door of a grant."""
+    return session.get(GrantDoor, (grant_id, door_id))
+
+
+def deliveries(session: Session, grant_id: str) -> list[Delivery]:
+    """Returns a grant's deliveries, oldest first."""
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.grant_id == grant_id)
+            .order_by(Delivery.created_at, Delivery.id)
+        )
+    )
+
+
+def client_doors(session: Session, client_id: str, door_ids: Iterable[str]) -> dict[str, Door]:
+    """Returns those of `door_ids` that are doors of the client's sites."""
+    ids = set(door_ids)
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(Door)
+        .join(Site, Site.id == Door.site_id)
+        .where(Site.client_id == client_id, Door.id.in_(ids))
+    )
+    return {door.id: door for door in rows}
+
+
+def sites(session: Session, site_ids: Iterable[str]) -> dict[str, Site]:
+    """Returns sites by id."""
+    ids = set(site_ids)
+    if not ids:
+        return {}
+    return {site.id: site for site in session.scalars(select(Site).where(Site.id.in_(ids)))}
+
+
+def taken_code_digests(
+    session: Session,
+    door_ids: Iterable[str],
+    windows: Sequence[Window],
+    exclude_grant_id: str | None,
+) -> set[str]:
+    """Returns the code digests of other grants held (or still being revoked) at one of the
+    doors in a window overlapping one of `windows`."""
+    ids = list(set(door_ids))
+    if not ids or not windows:
+        return set()
+    start = min(w.valid_from for w in windows)
+    end = max(w.valid_to for w in windows)
+    query = (
+        select(Grant.id, Grant.code_digest, GrantWindow.valid_from_at, GrantWindow.valid_to_at)
+        .join(GrantDoor, GrantDoor.grant_id == Grant.id)
+        .join(GrantWindow, GrantWindow.grant_id == Grant.id)
+        .where(
+            GrantDoor.door_id.in_(ids),
+            # A revocation that has not reached the door yet still holds the code there.
+            not_(and_(GrantDoor.action == "revoke", GrantDoor.state == "revoked")),
+            Grant.code_digest.is_not(None),
+            GrantWindow.valid_from_at < end,
+            GrantWindow.valid_to_at > start,
+        )
+    )
+    if exclude_grant_id is not None:
+        query = query.where(Grant.id != exclude_grant_id)
+    taken: set[str] = set()
+    for _grant_id, digest, valid_from, valid_to in session.execute(query).all():
+        if digest is not None and any_overlap([Window(valid_from, valid_to)], windows):
+            taken.add(digest)
+    return taken
+
+
+def add_audit(
+    session: Session,
+    *,
+    client_id: str,
+    ref: str,
+    action: str,
+    door_id: str | None,
+    outcome: str,
+    at: datetime,
+) -> None:
+    """Records what happened to a ref (never personal data)."""
+    session.add(
+        AuditEntry(
+            client_id=client_id, ref=ref, action=action, door_id=door_id, outcome=outcome, at=at
+        )
+    )
+
+
+def client_door_rows(session: Session, client_id: str) -> list[tuple[Door, Site]]:
+    """Returns every door of the client with its site."""
+    rows = session.execute(
+        select(Door, Site)
+        .join(Site, Site.id == Door.site_id)
+        .where(Site.client_id == client_id)
+        .order_by(Site.name, Door.name, Door.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def doors_by_remote_id(
+    session: Session, site_id: str, remote_ids: Iterable[str]
+) -> dict[str, Door]:
+    """Returns a site's doors by their lock-system id."""
+    ids = set(remote_ids)
+    if not ids:
+        return {}
+    rows = session.scalars(select(Door).where(Door.site_id == site_id, Door.remote_id.in_(ids)))
+    return {door.remote_id: door for door in rows}
+
+
+def insert_event_if_new(session: Session, values: dict[str, Any]) -> bool:
+    """Stores a door event unless the site already has its external id; tells if it was new."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(DoorEvent).values(**values)
+    else:
+        statement = sqlite.insert(DoorEvent).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=["site_id", "external_id"])
+    result = session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def client_events(
+    session: Session,
+    client_id: str,
+    *,
+    ref: str | None,
+    door_id: str | None,
+    since: datetime | None,
+    limit: int,
+) -> list[tuple[DoorEvent, str]]:
+    """Returns a client's door events with their door's name, oldest first."""
+    query = (
+        select(DoorEvent, Door.name)
+        .join(Door, Door.id == DoorEvent.door_id)
+        .where(DoorEvent.client_id == client_id)
+    )
+    if ref is not None:
+        query = query.where(DoorEvent.ref == ref)
+    if door_id is not None:
+        query = query.where(DoorEvent.door_id == door_id)
+    if since is not None:
+        query = query.where(DoorEvent.at >= since)
+    query = query.order_by(DoorEvent.at, DoorEvent.id).limit(limit)
+    return [(row[0], row[1]) for row in session.execute(query).all()]
+
+
+def unforwarded_events(session: Session, client_id: str, limit: int) -> list[tuple[DoorEvent, str]]:
+    """Returns a client's events not yet forwarded, oldest first, with door names."""
+    query = (
+        select(DoorEvent, Door.name)
+        .join(Door, Door.id == DoorEvent.door_id)
+        .where(DoorEvent.client_id == client_id, DoorEvent.forwarded_at.is_(None))
+        .order_by(DoorEvent.at, DoorEvent.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in session.execute(query).all()]
+
+
+def mark_forwarded(session: Session, event_ids: Sequence[str], at: datetime) -> None:
+    """Records that events reached the client."""
+    session.execute(
+        update(DoorEvent)
+        .where(DoorEvent.id.in_(list(event_ids)), DoorEvent.forwarded_at.is_(None))
+        .values(forwarded_at=at)
+    )
+
+
+def purge_recipients(session: Session, cutoff: datetime, now: datetime) -> int:
+    """Deletes phone and email of grants that ended, or were revoked, before `cutoff`."""
+    result = session.execute(
+        update(Grant)
+        .where(
+            or_(
+                Grant.recipient_phone_sealed.is_not(None),
+                Grant.recipient_email_sealed.is_not(None),
+            ),
+            or_(Grant.valid_to_at <= cutoff, Grant.revoked_at <= cutoff),
+        )
+        .values(recipient_phone_sealed=None, recipient_email_sealed=None, recipient_purged_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,162 @@
+"""Request and response bodies of the hub API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from hallkey.core.schemas import UtcDatetime
+
+Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+DoorId = Annotated[str, Field(min_length=1, max_length=64)]
+Channel = Literal["sms", "email"]
+Locale = Literal["nb", "en"]
+
+
+def _e164(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, "NO")
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+Phone = Annotated[str, Field(max_length=32), AfterValidator(_e164)]
+
+
+class WindowIn(BaseModel):
+    valid_from: UtcDatetime
+    valid_to: UtcDatetime
+
+
+class RecipientIn(BaseModel):
+    """Where to deliver the credential; nothing else about the person (no name)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Phone | None = None
+    email: EmailStr | None = None
+
+
+class GrantAccessIn(BaseModel):
+    ref: Ref
+    operation: Literal["code", "unlock"] = "code"
+    credential: Literal["pin", "mobile_key", "url_key", "sms"] = "pin"
+    doors: Annotated[list[DoorId], Field(min_length=1, max_length=50)]
+    valid_from: UtcDatetime | None = None
+    valid_to: UtcDatetime | None = None
+    windows: Annotated[list[WindowIn], Field(max_length=500)] | None = None
+    recipient: RecipientIn = Field(default_factory=RecipientIn)
+    deliver_via: Annotated[list[Channel], Field(max_length=2)] = Field(default_factory=list)
+    locale: Locale = "nb"
+
+
+class UpdateAccessIn(BaseModel):
+    ref: Ref
+    valid_from: UtcDatetime | None = None
+    valid_to: UtcDatetime | None = None
+    windows: Annotated[list[WindowIn], Field(min_length=1, max_length=500)] | None = None
+    doors: Annotated[list[DoorId], Field(min_length=1, max_length=50)] | None = None
+    recipient: RecipientIn | None = None
+
+
+class RefIn(BaseModel):
+    ref: Ref
+
+
+class PulseIn(BaseModel):
+    ref: Ref
+    door: DoorId
+    seconds: Annotated[int, Field(ge=1, le=60)] = 5
+
+
+class ResendIn(BaseModel):
+    ref: Ref
+    via: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
+
+
+class WindowOut(BaseModel):
+    valid_from: datetime
+    valid_to: datetime
+
+
+class DoorErrorOut(BaseModel):
+    code: str
+    message: str
+
+
+class GrantDoorOut(BaseModel):
+    id: str
+    state: Literal["pending", "programmed", "failed", "revoked"]
+    errors: list[DoorErrorOut]
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    channel: Channel
+    template: str
+    state: Literal["queued", "sent", "failed"]
+
+
+class GrantOut(BaseModel):
+    ref: str
+    state: Literal["active", "revoked"]
+    operation: str
+    credential: str
+    code: str | None = None
+    code_formatted: str | None = None
+    valid_from: datetime
+    valid_to: datetime
+    windows: list[WindowOut]
+    doors: list[GrantDoorOut]
+    deliveries: list[DeliveryOut]
+
+
+class PulseOut(BaseModel):
+    ref: str
+    door: str
+    unlocked_until: datetime
+
+
+class EventOut(BaseModel):
+    id: str
+    ref: str | None
+    door: str
+    door_name: str
+    kind: str
+    reason: str | None
+    at: datetime
+
+
+class DoorOut(BaseModel):
+    id: str
+    name: str
+    site: str
+    site_name: str
+    connector: str
+    capabilities: list[str]
+    online: bool
+    battery: int | None
+    last_seen: datetime | None
+
+
+class ControllerEventIn(BaseModel):
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    door: Annotated[str, Field(min_length=1, max_length=64)]
+    ref: Annotated[str, Field(max_length=64)] | None = None
+    kind: Annotated[str, Field(min_length=1, max_length=32)]
+    reason: Annotated[str, Field(max_length=32)] | None = None
+    at: UtcDatetime
+
+
+class ControllerEventsIn(BaseModel):
+    events: Annotated[list[ControllerEventIn], Field(max_length=1000)]
+
+
+class AcceptedOut(BaseModel):
+    accepted: int

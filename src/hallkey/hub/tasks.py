@@ -1,0 +1,261 @@
+"""The hub's background jobs. None holds a transaction open across a call to a device or peer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from hallkey.core.http import PeerError, call_json, make_client
+from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
+from hallkey.hub import repository as repo
+from hallkey.hub import service
+from hallkey.hub.connectors.base import ConnectorError, Credential, DoorTarget, LockConnector
+from hallkey.hub.context import PURGE_JOB, HubContext
+from hallkey.hub.delivery.base import OutgoingMessage, SendError
+from hallkey.hub.delivery.templates import render
+from hallkey.hub.domain import PROGRAM_TRIES_BEFORE_FAILED, format_code, retention_cutoff
+from hallkey.hub.models import Client, Delivery, Door, Grant, GrantDoor, Site
+
+log = logging.getLogger(__name__)
+
+FORWARD_BATCH = 200
+PURGE_EVERY = timedelta(hours=1)
+MAX_REPROGRAM_ROUNDS = 5
+
+
+def handlers(ctx: HubContext) -> dict[str, Handler]:
+    """Returns the hub's job handlers by kind."""
+    return {
+        service.PROGRAM_JOB: lambda job: program_door(ctx, job),
+        service.DELIVER_JOB: lambda job: deliver(ctx, job),
+        service.FORWARD_JOB: lambda job: forward_events(ctx, job),
+        PURGE_JOB: lambda job: purge_recipients(ctx, job),
+    }
+
+
+def program_door(ctx: HubContext, job: JobRun) -> None:
+    """Brings one door of a grant to its desired state through the site's connector."""
+    grant_id = str(job.payload["grant_id"])
+    door_id = str(job.payload["door_id"])
+    for _ in range(MAX_REPROGRAM_ROUNDS):
+        with ctx.database.transaction() as session:
+            row = session.get(GrantDoor, (grant_id, door_id))
+            grant = session.get(Grant, grant_id)
+            door = session.get(Door, door_id)
+            site = session.get(Site, door.site_id) if door else None
+            if row is None or grant is None or door is None or site is None:
+                return
+            if row.programmed_version >= row.desired_version and row.state != "pending":
+                return
+            version = row.desired_version
+            action = row.action
+            ref = grant.ref
+            target = service.door_target(door)
+            connector = service.site_connector(ctx, site)
+            credential: Credential | None = None
+            if action == "program":
+                code = ctx.box.open(grant.code_sealed) if grant.code_sealed else None
+                windows = tuple(repo.grant_windows(session, grant_id))
+                credential = Credential(type=grant.credential, code=code, windows=windows)
+        try:
+            _apply(connector, target, ref, credential)
+        except ConnectorError as exc:
+            _record_failure(ctx, grant_id, door_id, version, exc)
+            if exc.retryable:
+                raise RetryLater(f"door {door_id}: {exc.code}") from None
+            raise GiveUp(f"door {door_id}: {exc.code}") from None
+        if _record_success(ctx, grant_id, door_id, version, action, ref):
+            return
+    raise RetryLater(f"door {door_id}: desired state keeps moving")
+
+
+def _apply(
+    connector: LockConnector, target: DoorTarget, ref: str, credential: Credential | None
+) -> None:
+    if credential is None:
+        connector.revoke(target, ref)
+    else:
+        connector.program(target, ref, credential)
+
+
+def _record_failure(
+    ctx: HubContext, grant_id: str, door_id: str, version: int, exc: ConnectorError
+) -> None:
+    now = ctx.clock.now()
+    with ctx.database.transaction() as session:
+        row = session.get(GrantDoor, (grant_id, door_id))
+        grant = session.get(Grant, grant_id)
+        if row is None or grant is None or row.desired_version != version:
+            return
+        row.attempts += 1
+        row.errors = [{"code": exc.code, "message": exc.message}]
+        if not exc.retryable or row.attempts >= PROGRAM_TRIES_BEFORE_FAILED:
+            row.state = "failed"
+        row.updated_at = now
+        repo.add_audit(
+            session,
+            client_id=grant.client_id,
+            ref=grant.ref,
+            action=row.action,
+            door_id=door_id,
+            outcome=exc.code,
+            at=now,
+        )
+    log.info("grant %s door %s: %s (retryable=%s)", grant_id, door_id, exc.code, exc.retryable)
+
+
+def _record_success(
+    ctx: HubContext, grant_id: str, door_id: str, version: int, action: str, ref: str
+) -> bool:
+    """Records the applied version; tells whether the door is now as desired."""
+    now = ctx.clock.now()
+    with ctx.database.transaction() as session:
+        row = session.get(GrantDoor, (grant_id, door_id))
+        grant = session.get(Grant, grant_id)
+        if row is None or grant is None:
+            return True
+        row.programmed_version = max(row.programmed_version, version)
+        if row.desired_version != version:
+            return False
+        row.state = "programmed" if action == "program" else "revoked"
+        row.errors = []
+        row.attempts = 0
+        row.updated_at = now
+        repo.add_audit(
+            session,
+            client_id=grant.client_id,
+            ref=ref,
+            action=action,
+            door_id=door_id,
+            outcome="ok",
+            at=now,
+        )
+    log.info("grant %s door %s: %s ok", grant_id, door_id, action)
+    return True
+
+
+def deliver(ctx: HubContext, job: JobRun) -> None:
+    """Renders and sends one delivery; the code is read (and shown) only now."""
+    delivery_id = str(job.payload["delivery_id"])
+    with ctx.database.transaction() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.state != "queued":
+            return
+        grant = session.get(Grant, delivery.grant_id)
+        if grant is None:
+            return
+        sealed = (
+            grant.recipient_phone_sealed
+            if delivery.channel == "sms"
+            else grant.recipient_email_sealed
+        )
+        if sealed is None:
+            delivery.state = "failed"
+            delivery.error = "no_address"
+            delivery.attempts += 1
+            log.info("delivery %s failed: no %s address", delivery_id, delivery.channel)
+            return
+        address = ctx.box.open(sealed)
+        rows = [
+            row
+            for row in repo.grant_doors(session, grant.id)
+            if row.action == "program" or delivery.template == "access_revoked"
+        ]
+        doors = [d for d in (session.get(Door, row.door_id) for row in rows) if d is not None]
+        site = session.get(Site, doors[0].site_id) if doors else None
+        code = ctx.box.open(grant.code_sealed) if grant.code_sealed else None
+        rendered = render(
+            delivery.template,
+            grant.locale,
+            doors=[d.name for d in doors],
+            place=site.name if site else "",
+            windows=repo.grant_windows(session, grant.id),
+            timezone=site.timezone if site else ctx.settings.default_timezone,
+            code=format_code(code) if code else None,
+        )
+        channel = delivery.channel
+    message = OutgoingMessage(
+        delivery_id=delivery_id,
+        channel=channel,
+        to=address,
+        subject=rendered.subject if channel == "email" else None,
+        body=rendered.email if channel == "email" else rendered.sms,
+    )
+    try:
+        ctx.sender.send(message)
+    except SendError as exc:
+        with ctx.database.transaction() as session:
+            failed = session.get(Delivery, delivery_id)
+            if failed is not None:
+                failed.attempts += 1
+                if not exc.retryable:
+                    failed.state = "failed"
+                    failed.error = "rejected"
+        if exc.retryable:
+            raise RetryLater(f"delivery {delivery_id}: sender unavailable") from None
+        raise GiveUp(f"delivery {delivery_id}: sender refused") from None
+    with ctx.database.transaction() as session:
+        sent = session.get(Delivery, delivery_id)
+        if sent is not None:
+            sent.state = "sent"
+            sent.attempts += 1
+            sent.sent_at = ctx.clock.now()
+    log.info("delivery %s sent by %s", delivery_id, channel)
+
+
+def forward_events(ctx: HubContext, job: JobRun) -> None:
+    """POSTs a client's unforwarded door events to its events URL, 200 at a time."""
+    client_id = str(job.payload["client_id"])
+    with ctx.database.transaction() as session:
+        client = session.get(Client, client_id)
+        if client is None or not client.events_url or not client.events_token_sealed:
+            return
+        url = client.events_url
+        token = ctx.box.open(client.events_token_sealed)
+        batch = repo.unforwarded_events(session, client_id, FORWARD_BATCH)
+        body: dict[str, Any] = {
+            "events": [
+                {
+                    "id": event.id,
+                    "ref": event.ref,
+                    "door": event.door_id,
+                    "door_name": name,
+                    "kind": event.kind,
+                    "reason": event.reason,
+                    "at": event.at.isoformat().replace("+00:00", "Z"),
+                }
+                for event, name in batch
+            ]
+        }
+    if not batch:
+        return
+    # The client names a full URL; the HTTP helper wants an origin and a path.
+    target = httpx.URL(url)
+    origin = f"{target.scheme}://{target.netloc.decode()}"
+    try:
+        with make_client(origin, token, ctx.settings.http_timeout_seconds) as http:
+            call_json(http, "POST", target.raw_path.decode() or "/", body)
+    except PeerError as exc:
+        if exc.retryable:
+            raise RetryLater(f"client {client_id} events: {exc.status or 'unreachable'}") from None
+        raise GiveUp(f"client {client_id} events refused: {exc.status}") from None
+    with ctx.database.transaction() as session:
+        repo.mark_forwarded(session, [event.id for event, _ in batch], ctx.clock.now())
+        if len(batch) == FORWARD_BATCH:
+            ctx.jobs.enqueue(session, service.FORWARD_JOB, {"client_id": client_id})
+    log.info("client %s: %d events forwarded", client_id, len(batch))
+
+
+def purge_recipients(ctx: HubContext, job: JobRun) -> None:
+    """Deletes phone and email of grants past their retention; runs again in an hour."""
+    now = ctx.clock.now()
+    with ctx.database.transaction() as session:
+        count = repo.purge_recipients(
+            session, retention_cutoff(now, ctx.settings.hub_retention_days), now
+        )
+        ctx.jobs.enqueue(session, PURGE_JOB, {}, run_at=now + PURGE_EVERY)
+    if count:
+        log.info("recipients of %d grants deleted", count)

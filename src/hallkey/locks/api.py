@@ -1,0 +1,118 @@
+"""The door controller's HTTP API under `/locks/v1` (bearer: a controller's locks API key).
+
+No `from __future__ import annotations` here: FastAPI must see the endpoints' annotations,
+which use the closure's `auth` dependency, as objects.
+"""
+
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hallkey.core.auth import bearer_token
+from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
+from hallkey.locks import service
+from hallkey.locks.schemas import (
+    CredentialListItem,
+    CredentialOut,
+    CredentialPut,
+    CredentialRevoked,
+    DoorOut,
+    EventOut,
+    KeypadBody,
+    KeypadOut,
+    PulseBody,
+)
+
+if TYPE_CHECKING:
+    from hallkey.locks.context import LocksContext
+
+DoorId = Annotated[str, Path(min_length=1, max_length=64)]
+RefPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+_bearer = HTTPBearer(auto_error=False, description="A controller's locks API key")
+
+
+def build_routers(ctx: "LocksContext") -> list[APIRouter]:
+    """Returns the routers of the door controller's API, with full paths."""
+
+    def authenticated_controller(
+        request: Request,
+        _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+    ) -> str:
+        token = bearer_token(request)
+        with ctx.database.transaction() as session:
+            return service.authenticate(session, token)
+
+    auth = Depends(authenticated_controller)
+    router = APIRouter(tags=["locks"], responses=ERROR_RESPONSES)
+
+    @router.get("/locks/v1/doors", response_model=list[DoorOut])
+    def list_doors(controller_id: Annotated[str, auth]) -> list[DoorOut]:
+        """Returns the controller's doors and whether each is locked."""
+        with ctx.database.transaction() as session:
+            return service.list_doors(ctx, session, controller_id)
+
+    @router.get("/locks/v1/doors/{door_id}", response_model=DoorOut)
+    def get_door(controller_id: Annotated[str, auth], door_id: DoorId) -> DoorOut:
+        """Returns one door; `unlocked_until` is null while it is locked."""
+        with ctx.database.transaction() as session:
+            return service.get_door(ctx, session, controller_id, door_id)
+
+    @router.put("/locks/v1/doors/{door_id}/credentials/{ref}", response_model=CredentialOut)
+    def put_credential(
+        controller_id: Annotated[str, auth], door_id: DoorId, ref: RefPath, body: CredentialPut
+    ) -> CredentialOut:
+        """Programs the PIN of a ref on the door, replacing its code and windows (idempotent)."""
+        with ctx.database.transaction() as session:
+            return service.put_credential(ctx, session, controller_id, door_id, ref, body)
+
+    @router.delete("/locks/v1/doors/{door_id}/credentials/{ref}", response_model=CredentialRevoked)
+    def revoke_credential(
+        controller_id: Annotated[str, auth], door_id: DoorId, ref: RefPath
+    ) -> CredentialRevoked:
+        """Revokes the credential of a ref on the door (idempotent, also for unknown refs)."""
+        with ctx.database.transaction() as session:
+            return service.revoke_credential(ctx, session, controller_id, door_id, ref)
+
+    @router.get("/locks/v1/doors/{door_id}/credentials", response_model=list[CredentialListItem])
+    def list_credentials(
+        controller_id: Annotated[str, auth], door_id: DoorId
+    ) -> list[CredentialListItem]:
+        """Returns the door's credentials, without codes (for the hub's reconciler)."""
+        with ctx.database.transaction() as session:
+            return service.list_credentials(session, controller_id, door_id)
+
+    @router.post("/locks/v1/doors/{door_id}/pulse", response_model=DoorOut)
+    def pulse(controller_id: Annotated[str, auth], door_id: DoorId, body: PulseBody) -> DoorOut:
+        """Opens the door now for 1 to 60 seconds."""
+        with ctx.database.transaction() as session:
+            return service.pulse(
+                ctx, session, controller_id, door_id, seconds=body.seconds, ref=body.ref
+            )
+
+    @router.post(
+        "/locks/v1/doors/{door_id}/keypad",
+        response_model=KeypadOut,
+        response_model_exclude_none=True,
+    )
+    def keypad(controller_id: Annotated[str, auth], door_id: DoorId, body: KeypadBody) -> KeypadOut:
+        """Decides on a code typed at the door's keypad; always 200, granted or with a reason."""
+        with ctx.database.transaction() as session:
+            return service.keypad(ctx, session, controller_id, door_id, body.code)
+
+    @router.get("/locks/v1/events", response_model=list[EventOut])
+    def list_events(
+        controller_id: Annotated[str, auth],
+        since: Annotated[UtcDatetime | None, Query()] = None,
+        ref: Annotated[str | None, Query(max_length=64)] = None,
+        door: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[EventOut]:
+        """Returns the controller's door events, oldest first (`since` inclusive)."""
+        with ctx.database.transaction() as session:
+            return service.list_events(
+                session, controller_id, since=since, ref=ref, door_id=door, limit=limit
+            )
+
+    return [router]

@@ -1,0 +1,75 @@
+"""The door controller's context: settings, clock, database, jobs and secrets."""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hallkey.core.clock import Clock
+from hallkey.core.db import Database
+from hallkey.core.jobs import JobQueue, Worker
+from hallkey.core.migrations import upgrade
+from hallkey.core.security import SecretBox
+from hallkey.core.settings import Settings
+from hallkey.locks import tasks
+from hallkey.locks.models import jobs_table
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "locks_alembic_version"
+
+
+@dataclass
+class LocksContext:
+    """Everything the door controller's API, services and jobs need."""
+
+    settings: Settings
+    clock: Clock
+    database: Database
+    jobs: JobQueue
+    box: SecretBox
+    worker: Worker = field(init=False)
+    _pin_secrets: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
+    _pin_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def pin_secret(self, controller_id: str, sealed: str) -> bytes:
+        """Returns the controller's PIN secret, decrypted once and then kept in memory.
+
+        The keypad decision is the hot path; it should not pay for a decryption each time.
+        """
+        with self._pin_lock:
+            secret = self._pin_secrets.get(controller_id)
+            if secret is None:
+                secret = base64.b64decode(self.box.open(sealed))
+                self._pin_secrets[controller_id] = secret
+            return secret
+
+    def close(self) -> None:
+        """Releases the database connections."""
+        self.database.dispose()
+
+
+def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) -> LocksContext:
+    """Returns the door controller's context, its database migrated first when `migrate`."""
+    url = settings.database_url("locks")
+    if migrate:
+        upgrade(url, MIGRATIONS, VERSION_TABLE)
+    database = Database(url)
+    ctx = LocksContext(
+        settings=settings,
+        clock=clock,
+        database=database,
+        jobs=JobQueue(database, jobs_table, clock),
+        box=SecretBox.for_purpose(settings.master_secret, "locks"),
+    )
+    ctx.worker = Worker(
+        name=f"locks-{os.getpid()}",
+        queue=ctx.jobs,
+        handlers=tasks.handlers(ctx),
+        poll_seconds=settings.worker_poll_seconds,
+        lease_seconds=settings.job_lease_seconds,
+        backoff_max_seconds=settings.job_backoff_max_seconds,
+    )
+    return ctx

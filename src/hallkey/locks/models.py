@@ -1,0 +1,109 @@
+"""The door controller's tables (all prefixed `locks_`).
+
+Hot paths and their indexes:
+- keypad: `locks_credentials (door_id, code_digest)`, then the windows by `credential_id`;
+- lock-out count: `locks_events (door_id, at)`;
+- event outbox: `locks_events (pushed_at)`; event listing by ref: `locks_events (ref)`;
+- authentication: `locks_controllers.api_key_id` (unique);
+- a controller's doors: `locks_doors (controller_id)`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hallkey.core.db import UTCDateTime, make_metadata
+from hallkey.core.jobs import job_table
+
+
+class Base(DeclarativeBase):
+    metadata = make_metadata()
+
+
+class Controller(Base):
+    """One door controller: its API key, PIN secret and link to the hub."""
+
+    __tablename__ = "locks_controllers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    api_key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    api_secret_hash: Mapped[str] = mapped_column(String(64))
+    # The key of the HMAC over PIN codes, sealed with the context's SecretBox.
+    pin_secret_sealed: Mapped[str] = mapped_column(Text)
+    hub_events_url: Mapped[str | None] = mapped_column(String(500))
+    hub_events_token_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Door(Base):
+    """A door wired to a controller; its lock state and keypad lock-out."""
+
+    __tablename__ = "locks_doors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    controller_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("locks_controllers.id"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    unlocked_until_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_out_until_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    max_credentials: Mapped[int] = mapped_column(Integer, default=1000)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Credential(Base):
+    """A PIN for one ref on one door: only its keyed digest is kept, never the code."""
+
+    __tablename__ = "locks_credentials"
+    __table_args__ = (
+        UniqueConstraint("door_id", "ref", name="uq_locks_credentials_door_id_ref"),
+        Index("ix_locks_credentials_door_id_code_digest", "door_id", "code_digest"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    door_id: Mapped[str] = mapped_column(String(64), ForeignKey("locks_doors.id"))
+    ref: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16))
+    # Null for a ref that was revoked before it was ever programmed.
+    code_digest: Mapped[str | None] = mapped_column(String(64))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CredentialWindow(Base):
+    """One half-open window `[valid_from_at, valid_to_at)` of a credential."""
+
+    __tablename__ = "locks_credential_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    credential_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("locks_credentials.id", ondelete="CASCADE"), index=True
+    )
+    valid_from_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_to_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Event(Base):
+    """Something that happened at a door; `pushed_at` is set once the hub acknowledged it."""
+
+    __tablename__ = "locks_events"
+    __table_args__ = (
+        Index("ix_locks_events_door_id_at", "door_id", "at"),
+        Index("ix_locks_events_pushed_at", "pushed_at"),
+        Index("ix_locks_events_ref", "ref"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    door_id: Mapped[str] = mapped_column(String(64), ForeignKey("locks_doors.id"))
+    ref: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+jobs_table = job_table(Base.metadata, "locks_jobs")

@@ -1,0 +1,223 @@
+"""Every database query of the door controller."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import Session
+from ulid import ULID
+
+from hallkey.core.ids import new_id
+from hallkey.locks.models import Controller, Credential, CredentialWindow, Door, Event
+
+_id_lock = threading.Lock()
+_last_event_ulid = 0
+
+
+def new_event_id() -> str:
+    """Returns a new `evt_…` id, strictly increasing within this process.
+
+    Events recorded at the same instant (one keypad entry may record two) then keep the order
+    in which they happened when sorted by `(at, id)`.
+    """
+    global _last_event_ulid
+    with _id_lock:
+        value = max(int(ULID()), _last_event_ulid + 1)
+        _last_event_ulid = value
+    return f"evt_{str(ULID.from_int(value)).lower()}"
+
+
+# Controllers
+
+
+def controller_by_key_id(session: Session, key_id: str) -> Controller | None:
+    """Returns the controller whose API key has `key_id`."""
+    return session.scalars(select(Controller).where(Controller.api_key_id == key_id)).first()
+
+
+def controller(session: Session, controller_id: str) -> Controller | None:
+    """Returns a controller by id."""
+    return session.get(Controller, controller_id)
+
+
+# Doors
+
+
+def door_of(
+    session: Session, controller_id: str, door_id: str, *, for_update: bool = False
+) -> Door | None:
+    """Returns the door if it belongs to the controller; locks its row when `for_update`."""
+    query = select(Door).where(Door.id == door_id, Door.controller_id == controller_id)
+    if for_update:
+        # Serialises keypad entries and programming of one door (PostgreSQL; SQLite has one
+        # writer anyway), so the lock-out count and the space check cannot race.
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def door_exists(session: Session, door_id: str) -> bool:
+    """Returns whether any controller has a door with this id."""
+    return session.get(Door, door_id) is not None
+
+
+def doors_of(session: Session, controller_id: str) -> Sequence[Door]:
+    """Returns the controller's doors, by name then id."""
+    return session.scalars(
+        select(Door).where(Door.controller_id == controller_id).order_by(Door.name, Door.id)
+    ).all()
+
+
+# Credentials
+
+
+def credential(session: Session, door_id: str, ref: str) -> Credential | None:
+    """Returns the credential of `ref` on the door."""
+    return session.scalars(
+        select(Credential).where(Credential.door_id == door_id, Credential.ref == ref)
+    ).first()
+
+
+def credentials_by_digest(session: Session, door_id: str, code_digest: str) -> Sequence[Credential]:
+    """Returns the door's credentials whose code has this digest (the keypad lookup)."""
+    return session.scalars(
+        select(Credential)
+        .where(Credential.door_id == door_id, Credential.code_digest == code_digest)
+        .order_by(Credential.ref)
+    ).all()
+
+
+def credentials_of_door(session: Session, door_id: str) -> Sequence[Credential]:
+    """Returns every credential of the door, by ref."""
+    return session.scalars(
+        select(Credential).where(Credential.door_id == door_id).order_by(Credential.ref)
+    ).all()
+
+
+def windows_of(
+    session: Session, credential_ids: Sequence[str]
+) -> dict[str, list[CredentialWindow]]:
+    """Returns the windows of each credential, oldest first."""
+    result: dict[str, list[CredentialWindow]] = {cid: [] for cid in credential_ids}
+    if not credential_ids:
+        return result
+    rows = session.scalars(
+        select(CredentialWindow)
+        .where(CredentialWindow.credential_id.in_(credential_ids))
+        .order_by(CredentialWindow.valid_from_at, CredentialWindow.id)
+    ).all()
+    for row in rows:
+        result[row.credential_id].append(row)
+    return result
+
+
+def replace_windows(
+    session: Session, credential_id: str, windows: Sequence[tuple[datetime, datetime]]
+) -> None:
+    """Replaces the windows of a credential."""
+    session.execute(delete(CredentialWindow).where(CredentialWindow.credential_id == credential_id))
+    session.add_all(
+        CredentialWindow(credential_id=credential_id, valid_from_at=start, valid_to_at=end)
+        for start, end in windows
+    )
+    session.flush()
+
+
+def count_active_credentials(
+    session: Session, door_id: str, now: datetime, *, except_ref: str
+) -> int:
+    """Returns how many credentials of the door still hold a place: not revoked, not ended."""
+    live_window = exists().where(
+        CredentialWindow.credential_id == Credential.id, CredentialWindow.valid_to_at > now
+    )
+    query = select(func.count(Credential.id)).where(
+        Credential.door_id == door_id,
+        Credential.ref != except_ref,
+        Credential.revoked.is_(False),
+        live_window,
+    )
+    return int(session.scalar(query) or 0)
+
+
+# Events
+
+
+def add_event(
+    session: Session,
+    *,
+    door_id: str,
+    kind: str,
+    at: datetime,
+    ref: str | None = None,
+    reason: str | None = None,
+) -> Event:
+    """Records an event of a door (not yet pushed to the hub)."""
+    event = Event(id=new_event_id(), door_id=door_id, ref=ref, kind=kind, reason=reason, at=at)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def failure_times(session: Session, door_id: str, since: datetime) -> Sequence[datetime]:
+    """Returns when unknown codes were typed at the door.
+
+    Only `unknown_code` counts: a guest who types a real code too early (`outside_window`) or
+    after a cancellation (`revoked`) is not guessing, and must not lock everyone else out.
+    """
+    return session.scalars(
+        select(Event.at).where(
+            Event.door_id == door_id,
+            Event.at > since,
+            Event.kind == "access_denied",
+            Event.reason == "unknown_code",
+        )
+    ).all()
+
+
+def events_of(
+    session: Session,
+    controller_id: str,
+    *,
+    since: datetime | None,
+    ref: str | None,
+    door_id: str | None,
+    limit: int,
+) -> Sequence[Event]:
+    """Returns the controller's events, oldest first, filtered."""
+    query = select(Event).join(Door, Door.id == Event.door_id)
+    query = query.where(Door.controller_id == controller_id)
+    if since is not None:
+        query = query.where(Event.at >= since)
+    if ref is not None:
+        query = query.where(Event.ref == ref)
+    if door_id is not None:
+        query = query.where(Event.door_id == door_id)
+    return session.scalars(query.order_by(Event.at, Event.id).limit(limit)).all()
+
+
+def unpushed_events(session: Session, controller_id: str, limit: int) -> Sequence[Event]:
+    """Returns the controller's events the hub has not acknowledged, oldest first."""
+    return session.scalars(
+        select(Event)
+        .join(Door, Door.id == Event.door_id)
+        .where(Event.pushed_at.is_(None), Door.controller_id == controller_id)
+        .order_by(Event.at, Event.id)
+        .limit(limit)
+    ).all()
+
+
+def mark_pushed(session: Session, event_ids: Sequence[str], at: datetime) -> None:
+    """Marks events as acknowledged by the hub."""
+    if event_ids:
+        session.execute(
+            update(Event)
+            .where(Event.id.in_(event_ids), Event.pushed_at.is_(None))
+            .values(pushed_at=at)
+        )
+
+
+def new_credential_id() -> str:
+    """Returns a new credential id."""
+    return new_id("crd")

@@ -1,0 +1,103 @@
+"""JSON bodies of the door controller's API. None of them holds anything about a person."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hallkey.core.schemas import UtcDatetime
+from hallkey.locks.domain import MAX_WINDOWS, DenyReason, EventKind
+
+Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+"""An opaque grant reference such as `rsv_01jd…`."""
+
+
+class Request(BaseModel):
+    """A request body: unknown fields (a name, a phone, an email…) are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class WindowBody(Request):
+    """A half-open time frame `[valid_from, valid_to)`."""
+
+    valid_from: UtcDatetime
+    valid_to: UtcDatetime
+
+
+class CredentialPut(Request):
+    """The PIN of one ref on one door, and when it is valid."""
+
+    type: Literal["pin"]
+    code: str = Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits, without `#`")
+    windows: list[WindowBody] = Field(min_length=1, max_length=MAX_WINDOWS)
+
+
+class CredentialOut(BaseModel):
+    """A credential as programmed on a door (never its code)."""
+
+    door: str
+    ref: str
+    type: str
+    windows: list[WindowBody]
+    revoked: bool
+
+
+class CredentialListItem(BaseModel):
+    """A credential of a door, for the hub's reconciler (never its code)."""
+
+    ref: str
+    type: str
+    windows: list[WindowBody]
+    revoked: bool
+
+
+class CredentialRevoked(BaseModel):
+    """The answer to a revocation."""
+
+    door: str
+    ref: str
+    revoked: bool
+
+
+class PulseBody(Request):
+    """Open the door now for a few seconds, on behalf of a ref (or of nobody)."""
+
+    seconds: int = Field(default=5, ge=1, le=60)
+    ref: Ref | None = None
+
+
+class DoorOut(BaseModel):
+    """A door and its lock state; `unlocked_until` is null while it is locked."""
+
+    id: str
+    name: str
+    locked: bool
+    unlocked_until: UtcDatetime | None
+    online: bool
+
+
+class EventOut(BaseModel):
+    """Something that happened at a door."""
+
+    id: str
+    door: str
+    ref: str | None
+    kind: EventKind
+    reason: str | None
+    at: UtcDatetime
+
+
+class KeypadBody(Request):
+    """What was typed on the keypad, e.g. `482915#`."""
+
+    code: str
+
+
+class KeypadOut(BaseModel):
+    """The keypad's answer: `ref` when granted, `reason` when refused."""
+
+    granted: bool
+    ref: str | None = None
+    reason: DenyReason | None = None

@@ -1,0 +1,311 @@
+"""The door controller's operations. They take the caller's session and never commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from hallkey.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
+from hallkey.locks import domain, repository
+from hallkey.locks.models import Controller, Credential, CredentialWindow, Door, Event
+from hallkey.locks.schemas import (
+    CredentialListItem,
+    CredentialOut,
+    CredentialPut,
+    CredentialRevoked,
+    DoorOut,
+    EventOut,
+    KeypadOut,
+    WindowBody,
+)
+
+if TYPE_CHECKING:
+    from hallkey.locks.context import LocksContext
+
+log = logging.getLogger(__name__)
+
+PUSH_EVENTS = "push_events"
+"""Job kind: send a controller's unpushed events to the hub."""
+
+_PUSH_QUEUED = "locks_push_queued"
+
+
+def authenticate(session: Session, token: str) -> str:
+    """Returns the id of the controller whose locks API key is `token`; raises Unauthorized."""
+    parsed = parse_api_key(token)
+    found = repository.controller_by_key_id(session, parsed[0]) if parsed else None
+    if parsed is None or found is None or not verify_secret(parsed[1], found.api_secret_hash):
+        raise Unauthorized("invalid locks API key")
+    return found.id
+
+
+def _door(session: Session, controller_id: str, door_id: str, *, for_update: bool = False) -> Door:
+    door = repository.door_of(session, controller_id, door_id, for_update=for_update)
+    if door is None:
+        raise NotFound("no such door on this controller", field="door_id", code="unknown_door")
+    return door
+
+
+def _door_out(door: Door, now: datetime) -> DoorOut:
+    locked = domain.is_locked(door.unlocked_until_at, now)
+    return DoorOut(
+        id=door.id,
+        name=door.name,
+        locked=locked,
+        unlocked_until=None if locked else door.unlocked_until_at,
+        online=True,  # the doors are wired to this controller
+    )
+
+
+def list_doors(ctx: LocksContext, session: Session, controller_id: str) -> list[DoorOut]:
+    """Returns the controller's doors with their lock state."""
+    now = ctx.clock.now()
+    return [_door_out(door, now) for door in repository.doors_of(session, controller_id)]
+
+
+def get_door(ctx: LocksContext, session: Session, controller_id: str, door_id: str) -> DoorOut:
+    """Returns one door of the controller with its lock state."""
+    return _door_out(_door(session, controller_id, door_id), ctx.clock.now())
+
+
+def _windows(rows: Sequence[CredentialWindow]) -> list[WindowBody]:
+    return [WindowBody(valid_from=w.valid_from_at, valid_to=w.valid_to_at) for w in rows]
+
+
+def _domain_windows(rows: Sequence[CredentialWindow]) -> list[domain.Window]:
+    return [domain.Window(w.valid_from_at, w.valid_to_at) for w in rows]
+
+
+def _digest(ctx: LocksContext, session: Session, controller_id: str, code: str) -> str:
+    controller = controller_record(session, controller_id)
+    return keyed_digest(ctx.pin_secret(controller.id, controller.pin_secret_sealed), code)
+
+
+def put_credential(
+    ctx: LocksContext,
+    session: Session,
+    controller_id: str,
+    door_id: str,
+    ref: str,
+    body: CredentialPut,
+) -> CredentialOut:
+    """Programs (or reprograms, un-revoking) the PIN of `ref` on the door; returns it."""
+    door = _door(session, controller_id, door_id, for_update=True)
+    if not domain.is_valid_code(body.code):
+        raise InvalidInput("code must be 4 to 8 digits", field="code")
+    windows = [domain.Window(w.valid_from, w.valid_to) for w in body.windows]
+    problem = domain.windows_problem(windows)
+    if problem is not None:
+        raise InvalidInput(problem, field="windows")
+    now = ctx.clock.now()
+    digest = _digest(ctx, session, controller_id, body.code)
+
+    clashing = [
+        c
+        for c in repository.credentials_by_digest(session, door.id, digest)
+        if c.ref != ref and not c.revoked
+    ]
+    if clashing:
+        existing = repository.windows_of(session, [c.id for c in clashing])
+        if any(domain.any_overlap(_domain_windows(existing[c.id]), windows) for c in clashing):
+            log.info("credential %s on door %s refused: code clash", ref, door.id)
+            raise Conflict(
+                "the code is held by another credential of this door at an overlapping time",
+                field="code",
+                code="code_rejected",
+            )
+    if (
+        repository.count_active_credentials(session, door.id, now, except_ref=ref)
+        >= door.max_credentials
+    ):
+        log.info("credential %s on door %s refused: door full", ref, door.id)
+        raise Conflict("the door holds its maximum of credentials", code="no_space_on_door")
+
+    credential = repository.credential(session, door.id, ref)
+    if credential is None:
+        credential = Credential(
+            id=repository.new_credential_id(), door_id=door.id, ref=ref, type=body.type
+        )
+        session.add(credential)
+    credential.type = body.type
+    credential.code_digest = digest
+    credential.revoked = False
+    credential.updated_at = now
+    session.flush()
+    repository.replace_windows(
+        session, credential.id, [(w.valid_from, w.valid_to) for w in windows]
+    )
+    log.info("credential %s programmed on door %s (%d windows)", ref, door.id, len(windows))
+    return CredentialOut(
+        door=door.id,
+        ref=ref,
+        type=credential.type,
+        windows=[WindowBody(valid_from=w.valid_from, valid_to=w.valid_to) for w in windows],
+        revoked=False,
+    )
+
+
+def revoke_credential(
+    ctx: LocksContext, session: Session, controller_id: str, door_id: str, ref: str
+) -> CredentialRevoked:
+    """Revokes the credential of `ref` on the door, recording the ref as revoked if unknown."""
+    door = _door(session, controller_id, door_id, for_update=True)
+    credential = repository.credential(session, door.id, ref)
+    now = ctx.clock.now()
+    if credential is None:
+        session.add(
+            Credential(
+                id=repository.new_credential_id(),
+                door_id=door.id,
+                ref=ref,
+                type="pin",
+                code_digest=None,
+                revoked=True,
+                updated_at=now,
+            )
+        )
+    elif not credential.revoked:
+        credential.revoked = True
+        credential.updated_at = now
+    session.flush()
+    log.info("credential %s revoked on door %s", ref, door.id)
+    return CredentialRevoked(door=door.id, ref=ref, revoked=True)
+
+
+def list_credentials(
+    session: Session, controller_id: str, door_id: str
+) -> list[CredentialListItem]:
+    """Returns every credential of the door (without codes), by ref."""
+    door = _door(session, controller_id, door_id)
+    credentials = repository.credentials_of_door(session, door.id)
+    windows = repository.windows_of(session, [c.id for c in credentials])
+    return [
+        CredentialListItem(
+            ref=c.ref, type=c.type, windows=_windows(windows[c.id]), revoked=c.revoked
+        )
+        for c in credentials
+    ]
+
+
+def record_event(
+    ctx: LocksContext,
+    session: Session,
+    door: Door,
+    kind: domain.EventKind,
+    *,
+    ref: str | None = None,
+    reason: str | None = None,
+) -> Event:
+    """Records a door event and, once per transaction, queues its push to the hub."""
+    event = repository.add_event(
+        session, door_id=door.id, kind=kind, at=ctx.clock.now(), ref=ref, reason=reason
+    )
+    queued: set[str] = session.info.setdefault(_PUSH_QUEUED, set())
+    if door.controller_id not in queued:
+        ctx.jobs.enqueue(session, PUSH_EVENTS, {"controller_id": door.controller_id})
+        queued.add(door.controller_id)
+    return event
+
+
+def pulse(
+    ctx: LocksContext,
+    session: Session,
+    controller_id: str,
+    door_id: str,
+    *,
+    seconds: int,
+    ref: str | None,
+) -> DoorOut:
+    """Unlocks the door for `seconds` (never shortening an unlock); returns the door."""
+    door = _door(session, controller_id, door_id, for_update=True)
+    now = ctx.clock.now()
+    door.unlocked_until_at = domain.extend_unlock(door.unlocked_until_at, now, seconds)
+    record_event(ctx, session, door, "door_pulsed", ref=ref)
+    log.info("door %s pulsed for %ds (ref %s)", door.id, seconds, ref)
+    return _door_out(door, now)
+
+
+def keypad(
+    ctx: LocksContext, session: Session, controller_id: str, door_id: str, typed: str
+) -> KeypadOut:
+    """Decides on a code typed at the door's keypad, unlocking the door when granted."""
+    door = _door(session, controller_id, door_id, for_update=True)
+    now = ctx.clock.now()
+    if domain.is_locked_out(door.locked_out_until_at, now):
+        record_event(ctx, session, door, "access_denied", reason="locked_out")
+        return KeypadOut(granted=False, reason="locked_out")
+
+    code = domain.normalise_keypad_code(typed)
+    candidates: list[domain.CredentialCandidate] = []
+    if code is not None:
+        matches = repository.credentials_by_digest(
+            session, door.id, _digest(ctx, session, controller_id, code)
+        )
+        windows = repository.windows_of(session, [c.id for c in matches])
+        candidates = [
+            domain.CredentialCandidate(c.ref, c.revoked, _domain_windows(windows[c.id]))
+            for c in matches
+        ]
+    decision = domain.decide(candidates, now)
+
+    if decision.granted:
+        door.unlocked_until_at = domain.extend_unlock(
+            door.unlocked_until_at, now, ctx.settings.locks_keypad_unlock_seconds
+        )
+        record_event(ctx, session, door, "access_granted", ref=decision.ref)
+        log.info("keypad at door %s: granted to %s", door.id, decision.ref)
+        return KeypadOut(granted=True, ref=decision.ref)
+
+    record_event(ctx, session, door, "access_denied", ref=decision.ref, reason=decision.reason)
+    log.info("keypad at door %s: refused (%s)", door.id, decision.reason)
+    failures = repository.failure_times(session, door.id, domain.failures_since(now))
+    recent = domain.count_recent_failures(failures, now, door.locked_out_until_at)
+    until = domain.lockout_until(recent, now)
+    if until is not None:
+        door.locked_out_until_at = until
+        record_event(ctx, session, door, "keypad_locked_out")
+        log.warning("keypad at door %s locked out until %s", door.id, until.isoformat())
+    return KeypadOut(granted=False, reason=decision.reason)
+
+
+def list_events(
+    session: Session,
+    controller_id: str,
+    *,
+    since: datetime | None,
+    ref: str | None,
+    door_id: str | None,
+    limit: int,
+) -> list[EventOut]:
+    """Returns the controller's events, oldest first."""
+    if door_id is not None:
+        _door(session, controller_id, door_id)
+    events = repository.events_of(
+        session, controller_id, since=since, ref=ref, door_id=door_id, limit=limit
+    )
+    return [event_out(e) for e in events]
+
+
+def event_out(event: Event) -> EventOut:
+    """Returns the JSON form of an event."""
+    return EventOut(
+        id=event.id,
+        door=event.door_id,
+        ref=event.ref,
+        kind=event.kind,  # stored from domain.EventKind only
+        reason=event.reason,
+        at=event.at,
+    )
+
+
+def controller_record(session: Session, controller_id: str) -> Controller:
+    """Returns the controller or raises NotFound."""
+    found = repository.controller(session, controller_id)
+    if found is None:
+        raise NotFound("no such controller", field="controller_id")
+    return found

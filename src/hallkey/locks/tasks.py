@@ -1,0 +1,82 @@
+"""Background jobs of the door controller: pushing door events to the hub."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from hallkey.core.http import PeerError, call_json, make_client
+from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
+from hallkey.locks import repository
+from hallkey.locks.service import PUSH_EVENTS
+
+if TYPE_CHECKING:
+    from hallkey.locks.context import LocksContext
+
+log = logging.getLogger(__name__)
+
+PUSH_BATCH = 200
+"""Most events sent to the hub in one request."""
+
+
+def handlers(ctx: LocksContext) -> dict[str, Handler]:
+    """Returns the job handlers of the door controller, by job kind."""
+
+    def push_events(job: JobRun) -> None:
+        push_pending_events(ctx, str(job.payload.get("controller_id", "")))
+
+    return {PUSH_EVENTS: push_events}
+
+
+def _utc_z(value: Any) -> str:
+    return str(value.isoformat()).replace("+00:00", "Z")
+
+
+def push_pending_events(ctx: LocksContext, controller_id: str) -> int:
+    """Sends up to one batch of the controller's unpushed events to the hub; returns how many.
+
+    The hub call happens outside any transaction: read, call, then write the outcome.
+    Raises RetryLater while the hub is unreachable or failing (the events stay queued).
+    """
+    with ctx.database.transaction() as session:
+        controller = repository.controller(session, controller_id)
+        if controller is None:
+            raise GiveUp("unknown controller")
+        if not controller.hub_events_url or not controller.hub_events_token_sealed:
+            return 0  # no hub link: the events wait until one is set
+        url = controller.hub_events_url
+        token = ctx.box.open(controller.hub_events_token_sealed)
+        events = repository.unpushed_events(session, controller_id, PUSH_BATCH)
+        body = {
+            "events": [
+                {
+                    "id": e.id,
+                    "door": e.door_id,
+                    "ref": e.ref,
+                    "kind": e.kind,
+                    "reason": e.reason,
+                    "at": _utc_z(e.at),
+                }
+                for e in events
+            ]
+        }
+        event_ids = [e.id for e in events]
+    if not event_ids:
+        return 0
+
+    try:
+        with make_client(url, token, ctx.settings.http_timeout_seconds) as client:
+            call_json(client, "POST", url, body, ok_statuses=(200,))
+    except PeerError as exc:
+        if exc.retryable:
+            raise RetryLater(f"hub events: {exc.status or exc.code}") from exc
+        # A refusal that a retry cannot change; the events stay unpushed and travel with the
+        # next push (the next event, or a new hub link).
+        raise GiveUp(f"hub refused events: {exc.status} {exc.code or ''}".strip()) from exc
+
+    with ctx.database.transaction() as session:
+        repository.mark_pushed(session, event_ids, ctx.clock.now())
+        if len(event_ids) == PUSH_BATCH:
+            ctx.jobs.enqueue(session, PUSH_EVENTS, {"controller_id": controller_id})
+    log.info("pushed %d events of controller %s to the hub", len(event_ids), controller_id)
+    return len(event_ids)

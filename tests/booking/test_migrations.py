@@ -1,0 +1,99 @@
+"""The migrations create exactly what the models declare, and the no-overlap guarantee."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from hallkey.booking.context import MIGRATIONS, VERSION_TABLE
+from hallkey.booking.models import Base
+from hallkey.core.db import create_db_engine
+from hallkey.core.migrations import upgrade
+from tests.conftest import DatabaseUrlFactory
+
+
+def test_migrations__applied_twice__match_the_models_exactly(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    url = database_url("booking")
+    upgrade(url, MIGRATIONS, VERSION_TABLE)
+    upgrade(url, MIGRATIONS, VERSION_TABLE)
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
+            )
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def _insert_sql() -> str:
+    return (
+        "INSERT INTO booking_reservations (id, tenant_id, resource_id, customer_id, ref, status, "
+        "start_at, end_at, version, access_state, access_credential, created_at, updated_at) "
+        "VALUES (:id, 'ten_1', 'res_1', 'cus_1', :ref, :status, :start, :end, 1, 'pending', "
+        "'pin', :start, :start)"
+    )
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_postgres_constraint__overlapping_holding_reservations__are_refused(
+    database_url: DatabaseUrlFactory, backend: str
+) -> None:
+    url = database_url("booking")
+    upgrade(url, MIGRATIONS, VERSION_TABLE)
+    engine = create_db_engine(url)
+    t = datetime(2026, 5, 4, 10, tzinfo=UTC)
+    t2 = datetime(2026, 5, 4, 12, tzinfo=UTC)
+    t3 = datetime(2026, 5, 4, 14, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO booking_tenants VALUES "
+                    "('ten_1', 'T', 't', 'Europe/Oslo', 'http://hub', 'x', now())"
+                )
+            )
+            connection.execute(
+                text("INSERT INTO booking_venues VALUES ('ven_1', 'ten_1', 'V', '', 'UTC', now())")
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO booking_resources VALUES ('res_1', 'ten_1', 'ven_1', 'R', '[]', "
+                    "'pin', 15, 15, NULL, false, now())"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO booking_customers (id, tenant_id, created_at, updated_at) "
+                    "VALUES ('cus_1', 'ten_1', now(), now())"
+                )
+            )
+            insert = text(_insert_sql())
+            connection.execute(
+                insert, {"id": "a", "ref": "ra", "status": "confirmed", "start": t, "end": t2}
+            )
+            # Touching frames and cancelled reservations do not hold the time.
+            connection.execute(
+                insert, {"id": "b", "ref": "rb", "status": "requested", "start": t2, "end": t3}
+            )
+            connection.execute(
+                insert, {"id": "c", "ref": "rc", "status": "cancelled", "start": t, "end": t3}
+            )
+        with (
+            pytest.raises(IntegrityError, match="booking_reservations_no_overlap"),
+            engine.begin() as connection,
+        ):
+            connection.execute(
+                insert, {"id": "d", "ref": "rd", "status": "confirmed", "start": t, "end": t3}
+            )
+    finally:
+        engine.dispose()

@@ -1,0 +1,305 @@
+"""The `sync_access` job against a real loopback hub that speaks the hub protocol."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from hallkey.booking.models import Reservation
+from tests.booking.conftest import Booking, BookingFactory, reservation_body
+from tests.servers import ServerThread
+
+START = "2026-05-04T10:00:00Z"
+END = "2026-05-04T12:00:00Z"
+CODE = "482915"
+
+
+def _error(status: int, code: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": code}}, status_code=status)
+
+
+@dataclass
+class FakeHub:
+    """A hub that keeps grants in memory and records every call it receives."""
+
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+    refuse_grants_with: str | None = None
+    on_grant: Callable[[], None] | None = None
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.calls]
+
+    def _answer(self, grant: dict[str, Any], status: int) -> JSONResponse:
+        body = {
+            "ref": grant["ref"],
+            "state": grant["state"],
+            "operation": "code",
+            "credential": grant["credential"],
+            "code": CODE,
+            "code_formatted": CODE + "#",
+            "valid_from": grant["valid_from"],
+            "valid_to": grant["valid_to"],
+            "windows": [{"valid_from": grant["valid_from"], "valid_to": grant["valid_to"]}],
+            "doors": [{"id": d, "state": "pending", "errors": []} for d in grant["doors"]],
+            "deliveries": [],
+        }
+        return JSONResponse(body, status_code=status)
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/hub/v1/GrantAccess")
+        def grant_access(body: dict[str, Any], request: Request) -> JSONResponse:
+            self.calls.append(("GrantAccess", body, request.headers.get("authorization", "")))
+            if self.on_grant is not None:
+                hook, self.on_grant = self.on_grant, None
+                hook()
+            if self.refuse_grants_with is not None:
+                return _error(422, self.refuse_grants_with)
+            content = {k: body[k] for k in ("credential", "doors", "valid_from", "valid_to")}
+            existing = self.grants.get(body["ref"])
+            if existing is not None:
+                if {k: existing[k] for k in content} != content:
+                    return _error(409, "grant_exists")
+                return self._answer(existing, 200)
+            grant = dict(content, ref=body["ref"], state="active")
+            self.grants[body["ref"]] = grant
+            return self._answer(grant, 201)
+
+        @app.post("/hub/v1/UpdateAccess")
+        def update_access(body: dict[str, Any], request: Request) -> JSONResponse:
+            self.calls.append(("UpdateAccess", body, request.headers.get("authorization", "")))
+            grant = self.grants.get(body["ref"])
+            if grant is None:
+                return _error(404, "not_found")
+            for key in ("valid_from", "valid_to", "doors"):
+                if key in body:
+                    grant[key] = body[key]
+            return self._answer(grant, 200)
+
+        @app.post("/hub/v1/RevokeAccess")
+        def revoke_access(body: dict[str, Any], request: Request) -> JSONResponse:
+            self.calls.append(("RevokeAccess", body, request.headers.get("authorization", "")))
+            grant = self.grants.get(body["ref"])
+            if grant is None:
+                return _error(404, "not_found")
+            grant["state"] = "revoked"
+            return self._answer(grant, 200)
+
+        return app
+
+
+@dataclass
+class World:
+    booking: Booking
+    hub: FakeHub
+    server: ServerThread
+
+    def reserve(self, resource_id: str | None = None) -> dict[str, Any]:
+        body = reservation_body(resource_id or self.booking.resource_id, START, END)
+        response = self.booking.client.post(
+            "/api/v1/reservations", json=body, headers=self.booking.headers()
+        )
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+    def get(self, reservation_id: str) -> dict[str, Any]:
+        response = self.booking.client.get(
+            f"/api/v1/reservations/{reservation_id}", headers=self.booking.headers()
+        )
+        assert response.status_code == 200
+        data: dict[str, Any] = response.json()
+        return data
+
+    def move(self, reservation_id: str, start: str, end: str) -> None:
+        response = self.booking.client.patch(
+            f"/api/v1/reservations/{reservation_id}",
+            json={"start": start, "end": end},
+            headers=self.booking.headers(),
+        )
+        assert response.status_code == 200, response.text
+
+    def run_jobs(self) -> int:
+        return self.booking.ctx.worker.run_pending()
+
+
+@pytest.fixture
+def world(make_booking: BookingFactory) -> Iterator[World]:
+    """A booking context whose tenants use a fake hub served on loopback (started)."""
+    hub = FakeHub()
+    server = ServerThread(hub.app())
+    booking = make_booking(hub_url=server.base_url)
+    server.start()
+    try:
+        yield World(booking, hub, server)
+    finally:
+        server.stop()
+
+
+def test_sync_access__confirmed__grants_with_ref_doors_frame_and_contact_but_no_name(
+    world: World,
+) -> None:
+    created = world.reserve()
+    assert world.run_jobs() == 1
+    assert world.hub.names() == ["GrantAccess"]
+    _, body, auth = world.hub.calls[0]
+    assert auth == "Bearer hkh_client.secret"
+    assert body == {
+        "ref": created["ref"],
+        "operation": "code",
+        "credential": "pin",
+        "doors": ["dor_a", "dor_b"],
+        "valid_from": "2026-05-04T09:45:00Z",
+        "valid_to": "2026-05-04T12:15:00Z",
+        "recipient": {"phone": "+4741234567", "email": "kari@example.no"},
+        "deliver_via": ["sms", "email"],
+        "locale": "nb",
+    }
+    assert "Kari" not in json.dumps(body)
+    assert "Nordmann" not in json.dumps(body)
+
+    access = world.get(created["id"])["access"]
+    assert access == {
+        "state": "granted",
+        "credential": "pin",
+        "code": CODE,
+        "code_formatted": CODE + "#",
+    }
+    # The code is kept sealed at rest.
+    with world.booking.ctx.database.transaction() as session:
+        sealed = session.scalars(select(Reservation.access_secret_sealed)).one()
+    assert sealed is not None and CODE not in sealed
+
+    # Running the push again changes nothing (the hub answers the same grant).
+    with world.booking.ctx.database.transaction() as session:
+        world.booking.ctx.jobs.enqueue(session, "sync_access", {"reservation_id": created["id"]})
+    assert world.run_jobs() == 1
+    assert world.get(created["id"])["access"]["state"] == "granted"
+
+
+def test_sync_access__after_a_move__hub_409_leads_to_update_access(world: World) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    world.move(created["id"], "2026-05-04T14:00:00Z", "2026-05-04T15:00:00Z")
+    assert world.run_jobs() == 1
+    assert world.hub.names() == ["GrantAccess", "GrantAccess", "UpdateAccess"]
+    _, update, _ = world.hub.calls[-1]
+    assert update == {
+        "ref": created["ref"],
+        "valid_from": "2026-05-04T13:45:00Z",
+        "valid_to": "2026-05-04T15:15:00Z",
+        "doors": ["dor_a", "dor_b"],
+        "recipient": {"phone": "+4741234567", "email": "kari@example.no"},
+    }
+    assert world.hub.grants[created["ref"]]["valid_from"] == "2026-05-04T13:45:00Z"
+    assert world.get(created["id"])["access"]["state"] == "granted"
+
+
+def test_sync_access__hub_down__stays_pending_then_granted_once_it_is_up(world: World) -> None:
+    world.server.stop()
+    created = world.reserve()
+    assert world.run_jobs() == 1
+    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
+    assert world.run_jobs() == 0  # waiting for its backoff
+
+    world.server.start()
+    world.booking.clock.advance(timedelta(seconds=3))
+    assert world.run_jobs() == 1
+    assert world.get(created["id"])["access"]["state"] == "granted"
+    assert world.hub.names() == ["GrantAccess"]
+
+
+def test_sync_access__cancelled__revokes_the_grant(world: World) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    response = world.booking.client.post(
+        f"/api/v1/reservations/{created['id']}/cancel", headers=world.booking.headers()
+    )
+    assert response.status_code == 200
+    assert world.run_jobs() == 1
+    assert world.hub.names() == ["GrantAccess", "RevokeAccess"]
+    assert world.hub.calls[-1][1] == {"ref": created["ref"]}
+    assert world.hub.grants[created["ref"]]["state"] == "revoked"
+    assert world.get(created["id"])["access"] == {"state": "revoked", "credential": "pin"}
+
+
+def test_sync_access__cancelled_before_the_first_push__revokes_and_never_grants(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.booking.client.post(
+        f"/api/v1/reservations/{created['id']}/cancel", headers=world.booking.headers()
+    )
+    world.run_jobs()
+    # Both jobs see the current state, cancelled, and no grant was ever asked for.
+    assert world.hub.names() == []
+    assert world.get(created["id"])["status"] == "cancelled"
+
+
+def test_sync_access__requested__pushes_nothing_until_approved(world: World) -> None:
+    created = world.reserve(world.booking.approval_resource_id)
+    assert world.run_jobs() == 0
+    assert world.hub.names() == []
+    approved = world.booking.client.post(
+        f"/api/v1/reservations/{created['id']}/approve", headers=world.booking.headers()
+    )
+    assert approved.status_code == 200
+    assert world.run_jobs() == 1
+    assert world.hub.names() == ["GrantAccess"]
+    assert world.hub.calls[0][1]["doors"] == ["dor_d"]
+
+
+def test_sync_access__hub_refuses__access_failed_with_its_code_and_no_retry(world: World) -> None:
+    world.hub.refuse_grants_with = "unknown_door"
+    created = world.reserve()
+    assert world.run_jobs() == 1
+    access = world.get(created["id"])["access"]
+    assert access["state"] == "failed"
+    assert access["error"] == "unknown_door"
+    world.booking.clock.advance(timedelta(hours=1))
+    assert world.run_jobs() == 0
+
+
+def test_sync_access__moved_during_the_push__pushes_the_newest_state(world: World) -> None:
+    created = world.reserve()
+    # While the hub handles the first GrantAccess, staff move the booking. The job holds no
+    # transaction during the call, so the move commits at once (even on SQLite).
+    world.hub.on_grant = lambda: world.move(
+        created["id"], "2026-05-04T14:00:00Z", "2026-05-04T15:00:00Z"
+    )
+    world.run_jobs()
+    assert world.hub.grants[created["ref"]]["valid_from"] == "2026-05-04T13:45:00Z"
+    assert world.hub.grants[created["ref"]]["valid_to"] == "2026-05-04T15:15:00Z"
+    got = world.get(created["id"])
+    assert got["version"] == 2
+    assert got["access"]["state"] == "granted"
+
+
+def test_access_events__pushed_by_the_hub__show_in_the_reservation(world: World) -> None:
+    created = world.reserve()
+    event = {
+        "id": "hev_01",
+        "ref": created["ref"],
+        "door": "dor_a",
+        "door_name": "Main door",
+        "kind": "access_granted",
+        "reason": None,
+        "at": "2026-05-04T09:50:00Z",
+    }
+    response = world.booking.client.post(
+        "/api/v1/access-events", json={"events": [event]}, headers=world.booking.headers()
+    )
+    assert response.status_code == 200
+    assert world.get(created["id"])["events"] == [
+        {k: event[k] for k in ("at", "door", "door_name", "kind", "reason")}
+    ]

@@ -1,0 +1,108 @@
+"""A whole hallkey deployment for end-to-end tests: real servers on loopback, one clock.
+
+`combined` serves the three contexts from one app (as `hallkey serve`); `split` serves each from
+its own server and port (as three `hallkey serve --role` processes), so one can be stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from hallkey.app import Contexts, build_app, build_contexts
+from hallkey.core.clock import ManualClock
+from hallkey.core.settings import Settings
+from hallkey.core.web import create_app
+from hallkey.demo import DemoUrls, seed_demo
+from tests.conftest import DatabaseUrlFactory
+from tests.servers import ServerThread, free_port
+
+Mode = Literal["combined", "split"]
+
+
+@dataclass
+class Deployment:
+    """Running contexts, their servers, and the demo's ids and keys."""
+
+    mode: Mode
+    clock: ManualClock
+    settings: Settings
+    contexts: Contexts
+    urls: DemoUrls
+    demo: dict[str, Any]
+    servers: dict[str, ServerThread] = field(default_factory=dict)
+
+    def booking(self) -> httpx.Client:
+        """Returns a client of the booking API with the demo's staff token."""
+        return _client(self.urls.booking, self.demo["booking_api_token"])
+
+    def hub(self) -> httpx.Client:
+        """Returns a client of the hub API with the demo booking system's key."""
+        return _client(self.urls.hub, self.demo["hub_api_key"])
+
+    def locks(self) -> httpx.Client:
+        """Returns a client of the door controller with its key."""
+        return _client(self.urls.locks, self.demo["locks_api_key"])
+
+    def stop(self, role: str) -> None:
+        """Stops the server of one context (split mode): it is then unreachable."""
+        self.servers[role].stop()
+
+    def start(self, role: str) -> None:
+        """Starts a stopped server again, on its old port."""
+        self.servers[role].start()
+
+    def close(self) -> None:
+        """Stops every server and releases the contexts."""
+        for server in self.servers.values():
+            server.stop()
+        self.contexts.close()
+
+
+def _client(base_url: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+@contextmanager
+def deployment(
+    mode: Mode, database_url: DatabaseUrlFactory, data_dir: Path, start: datetime
+) -> Iterator[Deployment]:
+    """Yields a seeded, running deployment whose clock stands at `start`."""
+    clock = ManualClock(start)
+    settings = Settings(
+        data_dir=data_dir,
+        booking_database_url=database_url("booking"),
+        hub_database_url=database_url("hub"),
+        locks_database_url=database_url("locks"),
+        secret_key="e2e-secret",
+        worker_poll_seconds=0.05,
+    )
+    contexts = build_contexts(settings, clock)
+    servers: dict[str, ServerThread] = {}
+    if mode == "combined":
+        servers["all"] = ServerThread(build_app(contexts, run_workers=True))
+        base = servers["all"].base_url
+        urls = DemoUrls(booking=base, hub=base, locks=base)
+    else:
+        for part in contexts.parts:
+            servers[part.name] = ServerThread(create_app([part], run_workers=True), free_port())
+        urls = DemoUrls(
+            booking=servers["booking"].base_url,
+            hub=servers["hub"].base_url,
+            locks=servers["locks"].base_url,
+        )
+    assert contexts.booking and contexts.hub and contexts.locks
+    demo = seed_demo(contexts.booking, contexts.hub, contexts.locks, urls)
+    deployed = Deployment(mode, clock, settings, contexts, urls, demo, servers)
+    try:
+        for server in servers.values():
+            server.start()
+        yield deployed
+    finally:
+        deployed.close()

@@ -1,0 +1,87 @@
+"""Nothing is lost when another context is down: work waits in an outbox and catches up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DatabaseUrlFactory
+from tests.e2e.harness import Deployment, deployment
+from tests.e2e.test_story import CUSTOMER, book, keypad, reservation
+from tests.servers import wait_for
+
+NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def split(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[Deployment]:
+    with deployment("split", database_url, tmp_path / "var", NOW) as deployed:
+        yield deployed
+
+
+def catch_up(d: Deployment, until: Any, *, step_minutes: int = 6, rounds: int = 12) -> None:
+    """Moves the clock past the retry backoff until `until()` holds."""
+    for _ in range(rounds):
+        if until():
+            return
+        d.clock.advance(timedelta(minutes=step_minutes))
+        for worker in d.contexts.workers():
+            worker.queue.wakeup.set()
+        try:
+            wait_for(until, timeout=1)
+            return
+        except AssertionError:
+            continue
+    assert until()
+
+
+def test_hub_down__reservation_waits_pending__and_is_granted_when_the_hub_is_back(
+    split: Deployment,
+) -> None:
+    d = split
+    d.stop("hub")
+    created = book(d, NOW + timedelta(minutes=5), NOW + timedelta(hours=3), CUSTOMER)
+    assert created["access"]["state"] == "pending"
+    d.clock.advance(timedelta(seconds=30))
+    wait_for(lambda: True)
+    assert reservation(d, created["id"])["access"]["state"] == "pending"
+
+    d.start("hub")
+    catch_up(d, lambda: reservation(d, created["id"])["access"]["state"] == "granted")
+    typed = reservation(d, created["id"])["access"]["code_formatted"]
+    door = d.demo["resources"][0]["doors"][0]
+    wait_for(lambda: keypad(d, door, typed)["granted"] is True)
+
+
+def test_controller_down__door_pending_then_failed__programmed_when_it_is_back(
+    split: Deployment,
+) -> None:
+    d = split
+    d.stop("locks")
+    created = book(d, NOW + timedelta(minutes=5), NOW + timedelta(hours=5), CUSTOMER)
+    wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "granted")
+
+    def door_states() -> set[str]:
+        with d.hub() as hub:
+            grant = hub.get(f"/hub/v1/grants/{created['ref']}").json()
+        return {door["state"] for door in grant["doors"]}
+
+    def door_errors() -> set[str]:
+        with d.hub() as hub:
+            grant = hub.get(f"/hub/v1/grants/{created['ref']}").json()
+        return {error["code"] for door in grant["doors"] for error in door["errors"]}
+
+    wait_for(lambda: "door_offline" in door_errors())
+    assert door_states() == {"pending"}
+    catch_up(d, lambda: door_states() == {"failed"}, step_minutes=3)
+
+    d.start("locks")
+    catch_up(d, lambda: door_states() == {"programmed"})
+    typed = reservation(d, created["id"])["access"]["code_formatted"]
+    d.clock.set(NOW)
+    for door in d.demo["resources"][0]["doors"]:
+        assert keypad(d, door, typed)["granted"] is True

@@ -1,0 +1,196 @@
+"""One contract for every lock connector, run against each implementation.
+
+To add an implementation, add a parameter to `case` that returns a `ConnectorCase`: the
+connector, a door it knows, a door it does not, the lock system's "now", and (if the test
+can) a way to take the door offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hallkey.core.clock import ManualClock
+from hallkey.hub.connectors import (
+    ConnectorError,
+    Credential,
+    DoorTarget,
+    LockConnector,
+    MemoryConnector,
+    MemoryLockSystem,
+)
+from hallkey.hub.connectors.base import ALL_CAPABILITIES, ERROR_CODES
+from hallkey.hub.connectors.controller import ControllerConnector
+from hallkey.hub.domain import Window
+from tests.hub.fake_locks import fake_locks_app
+from tests.servers import free_port, serving
+
+
+@dataclass
+class ConnectorCase:
+    """A connector under test and what the contract needs around it."""
+
+    connector: LockConnector
+    door: DoorTarget
+    unknown_door: DoorTarget
+    now: Callable[[], datetime]
+    set_online: Callable[[bool], None] | None = None
+
+
+def _memory_case() -> ConnectorCase:
+    clock = ManualClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    system = MemoryLockSystem(clock)
+    system.add_door("remote-1")
+    return ConnectorCase(
+        connector=MemoryConnector(system),
+        door=DoorTarget(id="door-1", remote_id="remote-1", site_id="site_1"),
+        unknown_door=DoorTarget(id="door-2", remote_id="remote-404", site_id="site_1"),
+        now=clock.now,
+        set_online=lambda online: system.set_online("remote-1", online),
+    )
+
+
+@contextmanager
+def _controller_case() -> Iterator[ConnectorCase]:
+    """The controller connector over real HTTP, against a tiny controller on loopback."""
+    memory = _memory_case()
+    assert isinstance(memory.connector, MemoryConnector)
+    system = memory.connector.system
+    with serving(fake_locks_app(system, "lck_test.secret")) as server:
+        yield ConnectorCase(
+            connector=ControllerConnector(server.base_url, "lck_test.secret", 5.0),
+            door=memory.door,
+            unknown_door=memory.unknown_door,
+            now=memory.now,
+            set_online=memory.set_online,
+        )
+
+
+@pytest.fixture(params=["memory", "controller"])
+def case(request: pytest.FixtureRequest) -> Iterator[ConnectorCase]:
+    """Yields each connector implementation in turn."""
+    if request.param == "memory":
+        yield _memory_case()
+    else:
+        with _controller_case() as controller:
+            yield controller
+
+
+def _pin(case: ConnectorCase, code: str, hours: tuple[int, int] = (1, 2)) -> Credential:
+    now = case.now()
+    window = Window(now + timedelta(hours=hours[0]), now + timedelta(hours=hours[1]))
+    return Credential(type="pin", code=code, windows=(window,))
+
+
+def test_connector__declares_known_capabilities(case: ConnectorCase) -> None:
+    assert case.connector.capabilities <= ALL_CAPABILITIES
+
+
+def test_connector__program_is_idempotent_and_replaces(case: ConnectorCase) -> None:
+    case.connector.program(case.door, "rsv_c1", _pin(case, "482915"))
+    case.connector.program(case.door, "rsv_c1", _pin(case, "482915"))
+    case.connector.program(case.door, "rsv_c1", _pin(case, "551937", (3, 4)))
+    # The old code of rsv_c1 is free again for another ref.
+    case.connector.program(case.door, "rsv_c2", _pin(case, "482915"))
+
+
+def test_connector__same_code_for_another_ref_at_overlapping_time__is_code_rejected(
+    case: ConnectorCase,
+) -> None:
+    case.connector.program(case.door, "rsv_c1", _pin(case, "739104"))
+    with pytest.raises(ConnectorError) as error:
+        case.connector.program(case.door, "rsv_c2", _pin(case, "739104", (1, 3)))
+    assert error.value.code == "code_rejected"
+    assert not error.value.retryable
+    # Not overlapping: allowed.
+    case.connector.program(case.door, "rsv_c3", _pin(case, "739104", (2, 3)))
+
+
+def test_connector__revoke_is_idempotent_also_for_an_unknown_ref(case: ConnectorCase) -> None:
+    case.connector.revoke(case.door, "rsv_never")
+    case.connector.program(case.door, "rsv_c1", _pin(case, "604918"))
+    case.connector.revoke(case.door, "rsv_c1")
+    case.connector.revoke(case.door, "rsv_c1")
+    # A revoked code no longer blocks another ref; programming again un-revokes.
+    case.connector.program(case.door, "rsv_c2", _pin(case, "604918"))
+    case.connector.program(case.door, "rsv_c1", _pin(case, "604919"))
+
+
+def test_connector__pulse_returns_when_the_door_relocks(case: ConnectorCase) -> None:
+    before = case.now()
+    until = case.connector.pulse(case.door, 5, "rsv_c1")
+    assert until.tzinfo is not None
+    assert before + timedelta(seconds=4) <= until <= case.now() + timedelta(seconds=6)
+
+
+def test_connector__status_of_a_known_door(case: ConnectorCase) -> None:
+    status = case.connector.status(case.door)
+    assert status.online is True
+
+
+def test_connector__unknown_door__is_unknown_door_and_final(case: ConnectorCase) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: case.connector.program(case.unknown_door, "rsv_c1", _pin(case, "482915")),
+        lambda: case.connector.revoke(case.unknown_door, "rsv_c1"),
+        lambda: case.connector.pulse(case.unknown_door, 5, None),
+        lambda: case.connector.status(case.unknown_door),
+    ]
+    for call in calls:
+        with pytest.raises(ConnectorError) as error:
+            call()
+        assert error.value.code == "unknown_door"
+        assert not error.value.retryable
+        assert error.value.code in ERROR_CODES
+
+
+def test_connector__offline_door__is_door_offline_and_retryable(case: ConnectorCase) -> None:
+    if case.set_online is None:
+        pytest.skip("this implementation cannot be taken offline in a test")
+    case.set_online(False)
+    try:
+        with pytest.raises(ConnectorError) as error:
+            case.connector.program(case.door, "rsv_c1", _pin(case, "482915"))
+        assert error.value.code == "door_offline"
+        assert error.value.retryable
+    finally:
+        case.set_online(True)
+    case.connector.program(case.door, "rsv_c1", _pin(case, "482915"))
+
+
+def test_memory_lock__full_door__is_no_space_on_door() -> None:
+    clock = ManualClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    system = MemoryLockSystem(clock, max_credentials=2)
+    system.add_door("d")
+    connector = MemoryConnector(system)
+    door = DoorTarget(id="d", remote_id="d", site_id="s")
+    window = (Window(clock.now(), clock.now() + timedelta(hours=1)),)
+    connector.program(door, "r1", Credential("pin", "111222", window))
+    connector.program(door, "r2", Credential("pin", "333444", window))
+    connector.program(door, "r2", Credential("pin", "333445", window))  # replacing fits
+    with pytest.raises(ConnectorError) as error:
+        connector.program(door, "r3", Credential("pin", "555666", window))
+    assert error.value.code == "no_space_on_door"
+
+
+def test_memory_connector__without_a_capability__is_unsupported() -> None:
+    system = MemoryLockSystem(ManualClock(datetime(2026, 12, 1, tzinfo=UTC)))
+    system.add_door("d")
+    connector = MemoryConnector(system, frozenset({"pulse"}))
+    door = DoorTarget(id="d", remote_id="d", site_id="s")
+    with pytest.raises(ConnectorError) as error:
+        connector.program(door, "r1", Credential("pin", "123987", ()))
+    assert error.value.code == "unsupported"
+    connector.pulse(door, 3, None)
+
+
+def test_controller_connector__unreachable_controller__is_door_offline() -> None:
+    connector = ControllerConnector(f"http://127.0.0.1:{free_port()}", "lck_x.y", 1.0)
+    door = DoorTarget(id="d", remote_id="d", site_id="s")
+    with pytest.raises(ConnectorError) as error:
+        connector.status(door)
+    assert error.value.code == "door_offline"
+    assert error.value.retryable

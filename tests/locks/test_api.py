@@ -1,0 +1,382 @@
+"""The door controller through HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, text, update
+
+from hallkey.locks import create_context, create_controller, create_door
+from hallkey.locks.models import Base, Credential, Door, Event
+from tests.locks.conftest import DOOR, T0, Locks, window, z
+
+CODE = "482915"
+HOUR = timedelta(hours=1)
+
+
+def _program(locks: Locks, ref: str = "rsv_1", code: str = CODE) -> None:
+    response = locks.put_pin(ref, code, [window(T0 + HOUR, T0 + 2 * HOUR)])
+    assert response.status_code == 200, response.text
+
+
+def test_keypad__code_inside_window__is_granted_with_ref_and_unlocks_the_door(
+    locks: Locks,
+) -> None:
+    response = locks.put_pin("rsv_1", CODE, [window(T0 + HOUR, T0 + 2 * HOUR)])
+    assert response.status_code == 200
+    assert response.json() == {
+        "door": DOOR,
+        "ref": "rsv_1",
+        "type": "pin",
+        "windows": [window(T0 + HOUR, T0 + 2 * HOUR)],
+        "revoked": False,
+    }
+    assert locks.door_state()["locked"] is True
+    assert locks.door_state()["unlocked_until"] is None
+
+    locks.clock.set(T0 + HOUR)  # valid at valid_from
+    assert locks.keypad(CODE + "#") == {"granted": True, "ref": "rsv_1"}
+    state = locks.door_state()
+    assert state == {
+        "id": DOOR,
+        "name": "Main entrance",
+        "locked": False,
+        "unlocked_until": z(T0 + HOUR + timedelta(seconds=5)),
+        "online": True,
+    }
+    locks.advance(seconds=5)
+    assert locks.door_state()["locked"] is True
+    assert locks.door_state()["unlocked_until"] is None
+
+    assert locks.keypad(CODE) == {"granted": True, "ref": "rsv_1"}  # the `#` may be left out
+    assert locks.keypad(" 482 915 # ") == {"granted": True, "ref": "rsv_1"}
+    kinds = [(e["kind"], e["ref"], e["reason"]) for e in locks.events()]
+    assert kinds == [("access_granted", "rsv_1", None)] * 3
+
+
+def test_keypad__at_valid_to_and_before_valid_from__is_outside_window(locks: Locks) -> None:
+    _program(locks)
+    locks.clock.set(T0 + HOUR - timedelta(seconds=1))
+    assert locks.keypad(CODE) == {"granted": False, "reason": "outside_window"}
+    locks.clock.set(T0 + 2 * HOUR)
+    assert locks.keypad(CODE) == {"granted": False, "reason": "outside_window"}
+    assert locks.door_state()["locked"] is True
+    events = locks.events()
+    assert [(e["kind"], e["ref"], e["reason"]) for e in events] == [
+        ("access_denied", "rsv_1", "outside_window")
+    ] * 2
+
+
+def test_keypad__wrong_or_malformed_code__is_unknown_code(locks: Locks) -> None:
+    _program(locks)
+    locks.clock.set(T0 + HOUR)
+    for typed in ("482916", "12", "abcdef", "482915##", ""):
+        assert locks.keypad(typed) == {"granted": False, "reason": "unknown_code"}
+    assert locks.events()[0]["ref"] is None
+
+
+def test_keypad__after_delete__is_revoked(locks: Locks) -> None:
+    _program(locks)
+    locks.clock.set(T0 + HOUR)
+    response = locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_1", headers=locks.auth)
+    assert response.status_code == 200
+    assert response.json() == {"door": DOOR, "ref": "rsv_1", "revoked": True}
+    assert locks.keypad(CODE) == {"granted": False, "reason": "revoked"}
+    again = locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_1", headers=locks.auth)
+    assert again.status_code == 200
+
+    _program(locks)  # programming again un-revokes
+    assert locks.keypad(CODE) == {"granted": True, "ref": "rsv_1"}
+
+
+def test_delete__never_programmed_ref__is_recorded_as_revoked(locks: Locks) -> None:
+    response = locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_x", headers=locks.auth)
+    assert response.status_code == 200
+    listed = locks.client.get(f"/locks/v1/doors/{DOOR}/credentials", headers=locks.auth)
+    assert listed.json() == [{"ref": "rsv_x", "type": "pin", "windows": [], "revoked": True}]
+
+
+def test_keypad__five_wrong_codes__lock_out_even_the_right_code_for_five_minutes(
+    locks: Locks,
+) -> None:
+    locks.put_pin("rsv_1", CODE, [window(T0, T0 + 3 * HOUR)])
+    for i in range(4):
+        assert locks.keypad(f"11111{i}")["reason"] == "unknown_code"
+        locks.advance(seconds=30)
+    assert locks.keypad("999999")["reason"] == "unknown_code"  # the 5th, at T0+2m
+    fifth = T0 + timedelta(minutes=2)
+    assert locks.keypad(CODE) == {"granted": False, "reason": "locked_out"}
+    locks.clock.set(fifth + timedelta(minutes=4, seconds=59))
+    assert locks.keypad(CODE) == {"granted": False, "reason": "locked_out"}
+    assert locks.door_state()["locked"] is True
+
+    locks.clock.set(fifth + timedelta(minutes=5))
+    assert locks.keypad(CODE) == {"granted": True, "ref": "rsv_1"}
+    # A fresh wrong code after the lock-out does not lock again at once.
+    assert locks.keypad("000000")["reason"] == "unknown_code"
+    assert locks.keypad(CODE)["granted"] is True
+
+    kinds = [e["kind"] for e in locks.events()]
+    assert kinds[:6] == ["access_denied"] * 5 + ["keypad_locked_out"]
+    assert kinds.count("keypad_locked_out") == 1
+    denied = [e["reason"] for e in locks.events() if e["kind"] == "access_denied"]
+    assert denied.count("locked_out") == 2
+
+
+def test_keypad__a_real_code_typed_too_early__does_not_lock_the_keypad_out(locks: Locks) -> None:
+    locks.put_pin("rsv_1", CODE, [window(T0 + timedelta(minutes=2), T0 + HOUR)])
+    locks.put_pin("rsv_0", "271828", [window(T0 - HOUR, T0 - timedelta(minutes=1))])
+    for _ in range(5):
+        assert locks.keypad(CODE)["reason"] == "outside_window"
+        assert locks.keypad("271828")["reason"] == "outside_window"
+    locks.clock.set(T0 + timedelta(minutes=2))
+    assert locks.keypad(CODE) == {"granted": True, "ref": "rsv_1"}
+
+
+def test_put_credential__same_code_on_same_door_at_overlapping_time__is_409_code_rejected(
+    locks: Locks,
+) -> None:
+    _program(locks, "rsv_1")
+    clash = locks.put_pin("rsv_2", CODE, [window(T0 + 90 * timedelta(minutes=1), T0 + 3 * HOUR)])
+    assert clash.status_code == 409
+    assert clash.json()["error"]["code"] == "code_rejected"
+    assert CODE not in clash.text
+
+    # Touching windows do not overlap; another code is fine; the same ref may be reprogrammed.
+    assert locks.put_pin("rsv_2", CODE, [window(T0 + 2 * HOUR, T0 + 3 * HOUR)]).status_code == 200
+    assert locks.put_pin("rsv_3", "482916", [window(T0, T0 + 3 * HOUR)]).status_code == 200
+    assert locks.put_pin("rsv_1", CODE, [window(T0, T0 + HOUR)]).status_code == 200
+
+    # A revoked credential does not hold its code.
+    locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_3", headers=locks.auth)
+    assert locks.put_pin("rsv_4", "482916", [window(T0, T0 + HOUR)]).status_code == 200
+
+
+def test_put_credential__is_idempotent_and_replaces_windows(locks: Locks) -> None:
+    windows = [
+        window(T0 + HOUR, T0 + 2 * HOUR),
+        window(T0 + 7 * 24 * HOUR, T0 + 7 * 24 * HOUR + HOUR),
+    ]
+    first = locks.put_pin("rsv_s", CODE, windows)
+    second = locks.put_pin("rsv_s", CODE, windows)
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
+    moved = locks.put_pin("rsv_s", "777123", [window(T0 + 3 * HOUR, T0 + 4 * HOUR)])
+    assert moved.status_code == 200
+    listed = locks.client.get(f"/locks/v1/doors/{DOOR}/credentials", headers=locks.auth).json()
+    assert listed == [
+        {
+            "ref": "rsv_s",
+            "type": "pin",
+            "windows": [window(T0 + 3 * HOUR, T0 + 4 * HOUR)],
+            "revoked": False,
+        }
+    ]
+    locks.clock.set(T0 + 3 * HOUR)
+    assert locks.keypad(CODE)["reason"] == "unknown_code"
+    assert locks.keypad("777123#") == {"granted": True, "ref": "rsv_s"}
+
+
+def test_put_credential__door_full__is_409_no_space_on_door(locks: Locks) -> None:
+    with locks.ctx.database.transaction() as session:
+        session.execute(update(Door).where(Door.id == DOOR).values(max_credentials=2))
+    _program(locks, "rsv_1", "100001")
+    _program(locks, "rsv_2", "100002")
+    full = locks.put_pin("rsv_3", "100003", [window(T0 + HOUR, T0 + 2 * HOUR)])
+    assert full.status_code == 409
+    assert full.json()["error"]["code"] == "no_space_on_door"
+    _program(locks, "rsv_2", "100004")  # reprogramming a held ref needs no new place
+    locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_1", headers=locks.auth)
+    _program(locks, "rsv_3", "100003")
+
+
+def test_put_credential__bad_input__is_422_and_changes_nothing(locks: Locks) -> None:
+    good = [window(T0 + HOUR, T0 + 2 * HOUR)]
+    reversed_window = [window(T0 + 2 * HOUR, T0 + HOUR)]
+    cases = [
+        ("rsv_1", {"type": "pin", "code": CODE, "windows": reversed_window}, "windows"),
+        ("rsv_1", {"type": "pin", "code": CODE, "windows": []}, "windows"),
+        ("rsv_1", {"type": "pin", "code": CODE, "windows": good * 501}, "windows"),
+        ("rsv_1", {"type": "pin", "code": "12ab56", "windows": good}, "code"),
+        ("rsv_1", {"type": "pin", "code": "123", "windows": good}, "code"),
+        ("rsv_1", {"type": "mobile_key", "code": CODE, "windows": good}, "type"),
+        (
+            "rsv_1",
+            {
+                "type": "pin",
+                "code": CODE,
+                "windows": [{"valid_from": "2026-03-29T11:00:00", "valid_to": z(T0 + 2 * HOUR)}],
+            },
+            "windows.0.valid_from",
+        ),
+        ("bad ref!", {"type": "pin", "code": CODE, "windows": good}, "ref"),
+    ]
+    for ref, body, field in cases:
+        response = locks.client.put(
+            f"/locks/v1/doors/{DOOR}/credentials/{ref}", json=body, headers=locks.auth
+        )
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"]["field"] == field
+        assert CODE not in response.text
+    listed = locks.client.get(f"/locks/v1/doors/{DOOR}/credentials", headers=locks.auth)
+    assert listed.json() == []
+
+
+def test_request_with_personal_fields__is_422_and_stores_nothing(locks: Locks) -> None:
+    for extra in ({"name": "Kari Nordmann"}, {"phone": "+4791234567"}, {"email": "k@example.no"}):
+        body = {"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)], **extra}
+        response = locks.client.put(
+            f"/locks/v1/doors/{DOOR}/credentials/rsv_1", json=body, headers=locks.auth
+        )
+        assert response.status_code == 422
+        assert response.json()["error"]["field"] == next(iter(extra))
+        pulse = locks.client.post(
+            f"/locks/v1/doors/{DOOR}/pulse", json={"seconds": 5, **extra}, headers=locks.auth
+        )
+        assert pulse.status_code == 422
+    with locks.ctx.database.transaction() as session:
+        assert session.scalars(select(Credential)).all() == []
+        assert session.scalars(select(Event)).all() == []
+
+
+def test_plain_code__appears_nowhere_in_the_database(locks: Locks) -> None:
+    code = "73948261"
+    locks.put_pin("rsv_1", code, [window(T0, T0 + HOUR)])
+    assert locks.keypad(code + "#")["granted"] is True
+    locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_1", headers=locks.auth)
+    assert locks.keypad(code)["granted"] is False
+    locks.ctx.worker.run_pending()
+    dump: list[str] = []
+    with locks.ctx.database.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            rows = session.execute(select(table)).all()
+            assert rows or table.name in ("locks_jobs",), table.name
+            dump.extend(repr(tuple(row)) for row in rows)
+        dump.extend(
+            repr(tuple(row))
+            for row in session.execute(text("SELECT * FROM locks_alembic_version")).all()
+        )
+    assert dump
+    assert not any(code in row for row in dump)
+
+
+def test_other_controllers_key__cannot_see_or_program_the_door(locks: Locks) -> None:
+    with locks.ctx.database.transaction() as session:
+        other_id, other_key = create_controller(locks.ctx, session, name="Other school")
+        create_door(locks.ctx, session, controller_id=other_id, name="Gym", door_id="door-gym")
+    other = {"Authorization": f"Bearer {other_key}"}
+    _program(locks)
+    base = f"/locks/v1/doors/{DOOR}"
+    attempts = [
+        locks.client.get(base, headers=other),
+        locks.client.get(f"{base}/credentials", headers=other),
+        locks.client.put(
+            f"{base}/credentials/rsv_9",
+            json={"type": "pin", "code": "555123", "windows": [window(T0, T0 + HOUR)]},
+            headers=other,
+        ),
+        locks.client.delete(f"{base}/credentials/rsv_1", headers=other),
+        locks.client.post(f"{base}/pulse", json={"seconds": 5}, headers=other),
+        locks.client.post(f"{base}/keypad", json={"code": CODE}, headers=other),
+        locks.client.get("/locks/v1/events", params={"door": DOOR}, headers=other),
+    ]
+    for response in attempts:
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["code"] == "unknown_door"
+    listed = locks.client.get("/locks/v1/doors", headers=other).json()
+    assert [d["id"] for d in listed] == ["door-gym"]
+    mine = locks.client.get("/locks/v1/doors", headers=locks.auth).json()
+    assert [d["id"] for d in mine] == [DOOR]
+    assert locks.client.get(f"{base}/credentials", headers=locks.auth).json()[0]["revoked"] is False
+    assert locks.client.get("/locks/v1/doors/nope", headers=locks.auth).status_code == 404
+
+
+def test_missing_or_wrong_key__is_401(locks: Locks) -> None:
+    wrong_secret = locks.key.rsplit(".", 1)[0] + ".wrong"
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer hkl_nothing"},
+        {"Authorization": f"Bearer {wrong_secret}"},
+    ):
+        for response in (
+            locks.client.get("/locks/v1/doors", headers=headers),
+            locks.client.post(f"/locks/v1/doors/{DOOR}/keypad", json={}, headers=headers),
+            locks.client.put(f"/locks/v1/doors/{DOOR}/credentials/rsv_1", json={}, headers=headers),
+        ):
+            assert response.status_code == 401, response.text
+            assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_pulse__unlocks_the_door_and_records_the_ref(locks: Locks) -> None:
+    response = locks.client.post(
+        f"/locks/v1/doors/{DOOR}/pulse", json={"seconds": 10, "ref": "rsv_7"}, headers=locks.auth
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": DOOR,
+        "name": "Main entrance",
+        "locked": False,
+        "unlocked_until": z(T0 + timedelta(seconds=10)),
+        "online": True,
+    }
+    shorter = locks.client.post(
+        f"/locks/v1/doors/{DOOR}/pulse", json={"seconds": 1}, headers=locks.auth
+    )
+    assert shorter.json()["unlocked_until"] == z(T0 + timedelta(seconds=10))
+    locks.advance(seconds=10)
+    assert locks.door_state()["locked"] is True
+    for seconds in (0, 61):
+        bad = locks.client.post(
+            f"/locks/v1/doors/{DOOR}/pulse", json={"seconds": seconds}, headers=locks.auth
+        )
+        assert bad.status_code == 422
+        assert bad.json()["error"]["field"] == "seconds"
+    assert [(e["kind"], e["ref"]) for e in locks.events()] == [
+        ("door_pulsed", "rsv_7"),
+        ("door_pulsed", None),
+    ]
+
+
+def test_events__are_listed_oldest_first_and_filtered(locks: Locks) -> None:
+    locks.put_pin("rsv_1", CODE, [window(T0, T0 + HOUR)])
+    locks.put_pin("rsv_2", "555123", [window(T0, T0 + HOUR)])
+    assert locks.keypad(CODE)["granted"]
+    t1 = locks.advance(minutes=1)
+    assert locks.keypad("555123")["granted"]
+    locks.advance(minutes=1)
+    assert locks.keypad("000000")["granted"] is False
+
+    events = locks.events()
+    assert [e["ref"] for e in events] == ["rsv_1", "rsv_2", None]
+    assert set(events[0]) == {"id", "door", "ref", "kind", "reason", "at"}
+    assert events[0]["at"] == z(T0)
+    assert events[0]["door"] == DOOR
+    assert events[0]["id"].startswith("evt_")
+    assert [e["ref"] for e in locks.events(ref="rsv_2")] == ["rsv_2"]
+    assert [e["ref"] for e in locks.events(since=z(t1))] == ["rsv_2", None]
+    assert [e["ref"] for e in locks.events(since="2026-03-29T12:01:00+02:00")] == ["rsv_2", None]
+    assert len(locks.events(limit="2")) == 2
+    assert len(locks.events(door=DOOR)) == 3
+    naive = locks.client.get(
+        "/locks/v1/events", params={"since": "2026-03-29T10:00:00"}, headers=locks.auth
+    )
+    assert naive.status_code == 422
+    assert naive.json()["error"]["field"] == "since"
+
+
+def test_openapi_document__describes_the_locks_api(locks: Locks) -> None:
+    doc = locks.client.get("/locks/openapi.json").json()
+    assert "/locks/v1/doors/{door_id}/keypad" in doc["paths"]
+    assert "/locks/v1/doors/{door_id}/credentials/{ref}" in doc["paths"]
+    assert locks.client.get("/healthz").status_code == 200
+
+
+def test_context__can_be_opened_again_on_a_migrated_database(locks: Locks) -> None:
+    again = create_context(locks.ctx.settings, locks.clock)
+    try:
+        with again.database.transaction() as session:
+            assert session.get(Door, DOOR) is not None
+    finally:
+        again.close()
