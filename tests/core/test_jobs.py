@@ -127,3 +127,37 @@ def test_concurrent_workers_never_run_one_job_twice(database_url: DatabaseUrlFac
         thread.join()
     assert sorted(runs) == list(range(60))
     assert set(runs.values()) == {1}
+
+
+def test_recurring_job__ensured_by_every_start__is_one_row_that_is_rescheduled_not_copied(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    runs: list[datetime] = []
+
+    def sweep(job: JobRun) -> timedelta:
+        runs.append(clock.now())
+        return timedelta(hours=1)
+
+    for _ in range(3):  # three processes start
+        with queue.database.transaction() as session:
+            queue.ensure_recurring(session, "job_sweep", "sweep")
+    worker = Worker(name="w", queue=queue, handlers={"sweep": sweep}, lease_seconds=30)
+    assert worker.run_pending() == 1
+    assert worker.run_pending() == 0
+    clock.advance(timedelta(minutes=59))
+    assert worker.run_pending() == 0
+
+    # A worker dies holding the job: after its lease the job runs once, and stays one row.
+    clock.advance(timedelta(minutes=1))
+    crashed = Worker(name="crashed", queue=queue, handlers={}, lease_seconds=30)
+    assert crashed._claim() is not None
+    clock.advance(timedelta(seconds=31))
+    assert worker.run_pending() == 1
+    with queue.database.transaction() as session:
+        queue.ensure_recurring(session, "job_sweep", "sweep")
+        rows = session.execute(queue.table.select()).all()
+    assert [(row.id, row.status, row.attempts) for row in rows] == [("job_sweep", "pending", 0)]
+    assert rows[0].run_at == T0 + timedelta(hours=2, seconds=31)
+    assert runs == [T0, T0 + timedelta(hours=1, seconds=31)]

@@ -7,6 +7,10 @@ Workers claim a due job by moving its `run_at` one lease ahead (on PostgreSQL wi
 dies simply lets the lease run out and another takes the job over. A job that succeeds is
 deleted; one that fails is retried with exponential backoff until it succeeds or gives up.
 Handlers must therefore be idempotent.
+
+A recurring job (a purge, a reconciler) is one row with a fixed id, made by `ensure_recurring`
+and kept by its handler returning the wait until its next run: the row is rescheduled, never
+copied, so neither concurrent start-ups nor a retry after a crash can fork the chain.
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from sqlalchemy import (
     Table,
     delete,
     event,
+    func,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hallkey.core.clock import Clock
@@ -93,7 +100,13 @@ class JobRun:
     attempt: int
 
 
-Handler = Callable[[JobRun], None]
+Handler = Callable[[JobRun], timedelta | None]
+"""Runs a job. Returns None when the job is done, or the wait until a recurring job's next run.
+
+It may be run more than once for one job (a lost lease, a crash before the row is deleted), so
+it must be idempotent. Raise `RetryLater` for a passing failure, `GiveUp` when trying again
+can never help; any other exception is logged (by type only) and retried with backoff.
+"""
 
 
 class JobQueue:
@@ -131,12 +144,38 @@ class JobQueue:
         session.info[_ADDED_FLAG] = True
         return job_id
 
+    def ensure_recurring(
+        self,
+        session: Session,
+        job_id: str,
+        kind: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Adds the recurring job `job_id` unless it exists; it first runs once committed."""
+        now = self.clock.now()
+        values = {
+            "id": job_id,
+            "kind": kind,
+            "payload": dict(payload or {}),
+            "status": "pending",
+            "attempts": 0,
+            "run_at": now,
+            "created_at": now,
+        }
+        insert = (
+            postgresql_insert(self.table)
+            if session.get_bind().dialect.name == "postgresql"
+            else sqlite_insert(self.table)
+        )
+        session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["id"]))
+        session.info[_ADDED_FLAG] = True
+
     def pending_count(self, session: Session, kind: str | None = None) -> int:
         """Returns how many jobs (of a kind) wait to be run."""
-        query = select(self.table.c.id).where(self.table.c.status == "pending")
+        query = select(func.count()).where(self.table.c.status == "pending")
         if kind is not None:
             query = query.where(self.table.c.kind == kind)
-        return len(session.execute(query).all())
+        return int(session.execute(query).scalar_one())
 
     def _after_commit(self, session: Session) -> None:
         if session.info.pop(_ADDED_FLAG, False):
@@ -206,7 +245,7 @@ class Worker:
         try:
             if handler is None:
                 raise GiveUp(f"no handler for job kind {job.kind}")
-            handler(job)
+            next_run = handler(job)
         except GiveUp as exc:
             self._finish(job, status="dead", error=exc.reason)
             JOBS_PROCESSED.labels(table_name, job.kind, "dead").inc()
@@ -221,10 +260,26 @@ class Worker:
             self._retry(job, reason, None)
             JOBS_PROCESSED.labels(table_name, job.kind, "error").inc()
         else:
-            with self.queue.database.transaction() as session:
-                session.execute(delete(self._table).where(self._table.c.id == job.job_id))
+            self._done(job, next_run)
             JOBS_PROCESSED.labels(table_name, job.kind, "done").inc()
         return True
+
+    def _done(self, job: JobRun, next_run: timedelta | None) -> None:
+        table = self._table
+        with self.queue.database.transaction() as session:
+            if next_run is None:
+                session.execute(delete(table).where(table.c.id == job.job_id))
+                return
+            session.execute(
+                update(table)
+                .where(table.c.id == job.job_id)
+                .values(
+                    run_at=self.queue.clock.now() + next_run,
+                    attempts=0,
+                    last_error=None,
+                    locked_by=None,
+                )
+            )
 
     def run_pending(self, limit: int = 1000) -> int:
         """Runs due jobs until none is left (or `limit`); returns how many ran."""

@@ -22,6 +22,7 @@ from hallkey.hub.models import Door, Site, jobs_table
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "hub_alembic_version"
 PURGE_JOB = "purge_recipients"
+PURGE_JOB_ID = "job_purge_recipients"
 
 
 @dataclass
@@ -85,6 +86,5 @@ def create_context(
         ).all()
         for remote_id in remote_ids:
             ctx.connectors.memory.add_door(remote_id)
-        if ctx.jobs.pending_count(session, PURGE_JOB) == 0:
-            ctx.jobs.enqueue(session, PURGE_JOB, {})
+        ctx.jobs.ensure_recurring(session, PURGE_JOB_ID, PURGE_JOB)
     return ctx

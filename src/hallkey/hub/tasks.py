@@ -249,13 +249,13 @@ def forward_events(ctx: HubContext, job: JobRun) -> None:
     log.info("client %s: %d events forwarded", client_id, len(batch))
 
 
-def purge_recipients(ctx: HubContext, job: JobRun) -> None:
+def purge_recipients(ctx: HubContext, job: JobRun) -> timedelta:
     """Deletes phone and email of grants past their retention; runs again in an hour."""
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
         count = repo.purge_recipients(
             session, retention_cutoff(now, ctx.settings.hub_retention_days), now
         )
-        ctx.jobs.enqueue(session, PURGE_JOB, {}, run_at=now + PURGE_EVERY)
     if count:
         log.info("recipients of %d grants deleted", count)
+    return PURGE_EVERY
