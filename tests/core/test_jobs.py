@@ -142,7 +142,7 @@ def test_recurring_job__ensured_by_every_start__is_one_row_that_is_rescheduled_n
 
     for _ in range(3):  # three processes start
         with queue.database.transaction() as session:
-            queue.ensure_recurring(session, "job_sweep", "sweep")
+            queue.enqueue_once(session, "job_sweep", "sweep")
     worker = Worker(name="w", queue=queue, handlers={"sweep": sweep}, lease_seconds=30)
     assert worker.run_pending() == 1
     assert worker.run_pending() == 0
@@ -156,7 +156,7 @@ def test_recurring_job__ensured_by_every_start__is_one_row_that_is_rescheduled_n
     clock.advance(timedelta(seconds=31))
     assert worker.run_pending() == 1
     with queue.database.transaction() as session:
-        queue.ensure_recurring(session, "job_sweep", "sweep")
+        queue.enqueue_once(session, "job_sweep", "sweep")
         rows = session.execute(queue.table.select()).all()
     assert [(row.id, row.status, row.attempts) for row in rows] == [("job_sweep", "pending", 0)]
     assert rows[0].run_at == T0 + timedelta(hours=2, seconds=31)

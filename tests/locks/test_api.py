@@ -380,3 +380,23 @@ def test_context__can_be_opened_again_on_a_migrated_database(locks: Locks) -> No
             assert session.get(Door, DOOR) is not None
     finally:
         again.close()
+
+
+def test_list_credentials__live__only_those_that_can_still_open_the_door(locks: Locks) -> None:
+    locks.put_pin("rsv_ended", "246810", [window(T0 - 2 * HOUR, T0 - HOUR)])
+    locks.put_pin("rsv_now", "135791", [window(T0 - HOUR, T0 + HOUR)])
+    locks.put_pin("rsv_later", "975318", [window(T0 + HOUR, T0 + 2 * HOUR)])
+    locks.put_pin("rsv_gone", "864209", [window(T0, T0 + HOUR)])
+    locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_gone", headers=locks.auth)
+
+    def refs(**params: str) -> list[str]:
+        listed = locks.client.get(
+            f"/locks/v1/doors/{DOOR}/credentials", params=params, headers=locks.auth
+        )
+        assert listed.status_code == 200, listed.text
+        return [item["ref"] for item in listed.json()]
+
+    assert refs() == ["rsv_ended", "rsv_gone", "rsv_later", "rsv_now"]
+    assert refs(live="true") == ["rsv_later", "rsv_now"]
+    locks.advance(seconds=3600)
+    assert refs(live="true") == ["rsv_later"]

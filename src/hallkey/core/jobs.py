@@ -8,9 +8,10 @@ dies simply lets the lease run out and another takes the job over. A job that su
 deleted; one that fails is retried with exponential backoff until it succeeds or gives up.
 Handlers must therefore be idempotent.
 
-A recurring job (a purge, a reconciler) is one row with a fixed id, made by `ensure_recurring`
-and kept by its handler returning the wait until its next run: the row is rescheduled, never
-copied, so neither concurrent start-ups nor a retry after a crash can fork the chain.
+A job with a fixed id, made by `enqueue_once`, is queued at most once at a time. A recurring
+job (a purge, a reconciler) is such a job whose handler returns the wait until its next run:
+the row is rescheduled, never copied, so neither concurrent start-ups nor a retry after a crash
+can fork the chain.
 """
 
 from __future__ import annotations
@@ -144,14 +145,14 @@ class JobQueue:
         session.info[_ADDED_FLAG] = True
         return job_id
 
-    def ensure_recurring(
+    def enqueue_once(
         self,
         session: Session,
         job_id: str,
         kind: str,
         payload: Mapping[str, Any] | None = None,
     ) -> None:
-        """Adds the recurring job `job_id` unless it exists; it first runs once committed."""
+        """Adds the job `job_id` unless it is already queued; it runs once committed."""
         now = self.clock.now()
         values = {
             "id": job_id,

@@ -86,5 +86,5 @@ def create_context(
         ).all()
         for remote_id in remote_ids:
             ctx.connectors.memory.add_door(remote_id)
-        ctx.jobs.ensure_recurring(session, PURGE_JOB_ID, PURGE_JOB)
+        ctx.jobs.enqueue_once(session, PURGE_JOB_ID, PURGE_JOB)
     return ctx

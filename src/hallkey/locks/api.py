@@ -77,11 +77,19 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
 
     @router.get("/locks/v1/doors/{door_id}/credentials", response_model=list[CredentialListItem])
     def list_credentials(
-        controller_id: Annotated[str, auth], door_id: DoorId
+        controller_id: Annotated[str, auth],
+        door_id: DoorId,
+        live: Annotated[
+            bool,
+            Query(
+                description="only those that can still open the door (not revoked, "
+                "with a window not yet ended)"
+            ),
+        ] = False,
     ) -> list[CredentialListItem]:
         """Returns the door's credentials, without codes (for the hub's reconciler)."""
         with ctx.database.transaction() as session:
-            return service.list_credentials(session, controller_id, door_id)
+            return service.list_credentials(ctx, session, controller_id, door_id, live=live)
 
     @router.post("/locks/v1/doors/{door_id}/pulse", response_model=DoorOut)
     def pulse(controller_id: Annotated[str, auth], door_id: DoorId, body: PulseBody) -> DoorOut:

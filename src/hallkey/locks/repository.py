@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import Exists, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 from ulid import ULID
 
@@ -89,11 +89,21 @@ def credentials_by_digest(session: Session, door_id: str, code_digest: str) -> S
     ).all()
 
 
-def credentials_of_door(session: Session, door_id: str) -> Sequence[Credential]:
-    """Returns every credential of the door, by ref."""
-    return session.scalars(
-        select(Credential).where(Credential.door_id == door_id).order_by(Credential.ref)
-    ).all()
+def _live_window(now: datetime) -> Exists:
+    """Whether a credential has a window that has not yet ended at `now`."""
+    return exists().where(
+        CredentialWindow.credential_id == Credential.id, CredentialWindow.valid_to_at > now
+    )
+
+
+def credentials_of_door(
+    session: Session, door_id: str, *, live_at: datetime | None = None
+) -> Sequence[Credential]:
+    """Returns the credentials of the door by ref: all, or those that can still open it."""
+    query = select(Credential).where(Credential.door_id == door_id)
+    if live_at is not None:
+        query = query.where(Credential.revoked.is_(False), _live_window(live_at))
+    return session.scalars(query.order_by(Credential.ref)).all()
 
 
 def windows_of(
@@ -129,14 +139,11 @@ def count_active_credentials(
     session: Session, door_id: str, now: datetime, *, except_ref: str
 ) -> int:
     """Returns how many credentials of the door still hold a place: not revoked, not ended."""
-    live_window = exists().where(
-        CredentialWindow.credential_id == Credential.id, CredentialWindow.valid_to_at > now
-    )
     query = select(func.count(Credential.id)).where(
         Credential.door_id == door_id,
         Credential.ref != except_ref,
         Credential.revoked.is_(False),
-        live_window,
+        _live_window(now),
     )
     return int(session.scalar(query) or 0)
 

@@ -178,11 +178,15 @@ def revoke_credential(
 
 
 def list_credentials(
-    session: Session, controller_id: str, door_id: str
+    ctx: LocksContext, session: Session, controller_id: str, door_id: str, *, live: bool
 ) -> list[CredentialListItem]:
-    """Returns every credential of the door (without codes), by ref."""
+    """Returns the door's credentials (without codes) by ref: all, or only the live ones.
+
+    Live: not revoked, with a window that has not ended — what can still open the door.
+    """
     door = _door(session, controller_id, door_id)
-    credentials = repository.credentials_of_door(session, door.id)
+    live_at = ctx.clock.now() if live else None
+    credentials = repository.credentials_of_door(session, door.id, live_at=live_at)
     windows = repository.windows_of(session, [c.id for c in credentials])
     return [
         CredentialListItem(
