@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from hallkey.core.clock import ManualClock
 from hallkey.core.settings import Settings
@@ -97,6 +98,12 @@ class HubWorld:
     def run_jobs(self) -> int:
         """Runs every due job of the hub."""
         return self.ctx.worker.run_pending()
+
+    def queued_job_kinds(self) -> set[str]:
+        """Returns the kinds of the jobs waiting in the hub's queue."""
+        table = self.ctx.jobs.table
+        with self.ctx.database.transaction() as session:
+            return set(session.scalars(select(table.c.kind).where(table.c.status == "pending")))
 
     def messages(self) -> list[str]:
         """Returns the text of every message in the outbox, oldest first."""

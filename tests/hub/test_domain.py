@@ -9,8 +9,11 @@ import pytest
 
 from hallkey.hub.delivery.templates import format_time_frame, render
 from hallkey.hub.domain import (
+    Drift,
     RuleViolation,
+    WantedCredential,
     Window,
+    door_drift,
     fingerprint,
     format_code,
     generate_pin,
@@ -153,3 +156,30 @@ def test_templates__have_the_placeholders_filled_in_both_languages() -> None:
                 assert "18:00\u201319:00" in text
                 assert "{" not in text
                 assert ("482915#" in text) == (template != "access_revoked")
+
+
+def _want(ref: str, action: str = "program", *windows: Window) -> WantedCredential:
+    return WantedCredential(ref, action, windows or (Window(A, B),))
+
+
+def test_door_drift__door_holding_what_the_hub_wants__is_none() -> None:
+    held = {"rsv_1": (Window(A, B),)}
+    drift = door_drift([_want("rsv_1"), _want("rsv_2", "revoke")], held, {"rsv_1"}, NOW)
+    assert drift == Drift(reapply=(), stray=())
+
+
+def test_door_drift__missing_or_other_windows__are_pushed_again() -> None:
+    held = {"rsv_2": (Window(A, B + timedelta(hours=1)),)}
+    drift = door_drift([_want("rsv_1"), _want("rsv_2")], held, {"rsv_2"}, NOW)
+    assert drift.reapply == ("rsv_1", "rsv_2")
+
+
+def test_door_drift__revoked_ref_still_honoured__is_revoked_again_unless_it_has_ended() -> None:
+    live = {"rsv_1": (Window(A, B),)}
+    assert door_drift([_want("rsv_1", "revoke")], live, {"rsv_1"}, NOW).reapply == ("rsv_1",)
+    assert door_drift([_want("rsv_1", "revoke")], live, {"rsv_1"}, B).reapply == ()
+
+
+def test_door_drift__live_ref_the_hub_never_granted_there__is_stray() -> None:
+    held = {"rsv_1": (Window(A, B),), "rsv_zz": (Window(A, B),)}
+    assert door_drift([_want("rsv_1")], held, {"rsv_1"}, NOW).stray == ("rsv_zz",)

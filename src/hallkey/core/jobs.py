@@ -16,6 +16,7 @@ can fork the chain.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -72,6 +73,12 @@ def job_table(metadata: MetaData, name: str) -> Table:
         Column("created_at", UTCDateTime(), nullable=False),
         Index(f"ix_{name}_due", "status", "run_at"),
     )
+
+
+def once_id(kind: str, key: str) -> str:
+    """Returns the fixed job id for `enqueue_once` of `kind` about `key` (e.g. a door id)."""
+    digest = hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()
+    return f"job_{digest[:32]}"
 
 
 class RetryLater(Exception):

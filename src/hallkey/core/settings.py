@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     hub_retention_days: int = Field(default=7, ge=0)
     """Days after a grant ends before the hub deletes its recipient's phone and email."""
 
+    hub_reconcile_seconds: float = Field(default=300.0, ge=1)
+    """How often the hub compares what every door holds with what it should hold."""
+
     locks_keypad_unlock_seconds: int = Field(default=5, ge=1, le=300)
     """How long a door stays unlocked after a granted keypad code."""
 

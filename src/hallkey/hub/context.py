@@ -23,6 +23,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "hub_alembic_version"
 PURGE_JOB = "purge_recipients"
 PURGE_JOB_ID = "job_purge_recipients"
+RECONCILE_ALL_JOB = "reconcile_doors"
+RECONCILE_ALL_JOB_ID = "job_reconcile_doors"
 
 
 @dataclass
@@ -87,4 +89,5 @@ def create_context(
         for remote_id in remote_ids:
             ctx.connectors.memory.add_door(remote_id)
         ctx.jobs.enqueue_once(session, PURGE_JOB_ID, PURGE_JOB)
+        ctx.jobs.enqueue_once(session, RECONCILE_ALL_JOB_ID, RECONCILE_ALL_JOB)
     return ctx

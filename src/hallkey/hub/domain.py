@@ -212,3 +212,46 @@ def recipient_expired(
     """Tells whether a grant's phone and email must be deleted now."""
     cutoff = retention_cutoff(now, retention_days)
     return valid_to <= cutoff or (revoked_at is not None and revoked_at <= cutoff)
+
+
+@dataclass(frozen=True)
+class WantedCredential:
+    """What the hub wants one door to do with one ref: hold it in `windows`, or not at all."""
+
+    ref: str
+    action: str  # "program" | "revoke"
+    windows: tuple[Window, ...]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How a door differs from what the hub wants: refs to push again, refs unknown to it."""
+
+    reapply: tuple[str, ...]
+    stray: tuple[str, ...]
+
+
+def door_drift(
+    wanted: Iterable[WantedCredential],
+    held: dict[str, tuple[Window, ...]],
+    known_refs: set[str],
+    now: datetime,
+) -> Drift:
+    """Compares what a door should hold with the live credentials it reports.
+
+    `wanted` holds the grants the hub believes applied at this door and not yet ended;
+    `held` maps each live ref the door reports to its windows; `known_refs` are the held refs
+    the hub has any grant for at this door. A ref to hold that is missing or has other
+    windows, or a revoked ref the door still honours, is pushed again; a live ref the hub
+    never granted at this door is stray and must be revoked.
+    """
+    reapply: list[str] = []
+    for want in wanted:
+        windows = held.get(want.ref)
+        if want.action == "program":
+            if windows is None or sorted(windows) != sorted(want.windows):
+                reapply.append(want.ref)
+        elif windows is not None and any(w.valid_to > now for w in windows):
+            reapply.append(want.ref)
+    stray = sorted(ref for ref in held if ref not in known_refs)
+    return Drift(reapply=tuple(reapply), stray=tuple(stray))

@@ -256,3 +256,46 @@ def purge_recipients(session: Session, cutoff: datetime, now: datetime) -> int:
         .values(recipient_phone_sealed=None, recipient_email_sealed=None, recipient_purged_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def applied_at_door(session: Session, door_id: str, now: datetime) -> list[tuple[GrantDoor, str]]:
+    """Returns the door's grant rows believed applied (programmed or revoked) whose grant has
+    not ended, each with its grant's ref."""
+    query = (
+        select(GrantDoor, Grant.ref)
+        .join(Grant, Grant.id == GrantDoor.grant_id)
+        .where(
+            GrantDoor.door_id == door_id,
+            GrantDoor.state.in_(("programmed", "revoked")),
+            Grant.valid_to_at > now,
+        )
+    )
+    return [(row, ref) for row, ref in session.execute(query).all()]
+
+
+def windows_of_grants(session: Session, grant_ids: Sequence[str]) -> dict[str, list[Window]]:
+    """Returns the windows of each grant, oldest first."""
+    result: dict[str, list[Window]] = {grant_id: [] for grant_id in grant_ids}
+    if not grant_ids:
+        return result
+    rows = session.execute(
+        select(GrantWindow.grant_id, GrantWindow.valid_from_at, GrantWindow.valid_to_at)
+        .where(GrantWindow.grant_id.in_(grant_ids))
+        .order_by(GrantWindow.valid_from_at)
+    ).all()
+    for grant_id, valid_from, valid_to in rows:
+        result[grant_id].append(Window(valid_from, valid_to))
+    return result
+
+
+def refs_granted_at_door(session: Session, door_id: str, refs: Iterable[str]) -> set[str]:
+    """Returns which of `refs` the hub has a grant for at the door (in any state)."""
+    wanted = list(refs)
+    if not wanted:
+        return set()
+    query = (
+        select(Grant.ref)
+        .join(GrantDoor, GrantDoor.grant_id == Grant.id)
+        .where(GrantDoor.door_id == door_id, Grant.ref.in_(wanted))
+    )
+    return set(session.scalars(query).all())

@@ -161,6 +161,13 @@ def _enqueue_program(ctx: HubContext, session: Session, grant_id: str, door_id: 
     ctx.jobs.enqueue(session, PROGRAM_JOB, {"grant_id": grant_id, "door_id": door_id})
 
 
+def push_door_again(ctx: HubContext, session: Session, row: GrantDoor) -> None:
+    """Sets a grant's door back to `pending` and queues its programming (or revocation)."""
+    _bump(row, row.action, ctx.clock.now())
+    session.flush()
+    _enqueue_program(ctx, session, row.grant_id, row.door_id)
+
+
 def _add_deliveries(
     ctx: HubContext, session: Session, grant: Grant, template: str, channels: Sequence[str]
 ) -> None:

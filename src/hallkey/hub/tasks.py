@@ -10,10 +10,10 @@ import httpx
 
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
+from hallkey.hub import reconcile, service
 from hallkey.hub import repository as repo
-from hallkey.hub import service
 from hallkey.hub.connectors.base import ConnectorError, Credential, DoorTarget, LockConnector
-from hallkey.hub.context import PURGE_JOB, HubContext
+from hallkey.hub.context import PURGE_JOB, RECONCILE_ALL_JOB, HubContext
 from hallkey.hub.delivery.base import OutgoingMessage, SendError
 from hallkey.hub.delivery.templates import render
 from hallkey.hub.domain import PROGRAM_TRIES_BEFORE_FAILED, format_code, retention_cutoff
@@ -33,6 +33,8 @@ def handlers(ctx: HubContext) -> dict[str, Handler]:
         service.DELIVER_JOB: lambda job: deliver(ctx, job),
         service.FORWARD_JOB: lambda job: forward_events(ctx, job),
         PURGE_JOB: lambda job: purge_recipients(ctx, job),
+        RECONCILE_ALL_JOB: lambda job: reconcile.reconcile_doors(ctx, job),
+        reconcile.RECONCILE_DOOR_JOB: lambda job: reconcile.reconcile_door(ctx, job),
     }
 
 

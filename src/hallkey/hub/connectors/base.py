@@ -52,6 +52,14 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class HeldCredential:
+    """A credential a door holds that can still open it (not revoked, not ended); no code."""
+
+    ref: str
+    windows: tuple[Window, ...]
+
+
+@dataclass(frozen=True)
 class DoorStatus:
     """What a lock system says about a door's health."""
 
@@ -97,6 +105,16 @@ class LockConnector(Protocol):
         The device itself ends the pulse, so the door relocks even if the hub dies. A retry
         extends the pulse; callers should not retry automatically. Raises ConnectorError:
         `door_offline` (retryable), `unknown_door`, `unsupported`.
+        """
+        ...
+
+    def live_credentials(self, door: DoorTarget) -> list[HeldCredential]:
+        """Returns what the door holds that can still open it: every credential not revoked
+        with a window not yet ended, by ref, without codes. The reconciler compares it with
+        what the hub wants the door to hold.
+
+        Read-only; safe to retry. Raises ConnectorError: `door_offline` (retryable),
+        `unknown_door`, `unsupported` (the connector cannot store credentials).
         """
         ...
 

@@ -15,7 +15,9 @@ from hallkey.hub.connectors.base import (
     Credential,
     DoorStatus,
     DoorTarget,
+    HeldCredential,
 )
+from hallkey.hub.domain import Window
 
 _REFUSALS = {"code_rejected", "no_space_on_door", "unknown_door"}
 
@@ -76,7 +78,26 @@ class ControllerConnector:
             raise ConnectorError(
                 "door_offline", "the controller did not unlock the door", retryable=True
             )
-        return datetime.fromisoformat(str(until).replace("Z", "+00:00")).astimezone(UTC)
+        return _parse_utc(until)
+
+    def live_credentials(self, door: DoorTarget) -> list[HeldCredential]:
+        """Lists the door's live credentials at the controller (no codes ever leave it)."""
+        answer = self._call("GET", f"{self._door_path(door)}/credentials?live=true")
+        if not isinstance(answer, list):
+            raise ConnectorError(
+                "door_offline", "the controller answered with no list", retryable=True
+            )
+        return [
+            HeldCredential(
+                ref=str(item["ref"]),
+                windows=tuple(
+                    Window(_parse_utc(w["valid_from"]), _parse_utc(w["valid_to"]))
+                    for w in item.get("windows", [])
+                ),
+            )
+            for item in answer
+            if isinstance(item, dict) and not item.get("revoked")
+        ]
 
     def status(self, door: DoorTarget) -> DoorStatus:
         """Reads the door from the controller."""
@@ -84,6 +105,10 @@ class ControllerConnector:
         online = bool(answer.get("online", True)) if isinstance(answer, dict) else True
         battery = answer.get("battery") if isinstance(answer, dict) else None
         return DoorStatus(online=online, battery=battery if isinstance(battery, int) else None)
+
+
+def _parse_utc(value: object) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _connector_error(exc: PeerError) -> ConnectorError:

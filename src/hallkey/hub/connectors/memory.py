@@ -16,6 +16,7 @@ from hallkey.hub.connectors.base import (
     Credential,
     DoorStatus,
     DoorTarget,
+    HeldCredential,
 )
 from hallkey.hub.domain import Window, any_overlap, valid_at
 
@@ -153,6 +154,17 @@ class MemoryLockSystem:
             door.pulses.append((now, ref))
             return door.unlocked_until
 
+    def live_credentials(self, remote_id: str) -> list[HeldCredential]:
+        """Returns what can still open the door; see LockConnector.live_credentials."""
+        with self._lock:
+            door = self._reachable(remote_id)
+            now = self.clock.now()
+            return [
+                HeldCredential(ref, cred.windows)
+                for ref, cred in sorted(door.credentials.items())
+                if not cred.revoked and any(w.valid_to > now for w in cred.windows)
+            ]
+
     def status(self, remote_id: str) -> DoorStatus:
         """Returns the door's status; see LockConnector.status."""
         with self._lock:
@@ -189,6 +201,11 @@ class MemoryConnector:
         """Pulses the memory door; returns when it relocks."""
         self._require(PULSE)
         return self.system.pulse(door.remote_id, seconds, ref)
+
+    def live_credentials(self, door: DoorTarget) -> list[HeldCredential]:
+        """Returns what can still open the memory door."""
+        self._require(STORE_CREDENTIALS)
+        return self.system.live_credentials(door.remote_id)
 
     def status(self, door: DoorTarget) -> DoorStatus:
         """Returns the memory door's status."""

@@ -1,0 +1,171 @@
+"""The reconciler: compares what every door should hold with what it reports, and repairs it.
+
+Programming is retried until it holds, but a door can still drift afterwards: a controller
+restored from a backup, a credential deleted on site, a revocation lost with a replaced lock.
+A recurring job queues one `reconcile_door` job per door (at most one queued per door, so
+slow or offline doors never pile up); each asks the door for its live credentials, compares
+them with the grants the hub believes applied there, and repairs the difference through the
+normal programming jobs. It also keeps each door's `online`, `battery` and `last_seen`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from prometheus_client import Counter
+from sqlalchemy import select
+
+from hallkey.core.jobs import JobRun, once_id
+from hallkey.hub import repository as repo
+from hallkey.hub import service
+from hallkey.hub.connectors.base import (
+    STORE_CREDENTIALS,
+    ConnectorError,
+    DoorTarget,
+    HeldCredential,
+    LockConnector,
+)
+from hallkey.hub.context import HubContext
+from hallkey.hub.domain import WantedCredential, door_drift
+from hallkey.hub.models import Door, Grant, GrantDoor, Site
+
+log = logging.getLogger(__name__)
+
+RECONCILE_DOOR_JOB = "reconcile_door"
+
+DRIFT_REPAIRED = Counter(
+    "hallkey_hub_reconcile_repairs_total",
+    "Differences between a door and the hub that the reconciler repaired",
+    ["kind"],
+)
+
+
+def reconcile_doors(ctx: HubContext, job: JobRun) -> timedelta:
+    """Queues one reconcile job per door; runs again after the reconcile interval."""
+    with ctx.database.transaction() as session:
+        door_ids = session.scalars(select(Door.id).order_by(Door.id)).all()
+        for door_id in door_ids:
+            job_id = once_id(RECONCILE_DOOR_JOB, door_id)
+            ctx.jobs.enqueue_once(session, job_id, RECONCILE_DOOR_JOB, {"door_id": door_id})
+    return timedelta(seconds=ctx.settings.hub_reconcile_seconds)
+
+
+def reconcile_door(ctx: HubContext, job: JobRun) -> None:
+    """Reads one door's health and live credentials and repairs what differs."""
+    door_id = str(job.payload["door_id"])
+    with ctx.database.transaction() as session:
+        door = session.get(Door, door_id)
+        site = session.get(Site, door.site_id) if door else None
+        if door is None or site is None:
+            return
+        connector = service.site_connector(ctx, site)
+        target = service.door_target(door)
+        client_id = site.client_id
+        # Read before asking the door: a row that changes meanwhile is left to its own job.
+        applied = {
+            ref: (row.grant_id, row.desired_version)
+            for row, ref in repo.applied_at_door(session, door_id, ctx.clock.now())
+        }
+    try:
+        status = connector.status(target)
+        held = (
+            connector.live_credentials(target)
+            if STORE_CREDENTIALS in connector.capabilities
+            else None
+        )
+    except ConnectorError as exc:
+        _record_health(ctx, door_id, online=False, battery=None)
+        log.info("reconcile door %s: %s", door_id, exc.code)
+        return
+    _record_health(ctx, door_id, online=status.online, battery=status.battery)
+    if held is not None:
+        stray = _repair_applied(ctx, door_id, applied, held)
+        _revoke_stray(ctx, connector, target, client_id, stray)
+
+
+def _record_health(ctx: HubContext, door_id: str, *, online: bool, battery: int | None) -> None:
+    now = ctx.clock.now()
+    with ctx.database.transaction() as session:
+        door = session.get(Door, door_id)
+        if door is None:
+            return
+        if door.online and not online:
+            log.warning("door %s went offline", door_id)
+        elif online and not door.online:
+            log.info("door %s is back online", door_id)
+        door.online = online
+        if online:
+            door.last_seen_at = now
+            door.battery = battery if battery is not None else door.battery
+
+
+def _repair_applied(
+    ctx: HubContext,
+    door_id: str,
+    applied: dict[str, tuple[str, int]],
+    held: list[HeldCredential],
+) -> list[str]:
+    """Pushes again every applied grant the door does not hold as wanted; returns stray refs."""
+    now = ctx.clock.now()
+    held_windows = {credential.ref: credential.windows for credential in held}
+    with ctx.database.transaction() as session:
+        rows: dict[str, GrantDoor] = {}
+        for ref, (grant_id, version) in applied.items():
+            row = session.get(GrantDoor, (grant_id, door_id))
+            unchanged = row is not None and row.desired_version == version
+            if unchanged and row is not None and row.state in ("programmed", "revoked"):
+                rows[ref] = row
+        windows = repo.windows_of_grants(session, [row.grant_id for row in rows.values()])
+        wanted = [
+            WantedCredential(ref, row.action, tuple(windows[row.grant_id]))
+            for ref, row in rows.items()
+        ]
+        known = repo.refs_granted_at_door(session, door_id, held_windows)
+        drift = door_drift(wanted, held_windows, known, now)
+        for ref in drift.reapply:
+            row = rows[ref]
+            grant = session.get(Grant, row.grant_id)
+            service.push_door_again(ctx, session, row)
+            if grant is not None:
+                repo.add_audit(
+                    session,
+                    client_id=grant.client_id,
+                    ref=ref,
+                    action=f"reconcile_{row.action}",
+                    door_id=door_id,
+                    outcome="drift",
+                    at=now,
+                )
+            DRIFT_REPAIRED.labels("reapply").inc()
+    if drift.reapply:
+        log.warning("door %s: %d credentials differed; pushed again", door_id, len(drift.reapply))
+    return list(drift.stray)
+
+
+def _revoke_stray(
+    ctx: HubContext,
+    connector: LockConnector,
+    target: DoorTarget,
+    client_id: str,
+    stray: list[str],
+) -> None:
+    """Revokes live credentials the hub never granted at this door."""
+    for ref in stray:
+        try:
+            connector.revoke(target, ref)
+        except ConnectorError as exc:
+            log.info("door %s: stray credential not revoked yet (%s)", target.id, exc.code)
+            return
+        with ctx.database.transaction() as session:
+            repo.add_audit(
+                session,
+                client_id=client_id,
+                ref=ref,
+                action="reconcile_stray",
+                door_id=target.id,
+                outcome="revoked",
+                at=ctx.clock.now(),
+            )
+        DRIFT_REPAIRED.labels("stray").inc()
+        log.warning("door %s: revoked a credential the hub never granted", target.id)
