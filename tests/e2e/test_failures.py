@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
+from hallkey.locks.models import Credential, CredentialWindow
 from tests.conftest import DatabaseUrlFactory
 from tests.e2e.harness import Deployment, deployment
 from tests.e2e.test_story import CUSTOMER, book, keypad, reservation
@@ -85,3 +87,27 @@ def test_controller_down__door_pending_then_failed__programmed_when_it_is_back(
     d.clock.set(NOW)
     for door in d.demo["resources"][0]["doors"]:
         assert keypad(d, door, typed)["granted"] is True
+
+
+def test_controller_restored_from_an_old_backup__reconciler_puts_the_code_back(
+    split: Deployment,
+) -> None:
+    d = split
+    created = book(d, NOW + timedelta(minutes=5), NOW + timedelta(hours=2), CUSTOMER)
+    wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "granted")
+    typed = reservation(d, created["id"])["access"]["code_formatted"]
+    doors = d.demo["resources"][0]["doors"]
+    wait_for(lambda: all(keypad(d, door, typed)["granted"] for door in doors))
+
+    # The controller's credentials table is rolled back to before the booking.
+    locks = d.contexts.locks
+    assert locks is not None
+    with locks.database.transaction() as session:
+        session.execute(delete(CredentialWindow))
+        session.execute(delete(Credential))
+    assert keypad(d, doors[0], typed)["reason"] == "unknown_code"
+
+    catch_up(d, lambda: all(keypad(d, door, typed)["granted"] for door in doors))
+    with d.hub() as hub:
+        listed = {door["id"]: door for door in hub.get("/hub/v1/doors").json()}
+    assert all(listed[door]["online"] and listed[door]["last_seen"] for door in doors)
