@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from hallkey.core.auth import bearer_token
 from hallkey.core.errors import Unavailable
@@ -13,6 +16,7 @@ from hallkey.hub import repository as repo
 from hallkey.hub import service
 from hallkey.hub.connectors.base import ConnectorError
 from hallkey.hub.context import HubContext
+from hallkey.hub.models import Client
 from hallkey.hub.schemas import (
     AcceptedOut,
     ControllerEventsIn,
@@ -32,12 +36,17 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     """Returns the hub's routers, with full paths."""
     router = APIRouter(prefix="/hub/v1", tags=["hub"], responses=ERROR_RESPONSES)
 
+    @contextmanager
+    def client_transaction(request: Request) -> Iterator[tuple[Session, Client]]:
+        """Opens the request's transaction as the client whose API key it presents."""
+        token = bearer_token(request)
+        with ctx.database.transaction() as session:
+            yield session, service.authenticate_client(session, token)
+
     @router.post("/GrantAccess", response_model=GrantOut, status_code=201)
     def grant_access(body: GrantAccessIn, request: Request, response: Response) -> GrantOut:
         """Grants a ref access to doors in a time frame, issuing and delivering a credential."""
-        token = bearer_token(request)
-        with ctx.database.transaction() as session:
-            client = service.authenticate_client(session, token)
+        with client_transaction(request) as (session, client):
             grant, created = service.grant_access(ctx, session, client, body)
             view = service.grant_view(ctx, session, grant)
         if not created:
@@ -47,27 +56,21 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     @router.post("/UpdateAccess", response_model=GrantOut)
     def update_access(body: UpdateAccessIn, request: Request) -> GrantOut:
         """Moves, widens or re-doors a grant."""
-        token = bearer_token(request)
-        with ctx.database.transaction() as session:
-            client = service.authenticate_client(session, token)
+        with client_transaction(request) as (session, client):
             grant = service.update_access(ctx, session, client, body)
             return service.grant_view(ctx, session, grant)
 
     @router.post("/RevokeAccess", response_model=GrantOut)
     def revoke_access(body: RefIn, request: Request) -> GrantOut:
         """Makes the credential stop working on every door."""
-        token = bearer_token(request)
-        with ctx.database.transaction() as session:
-            client = service.authenticate_client(session, token)
+        with client_transaction(request) as (session, client):
             grant = service.revoke_access(ctx, session, client, body.ref)
             return service.grant_view(ctx, session, grant)
 
     @router.post("/GrantPulseAccess", response_model=PulseOut)
     def grant_pulse_access(body: PulseIn, request: Request) -> PulseOut:
         """Opens a door now for a few seconds, if the grant is valid there now."""
-        token = bearer_token(request)
-        with ctx.database.transaction() as session:
-            client = service.authenticate_client(session, token)
+        with client_transaction(request) as (session, client):
             plan = service.plan_pulse(ctx, session, client, body)
         # The device is called outside any transaction.
         try:
@@ -93,18 +96,14 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     @router.post("/ResendAccess", response_model=GrantOut)
     def resend_access(body: ResendIn, request: Request) -> GrantOut:
         """Delivers the credential again."""
-        token = bearer_token(request)
-        with ctx.database.transaction() as session:
-            client = service.authenticate_client(session, token)
+        with client_transaction(request) as (session, client):
             grant = service.resend_access(ctx, session, client, body)
             return service.grant_view(ctx, session, grant)
 
     @router.get("/grants/{ref}", response_model=GrantOut)
     def get_grant(ref: str, request: Request) -> GrantOut:
         """Returns a grant with its state per door and its deliveries."""
-        token = bearer_token(request)
-        with ctx.database.transaction() as session:
-            client = service.authenticate_client(session, token)
+        with client_transaction(request) as (session, client):
             return service.grant_view(ctx, session, service.get_grant(session, client, ref))
 
     @router.get("/events", response_model=list[EventOut])
@@ -116,9 +115,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     ) -> list[EventOut]:
         """Returns the client's door events (at or after `since`), oldest first."""
-        token = bearer_token(request)
-        with ctx.database.transaction() as session:
-            client = service.authenticate_client(session, token)
+        with client_transaction(request) as (session, client):
             return service.list_events(
                 session, client, ref=ref, door=door, since=since, limit=limit
             )
@@ -126,9 +123,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     @router.get("/doors", response_model=list[DoorOut])
     def list_doors(request: Request) -> list[DoorOut]:
         """Returns the client's doors with their connector and health."""
-        token = bearer_token(request)
-        with ctx.database.transaction() as session:
-            client = service.authenticate_client(session, token)
+        with client_transaction(request) as (session, client):
             return service.list_doors(ctx, session, client)
 
     @router.post("/controller-events", response_model=AcceptedOut)
