@@ -62,6 +62,20 @@ def test_reconcile__door_holding_other_windows__gets_the_grants_windows(hub: Hub
     assert lock.try_code("door-a", code, END + timedelta(hours=1)).reason == "outside_window"
 
 
+def test_reconcile__door_honouring_a_grant_past_its_end__is_cut_back(hub: HubWorld) -> None:
+    code = hub.grant()["code"]
+    hub.run_jobs()
+    lock = hub.ctx.connectors.memory
+    lock.door("door-a").credentials["rsv_one"].windows = (Window(START, END + timedelta(days=1)),)
+    hub.clock.set(END + timedelta(hours=1))  # the grant has ended; the door does not know
+    assert lock.try_code("door-a", code).granted
+
+    reconcile(hub)
+
+    assert lock.try_code("door-a", code).reason == "outside_window"
+    assert audit(hub) == [("rsv_one", "reconcile_program", "drift")]
+
+
 def test_reconcile__revocation_lost_on_the_door__is_revoked_again(hub: HubWorld) -> None:
     code = hub.grant()["code"]
     hub.run_jobs()

@@ -110,12 +110,13 @@ def _repair_applied(
     now = ctx.clock.now()
     held_windows = {credential.ref: credential.windows for credential in held}
     with ctx.database.transaction() as session:
-        rows: dict[str, GrantDoor] = {}
-        for ref, (grant_id, version) in applied.items():
-            row = session.get(GrantDoor, (grant_id, door_id))
-            unchanged = row is not None and row.desired_version == version
-            if unchanged and row is not None and row.state in ("programmed", "revoked"):
-                rows[ref] = row
+        # Rows changed since the first read are left to their own programming job. A ref the
+        # door still honours is checked even if its grant has ended (a shortened grant).
+        rows: dict[str, GrantDoor] = {
+            ref: row
+            for row, ref in repo.applied_at_door(session, door_id, now, held_windows)
+            if ref not in applied or applied[ref] == (row.grant_id, row.desired_version)
+        }
         windows = repo.windows_of_grants(session, [row.grant_id for row in rows.values()])
         wanted = [
             WantedCredential(ref, row.action, tuple(windows[row.grant_id]))

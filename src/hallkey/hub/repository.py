@@ -258,16 +258,20 @@ def purge_recipients(session: Session, cutoff: datetime, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def applied_at_door(session: Session, door_id: str, now: datetime) -> list[tuple[GrantDoor, str]]:
-    """Returns the door's grant rows believed applied (programmed or revoked) whose grant has
-    not ended, each with its grant's ref."""
+def applied_at_door(
+    session: Session, door_id: str, now: datetime, held_refs: Iterable[str] = ()
+) -> list[tuple[GrantDoor, str]]:
+    """Returns the door's grant rows believed applied (programmed or revoked), each with its
+    grant's ref: those whose grant has not ended, and those of `held_refs` in any case."""
+    refs = list(held_refs)
+    live = Grant.valid_to_at > now
     query = (
         select(GrantDoor, Grant.ref)
         .join(Grant, Grant.id == GrantDoor.grant_id)
         .where(
             GrantDoor.door_id == door_id,
             GrantDoor.state.in_(("programmed", "revoked")),
-            Grant.valid_to_at > now,
+            or_(live, Grant.ref.in_(refs)) if refs else live,
         )
     )
     return [(row, ref) for row, ref in session.execute(query).all()]
