@@ -11,10 +11,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from hallkey.core.clock import ManualClock
+from hallkey.core.settings import Settings
+from hallkey.core.web import create_app
 from hallkey.hub.connectors import (
     ConnectorError,
     Credential,
@@ -26,8 +29,10 @@ from hallkey.hub.connectors import (
 from hallkey.hub.connectors.base import ALL_CAPABILITIES, ERROR_CODES
 from hallkey.hub.connectors.controller import ControllerConnector
 from hallkey.hub.domain import Window
-from tests.hub.fake_locks import fake_locks_app
-from tests.servers import free_port, serving
+from hallkey.locks import build_part as locks_part
+from hallkey.locks import create_context as locks_context
+from hallkey.locks import create_controller, create_door
+from tests.servers import ServerThread, free_port
 
 
 @dataclass
@@ -55,28 +60,46 @@ def _memory_case() -> ConnectorCase:
 
 
 @contextmanager
-def _controller_case() -> Iterator[ConnectorCase]:
-    """The controller connector over real HTTP, against a tiny controller on loopback."""
-    memory = _memory_case()
-    assert isinstance(memory.connector, MemoryConnector)
-    system = memory.connector.system
-    with serving(fake_locks_app(system, "lck_test.secret")) as server:
+def _controller_case(data_dir: Path) -> Iterator[ConnectorCase]:
+    """The controller connector over real HTTP, against a real door controller on loopback."""
+    clock = ManualClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    settings = Settings(
+        data_dir=data_dir,
+        locks_database_url=f"sqlite:///{data_dir / 'locks.db'}",
+        secret_key="connector-contract",
+    )
+    locks = locks_context(settings, clock)
+    with locks.database.transaction() as session:
+        controller_id, key = create_controller(locks, session, name="Contract")
+        create_door(locks, session, controller_id=controller_id, name="Door", door_id="remote-1")
+    server = ServerThread(create_app([locks_part(locks)], run_workers=False)).start()
+
+    def set_online(online: bool) -> None:
+        if online:
+            server.start()
+        else:
+            server.stop()
+
+    try:
         yield ConnectorCase(
-            connector=ControllerConnector(server.base_url, "lck_test.secret", 5.0),
-            door=memory.door,
-            unknown_door=memory.unknown_door,
-            now=memory.now,
-            set_online=memory.set_online,
+            connector=ControllerConnector(server.base_url, key, 5.0),
+            door=DoorTarget(id="door-1", remote_id="remote-1", site_id="site_1"),
+            unknown_door=DoorTarget(id="door-2", remote_id="remote-404", site_id="site_1"),
+            now=clock.now,
+            set_online=set_online,
         )
+    finally:
+        server.stop()
+        locks.close()
 
 
 @pytest.fixture(params=["memory", "controller"])
-def case(request: pytest.FixtureRequest) -> Iterator[ConnectorCase]:
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConnectorCase]:
     """Yields each connector implementation in turn."""
     if request.param == "memory":
         yield _memory_case()
     else:
-        with _controller_case() as controller:
+        with _controller_case(tmp_path) as controller:
             yield controller
 
 
@@ -132,12 +155,33 @@ def test_connector__status_of_a_known_door(case: ConnectorCase) -> None:
     assert status.online is True
 
 
+def test_connector__live_credentials__are_those_that_can_still_open_the_door(
+    case: ConnectorCase,
+) -> None:
+    now = case.now()
+    assert case.connector.live_credentials(case.door) == []
+    series = (
+        Window(now - timedelta(days=7), now - timedelta(days=7) + timedelta(hours=1)),
+        Window(now + timedelta(hours=1), now + timedelta(hours=2)),
+    )
+    case.connector.program(case.door, "rsv_series", Credential("pin", "318274", series))
+    case.connector.program(case.door, "rsv_soon", _pin(case, "902175"))
+    ended = (Window(now - timedelta(hours=3), now - timedelta(hours=2)),)
+    case.connector.program(case.door, "rsv_ended", Credential("pin", "731952", ended))
+    case.connector.program(case.door, "rsv_gone", _pin(case, "640283"))
+    case.connector.revoke(case.door, "rsv_gone")
+
+    held = {c.ref: c.windows for c in case.connector.live_credentials(case.door)}
+    assert held == {"rsv_series": series, "rsv_soon": _pin(case, "902175").windows}
+
+
 def test_connector__unknown_door__is_unknown_door_and_final(case: ConnectorCase) -> None:
     calls: list[Callable[[], object]] = [
         lambda: case.connector.program(case.unknown_door, "rsv_c1", _pin(case, "482915")),
         lambda: case.connector.revoke(case.unknown_door, "rsv_c1"),
         lambda: case.connector.pulse(case.unknown_door, 5, None),
         lambda: case.connector.status(case.unknown_door),
+        lambda: case.connector.live_credentials(case.unknown_door),
     ]
     for call in calls:
         with pytest.raises(ConnectorError) as error:
