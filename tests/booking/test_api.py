@@ -39,10 +39,12 @@ def test_reservation__created__is_confirmed_and_queues_its_access(booking: Booki
     assert data["start"] == START and data["end"] == END
     assert data["resource_id"] == booking.resource_id
     assert data["customer"] == {
+        "id": data["customer"]["id"],
         "name": "Kari Nordmann",
         "phone": "+4741234567",
         "email": "kari@example.no",
     }
+    assert data["customer"]["id"].startswith("cus_")
     assert data["access"] == {"state": "pending", "credential": "pin"}
     assert data["events"] == []
     assert pending_jobs(booking) == 1

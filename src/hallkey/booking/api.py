@@ -15,6 +15,7 @@ from hallkey.booking.schemas import (
     AcceptedOut,
     AccessEventsIn,
     AvailabilityOut,
+    CustomerExportOut,
     ReservationCreate,
     ReservationMove,
     ReservationOut,
@@ -110,6 +111,20 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
                 ctx, session, tenant_id, reservation_id, approve=False
             )
             return service.reservation_view(ctx, session, reservation)
+
+    @router.get("/customers/{customer_id}", response_model=CustomerExportOut)
+    def export_customer(customer_id: str, request: Request) -> CustomerExportOut:
+        """Returns everything stored about a customer, with their reservations (the export)."""
+        with ctx.database.transaction() as session:
+            tenant_id = tenant_of(request, session)
+            return service.export_customer(session, tenant_id, customer_id)
+
+    @router.post("/customers/{customer_id}/erase", response_model=CustomerExportOut)
+    def erase_customer(customer_id: str, request: Request) -> CustomerExportOut:
+        """Deletes the customer's personal data; the reservations and their refs stay."""
+        with transaction() as session:
+            tenant_id = tenant_of(request, session)
+            return service.erase_customer(ctx, session, tenant_id, customer_id)
 
     @router.post("/access-events", response_model=AcceptedOut)
     def access_events(body: AccessEventsIn, request: Request) -> AcceptedOut:

@@ -64,6 +64,22 @@ def customer(session: Session, customer_id: str) -> Customer | None:
     return session.get(Customer, customer_id)
 
 
+def reservations_of_customer(session: Session, customer_id: str) -> Sequence[Reservation]:
+    """Returns a customer's reservations, earliest first."""
+    query = select(Reservation).where(Reservation.customer_id == customer_id)
+    return session.scalars(query.order_by(Reservation.start_at, Reservation.id)).all()
+
+
+def customer_has_open_reservations(session: Session, customer_id: str, now: datetime) -> bool:
+    """Tells whether a customer has a requested or confirmed reservation not yet ended."""
+    query = select(Reservation.id).where(
+        Reservation.customer_id == customer_id,
+        Reservation.status.in_(("requested", "confirmed")),
+        Reservation.end_at > now,
+    )
+    return session.scalars(query.limit(1)).first() is not None
+
+
 def reservation(session: Session, reservation_id: str, *, lock: bool = False) -> Reservation | None:
     """Returns the reservation, row-locked for update when `lock` (PostgreSQL)."""
     query = select(Reservation).where(Reservation.id == reservation_id)

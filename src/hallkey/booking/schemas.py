@@ -81,9 +81,35 @@ class ReservationMove(_Strict):
 
 
 class CustomerOut(BaseModel):
+    """The person behind a reservation; all but `id` are null once the customer is erased."""
+
+    id: str
     name: str | None
     phone: str | None
     email: str | None
+
+
+class CustomerReservationOut(BaseModel):
+    id: str
+    ref: str
+    status: ReservationStatus
+    resource_id: str
+    start: UtcDatetime
+    end: UtcDatetime
+
+
+class CustomerExportOut(BaseModel):
+    """Everything the booking system stores about a customer (the export)."""
+
+    id: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    organisation: str | None
+    org_number: str | None
+    created_at: UtcDatetime
+    erased_at: UtcDatetime | None
+    reservations: list[CustomerReservationOut]
 
 
 class AccessOut(BaseModel):

@@ -21,8 +21,10 @@ from hallkey.booking.schemas import (
     AccessEventIn,
     AccessOut,
     AvailabilityOut,
+    CustomerExportOut,
     CustomerIn,
     CustomerOut,
+    CustomerReservationOut,
     EventOut,
     FrameOut,
     ReservationCreate,
@@ -314,13 +316,72 @@ def reservation_view(
         start=reservation.start_at,
         end=reservation.end_at,
         version=reservation.version,
-        customer=CustomerOut(name=customer.name, phone=customer.phone, email=customer.email),
+        customer=CustomerOut(
+            id=customer.id, name=customer.name, phone=customer.phone, email=customer.email
+        ),
         access=access,
         events=[
             EventOut(at=e.at, door=e.door, door_name=e.door_name, kind=e.kind, reason=e.reason)
             for e in repo.events_of(session, reservation.tenant_id, reservation.ref)
         ],
     )
+
+
+def _tenant_customer(session: Session, tenant_id: str, customer_id: str) -> Customer:
+    customer = repo.customer(session, customer_id)
+    if customer is None or customer.tenant_id != tenant_id:
+        raise NotFound("unknown customer", field="customer_id")
+    return customer
+
+
+def export_customer(session: Session, tenant_id: str, customer_id: str) -> CustomerExportOut:
+    """Returns everything stored about one of the tenant's customers."""
+    customer = _tenant_customer(session, tenant_id, customer_id)
+    return CustomerExportOut(
+        id=customer.id,
+        name=customer.name,
+        phone=customer.phone,
+        email=customer.email,
+        organisation=customer.organisation,
+        org_number=customer.org_number,
+        created_at=customer.created_at,
+        erased_at=customer.erased_at,
+        reservations=[
+            CustomerReservationOut(
+                id=r.id,
+                ref=r.ref,
+                status=r.status,
+                resource_id=r.resource_id,
+                start=r.start_at,
+                end=r.end_at,
+            )
+            for r in repo.reservations_of_customer(session, customer.id)
+        ],
+    )
+
+
+def erase_customer(
+    ctx: BookingContext, session: Session, tenant_id: str, customer_id: str
+) -> CustomerExportOut:
+    """Deletes a customer's personal data, keeping the reservations and their refs.
+
+    Refused while a reservation is requested or confirmed and not yet over: the guest would
+    silently lose the key they were promised. Cancel those first. Erasing twice is harmless.
+    """
+    customer = _tenant_customer(session, tenant_id, customer_id)
+    now = ctx.clock.now()
+    if customer.erased_at is None:
+        if repo.customer_has_open_reservations(session, customer.id, now):
+            raise Conflict(
+                "the customer has reservations that are not over; cancel them first",
+                code="customer_has_open_reservations",
+            )
+        customer.name = customer.phone = customer.email = None
+        customer.organisation = customer.org_number = None
+        customer.erased_at = customer.updated_at = now
+        session.flush()
+        log.info("customer %s erased", customer.id)
+    return export_customer(session, tenant_id, customer_id)
 
 
 def record_access_events(
