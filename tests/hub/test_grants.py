@@ -314,7 +314,7 @@ def test_other_client__sees_404_for_my_ref_and_not_my_doors(hub: HubWorld) -> No
         "site": hub.site_id,
         "site_name": "Sentrum kulturhus",
         "connector": "memory",
-        "capabilities": ["pulse", "schedule", "store_credentials"],
+        "capabilities": ["pulse", "store_credentials"],
         "online": True,
         "battery": None,
         "last_seen": None,

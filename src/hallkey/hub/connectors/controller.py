@@ -9,7 +9,6 @@ from urllib.parse import quote
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.hub.connectors.base import (
     PULSE,
-    SCHEDULE,
     STORE_CREDENTIALS,
     ConnectorError,
     Credential,
@@ -30,7 +29,8 @@ def utc_text(value: datetime) -> str:
 class ControllerConnector:
     """A `LockConnector` for a hallkey door controller; config `{"base_url", "api_key"}`."""
 
-    capabilities = frozenset({STORE_CREDENTIALS, PULSE, SCHEDULE})
+    # No unlock schedules yet: the controller does not keep them (operation `unlock`).
+    capabilities = frozenset({STORE_CREDENTIALS, PULSE})
 
     def __init__(self, base_url: str, api_key: str, timeout_seconds: float) -> None:
         self.base_url = base_url

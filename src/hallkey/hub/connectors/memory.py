@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from hallkey.core.clock import Clock
 from hallkey.hub.connectors.base import (
-    ALL_CAPABILITIES,
     PULSE,
     STORE_CREDENTIALS,
     ConnectorError,
@@ -21,6 +20,8 @@ from hallkey.hub.connectors.base import (
 from hallkey.hub.domain import Window, any_overlap, valid_at
 
 DEFAULT_MAX_CREDENTIALS = 1000
+IMPLEMENTED = frozenset({STORE_CREDENTIALS, PULSE})
+"""What the memory lock system can do (no unlock schedules yet)."""
 
 
 @dataclass
@@ -176,7 +177,7 @@ class MemoryConnector:
     """A `LockConnector` onto a MemoryLockSystem, optionally with fewer capabilities."""
 
     def __init__(
-        self, system: MemoryLockSystem, capabilities: frozenset[str] = ALL_CAPABILITIES
+        self, system: MemoryLockSystem, capabilities: frozenset[str] = IMPLEMENTED
     ) -> None:
         self.system = system
         self.capabilities = capabilities

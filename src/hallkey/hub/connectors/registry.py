@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from hallkey.core.clock import Clock
-from hallkey.hub.connectors.base import ALL_CAPABILITIES, LockConnector
+from hallkey.hub.connectors.base import LockConnector
 from hallkey.hub.connectors.controller import ControllerConnector
-from hallkey.hub.connectors.memory import MemoryConnector, MemoryLockSystem
+from hallkey.hub.connectors.memory import IMPLEMENTED, MemoryConnector, MemoryLockSystem
 
 ConnectorFactory = Callable[[Mapping[str, str]], LockConnector]
 
@@ -48,8 +48,8 @@ class ConnectorRegistry:
         if listed is None:
             return MemoryConnector(self.memory)
         capabilities = frozenset(c.strip() for c in listed.split(",") if c.strip())
-        if not capabilities <= ALL_CAPABILITIES:
-            raise UnknownConnector("unknown capability in memory connector config")
+        if not capabilities <= IMPLEMENTED:
+            raise UnknownConnector("memory connector config names a capability it does not have")
         return MemoryConnector(self.memory, capabilities)
 
     def _controller(self, config: Mapping[str, str]) -> LockConnector:
