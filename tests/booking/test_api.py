@@ -195,6 +195,25 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], int, str]] = [
         422,
         "customer.name",
     ),
+    (
+        "control_character_in_name",
+        {"customer": {"name": "K\x00ari", "phone": "41234567", "email": "k@example.no"}},
+        422,
+        "customer.name",
+    ),
+    (
+        "control_character_in_organisation",
+        {
+            "customer": {
+                "name": "Kari",
+                "phone": "41234567",
+                "email": "k@example.no",
+                "organisation": "IL\u0007",
+            }
+        },
+        422,
+        "customer.organisation",
+    ),
     ("bad_credential", {"access": {"credential": "fingerprint"}}, 422, "access.credential"),
 ]
 

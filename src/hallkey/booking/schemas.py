@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Literal
 
 import phonenumbers
@@ -36,7 +37,8 @@ def normalise_phone(value: str, region: str = "NO") -> str:
 def normalise_email(value: str) -> str:
     """Returns the normalised e-mail address; raises ValueError (without the value) if invalid."""
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        # Lower-cased whole: one person is one customer whatever case they type.
+        return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         raise ValueError("email is not a valid e-mail address") from None
 
@@ -51,6 +53,14 @@ class CustomerIn(_Strict):
     email: str = Field(min_length=3, max_length=320)
     organisation: str | None = Field(default=None, max_length=200)
     org_number: str | None = Field(default=None, max_length=32)
+
+    @field_validator("name", "organisation")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # A NUL byte is refused by PostgreSQL; other control characters only do harm in pages.
+        if value is not None and any(unicodedata.category(c) == "Cc" for c in value):
+            raise ValueError("must not contain control characters")
+        return value
 
     @field_validator("phone")
     @classmethod

@@ -69,18 +69,26 @@ def is_sqlite(engine: Engine | Connection) -> bool:
 
 
 def create_db_engine(url: str) -> Engine:
-    """Returns an engine for `url`, configured for safe concurrent use."""
+    """Returns an engine for `url`, configured for safe concurrent use.
+
+    Parameters are hidden from error messages: they hold phone numbers, emails and digests.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=10,
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

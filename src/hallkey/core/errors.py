@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,8 @@ def _field_of(loc: Sequence[Any]) -> str | None:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Renders AppError, validation errors and HTTP errors in the common JSON shape."""
+    """Renders AppError, validation errors and HTTP errors in the common JSON shape, and any
+    other exception as a 500 without its message."""
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -127,11 +129,38 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Only the type is logged: the message may quote personal data or secrets.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, _route(request))
-        return JSONResponse(error_body("internal", "internal error"), status_code=500)
+
+class UnexpectedErrors:
+    """Answers an unexpected exception with the JSON 500, logging only its type and route.
+
+    It sits inside Starlette's outermost error middleware, which would log the full traceback
+    and message (where a driver may quote a phone number or a code) and re-raise to the server.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", "?")
+            log.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method"), route)
+            if started:
+                return  # the status has gone out; the server closes the response
+            response = JSONResponse(error_body("internal", "internal error"), status_code=500)
+            await response(scope, receive, send)
 
 
 def _route(request: Request) -> str:

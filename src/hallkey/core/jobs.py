@@ -264,7 +264,7 @@ class Worker:
         except Exception as exc:
             # Only the exception type: messages may quote personal data or secrets.
             reason = f"unexpected {type(exc).__name__}"
-            log.exception("job %s (%s) failed: %s", job.job_id, job.kind, reason)
+            log.error("job %s (%s) failed: %s", job.job_id, job.kind, reason)
             self._retry(job, reason, None)
             JOBS_PROCESSED.labels(table_name, job.kind, "error").inc()
         else:
@@ -355,8 +355,8 @@ class Worker:
         while not self._stop.is_set():
             try:
                 found = self.run_once()
-            except Exception:
-                log.exception("worker %s could not claim a job", self.name)
+            except Exception as exc:
+                log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
                 found = False
             if not found:
                 self.queue.wakeup.wait(self.poll_seconds)
