@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+from hallkey.hub.connectors import Credential, DoorTarget, MemoryConnector
+from hallkey.hub.domain import Window
 from hallkey.hub.models import Grant
 from tests.hub.conftest import END, START, HubWorld, iso
 
@@ -388,3 +391,81 @@ def test_validation_errors__do_not_echo_the_recipient(hub: HubWorld) -> None:
         assert response.status_code == 422
         value = next(iter(recipient.values()))
         assert value not in response.text
+
+
+def test_program_landing_after_a_revoke__door_ends_revoked(hub: HubWorld) -> None:
+    """A slow program call that reaches the door after the revocation must not win."""
+    code = hub.grant()["code"]
+    lock = hub.ctx.connectors.memory
+    revoked_meanwhile: list[bool] = []
+
+    class SlowDoor(MemoryConnector):
+        def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
+            if not revoked_meanwhile:
+                revoked_meanwhile.append(True)
+                # While this call is on its way, the grant is revoked and the revoke applied.
+                assert hub.post("RevokeAccess", {"ref": ref}).status_code == 200
+                hub.run_jobs()
+                assert not lock.try_code("door-a", code, START).granted
+            super().program(door, ref, credential)  # ... and then the old call lands
+
+    hub.ctx.connectors.register("memory", lambda config: SlowDoor(lock))
+    hub.run_jobs()
+
+    assert revoked_meanwhile == [True]
+    assert lock.try_code("door-a", code, START).reason == "revoked"
+    assert hub.get("grants/rsv_one").json()["doors"] == [
+        {"id": "door-a", "state": "revoked", "errors": []}
+    ]
+
+
+def test_code_clash_at_the_door__is_retried_and_programmed_once_it_clears(
+    hub: HubWorld,
+) -> None:
+    code = hub.grant()["code"]
+    lock = hub.ctx.connectors.memory
+    # The door still holds the code for a ref whose move it has not heard of yet.
+    lock.program("door-a", "rsv_moving", Credential("pin", code, (Window(START, END),)))
+    hub.run_jobs()
+    door = hub.get("grants/rsv_one").json()["doors"][0]
+    assert door["state"] == "pending"
+    assert door["errors"][0]["code"] == "code_rejected"
+
+    lock.revoke("door-a", "rsv_moving")
+    hub.clock.advance(timedelta(minutes=5))
+    hub.run_jobs()
+    assert hub.get("grants/rsv_one").json()["doors"][0]["state"] == "programmed"
+    assert lock.try_code("door-a", code, START).ref == "rsv_one"
+
+
+def test_grant_access__unknown_top_level_field__is_422_and_nothing_stored(hub: HubWorld) -> None:
+    response = hub.post("GrantAccess", {**hub.grant_body(), "name": "Kari Nordmann"})
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "name"
+    assert "Kari" not in response.text
+    assert _count_grants(hub) == 0
+
+
+def test_update_access__windows_and_valid_from_together__is_422(hub: HubWorld) -> None:
+    hub.grant()
+    body = {
+        "ref": "rsv_one",
+        "valid_from": iso(START),
+        "windows": [{"valid_from": iso(START), "valid_to": iso(END)}],
+    }
+    response = hub.post("UpdateAccess", body)
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "windows"
+
+
+def test_grant_access__no_free_code_left__is_409_not_500(
+    hub: HubWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def exhausted(length: int, taken: object) -> str:
+        raise RuntimeError("no free PIN code found")
+
+    monkeypatch.setattr("hallkey.hub.service.generate_pin", exhausted)
+    response = hub.post("GrantAccess", hub.grant_body())
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "no_free_code"
+    assert _count_grants(hub) == 0

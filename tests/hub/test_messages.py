@@ -47,12 +47,28 @@ def test_messages__in_english_with_locale_en(hub: HubWorld) -> None:
     assert grant["code_formatted"] in email
 
 
-def test_messages__channel_without_address__delivery_failed(hub: HubWorld) -> None:
-    hub.grant(recipient={"phone": PHONE}, deliver_via=["sms", "email"])
+def test_messages__channel_without_address__is_422_on_that_address(hub: HubWorld) -> None:
+    body = hub.grant_body(recipient={"phone": PHONE}, deliver_via=["sms", "email"])
+    response = hub.post("GrantAccess", body)
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "recipient.email"
+    assert hub.get("grants/rsv_one").status_code == 404
     hub.run_jobs()
-    states = {d["channel"]: d["state"] for d in hub.get("grants/rsv_one").json()["deliveries"]}
-    assert states == {"sms": "sent", "email": "failed"}
-    assert len(hub.message_files()) == 1
+    assert hub.message_files() == []
+
+
+def test_messages__revoked_before_they_went_out__only_the_revocation_is_sent(
+    hub: HubWorld,
+) -> None:
+    code = hub.grant(deliver_via=["sms"])["code"]
+    assert hub.post("RevokeAccess", {"ref": "rsv_one"}).status_code == 200
+    hub.run_jobs()
+    deliveries = hub.get("grants/rsv_one").json()["deliveries"]
+    assert [(d["template"], d["state"]) for d in deliveries] == [
+        ("access_granted", "failed"),
+        ("access_revoked", "sent"),
+    ]
+    assert all(code not in text for text in hub.messages())
 
 
 def test_messages__revocation_tells_the_code_no_longer_works(hub: HubWorld) -> None:

@@ -49,6 +49,7 @@ def test_retention__phone_and_email_deleted_7_days_after_the_end_and_not_before(
     hub.grant("rsv_revoked", valid_to="2026-12-20T18:00:00Z")
     hub.post("RevokeAccess", {"ref": "rsv_revoked"})
     hub.run_jobs()
+    assert len(hub.message_files()) == 6  # granted x 2 and revoked x 1, by SMS and email
 
     hub.clock.set(END + timedelta(days=7) - timedelta(minutes=1))
     hub.run_jobs()
@@ -57,6 +58,11 @@ def test_retention__phone_and_email_deleted_7_days_after_the_end_and_not_before(
     hub.clock.set(END + timedelta(days=7, hours=1))
     hub.run_jobs()
     assert _recipient(hub, "rsv_ends") == (None, None)
+    # Nothing that was derived from the phone and email is kept either.
+    with hub.ctx.database.transaction() as session:
+        fingerprint = session.scalar(select(Grant.fingerprint).where(Grant.ref == "rsv_ends"))
+    assert fingerprint == "purged"
+    assert hub.message_files() == []  # the local outbox keeps messages 7 days after sending
     assert _recipient(hub, "rsv_revoked") == (None, None)  # revoked at T0, 7 days passed
     assert all(_recipient(hub, "rsv_later"))
     # The grant itself, its ref and doors stay for the record.

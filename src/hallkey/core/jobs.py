@@ -158,8 +158,10 @@ class JobQueue:
         job_id: str,
         kind: str,
         payload: Mapping[str, Any] | None = None,
+        *,
+        run_at: datetime | None = None,
     ) -> None:
-        """Adds the job `job_id` unless it is already queued; it runs once committed."""
+        """Adds the job `job_id` unless it is already queued; it runs once committed (and due)."""
         now = self.clock.now()
         values = {
             "id": job_id,
@@ -167,7 +169,7 @@ class JobQueue:
             "payload": dict(payload or {}),
             "status": "pending",
             "attempts": 0,
-            "run_at": now,
+            "run_at": run_at or now,
             "created_at": now,
         }
         insert = (

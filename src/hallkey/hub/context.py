@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -89,5 +90,7 @@ def create_context(
         for remote_id in remote_ids:
             ctx.connectors.memory.add_door(remote_id)
         ctx.jobs.enqueue_once(session, PURGE_JOB_ID, PURGE_JOB)
-        ctx.jobs.enqueue_once(session, RECONCILE_ALL_JOB_ID, RECONCILE_ALL_JOB)
+        # The first round after one interval: a starting hub serves its first grants first.
+        first_round = ctx.clock.now() + timedelta(seconds=settings.hub_reconcile_seconds)
+        ctx.jobs.enqueue_once(session, RECONCILE_ALL_JOB_ID, RECONCILE_ALL_JOB, run_at=first_round)
     return ctx

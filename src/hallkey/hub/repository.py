@@ -88,17 +88,23 @@ def deliveries(session: Session, grant_id: str) -> list[Delivery]:
     )
 
 
-def client_doors(session: Session, client_id: str, door_ids: Iterable[str]) -> dict[str, Door]:
-    """Returns those of `door_ids` that are doors of the client's sites."""
+def client_doors(
+    session: Session, client_id: str, door_ids: Iterable[str], *, for_update: bool = False
+) -> dict[str, Door]:
+    """Returns those of `door_ids` that are doors of the client's sites (row-locked in id
+    order when `for_update`, so that two transactions never deadlock on them)."""
     ids = set(door_ids)
     if not ids:
         return {}
-    rows = session.scalars(
+    query = (
         select(Door)
         .join(Site, Site.id == Door.site_id)
         .where(Site.client_id == client_id, Door.id.in_(ids))
+        .order_by(Door.id)
     )
-    return {door.id: door for door in rows}
+    if for_update:
+        query = query.with_for_update(of=Door)
+    return {door.id: door for door in session.scalars(query)}
 
 
 def sites(session: Session, site_ids: Iterable[str]) -> dict[str, Site]:
@@ -242,8 +248,16 @@ def mark_forwarded(session: Session, event_ids: Sequence[str], at: datetime) -> 
     )
 
 
+PURGED_FINGERPRINT = "purged"
+"""Stands for a fingerprint deleted with the recipient: no request matches it any more."""
+
+
 def purge_recipients(session: Session, cutoff: datetime, now: datetime) -> int:
-    """Deletes phone and email of grants that ended, or were revoked, before `cutoff`."""
+    """Deletes phone and email of grants that ended, or were revoked, before `cutoff`.
+
+    The request fingerprint goes too: it is keyed by the hub's secret, but it was taken over
+    the phone and email, so it could confirm a guessed number.
+    """
     result = session.execute(
         update(Grant)
         .where(
@@ -253,7 +267,12 @@ def purge_recipients(session: Session, cutoff: datetime, now: datetime) -> int:
             ),
             or_(Grant.valid_to_at <= cutoff, Grant.revoked_at <= cutoff),
         )
-        .values(recipient_phone_sealed=None, recipient_email_sealed=None, recipient_purged_at=now)
+        .values(
+            recipient_phone_sealed=None,
+            recipient_email_sealed=None,
+            fingerprint=PURGED_FINGERPRINT,
+            recipient_purged_at=now,
+        )
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -29,7 +29,13 @@ def _e164(value: str) -> str:
 Phone = Annotated[str, Field(max_length=32), AfterValidator(_e164)]
 
 
-class WindowIn(BaseModel):
+class _Request(BaseModel):
+    """A request body: unknown fields are refused, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class WindowIn(_Request):
     valid_from: UtcDatetime
     valid_to: UtcDatetime
 
@@ -43,7 +49,7 @@ class RecipientIn(BaseModel):
     email: EmailStr | None = None
 
 
-class GrantAccessIn(BaseModel):
+class GrantAccessIn(_Request):
     ref: Ref
     operation: Literal["code", "unlock"] = "code"
     credential: Literal["pin", "mobile_key", "url_key", "sms"] = "pin"
@@ -56,7 +62,7 @@ class GrantAccessIn(BaseModel):
     locale: Locale = "nb"
 
 
-class UpdateAccessIn(BaseModel):
+class UpdateAccessIn(_Request):
     ref: Ref
     valid_from: UtcDatetime | None = None
     valid_to: UtcDatetime | None = None
@@ -65,17 +71,17 @@ class UpdateAccessIn(BaseModel):
     recipient: RecipientIn | None = None
 
 
-class RefIn(BaseModel):
+class RefIn(_Request):
     ref: Ref
 
 
-class PulseIn(BaseModel):
+class PulseIn(_Request):
     ref: Ref
     door: DoorId
     seconds: Annotated[int, Field(ge=1, le=60)] = 5
 
 
-class ResendIn(BaseModel):
+class ResendIn(_Request):
     ref: Ref
     via: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
 

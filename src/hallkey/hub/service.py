@@ -115,7 +115,9 @@ def _require_future(windows: Sequence[Window], now: datetime, field: str) -> Non
 
 
 def _client_doors(session: Session, client: Client, door_ids: Sequence[str]) -> list[Door]:
-    found = repo.client_doors(session, client.id, door_ids)
+    # Row-locked (on PostgreSQL) until commit: two grants on one door choose their codes in
+    # turn, so neither can miss the other's code.
+    found = repo.client_doors(session, client.id, door_ids, for_update=True)
     if len(set(door_ids)) != len(found):
         # Another client's door is reported exactly like one that does not exist.
         raise NotFound("unknown door in doors", field="doors", code="unknown_door")
@@ -145,7 +147,14 @@ def _new_code(
 ) -> str:
     taken = repo.taken_code_digests(session, [d.id for d in doors], windows, grant_id)
     length = max(sites[d.site_id].pin_length for d in doors)
-    return generate_pin(length, lambda code: code_digest(ctx, code) in taken)
+    try:
+        return generate_pin(length, lambda code: code_digest(ctx, code) in taken)
+    except RuntimeError:
+        raise Conflict(
+            "no free code of this length is left for these doors at that time",
+            field="doors",
+            code="no_free_code",
+        ) from None
 
 
 def _bump(row: GrantDoor, action: str, now: datetime) -> None:
@@ -282,6 +291,12 @@ def grant_access(
     existing = repo.grant_by_ref(session, client.id, request.ref)
     if existing is not None:
         return _same_or_conflict(existing, fp), False
+    for channel, address, field in (
+        ("sms", recipient.phone, "recipient.phone"),
+        ("email", recipient.email, "recipient.email"),
+    ):
+        if channel in request.deliver_via and address is None:
+            raise InvalidInput(f"deliver_via {channel} needs {field}", field=field)
     last_field = f"windows.{len(request.windows) - 1}.valid_to" if request.windows else "valid_to"
     _require_future(windows, now, last_field)
     doors = _client_doors(session, client, request.doors)
@@ -364,6 +379,8 @@ def update_access(
     if grant.state != "active":
         raise Conflict("the grant is revoked", field="ref", code="grant_revoked")
     current = repo.grant_windows(session, grant.id)
+    if request.windows and (request.valid_from is not None or request.valid_to is not None):
+        raise InvalidInput("give windows or valid_from/valid_to, not both", field="windows")
     if request.windows:
         windows = _windows(valid_from=None, valid_to=None, windows=request.windows, now=None)
         _require_future(windows, now, f"windows.{len(request.windows) - 1}.valid_to")

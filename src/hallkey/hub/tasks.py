@@ -65,8 +65,11 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
         try:
             _apply(connector, target, ref, credential)
         except ConnectorError as exc:
-            _record_failure(ctx, grant_id, door_id, version, exc)
-            if exc.retryable:
+            # A code clash can be passing: another grant's move that its door has not heard
+            # of yet. It is retried like an offline door (and shown `failed` after a few tries).
+            retryable = exc.retryable or exc.code == "code_rejected"
+            _record_failure(ctx, grant_id, door_id, version, exc, retryable=retryable)
+            if retryable:
                 raise RetryLater(f"door {door_id}: {exc.code}") from None
             raise GiveUp(f"door {door_id}: {exc.code}") from None
         if _record_success(ctx, grant_id, door_id, version, action, ref):
@@ -84,7 +87,13 @@ def _apply(
 
 
 def _record_failure(
-    ctx: HubContext, grant_id: str, door_id: str, version: int, exc: ConnectorError
+    ctx: HubContext,
+    grant_id: str,
+    door_id: str,
+    version: int,
+    exc: ConnectorError,
+    *,
+    retryable: bool,
 ) -> None:
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
@@ -94,7 +103,7 @@ def _record_failure(
             return
         row.attempts += 1
         row.errors = [{"code": exc.code, "message": exc.message}]
-        if not exc.retryable or row.attempts >= PROGRAM_TRIES_BEFORE_FAILED:
+        if not retryable or row.attempts >= PROGRAM_TRIES_BEFORE_FAILED:
             row.state = "failed"
         row.updated_at = now
         repo.add_audit(
@@ -119,9 +128,12 @@ def _record_success(
         grant = session.get(Grant, grant_id)
         if row is None or grant is None:
             return True
-        row.programmed_version = max(row.programmed_version, version)
         if row.desired_version != version:
+            # What just landed at the door is stale: a newer program or revoke may have landed
+            # before it. Mark the row pending so the current version is applied again, last.
+            row.state = "pending"
             return False
+        row.programmed_version = max(row.programmed_version, version)
         row.state = "programmed" if action == "program" else "revoked"
         row.errors = []
         row.attempts = 0
@@ -148,6 +160,12 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
             return
         grant = session.get(Grant, delivery.grant_id)
         if grant is None:
+            return
+        if grant.state == "revoked" and delivery.template != "access_revoked":
+            # Never send a code that no longer works.
+            delivery.state = "failed"
+            delivery.error = "grant_revoked"
+            log.info("delivery %s dropped: the grant was revoked", delivery_id)
             return
         sealed = (
             grant.recipient_phone_sealed
@@ -260,4 +278,7 @@ def purge_recipients(ctx: HubContext, job: JobRun) -> timedelta:
         )
     if count:
         log.info("recipients of %d grants deleted", count)
+    removed = ctx.sender.purge_older_than(now - timedelta(days=ctx.settings.hub_retention_days))
+    if removed:
+        log.info("%d delivered messages past retention deleted", removed)
     return PURGE_EVERY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -40,4 +41,9 @@ class MessageSender(Protocol):
 
     def send(self, message: OutgoingMessage) -> None:
         """Sends the message, or raises SendError."""
+        ...
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        """Deletes whatever copies of messages sent before `cutoff` the sender keeps (they
+        hold addresses and codes); returns how many. A sender that keeps none returns 0."""
         ...

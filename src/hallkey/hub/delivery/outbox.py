@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hallkey.core.clock import Clock
 from hallkey.hub.delivery.base import OutgoingMessage, SendError
+
+_STAMP = "%Y%m%dT%H%M%S%fZ"
 
 
 class OutboxFolderSender:
@@ -19,7 +22,7 @@ class OutboxFolderSender:
 
     def send(self, message: OutgoingMessage) -> None:
         """Writes the message file (a temporary file renamed into place)."""
-        stamp = self.clock.now().strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = self.clock.now().strftime(_STAMP)
         name = f"{stamp}-{message.delivery_id}-{message.channel}.txt"
         lines = [f"To: {message.to}"]
         if message.subject is not None:
@@ -34,3 +37,18 @@ class OutboxFolderSender:
             tmp.replace(self.folder / name)
         except OSError as exc:
             raise SendError(f"outbox not writable: {type(exc).__name__}", retryable=True) from exc
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        """Deletes the message files written before `cutoff` (by the stamp in their name)."""
+        if not self.folder.exists():
+            return 0
+        removed = 0
+        for path in self.folder.glob("*.txt"):
+            try:
+                written = datetime.strptime(path.name.split("-", 1)[0], _STAMP)
+            except ValueError:
+                continue  # not a message of ours
+            if written.replace(tzinfo=UTC) < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
