@@ -33,6 +33,8 @@ class FakeHub:
     grants: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     refuse_grants_with: str | None = None
+    refuse_updates_with: str | None = None
+    refuse_revokes_with: int | None = None
     on_grant: Callable[[], None] | None = None
 
     def names(self) -> list[str]:
@@ -78,6 +80,8 @@ class FakeHub:
         @app.post("/hub/v1/UpdateAccess")
         def update_access(body: dict[str, Any], request: Request) -> JSONResponse:
             self.calls.append(("UpdateAccess", body, request.headers.get("authorization", "")))
+            if self.refuse_updates_with is not None:
+                return _error(422, self.refuse_updates_with)
             grant = self.grants.get(body["ref"])
             if grant is None:
                 return _error(404, "not_found")
@@ -89,6 +93,8 @@ class FakeHub:
         @app.post("/hub/v1/RevokeAccess")
         def revoke_access(body: dict[str, Any], request: Request) -> JSONResponse:
             self.calls.append(("RevokeAccess", body, request.headers.get("authorization", "")))
+            if self.refuse_revokes_with is not None:
+                return _error(self.refuse_revokes_with, "refused")
             grant = self.grants.get(body["ref"])
             if grant is None:
                 return _error(404, "not_found")
@@ -244,6 +250,7 @@ def test_sync_access__cancelled_before_the_first_push__revokes_and_never_grants(
     # Both jobs see the current state, cancelled, and no grant was ever asked for.
     assert world.hub.names() == []
     assert world.get(created["id"])["status"] == "cancelled"
+    assert world.get(created["id"])["access"] == {"state": "revoked", "credential": "pin"}
 
 
 def test_sync_access__requested__pushes_nothing_until_approved(world: World) -> None:
@@ -303,3 +310,48 @@ def test_access_events__pushed_by_the_hub__show_in_the_reservation(world: World)
     assert world.get(created["id"])["events"] == [
         {k: event[k] for k in ("at", "door", "door_name", "kind", "reason")}
     ]
+
+
+def cancel(world: World, reservation_id: str) -> None:
+    response = world.booking.client.post(
+        f"/api/v1/reservations/{reservation_id}/cancel", headers=world.booking.headers()
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_sync_access__revoke_refused__is_retried_until_the_hub_takes_it(world: World) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    world.hub.refuse_revokes_with = 401  # the tenant's hub key was rotated at the hub
+    cancel(world, created["id"])
+    assert world.run_jobs() == 1
+    assert world.hub.grants[created["ref"]]["state"] == "active"
+    assert world.get(created["id"])["access"]["state"] == "granted"
+
+    world.hub.refuse_revokes_with = 422  # even a refusal that looks final is not the end
+    world.booking.clock.advance(timedelta(minutes=10))
+    assert world.run_jobs() == 1
+    world.hub.refuse_revokes_with = None
+    world.booking.clock.advance(timedelta(minutes=10))
+    assert world.run_jobs() == 1
+    assert world.hub.grants[created["ref"]]["state"] == "revoked"
+    assert world.get(created["id"])["access"] == {"state": "revoked", "credential": "pin"}
+
+
+def test_sync_access__move_refused__old_grant_is_revoked_and_its_code_hidden(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    assert world.get(created["id"])["access"]["code"] == CODE
+    world.hub.refuse_updates_with = "unsupported_by_door"
+    world.move(created["id"], "2026-05-04T14:00:00Z", "2026-05-04T15:00:00Z")
+    world.run_jobs()
+
+    assert world.hub.names()[-3:] == ["GrantAccess", "UpdateAccess", "RevokeAccess"]
+    assert world.hub.grants[created["ref"]]["state"] == "revoked"
+    assert world.get(created["id"])["access"] == {
+        "state": "failed",
+        "credential": "pin",
+        "error": "unsupported_by_door",
+    }

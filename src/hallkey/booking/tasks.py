@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SECRET_FIELDS = ("code", "code_formatted", "url", "mobile_key")
+_KEY_PROBLEMS = (401, 403)
+"""Refusals of the tenant's hub key: retried until an operator fixes the key."""
 
 
 def handlers(ctx: BookingContext) -> dict[str, Handler]:
@@ -170,24 +172,39 @@ def run_sync_access(ctx: BookingContext, reservation_id: str) -> None:
     if snap is None:
         log.warning("sync_access: reservation %s is gone", reservation_id)
         return
-    if snap.status == "requested" or (snap.status != "confirmed" and not snap.grant_asked):
+    if snap.status == "requested":
         return
+    if snap.status != "confirmed" and not snap.grant_asked:
+        # Cancelled or denied before the hub heard of it: there is nothing to revoke there.
+        _write(ctx, snap, access_state="revoked", access_secret_sealed=None, access_error=None)
+        return
+    refused: PeerError | None = None
     try:
         with make_client(snap.hub_url, snap.hub_api_key, ctx.settings.http_timeout_seconds) as c:
+            grant = None
             if snap.status == "confirmed":
-                grant = _grant(c, snap)
+                try:
+                    grant = _grant(c, snap)
+                except PeerError as exc:
+                    if exc.retryable or exc.status in _KEY_PROBLEMS:
+                        raise
+                    # Refused for good. Fail closed: whatever an earlier version of this
+                    # reservation was granted (another time, other doors) must stop working.
+                    refused = exc
+                    _revoke(c, snap)
             else:
                 _revoke(c, snap)
-                grant = None
     except PeerError as exc:
-        if exc.retryable:
-            raise RetryLater(
-                f"hub: {exc.status or 'unreachable'} {exc.code or ''}".strip()
-            ) from None
-        error = exc.code or f"http_{exc.status}"
-        _write(ctx, snap, access_state="failed", access_error=error[:64])
+        # Passing trouble, a key an operator must fix, or a revocation not yet acknowledged:
+        # all are tried again with backoff. A revocation is never given up.
+        raise RetryLater(f"hub: {exc.status or 'unreachable'} {exc.code or ''}".strip()) from None
+    if refused is not None:
+        error = refused.code or f"http_{refused.status}"
+        _write(
+            ctx, snap, access_state="failed", access_secret_sealed=None, access_error=error[:64]
+        )
         log.warning("sync_access %s v%d: hub refused (%s)", snap.ref, snap.version, error)
-        raise GiveUp(f"hub refused: {exc.status} {error}") from None
+        raise GiveUp(f"hub refused: {refused.status} {error}")
     if grant is None:
         _write(ctx, snap, access_state="revoked", access_secret_sealed=None, access_error=None)
         log.info("sync_access %s v%d: revoked", snap.ref, snap.version)
