@@ -442,3 +442,17 @@ def test_concurrency__twenty_requests_for_one_slot__one_wins_nineteen_get_409(
 
     assert sorted(results) == [201] + [409] * 19
     assert booking.count(Reservation) == 1
+
+
+def test_reservation__request_that_is_over__cannot_be_approved(booking: Booking) -> None:
+    body = reservation_body(booking.approval_resource_id, START, END)
+    rid = booking.client.post("/api/v1/reservations", json=body, headers=booking.headers()).json()[
+        "id"
+    ]
+    booking.clock.set(booking.clock.now().replace(hour=12))  # END
+    approve = booking.client.post(f"/api/v1/reservations/{rid}/approve", headers=booking.headers())
+    assert approve.status_code == 409
+    assert approve.json()["error"]["code"] == "ended"
+    deny = booking.client.post(f"/api/v1/reservations/{rid}/deny", headers=booking.headers())
+    assert deny.status_code == 200
+    assert pending_jobs(booking) == 1  # the denial, which tells the hub nothing it knows

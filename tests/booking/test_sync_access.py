@@ -355,3 +355,33 @@ def test_sync_access__move_refused__old_grant_is_revoked_and_its_code_hidden(
         "credential": "pin",
         "error": "unsupported_by_door",
     }
+
+
+def test_sync_access__club_members__each_get_the_key_on_their_own_phone(world: World) -> None:
+    club = {"name": "Ola (IL Testby)", "phone": "+4790000001", "email": "post@il-testby.no"}
+    other = {"name": "Kari (IL Testby)", "phone": "+4790000002", "email": "post@il-testby.no"}
+    ids = []
+    for customer, start, end in (
+        (club, START, END),
+        (other, "2026-05-05T10:00:00Z", "2026-05-05T11:00:00Z"),
+    ):
+        body = reservation_body(world.booking.resource_id, start, end, customer=customer)
+        response = world.booking.client.post(
+            "/api/v1/reservations", json=body, headers=world.booking.headers()
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json())
+    assert ids[0]["customer"]["id"] == ids[1]["customer"]["id"]  # one customer: the club
+    world.run_jobs()
+    # Ola's booking moves after Kari booked: its key still goes to Ola's phone.
+    world.move(ids[0]["id"], "2026-05-04T14:00:00Z", "2026-05-04T15:00:00Z")
+    world.run_jobs()
+
+    phones = [(name, body["ref"], body["recipient"]["phone"]) for name, body, _ in world.hub.calls]
+    assert phones == [
+        ("GrantAccess", ids[0]["ref"], "+4790000001"),
+        ("GrantAccess", ids[1]["ref"], "+4790000002"),
+        ("GrantAccess", ids[0]["ref"], "+4790000001"),
+        ("UpdateAccess", ids[0]["ref"], "+4790000001"),
+    ]
+    assert world.get(ids[0]["id"])["customer"]["name"] == "Ola (IL Testby)"

@@ -115,6 +115,11 @@ class Reservation(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
     resource_id: Mapped[str] = mapped_column(ForeignKey("booking_resources.id"))
     customer_id: Mapped[str] = mapped_column(ForeignKey("booking_customers.id"), index=True)
+    # Who this booking was made by and where its key goes (a club's members book under the
+    # club's customer with their own phones). Personal data: null once the customer is erased.
+    contact_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     ref: Mapped[str] = mapped_column(String(40), unique=True)
     status: Mapped[str] = mapped_column(String(16))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -52,16 +52,17 @@ def resources_with_venues(session: Session) -> Sequence[tuple[Resource, Venue]]:
     return [(row[0], row[1]) for row in rows]
 
 
-def customer_by_email(session: Session, tenant_id: str, email: str) -> Customer | None:
-    """Returns the tenant's customer with this e-mail address."""
-    return session.scalars(
-        select(Customer).where(Customer.tenant_id == tenant_id, Customer.email == email)
-    ).first()
+def customer_by_email(
+    session: Session, tenant_id: str, email: str, *, lock: bool = False
+) -> Customer | None:
+    """Returns the tenant's customer with this e-mail address (row-locked when `lock`)."""
+    query = select(Customer).where(Customer.tenant_id == tenant_id, Customer.email == email)
+    return session.scalars(query.with_for_update() if lock else query).first()
 
 
-def customer(session: Session, customer_id: str) -> Customer | None:
-    """Returns the customer."""
-    return session.get(Customer, customer_id)
+def customer(session: Session, customer_id: str, *, lock: bool = False) -> Customer | None:
+    """Returns the customer (row-locked when `lock`)."""
+    return session.get(Customer, customer_id, with_for_update=lock)
 
 
 def reservations_of_customer(session: Session, customer_id: str) -> Sequence[Reservation]:

@@ -91,7 +91,8 @@ class ReservationMove(_Strict):
 
 
 class CustomerOut(BaseModel):
-    """The person behind a reservation; all but `id` are null once the customer is erased."""
+    """Who made a reservation (as given with it) and the customer it belongs to (`id`); all
+    but `id` are null once the customer is erased."""
 
     id: str
     name: str | None
@@ -102,6 +103,9 @@ class CustomerOut(BaseModel):
 class CustomerReservationOut(BaseModel):
     id: str
     ref: str
+    contact_name: str | None
+    contact_phone: str | None
+    contact_email: str | None
     status: ReservationStatus
     resource_id: str
     start: UtcDatetime

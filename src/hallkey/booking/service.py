@@ -113,7 +113,9 @@ def _upsert_customer(
     ctx: BookingContext, session: Session, tenant_id: str, data: CustomerIn
 ) -> str:
     now = ctx.clock.now()
-    existing = repo.customer_by_email(session, tenant_id, data.email)
+    # Locked (on PostgreSQL) so that an erasure cannot slip in between this booking's check
+    # and its commit; SQLite's write transactions are serial anyway.
+    existing = repo.customer_by_email(session, tenant_id, data.email, lock=True)
     if existing is None:
         customer = Customer(
             id=new_id("cus"),
@@ -132,7 +134,7 @@ def _upsert_customer(
                 session.add(customer)
             return customer.id
         except IntegrityError:
-            existing = repo.customer_by_email(session, tenant_id, data.email)
+            existing = repo.customer_by_email(session, tenant_id, data.email, lock=True)
             if existing is None:
                 raise Conflict("the customer is being changed; try again") from None
     changes: dict[str, Any] = {"name": data.name, "phone": data.phone}
@@ -140,7 +142,7 @@ def _upsert_customer(
         changes["organisation"] = data.organisation
     if data.org_number is not None:
         changes["org_number"] = data.org_number
-    # Only write when something changed, so parallel bookings do not queue on the row lock.
+    # Only write when something changed.
     if any(getattr(existing, key) != value for key, value in changes.items()):
         for key, value in changes.items():
             setattr(existing, key, value)
@@ -189,6 +191,9 @@ def create_reservation(
         tenant_id=tenant_id,
         resource_id=resource.id,
         customer_id=customer_id,
+        contact_name=data.customer.name,
+        contact_phone=data.customer.phone,
+        contact_email=data.customer.email,
         ref=new_ref(),
         status=status,
         start_at=frame.start,
@@ -278,6 +283,8 @@ def decide_reservation(
         return reservation
     if reservation.status != "requested":
         raise Conflict(f"a {reservation.status} reservation cannot be {target}", code="not_open")
+    if approve and reservation.end_at <= ctx.clock.now():
+        raise Conflict("the reservation is already over; it can only be denied", code="ended")
     reservation.status = target
     _changed(ctx, session, reservation)
     log.info("reservation %s %s", reservation.id, target)
@@ -296,8 +303,6 @@ def reservation_view(
     ctx: BookingContext, session: Session, reservation: Reservation
 ) -> ReservationOut:
     """Returns the API view of a reservation, with its credential and door events."""
-    customer = repo.customer(session, reservation.customer_id)
-    assert customer is not None
     secret = open_access_secret(ctx, reservation.access_secret_sealed)
     access = AccessOut(
         state=reservation.access_state,
@@ -317,7 +322,10 @@ def reservation_view(
         end=reservation.end_at,
         version=reservation.version,
         customer=CustomerOut(
-            id=customer.id, name=customer.name, phone=customer.phone, email=customer.email
+            id=reservation.customer_id,
+            name=reservation.contact_name,
+            phone=reservation.contact_phone,
+            email=reservation.contact_email,
         ),
         access=access,
         events=[
@@ -327,8 +335,10 @@ def reservation_view(
     )
 
 
-def _tenant_customer(session: Session, tenant_id: str, customer_id: str) -> Customer:
-    customer = repo.customer(session, customer_id)
+def _tenant_customer(
+    session: Session, tenant_id: str, customer_id: str, *, lock: bool = False
+) -> Customer:
+    customer = repo.customer(session, customer_id, lock=lock)
     if customer is None or customer.tenant_id != tenant_id:
         raise NotFound("unknown customer", field="customer_id")
     return customer
@@ -350,6 +360,9 @@ def export_customer(session: Session, tenant_id: str, customer_id: str) -> Custo
             CustomerReservationOut(
                 id=r.id,
                 ref=r.ref,
+                contact_name=r.contact_name,
+                contact_phone=r.contact_phone,
+                contact_email=r.contact_email,
                 status=r.status,
                 resource_id=r.resource_id,
                 start=r.start_at,
@@ -368,7 +381,7 @@ def erase_customer(
     Refused while a reservation is requested or confirmed and not yet over: the guest would
     silently lose the key they were promised. Cancel those first. Erasing twice is harmless.
     """
-    customer = _tenant_customer(session, tenant_id, customer_id)
+    customer = _tenant_customer(session, tenant_id, customer_id, lock=True)
     now = ctx.clock.now()
     if customer.erased_at is None:
         if repo.customer_has_open_reservations(session, customer.id, now):
@@ -379,6 +392,9 @@ def erase_customer(
         customer.name = customer.phone = customer.email = None
         customer.organisation = customer.org_number = None
         customer.erased_at = customer.updated_at = now
+        for reservation in repo.reservations_of_customer(session, customer.id):
+            reservation.contact_name = None
+            reservation.contact_phone = reservation.contact_email = None
         session.flush()
         log.info("customer %s erased", customer.id)
     return export_customer(session, tenant_id, customer_id)

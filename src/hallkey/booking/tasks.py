@@ -70,8 +70,7 @@ def _read(ctx: BookingContext, reservation_id: str) -> _Snapshot | None:
             return None
         resource = repo.resource(session, reservation.resource_id)
         tenant = repo.tenant(session, reservation.tenant_id)
-        customer = repo.customer(session, reservation.customer_id)
-        assert resource is not None and tenant is not None and customer is not None
+        assert resource is not None and tenant is not None
         grant_asked = reservation.access_requested_at is not None
         if reservation.status == "confirmed" and not grant_asked:
             # Recorded before the call: a later cancel must revoke even if this call is lost.
@@ -96,8 +95,8 @@ def _read(ctx: BookingContext, reservation_id: str) -> _Snapshot | None:
             credential=reservation.access_credential,
             valid_from=window.start,
             valid_to=window.end,
-            phone=customer.phone,
-            email=customer.email,
+            phone=reservation.contact_phone,
+            email=reservation.contact_email,
             grant_asked=grant_asked or reservation.status == "confirmed",
         )
 
@@ -200,9 +199,7 @@ def run_sync_access(ctx: BookingContext, reservation_id: str) -> None:
         raise RetryLater(f"hub: {exc.status or 'unreachable'} {exc.code or ''}".strip()) from None
     if refused is not None:
         error = refused.code or f"http_{refused.status}"
-        _write(
-            ctx, snap, access_state="failed", access_secret_sealed=None, access_error=error[:64]
-        )
+        _write(ctx, snap, access_state="failed", access_secret_sealed=None, access_error=error[:64])
         log.warning("sync_access %s v%d: hub refused (%s)", snap.ref, snap.version, error)
         raise GiveUp(f"hub refused: {refused.status} {error}")
     if grant is None:
