@@ -161,3 +161,60 @@ def test_recurring_job__ensured_by_every_start__is_one_row_that_is_rescheduled_n
     assert [(row.id, row.status, row.attempts) for row in rows] == [("job_sweep", "pending", 0)]
     assert rows[0].run_at == T0 + timedelta(hours=2, seconds=31)
     assert runs == [T0, T0 + timedelta(hours=1, seconds=31)]
+
+
+def test_run_that_outlived_its_lease__leaves_the_job_to_the_worker_that_took_it_over(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "slow", {})
+    slow = Worker(name="slow", queue=queue, handlers={}, lease_seconds=30)
+    first = slow._claim()
+    assert first is not None
+    clock.advance(timedelta(seconds=31))  # the slow run is still going...
+    second = Worker(name="second", queue=queue, handlers={}, lease_seconds=30)._claim()
+    assert second is not None and second.attempt == 2
+    slow._done(first, None)  # ... and ends now: it must not delete the row the second holds
+    slow._retry(first, "late", None)
+    with queue.database.transaction() as session:
+        row = session.execute(queue.table.select()).one()
+    assert (row.attempts, row.locked_by) == (2, "second")
+    Worker(name="second", queue=queue, handlers={})._done(second, None)
+    with queue.database.transaction() as session:
+        assert queue.pending_count(session) == 0
+
+
+def test_job_of_an_unknown_kind__waits_for_a_worker_that_knows_it(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "newer_kind", {})
+    assert Worker(name="old", queue=queue, handlers={}).run_pending() == 1
+    clock.advance(timedelta(minutes=2))
+    done: list[str] = []
+    newer = Worker(name="new", queue=queue, handlers={"newer_kind": lambda j: done.append("x")})
+    assert newer.run_pending() == 1
+    assert done == ["x"]
+
+
+def test_enqueue_once__brings_a_dead_recurring_job_back(database_url: DatabaseUrlFactory) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+
+    def broken(job: JobRun) -> None:
+        raise GiveUp("broken")
+
+    with queue.database.transaction() as session:
+        queue.enqueue_once(session, "job_sweep", "sweep")
+    assert Worker(name="w", queue=queue, handlers={"sweep": broken}).run_pending() == 1
+    with queue.database.transaction() as session:
+        assert queue.pending_count(session) == 0  # dead
+        queue.enqueue_once(session, "job_sweep", "sweep")  # the next start
+    swept: list[int] = []
+    fixed = Worker(name="w", queue=queue, handlers={"sweep": lambda j: swept.append(j.attempt)})
+    assert fixed.run_pending() == 1
+    assert swept == [1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from hallkey.booking import tasks
 from hallkey.booking.models import jobs_table
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
-from hallkey.core.jobs import JobQueue, Worker
+from hallkey.core.jobs import JobQueue, Worker, worker_name
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox
 from hallkey.core.settings import Settings
@@ -44,7 +43,7 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
     database = Database(url)
     queue = JobQueue(database, jobs_table, clock)
     worker = Worker(
-        name=f"booking-{os.getpid()}",
+        name=worker_name("booking"),
         queue=queue,
         handlers={},
         poll_seconds=settings.worker_poll_seconds,

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
+import secrets
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,11 +32,13 @@ from prometheus_client import Counter
 from sqlalchemy import (
     JSON,
     Column,
+    ColumnElement,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    and_,
     delete,
     event,
     func,
@@ -73,6 +78,12 @@ def job_table(metadata: MetaData, name: str) -> Table:
         Column("created_at", UTCDateTime(), nullable=False),
         Index(f"ix_{name}_due", "status", "run_at"),
     )
+
+
+def worker_name(context: str) -> str:
+    """Returns a name for one worker that no other process has: containers share pids."""
+    name = f"{context}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    return name[-64:]
 
 
 def once_id(kind: str, key: str) -> str:
@@ -177,7 +188,13 @@ class JobQueue:
             if session.get_bind().dialect.name == "postgresql"
             else sqlite_insert(self.table)
         )
-        session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["id"]))
+        # A dead row of the same id (given up on) is brought back; a live one is left alone.
+        revive = {"status": "pending", "attempts": 0, "run_at": values["run_at"]}
+        session.execute(
+            insert.values(**values).on_conflict_do_update(
+                index_elements=["id"], set_=revive, where=self.table.c.status == "dead"
+            )
+        )
         session.info[_ADDED_FLAG] = True
 
     def pending_count(self, session: Session, kind: str | None = None) -> int:
@@ -254,7 +271,9 @@ class Worker:
         table_name = self._table.name
         try:
             if handler is None:
-                raise GiveUp(f"no handler for job kind {job.kind}")
+                # A newer version's job met an older worker (a rolling deploy): leave it for
+                # a worker that knows it.
+                raise RetryLater(f"no handler for job kind {job.kind}", after_seconds=60)
             next_run = handler(job)
         except GiveUp as exc:
             self._finish(job, status="dead", error=exc.reason)
@@ -274,15 +293,21 @@ class Worker:
             JOBS_PROCESSED.labels(table_name, job.kind, "done").inc()
         return True
 
+    def _still_ours(self, job: JobRun) -> ColumnElement[bool]:
+        """Matches the job's row only while this run holds it: a run that outlived its lease
+        (and whose job another worker took over) must not delete or reschedule it."""
+        table = self._table
+        return and_(table.c.id == job.job_id, table.c.attempts == job.attempt)
+
     def _done(self, job: JobRun, next_run: timedelta | None) -> None:
         table = self._table
         with self.queue.database.transaction() as session:
             if next_run is None:
-                session.execute(delete(table).where(table.c.id == job.job_id))
+                session.execute(delete(table).where(self._still_ours(job)))
                 return
             session.execute(
                 update(table)
-                .where(table.c.id == job.job_id)
+                .where(self._still_ours(job))
                 .values(
                     run_at=self.queue.clock.now() + next_run,
                     attempts=0,
@@ -316,7 +341,7 @@ class Worker:
         with self.queue.database.transaction() as session:
             session.execute(
                 update(self._table)
-                .where(self._table.c.id == job.job_id)
+                .where(self._still_ours(job))
                 .values(
                     run_at=self.queue.clock.now() + timedelta(seconds=delay),
                     last_error=reason[:300],
@@ -328,7 +353,7 @@ class Worker:
         with self.queue.database.transaction() as session:
             session.execute(
                 update(self._table)
-                .where(self._table.c.id == job.job_id)
+                .where(self._still_ours(job))
                 .values(status=status, last_error=error[:300], locked_by=None)
             )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +10,7 @@ from sqlalchemy import select
 
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
-from hallkey.core.jobs import JobQueue, Worker
+from hallkey.core.jobs import JobQueue, Worker, worker_name
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox, derive_key
 from hallkey.core.settings import Settings
@@ -73,7 +72,7 @@ def create_context(
         sender=sender or OutboxFolderSender(settings.outbox_dir, clock),
     )
     ctx.worker = Worker(
-        name=f"hub-{os.getpid()}",
+        name=worker_name("hub"),
         queue=ctx.jobs,
         handlers=tasks.handlers(ctx),
         poll_seconds=settings.worker_poll_seconds,

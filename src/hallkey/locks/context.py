@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
-from hallkey.core.jobs import JobQueue, Worker
+from hallkey.core.jobs import JobQueue, Worker, worker_name
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox
 from hallkey.core.settings import Settings
@@ -65,7 +64,7 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
         box=SecretBox.for_purpose(settings.master_secret, "locks"),
     )
     ctx.worker = Worker(
-        name=f"locks-{os.getpid()}",
+        name=worker_name("locks"),
         queue=ctx.jobs,
         handlers=tasks.handlers(ctx),
         poll_seconds=settings.worker_poll_seconds,
