@@ -119,7 +119,7 @@ def test_events__stay_queued_while_the_hub_is_down_and_arrive_when_it_is_back(
     assert sorted(e["kind"] for e in fake.events.values()) == ["access_denied", "door_pulsed"]
     assert _unpushed(locks) == 0
     with locks.ctx.database.transaction() as session:
-        assert locks.ctx.jobs.pending_count(session) == 0
+        assert locks.ctx.jobs.pending_count(session, "push_events") == 0
 
 
 def test_events__without_a_hub_link__wait_until_one_is_set(
@@ -151,3 +151,46 @@ def test_events__more_than_one_batch__are_all_pushed_oldest_first(
     assert _unpushed(locks) == 0
     refs = [e["ref"] for e in sorted(fake.events.values(), key=lambda e: e["at"])]
     assert refs == [f"rsv_{i:03d}" for i in range(205)]
+
+
+def test_events__many_while_the_hub_is_down__queue_one_push_that_sends_them_all(
+    locks: Locks, hub: tuple[FakeHub, ServerThread]
+) -> None:
+    fake, server = hub
+    _link(locks, server)
+    server.stop()
+    for _ in range(30):  # someone tries codes at the door (and gets locked out)
+        locks.keypad("135790")
+    locks.ctx.worker.run_pending()
+    with locks.ctx.database.transaction() as session:
+        assert locks.ctx.jobs.pending_count(session, "push_events") == 1
+
+    server.start()
+    locks.clock.advance(timedelta(minutes=10))
+    locks.ctx.worker.run_pending()
+    assert len(fake.authorizations) == 1  # one request carried them all:
+    assert len(fake.events) == 31  # thirty refusals and the lock-out
+    assert _unpushed(locks) == 0
+
+
+def test_events__refused_token__are_pushed_by_the_sweep_once_the_link_is_mended(
+    locks: Locks, hub: tuple[FakeHub, ServerThread]
+) -> None:
+    fake, server = hub
+    with locks.ctx.database.transaction() as session:
+        set_hub_link(
+            locks.ctx,
+            session,
+            controller_id=locks.controller_id,
+            hub_events_url=f"{server.base_url}/hub/v1/controller-events",
+            hub_events_token="a-rotated-token",
+        )
+    locks.keypad("135790")
+    locks.ctx.worker.run_pending()
+    assert fake.events == {} and _unpushed(locks) == 1
+
+    _link(locks, server)  # an operator sets the right token
+    locks.clock.advance(timedelta(minutes=1))
+    locks.ctx.worker.run_pending()
+    assert len(fake.events) == 1
+    assert _unpushed(locks) == 0

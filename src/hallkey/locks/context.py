@@ -15,6 +15,7 @@ from hallkey.core.security import SecretBox
 from hallkey.core.settings import Settings
 from hallkey.locks import tasks
 from hallkey.locks.models import jobs_table
+from hallkey.locks.service import PUSH_SWEEP, PUSH_SWEEP_ID
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "locks_alembic_version"
@@ -71,4 +72,6 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
         lease_seconds=settings.job_lease_seconds,
         backoff_max_seconds=settings.job_backoff_max_seconds,
     )
+    with database.transaction() as session:
+        ctx.jobs.enqueue_once(session, PUSH_SWEEP_ID, PUSH_SWEEP)
     return ctx

@@ -14,7 +14,7 @@ from hallkey.core.ids import new_id
 from hallkey.core.security import issue_api_key
 from hallkey.locks import repository
 from hallkey.locks.models import Controller, Door
-from hallkey.locks.service import PUSH_EVENTS, controller_record
+from hallkey.locks.service import controller_record, queue_push
 
 if TYPE_CHECKING:
     from hallkey.locks.context import LocksContext
@@ -73,7 +73,7 @@ def set_hub_link(
     controller.hub_events_url = hub_events_url
     controller.hub_events_token_sealed = ctx.box.seal(hub_events_token)
     session.flush()
-    ctx.jobs.enqueue(session, PUSH_EVENTS, {"controller_id": controller_id})
+    queue_push(ctx, session, controller_id)
 
 
 def create_door(

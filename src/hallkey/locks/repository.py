@@ -215,6 +215,16 @@ def unpushed_events(session: Session, controller_id: str, limit: int) -> Sequenc
     ).all()
 
 
+def controllers_with_unpushed_events(session: Session) -> Sequence[str]:
+    """Returns the controllers that have events the hub has not acknowledged."""
+    return session.scalars(
+        select(Door.controller_id)
+        .join(Event, Event.door_id == Door.id)
+        .where(Event.pushed_at.is_(None))
+        .distinct()
+    ).all()
+
+
 def mark_pushed(session: Session, event_ids: Sequence[str], at: datetime) -> None:
     """Marks events as acknowledged by the hub."""
     if event_ids:

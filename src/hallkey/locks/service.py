@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from hallkey.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from hallkey.core.jobs import once_id
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
 from hallkey.locks import domain, repository
 from hallkey.locks.models import Controller, Credential, CredentialWindow, Door, Event
@@ -30,7 +31,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PUSH_EVENTS = "push_events"
-"""Job kind: send a controller's unpushed events to the hub."""
+"""Job kind: send a controller's unpushed events to the hub (at most one queued each)."""
+
+PUSH_SWEEP = "push_sweep"
+PUSH_SWEEP_ID = "job_locks_push_sweep"
+"""The recurring job that queues a push for every controller with events still unpushed."""
+
+
+def queue_push(ctx: LocksContext, session: Session, controller_id: str) -> None:
+    """Queues the push of a controller's events, unless one is queued already."""
+    job_id = once_id(PUSH_EVENTS, controller_id)
+    ctx.jobs.enqueue_once(session, job_id, PUSH_EVENTS, {"controller_id": controller_id})
+
 
 _PUSH_QUEUED = "locks_push_queued"
 
@@ -211,7 +223,7 @@ def record_event(
     )
     queued: set[str] = session.info.setdefault(_PUSH_QUEUED, set())
     if door.controller_id not in queued:
-        ctx.jobs.enqueue(session, PUSH_EVENTS, {"controller_id": door.controller_id})
+        queue_push(ctx, session, door.controller_id)
         queued.add(door.controller_id)
     return event
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
 from hallkey.locks import repository
-from hallkey.locks.service import PUSH_EVENTS
+from hallkey.locks.service import PUSH_EVENTS, PUSH_SWEEP, queue_push
 
 if TYPE_CHECKING:
     from hallkey.locks.context import LocksContext
@@ -18,14 +19,25 @@ log = logging.getLogger(__name__)
 PUSH_BATCH = 200
 """Most events sent to the hub in one request."""
 
+SWEEP_EVERY = timedelta(minutes=1)
+"""How soon an event that came in while its controller's push was finishing goes out."""
+
 
 def handlers(ctx: LocksContext) -> dict[str, Handler]:
     """Returns the job handlers of the door controller, by job kind."""
 
     def push_events(job: JobRun) -> None:
-        push_pending_events(ctx, str(job.payload.get("controller_id", "")))
+        controller_id = str(job.payload.get("controller_id", ""))
+        while push_pending_events(ctx, controller_id) == PUSH_BATCH:
+            pass
 
-    return {PUSH_EVENTS: push_events}
+    def push_sweep(job: JobRun) -> timedelta:
+        with ctx.database.transaction() as session:
+            for controller_id in repository.controllers_with_unpushed_events(session):
+                queue_push(ctx, session, controller_id)
+        return SWEEP_EVERY
+
+    return {PUSH_EVENTS: push_events, PUSH_SWEEP: push_sweep}
 
 
 def _utc_z(value: Any) -> str:
@@ -70,13 +82,11 @@ def push_pending_events(ctx: LocksContext, controller_id: str) -> int:
     except PeerError as exc:
         if exc.retryable:
             raise RetryLater(f"hub events: {exc.status or exc.code}") from exc
-        # A refusal that a retry cannot change; the events stay unpushed and travel with the
-        # next push (the next event, or a new hub link).
+        # A refusal that a retry cannot change (a wrong events token): the events stay
+        # unpushed; the sweep queues the push again each minute until the link is mended.
         raise GiveUp(f"hub refused events: {exc.status} {exc.code or ''}".strip()) from exc
 
     with ctx.database.transaction() as session:
         repository.mark_pushed(session, event_ids, ctx.clock.now())
-        if len(event_ids) == PUSH_BATCH:
-            ctx.jobs.enqueue(session, PUSH_EVENTS, {"controller_id": controller_id})
     log.info("pushed %d events of controller %s to the hub", len(event_ids), controller_id)
     return len(event_ids)
