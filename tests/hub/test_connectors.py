@@ -238,3 +238,17 @@ def test_controller_connector__unreachable_controller__is_door_offline() -> None
         connector.status(door)
     assert error.value.code == "door_offline"
     assert error.value.retryable
+
+
+def test_connector__late_program_after_a_newer_revoke__changes_nothing(
+    case: ConnectorCase,
+) -> None:
+    old = _pin(case, "318275")
+    first = Credential(old.type, old.code, old.windows, version=1)
+    case.connector.program(case.door, "rsv_late", first)
+    case.connector.revoke(case.door, "rsv_late", 2)
+    case.connector.program(case.door, "rsv_late", first)  # held up on the way
+    assert case.connector.live_credentials(case.door) == []
+    newer = Credential(old.type, old.code, old.windows, version=3)
+    case.connector.program(case.door, "rsv_late", newer)
+    assert [c.ref for c in case.connector.live_credentials(case.door)] == ["rsv_late"]

@@ -30,6 +30,7 @@ def test_keypad__code_inside_window__is_granted_with_ref_and_unlocks_the_door(
         "type": "pin",
         "windows": [window(T0 + HOUR, T0 + 2 * HOUR)],
         "revoked": False,
+        "version": 0,
     }
     assert locks.door_state()["locked"] is True
     assert locks.door_state()["unlocked_until"] is None
@@ -93,7 +94,9 @@ def test_delete__never_programmed_ref__is_recorded_as_revoked(locks: Locks) -> N
     response = locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_x", headers=locks.auth)
     assert response.status_code == 200
     listed = locks.client.get(f"/locks/v1/doors/{DOOR}/credentials", headers=locks.auth)
-    assert listed.json() == [{"ref": "rsv_x", "type": "pin", "windows": [], "revoked": True}]
+    assert listed.json() == [
+        {"ref": "rsv_x", "type": "pin", "windows": [], "revoked": True, "version": 0}
+    ]
 
 
 def test_keypad__five_wrong_codes__lock_out_even_the_right_code_for_five_minutes(
@@ -170,6 +173,7 @@ def test_put_credential__is_idempotent_and_replaces_windows(locks: Locks) -> Non
             "type": "pin",
             "windows": [window(T0 + 3 * HOUR, T0 + 4 * HOUR)],
             "revoked": False,
+            "version": 0,
         }
     ]
     locks.clock.set(T0 + 3 * HOUR)
@@ -400,3 +404,31 @@ def test_list_credentials__live__only_those_that_can_still_open_the_door(locks: 
     assert refs(live="true") == ["rsv_later", "rsv_now"]
     locks.advance(seconds=3600)
     assert refs(live="true") == ["rsv_later"]
+
+
+def test_put_credential__older_than_a_revocation__arrives_late_and_changes_nothing(
+    locks: Locks,
+) -> None:
+    def put(version: int) -> dict[str, object]:
+        response = locks.client.put(
+            f"/locks/v1/doors/{DOOR}/credentials/rsv_1",
+            json={"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)],
+                  "version": version},
+            headers=locks.auth,
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+    assert put(1)["revoked"] is False
+    revoked = locks.client.delete(
+        f"/locks/v1/doors/{DOOR}/credentials/rsv_1?version=2", headers=locks.auth
+    )
+    assert revoked.json()["revoked"] is True
+    late = put(1)  # the hub's first PUT, held up on the way, lands after the DELETE
+    assert (late["revoked"], late["version"]) == (True, 2)
+    assert locks.keypad(CODE)["reason"] == "revoked"
+    # An older DELETE arriving after a newer PUT is ignored the same way.
+    assert put(3)["revoked"] is False
+    locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_1?version=2", headers=locks.auth)
+    assert locks.keypad(CODE) == {"granted": True, "ref": "rsv_1"}

@@ -81,7 +81,8 @@ def reconcile_door(ctx: HubContext, job: JobRun) -> None:
     _record_health(ctx, door_id, online=status.online, battery=status.battery)
     if held is not None:
         stray = _repair_applied(ctx, door_id, applied, held)
-        _revoke_stray(ctx, connector, target, client_id, stray)
+        versions = {credential.ref: credential.version for credential in held}
+        _revoke_stray(ctx, connector, target, client_id, {ref: versions[ref] for ref in stray})
 
 
 def _record_health(ctx: HubContext, door_id: str, *, online: bool, battery: int | None) -> None:
@@ -149,12 +150,13 @@ def _revoke_stray(
     connector: LockConnector,
     target: DoorTarget,
     client_id: str,
-    stray: list[str],
+    stray: dict[str, int],
 ) -> None:
-    """Revokes live credentials the hub never granted at this door."""
-    for ref in stray:
+    """Revokes live credentials the hub never granted at this door (at the version the door
+    reports, which the revocation must match to win)."""
+    for ref, version in stray.items():
         try:
-            connector.revoke(target, ref)
+            connector.revoke(target, ref, version)
         except ConnectorError as exc:
             log.info("door %s: stray credential not revoked yet (%s)", target.id, exc.code)
             return

@@ -61,9 +61,11 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
             if action == "program":
                 code = ctx.box.open(grant.code_sealed) if grant.code_sealed else None
                 windows = tuple(repo.grant_windows(session, grant_id))
-                credential = Credential(type=grant.credential, code=code, windows=windows)
+                credential = Credential(
+                    type=grant.credential, code=code, windows=windows, version=version
+                )
         try:
-            _apply(connector, target, ref, credential)
+            _apply(connector, target, ref, credential, version)
         except ConnectorError as exc:
             # A code clash can be passing: another grant's move that its door has not heard
             # of yet. It is retried like an offline door (and shown `failed` after a few tries).
@@ -78,10 +80,14 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
 
 
 def _apply(
-    connector: LockConnector, target: DoorTarget, ref: str, credential: Credential | None
+    connector: LockConnector,
+    target: DoorTarget,
+    ref: str,
+    credential: Credential | None,
+    version: int,
 ) -> None:
     if credential is None:
-        connector.revoke(target, ref)
+        connector.revoke(target, ref, version)
     else:
         connector.program(target, ref, credential)
 

@@ -69,11 +69,18 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
 
     @router.delete("/locks/v1/doors/{door_id}/credentials/{ref}", response_model=CredentialRevoked)
     def revoke_credential(
-        controller_id: Annotated[str, auth], door_id: DoorId, ref: RefPath
+        controller_id: Annotated[str, auth],
+        door_id: DoorId,
+        ref: RefPath,
+        version: Annotated[
+            int, Query(ge=0, description="the sender's version; an older one is ignored")
+        ] = 0,
     ) -> CredentialRevoked:
         """Revokes the credential of a ref on the door (idempotent, also for unknown refs)."""
         with ctx.database.transaction() as session:
-            return service.revoke_credential(ctx, session, controller_id, door_id, ref)
+            return service.revoke_credential(
+                ctx, session, controller_id, door_id, ref, version=version
+            )
 
     @router.get("/locks/v1/doors/{door_id}/credentials", response_model=list[CredentialListItem])
     def list_credentials(

@@ -32,6 +32,12 @@ class CredentialPut(Request):
     type: Literal["pin"]
     code: str = Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits, without `#`")
     windows: list[WindowBody] = Field(min_length=1, max_length=MAX_WINDOWS)
+    version: int = Field(
+        default=0,
+        ge=0,
+        description="the sender's version of this credential; an older write than the last "
+        "one applied (a PUT or DELETE that arrived late) is ignored",
+    )
 
 
 class CredentialOut(BaseModel):
@@ -42,6 +48,7 @@ class CredentialOut(BaseModel):
     type: str
     windows: list[WindowBody]
     revoked: bool
+    version: int
 
 
 class CredentialListItem(BaseModel):
@@ -51,6 +58,7 @@ class CredentialListItem(BaseModel):
     type: str
     windows: list[WindowBody]
     revoked: bool
+    version: int
 
 
 class CredentialRevoked(BaseModel):

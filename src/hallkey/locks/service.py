@@ -115,6 +115,10 @@ def put_credential(
     if problem is not None:
         raise InvalidInput(problem, field="windows")
     now = ctx.clock.now()
+    credential = repository.credential(session, door.id, ref)
+    if credential is not None and body.version < credential.version:
+        log.info("credential %s on door %s: stale write (v%d) ignored", ref, door.id, body.version)
+        return _credential_out(session, credential)
     digest = _digest(ctx, session, controller_id, body.code)
 
     clashing = [
@@ -138,7 +142,6 @@ def put_credential(
         log.info("credential %s on door %s refused: door full", ref, door.id)
         raise Conflict("the door holds its maximum of credentials", code="no_space_on_door")
 
-    credential = repository.credential(session, door.id, ref)
     if credential is None:
         credential = Credential(
             id=repository.new_credential_id(), door_id=door.id, ref=ref, type=body.type
@@ -147,6 +150,7 @@ def put_credential(
     credential.type = body.type
     credential.code_digest = digest
     credential.revoked = False
+    credential.version = body.version
     credential.updated_at = now
     session.flush()
     repository.replace_windows(
@@ -159,16 +163,39 @@ def put_credential(
         type=credential.type,
         windows=[WindowBody(valid_from=w.valid_from, valid_to=w.valid_to) for w in windows],
         revoked=False,
+        version=credential.version,
+    )
+
+
+def _credential_out(session: Session, credential: Credential) -> CredentialOut:
+    windows = repository.windows_of(session, [credential.id])[credential.id]
+    return CredentialOut(
+        door=credential.door_id,
+        ref=credential.ref,
+        type=credential.type,
+        windows=_windows(windows),
+        revoked=credential.revoked,
+        version=credential.version,
     )
 
 
 def revoke_credential(
-    ctx: LocksContext, session: Session, controller_id: str, door_id: str, ref: str
+    ctx: LocksContext,
+    session: Session,
+    controller_id: str,
+    door_id: str,
+    ref: str,
+    *,
+    version: int = 0,
 ) -> CredentialRevoked:
-    """Revokes the credential of `ref` on the door, recording the ref as revoked if unknown."""
+    """Revokes the credential of `ref` on the door, recording the ref as revoked if unknown
+    (so that a PUT of an older version arriving later is ignored)."""
     door = _door(session, controller_id, door_id, for_update=True)
     credential = repository.credential(session, door.id, ref)
     now = ctx.clock.now()
+    if credential is not None and version < credential.version:
+        log.info("credential %s on door %s: stale revoke (v%d) ignored", ref, door.id, version)
+        return CredentialRevoked(door=door.id, ref=ref, revoked=credential.revoked)
     if credential is None:
         session.add(
             Credential(
@@ -178,11 +205,13 @@ def revoke_credential(
                 type="pin",
                 code_digest=None,
                 revoked=True,
+                version=version,
                 updated_at=now,
             )
         )
-    elif not credential.revoked:
+    else:
         credential.revoked = True
+        credential.version = version
         credential.updated_at = now
     session.flush()
     log.info("credential %s revoked on door %s", ref, door.id)
@@ -202,7 +231,11 @@ def list_credentials(
     windows = repository.windows_of(session, [c.id for c in credentials])
     return [
         CredentialListItem(
-            ref=c.ref, type=c.type, windows=_windows(windows[c.id]), revoked=c.revoked
+            ref=c.ref,
+            type=c.type,
+            windows=_windows(windows[c.id]),
+            revoked=c.revoked,
+            version=c.version,
         )
         for c in credentials
     ]

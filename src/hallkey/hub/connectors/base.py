@@ -49,6 +49,8 @@ class Credential:
     type: str
     code: str | None
     windows: tuple[Window, ...]
+    version: int = 0
+    """The hub's version of this door's state for the ref; the lock ignores older writes."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class HeldCredential:
 
     ref: str
     windows: tuple[Window, ...]
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ class LockConnector(Protocol):
 
     def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
         """Makes the door accept `credential` for `ref` in its windows, replacing whatever
-        that ref held there before (and undoing a revocation).
+        that ref held there before (and undoing a revocation) — unless the door already holds
+        a newer `credential.version` for the ref, when the call changes nothing.
 
         Idempotent: may be called again with the same arguments after a failure or a crash.
         Raises ConnectorError: `door_offline` (retryable), `code_rejected` (the code is held
@@ -91,11 +95,13 @@ class LockConnector(Protocol):
         """
         ...
 
-    def revoke(self, door: DoorTarget, ref: str) -> None:
+    def revoke(self, door: DoorTarget, ref: str, version: int = 0) -> None:
         """Makes the door refuse every credential of `ref` from now on.
 
-        Idempotent, and succeeds also for a ref the door never held. Raises ConnectorError:
-        `door_offline` (retryable), `unknown_door`, `unsupported`.
+        Idempotent, and succeeds also for a ref the door never held. `version` orders it
+        against `program` calls for the same ref: whichever carries the higher version wins,
+        whatever order they arrive in (a slow program call must not undo a revocation).
+        Raises ConnectorError: `door_offline` (retryable), `unknown_door`, `unsupported`.
         """
         ...
 

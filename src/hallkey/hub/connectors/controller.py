@@ -61,12 +61,14 @@ class ControllerConnector:
                 {"valid_from": utc_text(w.valid_from), "valid_to": utc_text(w.valid_to)}
                 for w in credential.windows
             ],
+            "version": credential.version,
         }
         self._call("PUT", f"{self._door_path(door)}/credentials/{quote(ref, safe='')}", body)
 
-    def revoke(self, door: DoorTarget, ref: str) -> None:
+    def revoke(self, door: DoorTarget, ref: str, version: int = 0) -> None:
         """DELETEs the credential of `ref` at the controller's door."""
-        self._call("DELETE", f"{self._door_path(door)}/credentials/{quote(ref, safe='')}")
+        path = f"{self._door_path(door)}/credentials/{quote(ref, safe='')}?version={version}"
+        self._call("DELETE", path)
 
     def pulse(self, door: DoorTarget, seconds: int, ref: str | None) -> datetime:
         """Asks the controller to unlock the door for `seconds`; returns when it relocks."""
@@ -94,6 +96,7 @@ class ControllerConnector:
                     Window(_parse_utc(w["valid_from"]), _parse_utc(w["valid_to"]))
                     for w in item.get("windows", [])
                 ),
+                version=int(item.get("version", 0)),
             )
             for item in answer
             if isinstance(item, dict) and not item.get("revoked")

@@ -32,6 +32,7 @@ class MemoryCredential:
     code: str | None
     windows: tuple[Window, ...]
     revoked: bool = False
+    version: int = 0
 
 
 @dataclass
@@ -114,6 +115,9 @@ class MemoryLockSystem:
         """Stores `credential` for `ref` on the door; see LockConnector.program."""
         with self._lock:
             door = self._reachable(remote_id)
+            held = door.credentials.get(ref)
+            if held is not None and credential.version < held.version:
+                return  # a late write: the door already has a newer one
             if credential.code is not None:
                 for other_ref, other in door.credentials.items():
                     if (
@@ -133,18 +137,21 @@ class MemoryLockSystem:
                     "no_space_on_door", "the door holds its maximum", retryable=False
                 )
             door.credentials[ref] = MemoryCredential(
-                credential.type, credential.code, credential.windows
+                credential.type, credential.code, credential.windows, version=credential.version
             )
 
-    def revoke(self, remote_id: str, ref: str) -> None:
+    def revoke(self, remote_id: str, ref: str, version: int = 0) -> None:
         """Marks the ref revoked on the door; see LockConnector.revoke."""
         with self._lock:
             door = self._reachable(remote_id)
             existing = door.credentials.get(ref)
             if existing is None:
-                door.credentials[ref] = MemoryCredential("pin", None, (), revoked=True)
-            else:
+                door.credentials[ref] = MemoryCredential(
+                    "pin", None, (), revoked=True, version=version
+                )
+            elif version >= existing.version:
                 existing.revoked = True
+                existing.version = version
 
     def pulse(self, remote_id: str, seconds: int, ref: str | None) -> datetime:
         """Unlocks the door for `seconds`; see LockConnector.pulse."""
@@ -161,7 +168,7 @@ class MemoryLockSystem:
             door = self._reachable(remote_id)
             now = self.clock.now()
             return [
-                HeldCredential(ref, cred.windows)
+                HeldCredential(ref, cred.windows, cred.version)
                 for ref, cred in sorted(door.credentials.items())
                 if not cred.revoked and any(w.valid_to > now for w in cred.windows)
             ]
@@ -193,10 +200,10 @@ class MemoryConnector:
         self._require(STORE_CREDENTIALS)
         self.system.program(door.remote_id, ref, credential)
 
-    def revoke(self, door: DoorTarget, ref: str) -> None:
+    def revoke(self, door: DoorTarget, ref: str, version: int = 0) -> None:
         """Revokes the ref on the memory door."""
         self._require(STORE_CREDENTIALS)
-        self.system.revoke(door.remote_id, ref)
+        self.system.revoke(door.remote_id, ref, version)
 
     def pulse(self, door: DoorTarget, seconds: int, ref: str | None) -> datetime:
         """Pulses the memory door; returns when it relocks."""

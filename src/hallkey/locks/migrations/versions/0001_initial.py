@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=16), nullable=False),
         sa.Column("code_digest", sa.String(length=64), nullable=True),
         sa.Column("revoked", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["door_id"], ["locks_doors.id"], name=op.f("fk_locks_credentials_door_id_locks_doors")
