@@ -76,6 +76,16 @@ def test_keypad__wrong_or_malformed_code__is_unknown_code(locks: Locks) -> None:
     assert locks.events()[0]["ref"] is None
 
 
+def test_keypad__digits_sent_as_a_number__are_read_as_the_code(locks: Locks) -> None:
+    _program(locks)
+    locks.clock.set(T0 + HOUR)
+    response = locks.client.post(
+        f"/locks/v1/doors/{DOOR}/keypad", json={"code": int(CODE)}, headers=locks.auth
+    )
+    assert response.status_code == 200
+    assert response.json() == {"granted": True, "ref": "rsv_1"}
+
+
 def test_keypad__after_delete__is_revoked(locks: Locks) -> None:
     _program(locks)
     locks.clock.set(T0 + HOUR)

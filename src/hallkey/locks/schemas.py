@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hallkey.core.schemas import UtcDatetime
 from hallkey.locks.domain import MAX_WINDOWS, DenyReason, EventKind
@@ -97,10 +97,17 @@ class EventOut(BaseModel):
     at: UtcDatetime
 
 
-class KeypadBody(Request):
-    """What was typed on the keypad, e.g. `482915#`."""
+def _digits_as_text(value: object) -> object:
+    return str(value) if isinstance(value, int) else value
 
-    code: str
+
+class KeypadBody(Request):
+    """What was typed on the keypad, e.g. `482915#` (a device may send bare digits as a
+    number; anything that is not a code is simply refused as `unknown_code`)."""
+
+    code: Annotated[
+        str, BeforeValidator(lambda value: str(value) if isinstance(value, int) else value)
+    ]
 
 
 class KeypadOut(BaseModel):
