@@ -15,6 +15,7 @@ import typer
 import uvicorn
 
 from hallkey.app import Contexts, build_app, build_contexts
+from hallkey.core.errors import Conflict
 from hallkey.core.logs import configure_logging
 from hallkey.core.settings import CONTEXT_NAMES, ContextName, Settings
 from hallkey.demo import DemoUrls, demo_is_seeded, seed_demo, write_demo_file
@@ -134,7 +135,17 @@ def _ensure_demo(contexts: Contexts, settings: Settings, urls: DemoUrls | None =
         sys.exit(2)
     base = settings.base_url.rstrip("/")
     urls = urls or DemoUrls(booking=base, hub=base, locks=base)
-    write_demo_file(path, seed_demo(contexts.booking, contexts.hub, contexts.locks, urls))
+    try:
+        seeded = seed_demo(contexts.booking, contexts.hub, contexts.locks, urls)
+    except Conflict:
+        # The seeding commits to three databases in turn; one was interrupted half-way.
+        typer.echo(
+            f"an earlier demo seeding in {settings.data_dir} was interrupted half-way. "
+            "Remove the data folder (or its databases) to seed afresh.",
+            err=True,
+        )
+        sys.exit(2)
+    write_demo_file(path, seeded)
     log.info("demo seeded; ids, logins and keys in %s", path)
     return path
 

@@ -173,6 +173,8 @@ def write_demo_file(path: Path, demo: dict[str, Any]) -> None:
     with os.fdopen(fd, "w") as handle:
         json.dump(demo, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())  # the keys must survive a crash right after the rename
     tmp.replace(path)
 
 
