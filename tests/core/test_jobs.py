@@ -218,3 +218,28 @@ def test_enqueue_once__brings_a_dead_recurring_job_back(database_url: DatabaseUr
     fixed = Worker(name="w", queue=queue, handlers={"sweep": lambda j: swept.append(j.attempt)})
     assert fixed.run_pending() == 1
     assert swept == [1]
+
+
+def test_enqueue_once_rearm__while_the_job_runs__makes_it_run_once_more(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    seen: list[int] = []
+    inbox = [1]
+
+    def push(job: JobRun) -> None:
+        taken = list(inbox)  # read the input...
+        if len(seen) == 0:
+            inbox.append(2)  # ... while new input is committed and the push re-armed
+            with queue.database.transaction() as session:
+                queue.enqueue_once(session, "job_push", "push", rearm=True)
+        seen.extend(x for x in taken if x not in seen)
+
+    with queue.database.transaction() as session:
+        queue.enqueue_once(session, "job_push", "push", rearm=True)
+    worker = Worker(name="w", queue=queue, handlers={"push": push})
+    assert worker.run_pending() == 2
+    assert seen == [1, 2]
+    with queue.database.transaction() as session:
+        assert queue.pending_count(session) == 0

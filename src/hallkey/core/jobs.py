@@ -171,8 +171,15 @@ class JobQueue:
         payload: Mapping[str, Any] | None = None,
         *,
         run_at: datetime | None = None,
+        rearm: bool = False,
     ) -> None:
-        """Adds the job `job_id` unless it is already queued; it runs once committed (and due)."""
+        """Adds the job `job_id` unless it is already queued; it runs once committed (and due).
+
+        With `rearm`, a job already queued or running is made to run (again) now: a run that
+        is under way may have read its input before this transaction's change, so it must not
+        be the last. (Its end then finds the row re-armed and leaves it; another worker may
+        start the new run before it ends, so such a job must bear running twice at once.)
+        """
         now = self.clock.now()
         values = {
             "id": job_id,
@@ -188,11 +195,14 @@ class JobQueue:
             if session.get_bind().dialect.name == "postgresql"
             else sqlite_insert(self.table)
         )
-        # A dead row of the same id (given up on) is brought back; a live one is left alone.
+        # A dead row of the same id (given up on) is brought back; a live one is left alone,
+        # unless re-armed (attempts 0 tells a run under way that its row is no longer its own).
         revive = {"status": "pending", "attempts": 0, "run_at": values["run_at"]}
         session.execute(
             insert.values(**values).on_conflict_do_update(
-                index_elements=["id"], set_=revive, where=self.table.c.status == "dead"
+                index_elements=["id"],
+                set_=revive,
+                where=None if rearm else self.table.c.status == "dead",
             )
         )
         session.info[_ADDED_FLAG] = True

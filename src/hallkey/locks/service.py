@@ -41,7 +41,9 @@ PUSH_SWEEP_ID = "job_locks_push_sweep"
 def queue_push(ctx: LocksContext, session: Session, controller_id: str) -> None:
     """Queues the push of a controller's events, unless one is queued already."""
     job_id = once_id(PUSH_EVENTS, controller_id)
-    ctx.jobs.enqueue_once(session, job_id, PUSH_EVENTS, {"controller_id": controller_id})
+    payload = {"controller_id": controller_id}
+    # Re-armed: a push under way may have read the events before this one was committed.
+    ctx.jobs.enqueue_once(session, job_id, PUSH_EVENTS, payload, rearm=True)
 
 
 _PUSH_QUEUED = "locks_push_queued"
