@@ -215,6 +215,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], int, str]] = [
         "customer.organisation",
     ),
     ("bad_credential", {"access": {"credential": "fingerprint"}}, 422, "access.credential"),
+    ("credential_not_offered", {"access": {"credential": "url_key"}}, 422, "access.credential"),
 ]
 
 

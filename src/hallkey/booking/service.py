@@ -32,7 +32,7 @@ from hallkey.booking.schemas import (
     ReservationOut,
     ResourceOut,
 )
-from hallkey.core.errors import Conflict, NotFound, Unauthorized
+from hallkey.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hallkey.core.ids import new_id, new_ref
 from hallkey.core.security import parse_api_key, verify_secret
 
@@ -180,12 +180,17 @@ def create_reservation(
     resource = repo.resource(session, data.resource_id)
     if resource is None or resource.tenant_id != tenant_id:
         raise NotFound("unknown resource", field="resource_id")
+    credential = (data.access.credential if data.access else None) or resource.credential
+    if credential != resource.credential:
+        raise InvalidInput(
+            f"this resource's doors open with {resource.credential}",
+            field="access.credential",
+        )
     now = ctx.clock.now()
     frame = domain.validate_frame(data.start, data.end, now)
     _check_frame(session, resource.id, frame)
     customer_id = _upsert_customer(ctx, session, tenant_id, data.customer)
     status = "requested" if resource.approval_required else "confirmed"
-    credential = (data.access.credential if data.access else None) or resource.credential
     reservation = Reservation(
         id=new_id("bkg"),
         tenant_id=tenant_id,
