@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from hallkey.booking.api import build_routers
 from hallkey.booking.context import BookingContext
-from hallkey.core.web import ContextPart
+from hallkey.core.web import ContextPart, database_part
 
 
 def build_part(ctx: BookingContext) -> ContextPart:
-    """Returns the booking context's routers, worker, health check and shutdown."""
-
-    def healthy() -> bool:
-        with ctx.database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-
-    return ContextPart(
+    """Returns the context's routers, worker, health check and shutdown for a web process."""
+    return database_part(
         name="booking",
         title="hallkey booking",
         openapi_path="/api/openapi.json",
         routers=build_routers(ctx),
-        workers=[ctx.worker],
-        healthy=healthy,
+        database=ctx.database,
+        worker=ctx.worker,
         close=ctx.close,
     )

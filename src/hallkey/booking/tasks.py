@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SECRET_FIELDS = ("code", "code_formatted", "url", "mobile_key")
-_KEY_PROBLEMS = (401, 403)
-"""Refusals of the tenant's hub key: retried until an operator fixes the key."""
 
 
 def handlers(ctx: BookingContext) -> dict[str, Handler]:
@@ -185,7 +183,7 @@ def run_sync_access(ctx: BookingContext, reservation_id: str) -> None:
                 try:
                     grant = _grant(c, snap)
                 except PeerError as exc:
-                    if exc.retryable or exc.status in _KEY_PROBLEMS:
+                    if exc.retryable:
                         raise
                     # Refused for good. Fail closed: whatever an earlier version of this
                     # reservation was granted (another time, other doors) must stop working.

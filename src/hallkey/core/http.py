@@ -12,7 +12,9 @@ from hallkey import __version__
 class PeerError(Exception):
     """Another context or device could not be reached or answered with an error.
 
-    `retryable` is false for answers that will not change on a retry (4xx other than 408/429).
+    `retryable` is false for answers that will not change on a retry: 4xx other than 408 and
+    429, and other than 401/403 — a refused key is mended by an operator, and then the same
+    call succeeds, so nothing waiting on it may be given up.
     `code` is the peer's error code when it gave one; the message holds no secrets.
     """
 
@@ -67,7 +69,7 @@ def call_json(
     except (ValueError, AttributeError):
         pass
     status = response.status_code
-    retryable = status >= 500 or status in (408, 429)
+    retryable = status >= 500 or status in (401, 403, 408, 429)
     raise PeerError(
         f"{method} {path}: {status} {code or ''} {message}".strip(),
         status=status,

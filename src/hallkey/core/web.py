@@ -17,9 +17,11 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hallkey import __version__
+from hallkey.core.db import Database
 from hallkey.core.errors import UnexpectedErrors, install_error_handlers
 from hallkey.core.jobs import Worker
 
@@ -44,6 +46,34 @@ class ContextPart:
     healthy: Callable[[], bool] = lambda: True
     close: Callable[[], None] = lambda: None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def database_part(
+    *,
+    name: str,
+    title: str,
+    openapi_path: str,
+    routers: Sequence[APIRouter],
+    database: Database,
+    worker: Worker,
+    close: Callable[[], None],
+) -> ContextPart:
+    """Returns the part of a context whose health is its database answering a query."""
+
+    def healthy() -> bool:
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+
+    return ContextPart(
+        name=name,
+        title=title,
+        openapi_path=openapi_path,
+        routers=routers,
+        workers=[worker],
+        healthy=healthy,
+        close=close,
+    )
 
 
 class MetricsMiddleware:

@@ -121,7 +121,7 @@ def _record_failure(
             outcome=exc.code,
             at=now,
         )
-    log.info("grant %s door %s: %s (retryable=%s)", grant_id, door_id, exc.code, exc.retryable)
+    log.info("grant %s door %s: %s (retryable=%s)", grant_id, door_id, exc.code, retryable)
 
 
 def _record_success(

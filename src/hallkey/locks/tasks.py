@@ -82,8 +82,8 @@ def push_pending_events(ctx: LocksContext, controller_id: str) -> int:
     except PeerError as exc:
         if exc.retryable:
             raise RetryLater(f"hub events: {exc.status or exc.code}") from exc
-        # A refusal that a retry cannot change (a wrong events token): the events stay
-        # unpushed; the sweep queues the push again each minute until the link is mended.
+        # A refusal that a retry cannot change (a wrong key is retried above): the events stay
+        # unpushed, and the sweep queues the push again each minute.
         raise GiveUp(f"hub refused events: {exc.status} {exc.code or ''}".strip()) from exc
 
     with ctx.database.transaction() as session:

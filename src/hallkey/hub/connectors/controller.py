@@ -115,15 +115,15 @@ def _parse_utc(value: object) -> datetime:
 
 
 def _connector_error(exc: PeerError) -> ConnectorError:
+    if exc.status in (401, 403):
+        # A key problem is fixed by an operator; keep trying until then.
+        return ConnectorError(
+            "door_offline", "the controller refused the hub's key", retryable=True
+        )
     if exc.retryable or exc.status is None:
         return ConnectorError("door_offline", "the controller could not be reached", retryable=True)
     if exc.status == 404:
         return ConnectorError("unknown_door", "the controller has no such door", retryable=False)
     if exc.status == 409 and exc.code in _REFUSALS:
         return ConnectorError(exc.code, f"the controller refused: {exc.code}", retryable=False)
-    if exc.status in (401, 403):
-        # A key problem is fixed by an operator; keep trying until then.
-        return ConnectorError(
-            "door_offline", "the controller refused the hub's key", retryable=True
-        )
     return ConnectorError("unsupported", f"the controller refused ({exc.status})", retryable=False)
