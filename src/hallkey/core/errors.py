@@ -6,6 +6,7 @@ Every error leaves as `{"error": {"code", "message", "field"}}`.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -24,10 +25,18 @@ class AppError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.headers = dict(headers or {})
         if code is not None:
             self.code = code  # type: ignore[misc]
 
@@ -70,8 +79,14 @@ class Conflict(AppError):
 
 
 class TooManyRequests(AppError):
+    """429 with `Retry-After` (whole seconds, at least 1)."""
+
     status = 429
     code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: float, field: str | None = None):
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(message, field=field, headers={"Retry-After": str(self.retry_after)})
 
 
 class Unavailable(AppError):
@@ -110,7 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

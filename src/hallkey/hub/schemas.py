@@ -8,9 +8,8 @@ from typing import Annotated, Literal
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from hallkey.core.schemas import UtcDatetime
+from hallkey.core.schemas import Ref, UtcDatetime
 
-Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 DoorId = Annotated[str, Field(min_length=1, max_length=64)]
 Channel = Literal["sms", "email"]
 Locale = Literal["nb", "en"]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hallkey.core.auth import bearer_token
-from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
+from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
 from hallkey.locks import service
 from hallkey.locks.schemas import (
     CredentialListItem,
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from hallkey.locks.context import LocksContext
 
 DoorId = Annotated[str, Path(min_length=1, max_length=64)]
-RefPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+RefPath = Annotated[str, Path(min_length=1, max_length=64, pattern=REF_PATTERN)]
 
 _bearer = HTTPBearer(auto_error=False, description="A controller's locks API key")
 

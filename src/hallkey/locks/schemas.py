@@ -6,11 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from hallkey.core.schemas import UtcDatetime
+from hallkey.core.schemas import Ref, UtcDatetime
 from hallkey.locks.domain import MAX_WINDOWS, DenyReason, EventKind
-
-Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-"""An opaque grant reference such as `rsv_01jd…`."""
 
 
 class Request(BaseModel):
