@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from hallkey.core.db import create_db_engine
 from hallkey.core.migrations import upgrade
@@ -25,7 +26,7 @@ def test_migrated_schema__matches_the_models(database_url: DatabaseUrlFactory) -
             assert compare_metadata(context, Base.metadata) == []
             assert (
                 connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
-                == "0001"
+                == ScriptDirectory(str(MIGRATIONS)).get_current_head()
             )
     finally:
         engine.dispose()

@@ -76,7 +76,13 @@ def job_table(metadata: MetaData, name: str) -> Table:
         Column("locked_by", String(64), nullable=True),
         Column("last_error", String(300), nullable=True),
         Column("created_at", UTCDateTime(), nullable=False),
+        # The peer (another context, a site's lock system) the job talks to: when that peer
+        # answers again, the jobs waiting on it are run at once instead of after their backoff.
+        Column("peer", String(128), nullable=True),
+        # Higher runs first among due jobs (a revocation before a programming).
+        Column("priority", Integer, nullable=False, server_default="0"),
         Index(f"ix_{name}_due", "status", "run_at"),
+        Index(f"ix_{name}_peer", "peer", "status"),
     )
 
 
