@@ -104,6 +104,9 @@ class Grant(Base):
     recipient_email_sealed: Mapped[str | None] = mapped_column(Text)
     recipient_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fingerprint: Mapped[str] = mapped_column(String(64))
+    # The highest `revision` a client has sent for this ref: a request with a lower one is
+    # stale (a retry overtaken by a newer change) and changes nothing.
+    revision: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -186,6 +189,9 @@ class DoorEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set (with `forwarded_at`) when the client refused this one event for good: it is kept
+    # out of later batches instead of blocking them.
+    forward_error: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEntry(Base):
