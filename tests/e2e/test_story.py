@@ -7,7 +7,6 @@ Runs with the contexts combined in one server and split over three, on SQLite an
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,13 +78,11 @@ def test_booking_becomes_a_pin_that_opens_its_doors_only_in_its_window(
     assert len(doors) == 2
     start, end = NOW + timedelta(minutes=5), NOW + timedelta(minutes=65)
 
-    posted_at = time.monotonic()
     created = book(d, start, end, CUSTOMER)
     assert created["status"] == "confirmed"
     assert created["ref"].startswith("rsv_")
-    wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "granted", timeout=5)
-    granted_after = time.monotonic() - posted_at
-    assert granted_after < 1.0, f"access granted after {granted_after:.2f}s"
+    # How fast this happens is measured in bench/, not asserted here.
+    wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "granted", timeout=30)
 
     access = reservation(d, created["id"])["access"]
     code, typed = access["code"], access["code_formatted"]
