@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.core.auth import bearer_token
 from hallkey.core.errors import AppError, Unavailable
-from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
+from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
 from hallkey.hub import repository as repo
 from hallkey.hub import service
 from hallkey.hub.connectors.base import ConnectorError
@@ -96,7 +96,11 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
             grant = service.revoke_access(ctx, session, client, body.ref)
             return service.grant_view(ctx, session, grant)
 
-    @router.post("/GrantPulseAccess", response_model=PulseOut)
+    @router.post(
+        "/GrantPulseAccess",
+        response_model=PulseOut,
+        responses={503: {"model": ErrorResponse, "description": "door or site unavailable"}},
+    )
     def grant_pulse_access(body: PulseIn, request: Request) -> PulseOut:
         """Opens a door now for a few seconds, if the grant is valid there now."""
         with client_transaction(request) as (session, client), unknown_refs(client):

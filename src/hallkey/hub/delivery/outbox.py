@@ -73,5 +73,6 @@ class OutboxFolderSender:
                 continue
             if written < limit:
                 path.unlink(missing_ok=True)
-                removed += path.suffix == ".txt"
+                if path.suffix == ".txt":
+                    removed += 1
         return removed
