@@ -5,29 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI
 
 from hallkey.hub import set_client_events
+from tests.hub.booking_standins import BOOKING_TOKEN, protocol_booking_app
 from tests.hub.conftest import START, HubWorld, iso
 from tests.servers import ServerThread, free_port, serving
 
-BOOKING_TOKEN = "bkt_test.events-token"
-
 
 def booking_app(received: dict[str, dict[str, Any]]) -> FastAPI:
-    """A stand-in for the booking system's `POST /api/v1/access-events` (idempotent by id)."""
-    app = FastAPI()
-
-    @app.post("/api/v1/access-events")
-    async def access_events(request: Request) -> dict[str, int]:
-        if request.headers.get("authorization") != f"Bearer {BOOKING_TOKEN}":
-            raise HTTPException(401)
-        body = await request.json()
-        for event in body["events"]:
-            received[event["id"]] = event
-        return {"accepted": len(body["events"])}
-
-    return app
+    """A stand-in for the booking system's `POST /api/v1/access-events` (idempotent by id)
+    that takes every event."""
+    return protocol_booking_app(received, lambda event: None)
 
 
 def _push(hub: HubWorld, events: list[dict[str, Any]], token: str | None = None) -> Any:
@@ -67,8 +56,9 @@ def test_controller_events__stored_once_and_forwarded_to_the_booking_system(
         denied = _event(2, ref=None, kind="access_denied", reason="unknown_code")
         response = _push(hub, [_event(1), denied])
         assert response.status_code == 200
-        assert response.json() == {"accepted": 2}
-        assert _push(hub, [_event(1)]).json() == {"accepted": 1}  # a retry: no second row
+        assert response.json() == {"accepted": 2, "rejected": []}
+        # A retry: accepted again, no second row.
+        assert _push(hub, [_event(1)]).json() == {"accepted": 1, "rejected": []}
         hub.run_jobs()
 
     events = hub.get("events").json()
@@ -115,7 +105,17 @@ def test_controller_events__remote_door_id_is_mapped_to_the_hub_door(hub: HubWor
             hub.ctx, session, site_id=hub.site_id, name="Bakdør", door_id="hub-back",
             remote_id="ctrl-7",
         )  # fmt: skip
-    assert _push(hub, [_event(1, door="ctrl-7"), _event(2, door="ctrl-unknown")]).status_code == 200
+    response = _push(hub, [_event(1, door="ctrl-7"), _event(2, door="ctrl-unknown")])
+    assert response.status_code == 200
+    assert response.json()["rejected"] == [
+        {
+            "index": 1,
+            "id": "evt_2",
+            "code": "unknown_door",
+            "message": "no such door at this site",
+            "field": "door",
+        }
+    ]
     assert [e["door"] for e in hub.get("events").json()] == ["hub-back"]
 
 
@@ -136,3 +136,76 @@ def test_controller_events__wrong_token__is_401_and_nothing_stored(hub: HubWorld
     assert _push(hub, [_event(1)], token=hub.key).status_code == 401
     assert _push(hub, [_event(1)], token="hke_00.x").status_code == 401
     assert hub.get("events").json() == []
+
+
+def test_controller_events__bad_events_in_a_push__good_ones_stored_bad_ones_listed(
+    hub: HubWorld,
+) -> None:
+    naive_time = iso(START).removesuffix("Z")
+    response = _push(
+        hub,
+        [
+            _event(1),
+            _event(2, colour="red"),  # unknown field
+            _event(3, ref=".."),  # not a ref
+            _event(4, at=naive_time),  # no offset
+            5,  # not an event at all
+            _event(6, door="door-nowhere"),
+            _event(7),
+        ],
+    )
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["accepted"] == 2
+    rejected = [(r["index"], r["id"], r["code"], r["field"]) for r in answer["rejected"]]
+    assert rejected == [
+        (1, "evt_2", "invalid", "colour"),
+        (2, "evt_3", "invalid", "ref"),
+        (3, "evt_4", "invalid", "at"),
+        (4, None, "invalid", None),
+        (5, "evt_6", "unknown_door", "door"),
+    ]
+    assert all(r["message"] for r in answer["rejected"])
+    stored = hub.get("events").json()
+    assert [e["at"] for e in stored] == [iso(START + timedelta(minutes=n)) for n in (1, 7)]
+
+
+def test_controller_events__unknown_field_on_the_envelope__422_and_nothing_stored(
+    hub: HubWorld,
+) -> None:
+    response = hub.http.post(
+        "/hub/v1/controller-events",
+        json={"events": [_event(1)], "cursor": 7},
+        headers={"Authorization": f"Bearer {hub.events_token}"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "cursor"
+    assert hub.get("events").json() == []
+
+
+def test_controller_events__more_than_500__422_on_events(hub: HubWorld) -> None:
+    response = _push(hub, [_event(n) for n in range(501)])
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "events"
+    assert hub.get("events").json() == []
+
+
+def test_controller_events__empty_push__is_a_heartbeat(hub: HubWorld) -> None:
+    assert _push(hub, []).json() == {"accepted": 0, "rejected": []}
+    assert _push(hub, [], token="hke_00.x").status_code == 401
+
+
+def test_controller_events__two_sites_use_one_event_id__both_stored_each_once(
+    hub: HubWorld,
+) -> None:
+    from hallkey.hub import create_door, create_site
+
+    with hub.ctx.database.transaction() as session:
+        site_id, token = create_site(
+            hub.ctx, session, client_id=hub.client_id, name="Nord", connector="memory", config={}
+        )
+        create_door(hub.ctx, session, site_id=site_id, name="Nordinngang", door_id="door-n")
+    assert _push(hub, [_event(1)]).json()["accepted"] == 1
+    assert _push(hub, [_event(1, door="door-n")], token=token).json()["accepted"] == 1
+    assert _push(hub, [_event(1, door="door-n")], token=token).json()["accepted"] == 1  # retry
+    assert sorted(e["door"] for e in hub.get("events").json()) == ["door-a", "door-n"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from hallkey.core.clock import ManualClock
-from hallkey.hub.delivery import OutboxFolderSender, OutgoingMessage
+from hallkey.hub.delivery import MessageSender, OutboxFolderSender, OutgoingMessage, SendError
 from tests.hub.conftest import EMAIL, PHONE, HubWorld
 
 
@@ -24,8 +26,8 @@ def test_messages__norwegian_by_default_with_code_place_doors_and_time(hub: HubW
     assert len(files) == 2
     ids = {d["id"] for d in grant["deliveries"]}
     for path in files:
-        assert re.fullmatch(r"\d{8}T\d{12}Z-dlv_[0-9a-z]+-(sms|email)\.txt", path.name)
-        assert path.name.split("-")[1] in ids
+        assert re.fullmatch(r"dlv_[0-9a-z]+-(sms|email)\.txt", path.name)
+        assert path.name.split("-")[0] in ids
     messages = _by_channel(hub)
     sms, email = messages["sms"], messages["email"]
     assert sms.startswith(f"To: {PHONE}\n\n")
@@ -57,18 +59,51 @@ def test_messages__channel_without_address__is_422_on_that_address(hub: HubWorld
     assert hub.message_files() == []
 
 
-def test_messages__revoked_before_they_went_out__only_the_revocation_is_sent(
+def test_messages__revoked_before_the_code_went_out__no_message_at_all(
     hub: HubWorld,
 ) -> None:
-    code = hub.grant(deliver_via=["sms"])["code"]
+    hub.grant(deliver_via=["sms", "email"])
     assert hub.post("RevokeAccess", {"ref": "rsv_one"}).status_code == 200
     hub.run_jobs()
+    hub.clock.advance(timedelta(minutes=10))  # whatever waited for a retry has run too
+    hub.run_jobs()
     deliveries = hub.get("grants/rsv_one").json()["deliveries"]
-    assert [(d["template"], d["state"]) for d in deliveries] == [
-        ("access_granted", "failed"),
-        ("access_revoked", "sent"),
+    assert sorted((d["template"], d["channel"], d["state"]) for d in deliveries) == [
+        ("access_granted", "email", "failed"),
+        ("access_granted", "sms", "failed"),
+        ("access_revoked", "email", "failed"),
+        ("access_revoked", "sms", "failed"),
     ]
-    assert all(code not in text for text in hub.messages())
+    assert hub.message_files() == []
+
+
+class _RefusesSms:
+    """A sender whose SMS gateway refuses every message for good; email goes out."""
+
+    def __init__(self, sender: MessageSender) -> None:
+        self.sender = sender
+
+    def send(self, message: OutgoingMessage) -> None:
+        if message.channel == "sms":
+            raise SendError("number refused by the gateway", retryable=False)
+        self.sender.send(message)
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        return self.sender.purge_older_than(cutoff)
+
+
+def test_messages__code_never_reached_the_phone__revocation_goes_by_email_only(
+    hub: HubWorld,
+) -> None:
+    real = hub.ctx.sender
+    hub.ctx.sender = _RefusesSms(real)
+    hub.grant(deliver_via=["sms", "email"])
+    hub.run_jobs()
+    hub.ctx.sender = real  # the gateway would take the revocation: it must not get one
+    hub.post("RevokeAccess", {"ref": "rsv_one"})
+    hub.run_jobs()
+    channels = [p.name.rsplit("-", 1)[1] for p in hub.message_files()]
+    assert sorted(channels) == ["email.txt", "email.txt"]  # the code, then its revocation
 
 
 def test_messages__revocation_tells_the_code_no_longer_works(hub: HubWorld) -> None:
@@ -81,15 +116,59 @@ def test_messages__revocation_tells_the_code_no_longer_works(hub: HubWorld) -> N
     assert grant["code"] not in revoked
 
 
-def test_outbox_sender__writes_atomically_one_file_per_message(tmp_path: Path) -> None:
-    clock = ManualClock(datetime(2026, 12, 1, 17, 0, 5, 123456, tzinfo=UTC))
-    sender = OutboxFolderSender(tmp_path / "outbox", clock)
+def test_outbox_sender__writes_one_file_per_message_named_by_delivery_id(
+    tmp_path: Path,
+) -> None:
+    sent_at = datetime(2026, 12, 1, 17, 0, 5, 123456, tzinfo=UTC)
+    sender = OutboxFolderSender(tmp_path / "outbox", ManualClock(sent_at))
     sender.send(OutgoingMessage("dlv_1", "email", "a@example.org", "Hei", "Tekst\n"))
     sender.send(OutgoingMessage("dlv_2", "sms", "+4791234567", None, "Kort"))
     names = sorted(p.name for p in (tmp_path / "outbox").iterdir())
-    assert names == [
-        "20261201T170005123456Z-dlv_1-email.txt",
-        "20261201T170005123456Z-dlv_2-sms.txt",
-    ]
-    content = (tmp_path / "outbox" / names[0]).read_text()
-    assert content == "To: a@example.org\nSubject: Hei\n\nTekst\n"
+    assert names == ["dlv_1-email.txt", "dlv_2-sms.txt"]
+    path = tmp_path / "outbox" / names[0]
+    assert path.read_text() == "To: a@example.org\nSubject: Hei\n\nTekst\n"
+    assert path.stat().st_mtime == pytest.approx(sent_at.timestamp())
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_outbox_sender__same_delivery_id_twice__one_message(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 12, 1, 17, 0, tzinfo=UTC))
+    sender = OutboxFolderSender(tmp_path / "outbox", clock)
+    sender.send(OutgoingMessage("dlv_1", "sms", "+4791234567", None, "Koden er 482915#"))
+    clock.advance(timedelta(minutes=5))
+    sender.send(OutgoingMessage("dlv_1", "sms", "+4791234567", None, "Koden er 482915#"))
+    assert [p.name for p in (tmp_path / "outbox").iterdir()] == ["dlv_1-sms.txt"]
+
+
+class _Killed(BaseException):
+    """The process dies (kill -9): nothing after this point runs, no handler sees it."""
+
+
+class _DiesAfterSending:
+    """A sender that hands the message over, then the process dies before it is marked sent."""
+
+    def __init__(self, sender: MessageSender) -> None:
+        self.sender = sender
+
+    def send(self, message: OutgoingMessage) -> None:
+        self.sender.send(message)
+        raise _Killed
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        return self.sender.purge_older_than(cutoff)
+
+
+def test_deliver__killed_between_sending_and_marking_sent__the_retry_sends_nothing_twice(
+    hub: HubWorld,
+) -> None:
+    hub.grant(deliver_via=["sms"])
+    real = hub.ctx.sender
+    hub.ctx.sender = _DiesAfterSending(real)
+    with pytest.raises(_Killed):
+        hub.run_jobs()
+    hub.ctx.sender = real  # a new process; the dead one's lease runs out
+    assert [d["state"] for d in hub.get("grants/rsv_one").json()["deliveries"]] == ["queued"]
+    hub.clock.advance(timedelta(seconds=hub.ctx.settings.job_lease_seconds + 1))
+    hub.run_jobs()
+    assert [d["state"] for d in hub.get("grants/rsv_one").json()["deliveries"]] == ["sent"]
+    assert len(hub.message_files()) == 1

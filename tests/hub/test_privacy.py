@@ -47,9 +47,10 @@ def test_retention__phone_and_email_deleted_7_days_after_the_end_and_not_before(
     hub.grant("rsv_ends")
     hub.grant("rsv_later", valid_to="2026-12-20T18:00:00Z")
     hub.grant("rsv_revoked", valid_to="2026-12-20T18:00:00Z")
+    hub.run_jobs()
     hub.post("RevokeAccess", {"ref": "rsv_revoked"})
     hub.run_jobs()
-    assert len(hub.message_files()) == 6  # granted x 2 and revoked x 1, by SMS and email
+    assert len(hub.message_files()) == 8  # granted x 3 and revoked x 1, by SMS and email
 
     hub.clock.set(END + timedelta(days=7) - timedelta(minutes=1))
     hub.run_jobs()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from hallkey.core.auth import bearer_token
-from hallkey.core.errors import Unavailable
-from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
+from hallkey.core.errors import AppError, Unavailable
+from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
 from hallkey.hub import repository as repo
 from hallkey.hub import service
 from hallkey.hub.connectors.base import ConnectorError
@@ -31,10 +33,37 @@ from hallkey.hub.schemas import (
     UpdateAccessIn,
 )
 
+log = logging.getLogger(__name__)
+
+
+def _pulse(plan: service.PulsePlan) -> datetime:
+    """Sends a planned pulse; every failure becomes a clean 503 naming the door."""
+    if plan.connector is None:
+        raise service.SiteMisconfigured(
+            "the site of this door is misconfigured; an operator must mend it", field="door"
+        )
+    try:
+        return plan.connector.pulse(plan.door, plan.seconds, plan.ref)
+    except ConnectorError as exc:
+        raise Unavailable(exc.message, field="door", code=exc.code) from None
+    except Exception as exc:
+        # A connector's own bug or an unexpected failure of its transport: the type only,
+        # as its message may quote the site's config.
+        log.error("pulse at door %s failed: %s", plan.door.id, type(exc).__name__)
+        raise Unavailable(
+            "the door could not be reached", field="door", code="door_unavailable"
+        ) from None
+
 
 def build_routers(ctx: HubContext) -> list[APIRouter]:
     """Returns the hub's routers, with full paths."""
     router = APIRouter(prefix="/hub/v1", tags=["hub"], responses=ERROR_RESPONSES)
+
+    @contextmanager
+    def unknown_refs(client: Client) -> Iterator[None]:
+        """Counts the client's lookups of refs it has no grant for (429 beyond the rate)."""
+        with ctx.throttles.ref_lookup(client.id):
+            yield
 
     @contextmanager
     def client_transaction(request: Request) -> Iterator[tuple[Session, Client]]:
@@ -56,30 +85,34 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     @router.post("/UpdateAccess", response_model=GrantOut)
     def update_access(body: UpdateAccessIn, request: Request) -> GrantOut:
         """Moves, widens or re-doors a grant."""
-        with client_transaction(request) as (session, client):
+        with client_transaction(request) as (session, client), unknown_refs(client):
             grant = service.update_access(ctx, session, client, body)
             return service.grant_view(ctx, session, grant)
 
     @router.post("/RevokeAccess", response_model=GrantOut)
     def revoke_access(body: RefIn, request: Request) -> GrantOut:
         """Makes the credential stop working on every door."""
-        with client_transaction(request) as (session, client):
+        with client_transaction(request) as (session, client), unknown_refs(client):
             grant = service.revoke_access(ctx, session, client, body.ref)
             return service.grant_view(ctx, session, grant)
 
-    @router.post("/GrantPulseAccess", response_model=PulseOut)
+    @router.post(
+        "/GrantPulseAccess",
+        response_model=PulseOut,
+        responses={503: {"model": ErrorResponse, "description": "door or site unavailable"}},
+    )
     def grant_pulse_access(body: PulseIn, request: Request) -> PulseOut:
         """Opens a door now for a few seconds, if the grant is valid there now."""
-        with client_transaction(request) as (session, client):
+        with client_transaction(request) as (session, client), unknown_refs(client):
             plan = service.plan_pulse(ctx, session, client, body)
-        # The device is called outside any transaction.
+        # The device is called outside any transaction; whatever happens there is audited.
+        outcome = "error"
         try:
-            until = plan.connector.pulse(plan.door, plan.seconds, plan.ref)
-        except ConnectorError as exc:
-            outcome = exc.code
-            raise Unavailable(exc.message, field="door", code=exc.code) from None
-        else:
+            until = _pulse(plan)
             outcome = "ok"
+        except AppError as exc:
+            outcome = exc.code
+            raise
         finally:
             with ctx.database.transaction() as session:
                 repo.add_audit(
@@ -96,20 +129,20 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     @router.post("/ResendAccess", response_model=GrantOut)
     def resend_access(body: ResendIn, request: Request) -> GrantOut:
         """Delivers the credential again."""
-        with client_transaction(request) as (session, client):
+        with client_transaction(request) as (session, client), unknown_refs(client):
             grant = service.resend_access(ctx, session, client, body)
             return service.grant_view(ctx, session, grant)
 
     @router.get("/grants/{ref}", response_model=GrantOut)
     def get_grant(ref: str, request: Request) -> GrantOut:
         """Returns a grant with its state per door and its deliveries."""
-        with client_transaction(request) as (session, client):
+        with client_transaction(request) as (session, client), unknown_refs(client):
             return service.grant_view(ctx, session, service.get_grant(session, client, ref))
 
     @router.get("/events", response_model=list[EventOut])
     def list_events(
         request: Request,
-        ref: Annotated[str | None, Query(max_length=64)] = None,
+        ref: Annotated[str | None, Query(max_length=64, pattern=REF_PATTERN)] = None,
         door: Annotated[str | None, Query(max_length=64)] = None,
         since: Annotated[UtcDatetime | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 500,
@@ -128,18 +161,12 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
 
     @router.post("/controller-events", response_model=AcceptedOut)
     def controller_events(body: ControllerEventsIn, request: Request) -> AcceptedOut:
-        """Takes door events from a site's controller (bearer: the site's events key)."""
+        """Takes door events from a site's controller (bearer: the site's events key); stores
+        the valid ones and lists the others in `rejected`. `{"events": []}` is a heartbeat."""
         token = bearer_token(request)
-        events = [
-            service.IncomingEvent(
-                id=e.id, door=e.door, ref=e.ref, kind=e.kind, reason=e.reason, at=e.at
-            )
-            for e in body.events
-        ]
         with ctx.database.transaction() as session:
             site = service.authenticate_site(session, token)
-            accepted = service.ingest_controller_events(ctx, session, site, events)
-        return AcceptedOut(accepted=accepted)
+            return service.ingest_controller_events(ctx, session, site, body.events)
 
     return [router]
 

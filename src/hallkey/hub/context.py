@@ -18,6 +18,7 @@ from hallkey.hub.connectors.registry import ConnectorRegistry
 from hallkey.hub.delivery.base import MessageSender
 from hallkey.hub.delivery.outbox import OutboxFolderSender
 from hallkey.hub.models import Door, Site, jobs_table
+from hallkey.hub.throttles import HubThrottles
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "hub_alembic_version"
@@ -40,6 +41,7 @@ class HubContext:
     connectors: ConnectorRegistry
     sender: MessageSender
     worker: Worker = field(init=False)
+    throttles: HubThrottles = field(init=False)
 
     def close(self) -> None:
         """Releases the database connections."""
@@ -71,6 +73,7 @@ def create_context(
         connectors=ConnectorRegistry(clock, settings.http_timeout_seconds),
         sender=sender or OutboxFolderSender(settings.outbox_dir, clock),
     )
+    ctx.throttles = HubThrottles.create(clock)
     ctx.worker = Worker(
         name=worker_name("hub"),
         queue=ctx.jobs,

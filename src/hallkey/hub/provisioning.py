@@ -12,6 +12,7 @@ from hallkey.core.security import issue_api_key
 from hallkey.hub.connectors.registry import UnknownConnector
 from hallkey.hub.context import HubContext
 from hallkey.hub.domain import PIN_MAX_LENGTH, PIN_MIN_LENGTH
+from hallkey.hub.events import enqueue_forwarding
 from hallkey.hub.models import Client, Door, Site
 
 
@@ -48,8 +49,6 @@ def set_client_events(
     events_token: str | None,
 ) -> None:
     """Sets where (and with which bearer token) a client's door events are forwarded."""
-    from hallkey.hub.service import FORWARD_JOB
-
     client = session.get(Client, client_id)
     if client is None:
         raise ValueError("unknown client")
@@ -58,7 +57,7 @@ def set_client_events(
     session.flush()
     if events_url and events_token:
         # Events that arrived before the client had an address go out now.
-        ctx.jobs.enqueue(session, FORWARD_JOB, {"client_id": client_id})
+        enqueue_forwarding(ctx, session, client_id)
 
 
 def create_site(

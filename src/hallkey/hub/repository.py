@@ -322,3 +322,12 @@ def refs_granted_at_door(session: Session, door_id: str, refs: Iterable[str]) ->
         .where(GrantDoor.door_id == door_id, Grant.ref.in_(wanted))
     )
     return set(session.scalars(query).all())
+
+
+def quarantine_event(session: Session, event_id: str, code: str, at: datetime) -> None:
+    """Records that the client refused an event for good (`code`): it is not sent again."""
+    session.execute(
+        update(DoorEvent)
+        .where(DoorEvent.id == event_id, DoorEvent.forwarded_at.is_(None))
+        .values(forwarded_at=at, forward_error=code)
+    )

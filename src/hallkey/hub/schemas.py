@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
@@ -150,18 +150,46 @@ class DoorOut(BaseModel):
     last_seen: datetime | None
 
 
-class ControllerEventIn(BaseModel):
+class ControllerEventIn(_Request):
+    """One door event as a controller reports it; unknown fields are refused."""
+
     id: Annotated[str, Field(min_length=1, max_length=64)]
-    door: Annotated[str, Field(min_length=1, max_length=64)]
-    ref: Annotated[str, Field(max_length=64)] | None = None
+    door: DoorId
+    ref: Ref | None = None
     kind: Annotated[str, Field(min_length=1, max_length=32)]
     reason: Annotated[str, Field(max_length=32)] | None = None
     at: UtcDatetime
 
 
-class ControllerEventsIn(BaseModel):
-    events: Annotated[list[ControllerEventIn], Field(max_length=1000)]
+MAX_EVENTS = 500
+"""Most events in one push; a controller with more sends several."""
+
+
+class ControllerEventsIn(_Request):
+    """A push of door events; each is validated on its own (see `ControllerEventIn`), so one
+    bad event is listed in `rejected` instead of refusing the others."""
+
+    events: Annotated[
+        list[Any],
+        Field(
+            max_length=MAX_EVENTS,
+            description="ControllerEventIn objects; an empty list is a heartbeat",
+        ),
+    ]
+
+
+class RejectedEventOut(BaseModel):
+    """An event of a push that was not stored, and why (`field` within the event)."""
+
+    index: int
+    id: str | None
+    code: str
+    message: str
+    field: str | None
 
 
 class AcceptedOut(BaseModel):
+    """The answer to a push: how many events were stored (or were already), and the rest."""
+
     accepted: int
+    rejected: list[RejectedEventOut] = Field(default_factory=list)

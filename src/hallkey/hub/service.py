@@ -7,13 +7,22 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from hallkey.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
 from hallkey.core.ids import new_id
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
+from hallkey.hub import events
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import PULSE, STORE_CREDENTIALS, DoorTarget, LockConnector
 from hallkey.hub.context import HubContext
@@ -29,6 +38,7 @@ from hallkey.hub.domain import (
 )
 from hallkey.hub.models import Client, Delivery, Door, Grant, GrantDoor, Site
 from hallkey.hub.schemas import (
+    AcceptedOut,
     DeliveryOut,
     DoorErrorOut,
     DoorOut,
@@ -42,12 +52,13 @@ from hallkey.hub.schemas import (
     WindowIn,
     WindowOut,
 )
+from hallkey.hub.throttles import ref_key
 
 log = logging.getLogger(__name__)
 
 PROGRAM_JOB = "program_door"
 DELIVER_JOB = "deliver"
-FORWARD_JOB = "forward_events"
+FORWARD_JOB = events.FORWARD_JOB
 
 
 # --- authentication ---------------------------------------------------------------------
@@ -80,9 +91,23 @@ def site_config(ctx: HubContext, site: Site) -> dict[str, str]:
     return config
 
 
+class SiteMisconfigured(Unavailable):
+    """A site's connector cannot be built (config unsealable or invalid, connector unknown):
+    nothing reaches its doors until an operator mends the site."""
+
+    code = "site_misconfigured"
+
+
 def site_connector(ctx: HubContext, site: Site) -> LockConnector:
-    """Returns the connector that reaches a site's lock system."""
-    return ctx.connectors.build(site.connector, site_config(ctx, site))
+    """Returns the connector that reaches a site's lock system; raises SiteMisconfigured."""
+    try:
+        return ctx.connectors.build(site.connector, site_config(ctx, site))
+    except Exception as exc:
+        # The type only: the message may quote the config, which holds the site's secrets.
+        log.error("site %s: connector cannot be built (%s)", site.id, type(exc).__name__)
+        raise SiteMisconfigured(
+            "the site of this door is misconfigured; an operator must mend it"
+        ) from None
 
 
 def door_target(door: Door) -> DoorTarget:
@@ -489,13 +514,17 @@ def revoke_access(ctx: HubContext, session: Session, client: Client, ref: str) -
 
 
 def resend_access(ctx: HubContext, session: Session, client: Client, request: ResendIn) -> Grant:
-    """Queues the credential's message again."""
+    """Queues the credential's message again (at most `RESEND_RATE` times per ref)."""
     grant = get_grant(session, client, request.ref)
     if grant.state != "active":
         raise Conflict("the grant is revoked", field="ref", code="grant_revoked")
     channels = list(request.via) if request.via else grant.deliver_via
     if not channels:
         raise InvalidInput("give via: the grant has no delivery channel", field="via")
+    # Counted only for a resend that will send: each one reaches a person's phone or inbox.
+    ctx.throttles.resend.hit(
+        ref_key(client.id, grant.ref), "this credential was resent too often; try again later"
+    )
     _add_deliveries(ctx, session, grant, "access_granted", channels)
     return grant
 
@@ -507,12 +536,16 @@ class PulsePlan:
     client_id: str
     ref: str
     door: DoorTarget
-    connector: LockConnector
+    connector: LockConnector | None
+    """None when the door's site is misconfigured: the pulse fails, and is audited so."""
     seconds: int
 
 
 def plan_pulse(ctx: HubContext, session: Session, client: Client, request: PulseIn) -> PulsePlan:
     """Checks that the grant may open the door now; returns what to send."""
+    ctx.throttles.pulse.hit(
+        ref_key(client.id, request.ref), "too many pulses for this ref; try again later"
+    )
     grant = get_grant(session, client, request.ref)
     if grant.state != "active":
         raise Forbidden("the grant is revoked", field="ref")
@@ -525,8 +558,11 @@ def plan_pulse(ctx: HubContext, session: Session, client: Client, request: Pulse
     site = session.get(Site, door.site_id) if door else None
     if door is None or site is None:
         raise Forbidden("the grant does not cover this door", field="door")
-    connector = site_connector(ctx, site)
-    if PULSE not in connector.capabilities:
+    try:
+        connector: LockConnector | None = site_connector(ctx, site)
+    except SiteMisconfigured:
+        connector = None
+    if connector is not None and PULSE not in connector.capabilities:
         raise InvalidInput("this door cannot be pulsed", field="door", code="unsupported_by_door")
     return PulsePlan(client.id, grant.ref, door_target(door), connector, request.seconds)
 
@@ -580,33 +616,28 @@ def list_events(
     ]
 
 
-@dataclass(frozen=True)
-class IncomingEvent:
-    """A door event as a controller reports it."""
-
-    id: str
-    door: str
-    ref: str | None
-    kind: str
-    reason: str | None
-    at: datetime
-
-
 def ingest_controller_events(
-    ctx: HubContext, session: Session, site: Site, events: Sequence[IncomingEvent]
-) -> int:
-    """Stores a site's door events (idempotent by event id); returns how many it accepted."""
+    ctx: HubContext, session: Session, site: Site, raw_events: Sequence[Any]
+) -> AcceptedOut:
+    """Stores the valid events of a site's push (idempotent by the site's event id) and lists
+    the others as rejected, so that one bad event never blocks the rest."""
     now = ctx.clock.now()
-    doors = repo.doors_by_remote_id(session, site.id, (e.door for e in events))
-    stored = 0
-    for event in events:
+    valid, rejected = events.split_events(raw_events)
+    doors = repo.doors_by_remote_id(session, site.id, (event.door for _, event in valid))
+    accepted = stored = 0
+    for index, event in valid:
         door = doors.get(event.door)
         if door is None:
-            # Acknowledged, so the controller stops sending it, but there is no door to show.
-            log.warning("site %s sent an event for an unknown door", site.id)
+            rejected.append(
+                events.rejected_event(
+                    index, {"id": event.id}, "unknown_door", "no such door at this site", "door"
+                )
+            )
             continue
+        accepted += 1
         door.online = True
         door.last_seen_at = now
+        # Event ids are the site's own: the (site, external id) unique key scopes the dedup.
         if repo.insert_event_if_new(
             session,
             {
@@ -625,6 +656,15 @@ def ingest_controller_events(
         ):
             stored += 1
     if stored:
-        ctx.jobs.enqueue(session, FORWARD_JOB, {"client_id": site.client_id})
-    log.info("site %s: %d events, %d new", site.id, len(events), stored)
-    return len(events)
+        events.enqueue_forwarding(ctx, session, site.client_id)
+    if rejected:
+        events.EVENTS_REJECTED.inc(len(rejected))
+        log.warning(
+            "site %s: %d events rejected (%s)",
+            site.id,
+            len(rejected),
+            ", ".join(sorted({r.code for r in rejected})),
+        )
+    log.info("site %s: %d events, %d new", site.id, len(raw_events), stored)
+    rejected.sort(key=lambda r: r.index)
+    return AcceptedOut(accepted=accepted, rejected=rejected)

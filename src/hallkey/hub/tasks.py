@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
-import httpx
+from sqlalchemy.orm import Session
 
-from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
-from hallkey.hub import reconcile, service
+from hallkey.hub import forwarding, reconcile, service
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import ConnectorError, Credential, DoorTarget, LockConnector
 from hallkey.hub.context import PURGE_JOB, RECONCILE_ALL_JOB, HubContext
 from hallkey.hub.delivery.base import OutgoingMessage, SendError
 from hallkey.hub.delivery.templates import render
 from hallkey.hub.domain import PROGRAM_TRIES_BEFORE_FAILED, format_code, retention_cutoff
-from hallkey.hub.models import Client, Delivery, Door, Grant, GrantDoor, Site
+from hallkey.hub.models import Delivery, Door, Grant, GrantDoor, Site
 
 log = logging.getLogger(__name__)
 
-FORWARD_BATCH = 200
 PURGE_EVERY = timedelta(hours=1)
 MAX_REPROGRAM_ROUNDS = 5
+CREDENTIAL_TEMPLATES = frozenset({"access_granted", "access_changed"})
+"""The messages that carry the code: a revocation is sent only after one of them."""
 
 
 def handlers(ctx: HubContext) -> dict[str, Handler]:
@@ -173,6 +172,12 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
             delivery.error = "grant_revoked"
             log.info("delivery %s dropped: the grant was revoked", delivery_id)
             return
+        if delivery.template == "access_revoked" and not _credential_was_sent(session, delivery):
+            # Nobody is told that a code they never got stops working.
+            delivery.state = "failed"
+            delivery.error = "nothing_to_revoke"
+            log.info("delivery %s dropped: no credential was sent on it", delivery_id)
+            return
         sealed = (
             grant.recipient_phone_sealed
             if delivery.channel == "sms"
@@ -232,47 +237,22 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
     log.info("delivery %s sent by %s", delivery_id, channel)
 
 
+def _credential_was_sent(session: Session, revocation: Delivery) -> bool:
+    """Tells whether a message with the credential went out on the revocation's channel;
+    raises RetryLater while one may still go out (it is dropped, the grant being revoked)."""
+    credentials = [
+        d
+        for d in repo.deliveries(session, revocation.grant_id)
+        if d.channel == revocation.channel and d.template in CREDENTIAL_TEMPLATES
+    ]
+    if any(d.state == "queued" for d in credentials):
+        raise RetryLater(f"delivery {revocation.id}: waits for the credential's delivery")
+    return any(d.state == "sent" for d in credentials)
+
+
 def forward_events(ctx: HubContext, job: JobRun) -> None:
-    """POSTs a client's unforwarded door events to its events URL, 200 at a time."""
-    client_id = str(job.payload["client_id"])
-    with ctx.database.transaction() as session:
-        client = session.get(Client, client_id)
-        if client is None or not client.events_url or not client.events_token_sealed:
-            return
-        url = client.events_url
-        token = ctx.box.open(client.events_token_sealed)
-        batch = repo.unforwarded_events(session, client_id, FORWARD_BATCH)
-        body: dict[str, Any] = {
-            "events": [
-                {
-                    "id": event.id,
-                    "ref": event.ref,
-                    "door": event.door_id,
-                    "door_name": name,
-                    "kind": event.kind,
-                    "reason": event.reason,
-                    "at": event.at.isoformat().replace("+00:00", "Z"),
-                }
-                for event, name in batch
-            ]
-        }
-    if not batch:
-        return
-    # The client names a full URL; the HTTP helper wants an origin and a path.
-    target = httpx.URL(url)
-    origin = f"{target.scheme}://{target.netloc.decode()}"
-    try:
-        with make_client(origin, token, ctx.settings.http_timeout_seconds) as http:
-            call_json(http, "POST", target.raw_path.decode() or "/", body)
-    except PeerError as exc:
-        if exc.retryable:
-            raise RetryLater(f"client {client_id} events: {exc.status or 'unreachable'}") from None
-        raise GiveUp(f"client {client_id} events refused: {exc.status}") from None
-    with ctx.database.transaction() as session:
-        repo.mark_forwarded(session, [event.id for event, _ in batch], ctx.clock.now())
-        if len(batch) == FORWARD_BATCH:
-            ctx.jobs.enqueue(session, service.FORWARD_JOB, {"client_id": client_id})
-    log.info("client %s: %d events forwarded", client_id, len(batch))
+    """Forwards a client's door events to its events URL until none is left."""
+    forwarding.forward_client_events(ctx, str(job.payload["client_id"]))
 
 
 def purge_recipients(ctx: HubContext, job: JobRun) -> timedelta:

@@ -35,8 +35,13 @@ class MessageSender(Protocol):
     `send` is called from the `deliver` job, outside any database transaction, once per
     try; it either hands the message over for good or raises `SendError` (with
     `retryable=True` for a temporary failure such as a gateway timeout, after which the job
-    tries again with backoff). A sender may be called again for a message it already sent
-    (at-least-once), so a gateway that supports it should use `delivery_id` to deduplicate.
+    tries again with backoff).
+
+    A sender MUST treat `delivery_id` as an idempotency key: it is called again for a message
+    it may already have sent (a crash between sending and recording it sent, a job taken over
+    after its lease), and that call must not send a second message. A provider with
+    idempotency keys gets the delivery id as its key; one without keeps a record of the ids it
+    sent (the outbox folder: one file per id) and checks it before sending.
     """
 
     def send(self, message: OutgoingMessage) -> None:

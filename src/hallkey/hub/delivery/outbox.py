@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,45 +12,67 @@ from pathlib import Path
 from hallkey.core.clock import Clock
 from hallkey.hub.delivery.base import OutgoingMessage, SendError
 
-_STAMP = "%Y%m%dT%H%M%S%fZ"
+_SAFE_PART = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
 class OutboxFolderSender:
-    """Writes each message atomically to `<folder>/<UTC stamp>-<delivery id>-<channel>.txt`."""
+    """Writes each message to `<folder>/<delivery id>-<channel>.txt`, once per delivery id.
+
+    The file is written under a temporary name and then hard-linked to its final name, which
+    fails if that name exists: a retry of a message already written (a crash between sending
+    and recording it sent, or two workers on one lapsed job) leaves the first file alone, so a
+    delivery never lands twice. The file's modification time is the send time on the
+    context's clock; the purge goes by it.
+    """
 
     def __init__(self, folder: Path, clock: Clock) -> None:
         self.folder = folder
         self.clock = clock
 
     def send(self, message: OutgoingMessage) -> None:
-        """Writes the message file (a temporary file renamed into place)."""
-        stamp = self.clock.now().strftime(_STAMP)
-        name = f"{stamp}-{message.delivery_id}-{message.channel}.txt"
+        """Writes the message file unless this delivery's file exists already."""
+        if not (_SAFE_PART.match(message.delivery_id) and _SAFE_PART.match(message.channel)):
+            raise SendError("delivery id or channel not usable in a file name", retryable=False)
+        name = f"{message.delivery_id}-{message.channel}.txt"
+        final = self.folder / name
         lines = [f"To: {message.to}"]
         if message.subject is not None:
             lines.append(f"Subject: {message.subject}")
         text = "\n".join(lines) + "\n\n" + message.body.rstrip("\n") + "\n"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            if final.exists():
+                return  # sent before: the delivery id is the idempotency key
             tmp = self.folder / f".{name}.{secrets.token_hex(4)}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            tmp.replace(self.folder / name)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                stamp = self.clock.now().timestamp()
+                os.utime(tmp, (stamp, stamp))
+                # link() never replaces: of two concurrent sends, exactly one lands.
+                with contextlib.suppress(FileExistsError):
+                    os.link(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
         except OSError as exc:
             raise SendError(f"outbox not writable: {type(exc).__name__}", retryable=True) from exc
 
     def purge_older_than(self, cutoff: datetime) -> int:
-        """Deletes the message files written before `cutoff` (by the stamp in their name)."""
+        """Deletes the message files (and stray temporary files) written before `cutoff`."""
         if not self.folder.exists():
             return 0
         removed = 0
-        for path in self.folder.glob("*.txt"):
+        limit = cutoff.astimezone(UTC).timestamp()
+        for path in [*self.folder.glob("*.txt"), *self.folder.glob(".*.tmp")]:
             try:
-                written = datetime.strptime(path.name.split("-", 1)[0], _STAMP)
-            except ValueError:
-                continue  # not a message of ours
-            if written.replace(tzinfo=UTC) < cutoff:
+                written = path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if written < limit:
                 path.unlink(missing_ok=True)
-                removed += 1
+                if path.suffix == ".txt":
+                    removed += 1
         return removed
