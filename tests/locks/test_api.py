@@ -96,7 +96,14 @@ def test_keypad__after_delete__is_revoked(locks: Locks) -> None:
     again = locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_1", headers=locks.auth)
     assert again.status_code == 200
 
-    _program(locks)  # programming again un-revokes
+    _program(locks)  # at the version of the revocation, a PUT changes nothing
+    assert locks.keypad(CODE) == {"granted": False, "reason": "revoked"}
+    reprogrammed = locks.client.put(
+        f"/locks/v1/doors/{DOOR}/credentials/rsv_1",
+        json={"type": "pin", "code": CODE, "windows": [window(T0, T0 + 2 * HOUR)], "version": 1},
+        headers=locks.auth,
+    )  # a newer version un-revokes
+    assert reprogrammed.json()["revoked"] is False
     assert locks.keypad(CODE) == {"granted": True, "ref": "rsv_1"}
 
 
@@ -442,3 +449,34 @@ def test_put_credential__older_than_a_revocation__arrives_late_and_changes_nothi
     assert put(3)["revoked"] is False
     locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_1?version=2", headers=locks.auth)
     assert locks.keypad(CODE) == {"granted": True, "ref": "rsv_1"}
+
+
+def test_put_credential__at_the_version_of_its_revocation__is_ignored_whichever_came_first(
+    locks: Locks,
+) -> None:
+    def put(ref: str) -> dict[str, object]:
+        response = locks.client.put(
+            f"/locks/v1/doors/{DOOR}/credentials/{ref}",
+            json={"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)], "version": 4},
+            headers=locks.auth,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+    def revoke(ref: str) -> None:
+        response = locks.client.delete(
+            f"/locks/v1/doors/{DOOR}/credentials/{ref}?version=4", headers=locks.auth
+        )
+        assert response.json()["revoked"] is True
+
+    put("rsv_1")
+    revoke("rsv_1")  # the re-push landed first: a DELETE at an equal version revokes
+    assert locks.keypad(CODE)["reason"] == "revoked"
+    assert put("rsv_1")["revoked"] is True  # and a PUT at that version again changes nothing
+    assert locks.keypad(CODE)["reason"] == "revoked"
+
+    revoke("rsv_2")  # the revocation landed first: the re-push at its version is ignored
+    assert put("rsv_2")["revoked"] is True
+    live = locks.client.get(f"/locks/v1/doors/{DOOR}/credentials?live=true", headers=locks.auth)
+    assert live.json() == []

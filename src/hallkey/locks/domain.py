@@ -91,6 +91,16 @@ def windows_problem(windows: Sequence[Window]) -> str | None:
     return None
 
 
+def is_stale_write(version: int, *, held_version: int, held_revoked: bool) -> bool:
+    """Returns whether a PUT at `version` must be ignored by what the door holds.
+
+    An older version arrived late. At an equal version a revocation wins: the sender may
+    re-push and revoke at one version (a reconciler racing a revocation), and whichever lands
+    last, the door must end revoked; only a newer version programs a revoked ref again.
+    """
+    return version < held_version or (version == held_version and held_revoked)
+
+
 def any_overlap(left: Iterable[Window], right: Sequence[Window]) -> bool:
     """Returns whether any window of `left` overlaps any window of `right`."""
     return any(a.overlaps(b) for a in left for b in right)

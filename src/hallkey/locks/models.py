@@ -72,7 +72,8 @@ class Credential(Base):
     code_digest: Mapped[str | None] = mapped_column(String(64))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     # The sender's version of this credential (the hub's grant-door version): a write carrying
-    # an older one arrived late and is ignored, so a slow PUT cannot undo a newer DELETE.
+    # an older one arrived late and is ignored, so a slow PUT cannot undo a newer DELETE; at an
+    # equal version a revocation wins (see domain.is_stale_write).
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -118,7 +118,9 @@ def put_credential(
         raise InvalidInput(problem, field="windows")
     now = ctx.clock.now()
     credential = repository.credential(session, door.id, ref)
-    if credential is not None and body.version < credential.version:
+    if credential is not None and domain.is_stale_write(
+        body.version, held_version=credential.version, held_revoked=credential.revoked
+    ):
         log.info("credential %s on door %s: stale write (v%d) ignored", ref, door.id, body.version)
         return _credential_out(session, credential)
     digest = _digest(ctx, session, controller_id, body.code)

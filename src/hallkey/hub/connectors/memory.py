@@ -116,8 +116,13 @@ class MemoryLockSystem:
         with self._lock:
             door = self._reachable(remote_id)
             held = door.credentials.get(ref)
-            if held is not None and credential.version < held.version:
-                return  # a late write: the door already has a newer one
+            # A late write (the door has a newer one) is ignored; so is one at the version of
+            # a revocation: at an equal version a revocation wins, whichever arrives first.
+            if held is not None and (
+                credential.version < held.version
+                or (credential.version == held.version and held.revoked)
+            ):
+                return
             if credential.code is not None:
                 for other_ref, other in door.credentials.items():
                     if (
