@@ -76,14 +76,19 @@ def test_keypad__wrong_or_malformed_code__is_unknown_code(locks: Locks) -> None:
     assert locks.events()[0]["ref"] is None
 
 
-def test_keypad__digits_sent_as_a_number__are_read_as_the_code(locks: Locks) -> None:
-    _program(locks)
-    locks.clock.set(T0 + HOUR)
-    response = locks.client.post(
-        f"/locks/v1/doors/{DOOR}/keypad", json={"code": int(CODE)}, headers=locks.auth
-    )
-    assert response.status_code == 200
-    assert response.json() == {"granted": True, "ref": "rsv_1"}
+def test_keypad__code_sent_as_a_json_number__is_422_naming_code_and_counts_nothing(
+    locks: Locks,
+) -> None:
+    locks.put_pin("rsv_0", "012345", [window(T0, T0 + HOUR)])
+    for number in (12345, 12345.0, True, None, ["012345"]):
+        for _ in range(6):  # more than the lock-out threshold
+            response = locks.client.post(
+                f"/locks/v1/doors/{DOOR}/keypad", json={"code": number}, headers=locks.auth
+            )
+            assert response.status_code == 422, (number, response.text)
+            assert response.json()["error"]["field"] == "code"
+    assert locks.events() == []
+    assert locks.keypad("012345") == {"granted": True, "ref": "rsv_0"}  # never locked out
 
 
 def test_keypad__after_delete__is_revoked(locks: Locks) -> None:
@@ -480,3 +485,32 @@ def test_put_credential__at_the_version_of_its_revocation__is_ignored_whichever_
     assert put("rsv_2")["revoked"] is True
     live = locks.client.get(f"/locks/v1/doors/{DOOR}/credentials?live=true", headers=locks.auth)
     assert live.json() == []
+
+
+def test_credential_version__beyond_64_bits_or_not_an_integer__is_422_naming_version(
+    locks: Locks,
+) -> None:
+    base = f"/locks/v1/doors/{DOOR}/credentials/rsv_1"
+    body = {"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)]}
+    for version in (2**63, 2**64 + 5, 10**30, -1, True, "7", 1.0):
+        response = locks.client.put(base, json={**body, "version": version}, headers=locks.auth)
+        assert response.status_code == 422, (version, response.text)
+        assert response.json()["error"]["field"] == "version"
+    for query in (str(2**63), str(2**64 + 5), "-1", "x"):
+        response = locks.client.delete(f"{base}?version={query}", headers=locks.auth)
+        assert response.status_code == 422, (query, response.text)
+        assert response.json()["error"]["field"] == "version"
+    assert locks.client.get(f"/locks/v1/doors/{DOOR}/credentials", headers=locks.auth).json() == []
+
+
+def test_credential_version__up_to_2_63_minus_1__is_kept_and_ordered(locks: Locks) -> None:
+    base = f"/locks/v1/doors/{DOOR}/credentials/rsv_1"
+    body = {"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)]}
+    big = 2**63 - 1
+    for version in (2**31, 2**53 + 1, big - 1):
+        response = locks.client.put(base, json={**body, "version": version}, headers=locks.auth)
+        assert (response.status_code, response.json()["version"]) == (200, version)
+    revoked = locks.client.delete(f"{base}?version={big}", headers=locks.auth)
+    assert revoked.json()["revoked"] is True
+    late = locks.client.put(base, json={**body, "version": big - 1}, headers=locks.auth)
+    assert (late.json()["revoked"], late.json()["version"]) == (True, big)

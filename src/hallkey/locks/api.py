@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from hallkey.core.auth import bearer_token
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
 from hallkey.locks import service
+from hallkey.locks.domain import VERSION_LIMIT
 from hallkey.locks.schemas import (
     CredentialListItem,
     CredentialOut,
@@ -73,7 +74,12 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
         door_id: DoorId,
         ref: RefPath,
         version: Annotated[
-            int, Query(ge=0, description="the sender's version; an older one is ignored")
+            int,
+            Query(
+                ge=0,
+                lt=VERSION_LIMIT,
+                description="the sender's version (0 to 2^63-1); an older one is ignored",
+            ),
         ] = 0,
     ) -> CredentialRevoked:
         """Revokes the credential of a ref on the door (idempotent, also for unknown refs)."""

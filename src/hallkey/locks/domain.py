@@ -26,6 +26,9 @@ LOCKOUT_PERIOD = timedelta(minutes=5)
 MAX_WINDOWS = 500
 """Most windows one credential may hold (a club's season of weekly bookings)."""
 
+VERSION_LIMIT = 2**63
+"""Credential versions lie in `[0, VERSION_LIMIT)`: they are kept in a signed 64-bit column."""
+
 _KEYPAD_CODE = re.compile(r"[0-9]{4,8}")
 _WHITESPACE = re.compile(r"\s+")
 
