@@ -145,7 +145,7 @@ def test_keypad__five_wrong_codes__lock_out_even_the_right_code_for_five_minutes
     assert kinds[:6] == ["access_denied"] * 5 + ["keypad_locked_out"]
     assert kinds.count("keypad_locked_out") == 1
     denied = [e["reason"] for e in locks.events() if e["kind"] == "access_denied"]
-    assert denied.count("locked_out") == 2
+    assert denied.count("locked_out") == 1  # one per lock-out period, however many presses
 
 
 def test_keypad__a_real_code_typed_too_early__does_not_lock_the_keypad_out(locks: Locks) -> None:
@@ -514,3 +514,60 @@ def test_credential_version__up_to_2_63_minus_1__is_kept_and_ordered(locks: Lock
     assert revoked.json()["revoked"] is True
     late = locks.client.put(base, json={**body, "version": big - 1}, headers=locks.auth)
     assert (late.json()["revoked"], late.json()["version"]) == (True, big)
+
+
+def test_keypad__on_a_moving_clock__locks_out_at_the_fifth_wrong_code(
+    ticking_locks: Locks,
+) -> None:
+    locks = ticking_locks
+    locks.put_pin("rsv_1", CODE, [window(T0, T0 + 3 * HOUR)])
+    for i in range(5):
+        assert locks.keypad(f"11111{i}") == {"granted": False, "reason": "unknown_code"}
+    assert [e["kind"] for e in locks.events()][-1] == "keypad_locked_out"  # at the 5th
+    assert locks.keypad("111115") == {"granted": False, "reason": "locked_out"}
+    assert locks.keypad(CODE) == {"granted": False, "reason": "locked_out"}
+
+
+def test_keypad__flood_while_locked_out__records_one_refusal_per_lock_out_period(
+    locks: Locks,
+) -> None:
+    locks.put_pin("rsv_1", CODE, [window(T0, T0 + 3 * HOUR)])
+    for i in range(5):
+        locks.keypad(f"11111{i}")
+    for _ in range(40):
+        assert locks.keypad(CODE) == {"granted": False, "reason": "locked_out"}
+        locks.advance(seconds=5)
+    kinds = [(e["kind"], e["reason"]) for e in locks.events()]
+    assert kinds == [("access_denied", "unknown_code")] * 5 + [
+        ("keypad_locked_out", None),
+        ("access_denied", "locked_out"),
+    ]
+    # The next lock-out period records its own refusal.
+    locks.advance(minutes=2)
+    for i in range(5):
+        assert locks.keypad(f"22222{i}")["reason"] == "unknown_code"
+    assert locks.keypad(CODE)["reason"] == "locked_out"
+    assert locks.keypad(CODE)["reason"] == "locked_out"
+    assert [e["reason"] for e in locks.events()].count("locked_out") == 2
+
+
+def test_keypad__more_than_60_entries_a_minute_at_one_door__is_429_with_retry_after(
+    locks: Locks,
+) -> None:
+    with locks.ctx.database.transaction() as session:
+        create_door(
+            locks.ctx, session, controller_id=locks.controller_id, name="Gym", door_id="door-gym"
+        )
+    locks.put_pin("rsv_1", CODE, [window(T0, T0 + 3 * HOUR)])
+    for _ in range(60):
+        assert locks.keypad(CODE)["granted"] is True
+    flood = locks.client.post(
+        f"/locks/v1/doors/{DOOR}/keypad", json={"code": CODE}, headers=locks.auth
+    )
+    assert flood.status_code == 429
+    assert flood.headers["Retry-After"] == "60"
+    assert flood.json()["error"]["code"] == "too_many_requests"
+    assert len(locks.events()) == 60  # the refused entry left no event
+    assert locks.keypad("123987", door="door-gym")["reason"] == "unknown_code"  # per door
+    locks.advance(seconds=60)
+    assert locks.keypad(CODE)["granted"] is True

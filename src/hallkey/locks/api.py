@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hallkey.core.auth import bearer_token
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
+from hallkey.core.throttle import Rate, Throttle
 from hallkey.locks import service
 from hallkey.locks.domain import VERSION_LIMIT
 from hallkey.locks.schemas import (
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 DoorId = Annotated[str, Path(min_length=1, max_length=64)]
 RefPath = Annotated[str, Path(min_length=1, max_length=64, pattern=REF_PATTERN)]
 
+KEYPAD_RATE = Rate(limit=60, per_seconds=60)
+"""Keypad entries per door and minute: no person types that fast, a flood does (429)."""
+
 _bearer = HTTPBearer(auto_error=False, description="A controller's locks API key")
 
 
@@ -46,6 +50,7 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
             return service.authenticate(session, token)
 
     auth = Depends(authenticated_controller)
+    keypad_throttle = Throttle("locks_keypad", KEYPAD_RATE, ctx.clock)
     router = APIRouter(tags=["locks"], responses=ERROR_RESPONSES)
 
     @router.get("/locks/v1/doors", response_model=list[DoorOut])
@@ -118,7 +123,12 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
         response_model_exclude_none=True,
     )
     def keypad(controller_id: Annotated[str, auth], door_id: DoorId, body: KeypadBody) -> KeypadOut:
-        """Decides on a code typed at the door's keypad; always 200, granted or with a reason."""
+        """Decides on a code typed at the door's keypad: 200, granted or with a reason, for
+        every string; 429 with `Retry-After` beyond 60 entries a minute at one door."""
+        # Before the transaction: a flood must cost no database work and leave no event.
+        keypad_throttle.hit(
+            f"{controller_id}/{door_id}", "too many keypad entries at this door; wait a little"
+        )
         with ctx.database.transaction() as session:
             return service.keypad(ctx, session, controller_id, door_id, body.code)
 

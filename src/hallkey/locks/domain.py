@@ -132,6 +132,11 @@ def is_locked_out(locked_out_until: datetime | None, now: datetime) -> bool:
     return locked_out_until is not None and now < locked_out_until
 
 
+def lockout_started(locked_out_until: datetime) -> datetime:
+    """Returns when the lock-out that lasts until `locked_out_until` began."""
+    return locked_out_until - LOCKOUT_PERIOD
+
+
 def failures_since(now: datetime) -> datetime:
     """Returns the earliest time a wrong code may have been typed to still count at `now`."""
     return now - FAILURE_WINDOW

@@ -183,6 +183,17 @@ def failure_times(session: Session, door_id: str, since: datetime) -> Sequence[d
     ).all()
 
 
+def has_lockout_denial(session: Session, door_id: str, *, since: datetime) -> bool:
+    """Returns whether a `locked_out` refusal was recorded at the door at or after `since`."""
+    query = select(Event.id).where(
+        Event.door_id == door_id,
+        Event.at >= since,
+        Event.kind == "access_denied",
+        Event.reason == "locked_out",
+    )
+    return session.scalars(query.limit(1)).first() is not None
+
+
 def events_of(
     session: Session,
     controller_id: str,
