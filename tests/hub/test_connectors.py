@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from hallkey.core.clock import ManualClock
+from hallkey.core.http import PeerError
 from hallkey.core.settings import Settings
 from hallkey.core.web import create_app
 from hallkey.hub.connectors import (
@@ -275,3 +277,36 @@ def test_connector__equal_versions__revoke_wins_whichever_order_they_arrive_in(
     assert case.connector.live_credentials(case.door) == []
     case.connector.program(case.door, "rsv_eq", _versioned(pin, 5))  # a newer grant: back again
     assert [c.ref for c in case.connector.live_credentials(case.door)] == ["rsv_eq"]
+
+
+@pytest.mark.parametrize("ref", [".", "..", "a b", "rsv_1?", "-rsv", "r" * 65])
+def test_connector__not_a_ref__is_refused_for_good_and_the_door_is_untouched(
+    case: ConnectorCase, ref: str
+) -> None:
+    case.connector.program(case.door, "rsv_kept", _pin(case, "604918"))
+    for call in (
+        lambda: case.connector.program(case.door, ref, _pin(case, "604919")),
+        lambda: case.connector.revoke(case.door, ref, 9),
+    ):
+        with pytest.raises(ConnectorError) as error:
+            call()
+        assert (error.value.code, error.value.retryable) == ("unsupported", False)
+    assert [c.ref for c in case.connector.live_credentials(case.door)] == ["rsv_kept"]
+
+
+def test_controller_connector__dot_segment_ref__reaches_the_controller_and_is_its_422(
+    tmp_path: Path,
+) -> None:
+    with _controller_case(tmp_path) as case:
+        for ref in (".", ".."):
+            calls: list[Callable[[], object]] = [
+                partial(case.connector.program, case.door, ref, _pin(case, "604919")),
+                partial(case.connector.revoke, case.door, ref, 9),
+            ]
+            for call in calls:
+                with pytest.raises(ConnectorError) as error:
+                    call()
+                # Not the 405 of the door's own path, which an unquoted `..` resolves to.
+                cause = error.value.__cause__
+                assert isinstance(cause, PeerError) and cause.status == 422, cause
+                assert cause.code == "invalid"

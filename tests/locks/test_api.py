@@ -571,3 +571,26 @@ def test_keypad__more_than_60_entries_a_minute_at_one_door__is_429_with_retry_af
     assert locks.keypad("123987", door="door-gym")["reason"] == "unknown_code"  # per door
     locks.advance(seconds=60)
     assert locks.keypad(CODE)["granted"] is True
+
+
+def test_ref__dot_segments_and_other_non_refs__are_422_naming_ref_on_every_endpoint(
+    locks: Locks,
+) -> None:
+    body = {"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)]}
+    base = f"/locks/v1/doors/{DOOR}/credentials"
+    for quoted in ("%2E", "%2E%2E", "a%20b", "-rsv", "r" * 65):
+        put = locks.client.put(f"{base}/{quoted}", json=body, headers=locks.auth)
+        delete = locks.client.delete(f"{base}/{quoted}?version=1", headers=locks.auth)
+        for response in (put, delete):
+            assert response.status_code == 422, (quoted, response.text)
+            assert response.json()["error"]["field"] == "ref"
+    for ref in (".", ".."):
+        pulse = locks.client.post(
+            f"/locks/v1/doors/{DOOR}/pulse", json={"ref": ref}, headers=locks.auth
+        )
+        listed = locks.client.get("/locks/v1/events", params={"ref": ref}, headers=locks.auth)
+        for response in (pulse, listed):
+            assert response.status_code == 422, (ref, response.text)
+            assert response.json()["error"]["field"] == "ref"
+    assert locks.client.get(base, headers=locks.auth).json() == []
+    assert locks.events() == []

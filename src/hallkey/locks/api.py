@@ -136,7 +136,7 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
     def list_events(
         controller_id: Annotated[str, auth],
         since: Annotated[UtcDatetime | None, Query()] = None,
-        ref: Annotated[str | None, Query(max_length=64)] = None,
+        ref: Annotated[str | None, Query(max_length=64, pattern=REF_PATTERN)] = None,
         door: Annotated[str | None, Query(max_length=64)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[EventOut]:
