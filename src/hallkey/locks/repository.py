@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Exists, delete, exists, func, select, update
@@ -244,6 +244,15 @@ def mark_pushed(session: Session, event_ids: Sequence[str], at: datetime) -> Non
             .where(Event.id.in_(event_ids), Event.pushed_at.is_(None))
             .values(pushed_at=at)
         )
+
+
+def quarantine(session: Session, codes: Mapping[str, str]) -> None:
+    """Keeps the hub's error code on the events it refused (by event id)."""
+    by_code: dict[str, list[str]] = {}
+    for event_id, code in codes.items():
+        by_code.setdefault(code, []).append(event_id)
+    for code, event_ids in by_code.items():
+        session.execute(update(Event).where(Event.id.in_(event_ids)).values(quarantine_code=code))
 
 
 def new_credential_id() -> str:
