@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from prometheus_client import REGISTRY
 from sqlalchemy import select, text, update
 
 from hallkey.locks import create_context, create_controller, create_door
@@ -534,6 +535,7 @@ def test_keypad__flood_while_locked_out__records_one_refusal_per_lock_out_period
     locks.put_pin("rsv_1", CODE, [window(T0, T0 + 3 * HOUR)])
     for i in range(5):
         locks.keypad(f"11111{i}")
+    before = REGISTRY.get_sample_value("hallkey_locks_keypad_locked_out_presses_total") or 0.0
     for _ in range(40):
         assert locks.keypad(CODE) == {"granted": False, "reason": "locked_out"}
         locks.advance(seconds=5)
@@ -542,6 +544,8 @@ def test_keypad__flood_while_locked_out__records_one_refusal_per_lock_out_period
         ("keypad_locked_out", None),
         ("access_denied", "locked_out"),
     ]
+    after = REGISTRY.get_sample_value("hallkey_locks_keypad_locked_out_presses_total")
+    assert after == before + 39  # the others are counted, not recorded
     # The next lock-out period records its own refusal.
     locks.advance(minutes=2)
     for i in range(5):

@@ -49,11 +49,6 @@ def queue_push(ctx: LocksContext, session: Session, controller_id: str) -> None:
 
 _PUSH_QUEUED = "locks_push_queued"
 
-KEYPAD_PRESSES_WHILE_LOCKED_OUT = Counter(
-    "hallkey_locks_keypad_locked_out_presses_total",
-    "Keypad entries refused while locked out after the one recorded event of the period",
-)
-
 
 def authenticate(session: Session, token: str) -> str:
     """Returns the id of the controller whose locks API key is `token`; raises Unauthorized."""
@@ -290,6 +285,12 @@ def pulse(
     record_event(ctx, session, door, "door_pulsed", at=now, ref=ref)
     log.info("door %s pulsed for %ds (ref %s)", door.id, seconds, ref)
     return _door_out(door, now)
+
+
+KEYPAD_PRESSES_WHILE_LOCKED_OUT = Counter(
+    "hallkey_locks_keypad_locked_out_presses_total",
+    "Keypad entries refused while locked out after the one recorded event of the period",
+)
 
 
 def keypad(
