@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from hallkey.core.clock import ManualClock
+from hallkey.core.http import PeerError
 from hallkey.core.settings import Settings
 from hallkey.core.web import create_app
 from hallkey.hub.connectors import (
@@ -109,6 +111,10 @@ def _pin(case: ConnectorCase, code: str, hours: tuple[int, int] = (1, 2)) -> Cre
     return Credential(type="pin", code=code, windows=(window,))
 
 
+def _versioned(credential: Credential, version: int) -> Credential:
+    return Credential(credential.type, credential.code, credential.windows, version=version)
+
+
 def test_connector__declares_known_capabilities(case: ConnectorCase) -> None:
     assert case.connector.capabilities <= ALL_CAPABILITIES
 
@@ -138,9 +144,10 @@ def test_connector__revoke_is_idempotent_also_for_an_unknown_ref(case: Connector
     case.connector.program(case.door, "rsv_c1", _pin(case, "604918"))
     case.connector.revoke(case.door, "rsv_c1")
     case.connector.revoke(case.door, "rsv_c1")
-    # A revoked code no longer blocks another ref; programming again un-revokes.
+    # A revoked code no longer blocks another ref; programming at a newer version un-revokes.
     case.connector.program(case.door, "rsv_c2", _pin(case, "604918"))
-    case.connector.program(case.door, "rsv_c1", _pin(case, "604919"))
+    case.connector.program(case.door, "rsv_c1", _versioned(_pin(case, "604919"), 1))
+    assert {c.ref for c in case.connector.live_credentials(case.door)} == {"rsv_c1", "rsv_c2"}
 
 
 def test_connector__pulse_returns_when_the_door_relocks(case: ConnectorCase) -> None:
@@ -252,3 +259,54 @@ def test_connector__late_program_after_a_newer_revoke__changes_nothing(
     newer = Credential(old.type, old.code, old.windows, version=3)
     case.connector.program(case.door, "rsv_late", newer)
     assert [c.ref for c in case.connector.live_credentials(case.door)] == ["rsv_late"]
+
+
+@pytest.mark.parametrize("order", ["program_first", "revoke_first"])
+def test_connector__equal_versions__revoke_wins_whichever_order_they_arrive_in(
+    case: ConnectorCase, order: str
+) -> None:
+    # The reconciler's re-push and a revocation may both carry the grant-door's version 4.
+    pin = _versioned(_pin(case, "527391", (-1, 2)), 4)
+    case.connector.program(case.door, "rsv_eq", _versioned(pin, 3))
+    if order == "program_first":
+        case.connector.program(case.door, "rsv_eq", pin)
+        case.connector.revoke(case.door, "rsv_eq", 4)
+    else:
+        case.connector.revoke(case.door, "rsv_eq", 4)
+        case.connector.program(case.door, "rsv_eq", pin)
+    assert case.connector.live_credentials(case.door) == []
+    case.connector.program(case.door, "rsv_eq", _versioned(pin, 5))  # a newer grant: back again
+    assert [c.ref for c in case.connector.live_credentials(case.door)] == ["rsv_eq"]
+
+
+@pytest.mark.parametrize("ref", [".", "..", "a b", "rsv_1?", "-rsv", "r" * 65])
+def test_connector__not_a_ref__is_refused_for_good_and_the_door_is_untouched(
+    case: ConnectorCase, ref: str
+) -> None:
+    case.connector.program(case.door, "rsv_kept", _pin(case, "604918"))
+    for call in (
+        lambda: case.connector.program(case.door, ref, _pin(case, "604919")),
+        lambda: case.connector.revoke(case.door, ref, 9),
+    ):
+        with pytest.raises(ConnectorError) as error:
+            call()
+        assert (error.value.code, error.value.retryable) == ("unsupported", False)
+    assert [c.ref for c in case.connector.live_credentials(case.door)] == ["rsv_kept"]
+
+
+def test_controller_connector__dot_segment_ref__reaches_the_controller_and_is_its_422(
+    tmp_path: Path,
+) -> None:
+    with _controller_case(tmp_path) as case:
+        for ref in (".", ".."):
+            calls: list[Callable[[], object]] = [
+                partial(case.connector.program, case.door, ref, _pin(case, "604919")),
+                partial(case.connector.revoke, case.door, ref, 9),
+            ]
+            for call in calls:
+                with pytest.raises(ConnectorError) as error:
+                    call()
+                # Not the 405 of the door's own path, which an unquoted `..` resolves to.
+                cause = error.value.__cause__
+                assert isinstance(cause, PeerError) and cause.status == 422, cause
+                assert cause.code == "invalid"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,12 +90,33 @@ def make_settings(tmp_path: Path, url: str) -> Settings:
     )
 
 
-@pytest.fixture
-def locks(tmp_path: Path, database_url: DatabaseUrlFactory) -> Iterator[Locks]:
-    clock = ManualClock(T0)
-    ctx = create_context(make_settings(tmp_path, database_url("locks")), clock)
+class TickingClock(ManualClock):
+    """A clock that moves on by itself: every reading is 1 ms later than the one before."""
+
+    def now(self) -> datetime:
+        """Returns the time, then moves the clock 1 ms on."""
+        return self.advance(timedelta(milliseconds=1)) - timedelta(milliseconds=1)
+
+
+@contextmanager
+def open_locks(tmp_path: Path, url: str, clock: ManualClock) -> Iterator[Locks]:
+    """Yields a controller with one door on the database at `url`, served to a test client."""
+    ctx = create_context(make_settings(tmp_path, url), clock)
     with ctx.database.transaction() as session:
         controller_id, key = create_controller(ctx, session, name="Sagene skole")
         create_door(ctx, session, controller_id=controller_id, name="Main entrance", door_id=DOOR)
     with TestClient(create_app([build_part(ctx)], run_workers=False)) as client:
         yield Locks(ctx=ctx, clock=clock, client=client, controller_id=controller_id, key=key)
+
+
+@pytest.fixture
+def locks(tmp_path: Path, database_url: DatabaseUrlFactory) -> Iterator[Locks]:
+    with open_locks(tmp_path, database_url("locks"), ManualClock(T0)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def ticking_locks(tmp_path: Path, database_url: DatabaseUrlFactory) -> Iterator[Locks]:
+    """Like `locks`, on a clock that moves on at every reading, as a real one does."""
+    with open_locks(tmp_path, database_url("locks"), TickingClock(T0)) as opened:
+        yield opened

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from prometheus_client import REGISTRY
 from sqlalchemy import select, text, update
 
 from hallkey.locks import create_context, create_controller, create_door
@@ -76,14 +77,19 @@ def test_keypad__wrong_or_malformed_code__is_unknown_code(locks: Locks) -> None:
     assert locks.events()[0]["ref"] is None
 
 
-def test_keypad__digits_sent_as_a_number__are_read_as_the_code(locks: Locks) -> None:
-    _program(locks)
-    locks.clock.set(T0 + HOUR)
-    response = locks.client.post(
-        f"/locks/v1/doors/{DOOR}/keypad", json={"code": int(CODE)}, headers=locks.auth
-    )
-    assert response.status_code == 200
-    assert response.json() == {"granted": True, "ref": "rsv_1"}
+def test_keypad__code_sent_as_a_json_number__is_422_naming_code_and_counts_nothing(
+    locks: Locks,
+) -> None:
+    locks.put_pin("rsv_0", "012345", [window(T0, T0 + HOUR)])
+    for number in (12345, 12345.0, True, None, ["012345"]):
+        for _ in range(6):  # more than the lock-out threshold
+            response = locks.client.post(
+                f"/locks/v1/doors/{DOOR}/keypad", json={"code": number}, headers=locks.auth
+            )
+            assert response.status_code == 422, (number, response.text)
+            assert response.json()["error"]["field"] == "code"
+    assert locks.events() == []
+    assert locks.keypad("012345") == {"granted": True, "ref": "rsv_0"}  # never locked out
 
 
 def test_keypad__after_delete__is_revoked(locks: Locks) -> None:
@@ -96,7 +102,14 @@ def test_keypad__after_delete__is_revoked(locks: Locks) -> None:
     again = locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_1", headers=locks.auth)
     assert again.status_code == 200
 
-    _program(locks)  # programming again un-revokes
+    _program(locks)  # at the version of the revocation, a PUT changes nothing
+    assert locks.keypad(CODE) == {"granted": False, "reason": "revoked"}
+    reprogrammed = locks.client.put(
+        f"/locks/v1/doors/{DOOR}/credentials/rsv_1",
+        json={"type": "pin", "code": CODE, "windows": [window(T0, T0 + 2 * HOUR)], "version": 1},
+        headers=locks.auth,
+    )  # a newer version un-revokes
+    assert reprogrammed.json()["revoked"] is False
     assert locks.keypad(CODE) == {"granted": True, "ref": "rsv_1"}
 
 
@@ -133,7 +146,7 @@ def test_keypad__five_wrong_codes__lock_out_even_the_right_code_for_five_minutes
     assert kinds[:6] == ["access_denied"] * 5 + ["keypad_locked_out"]
     assert kinds.count("keypad_locked_out") == 1
     denied = [e["reason"] for e in locks.events() if e["kind"] == "access_denied"]
-    assert denied.count("locked_out") == 2
+    assert denied.count("locked_out") == 1  # one per lock-out period, however many presses
 
 
 def test_keypad__a_real_code_typed_too_early__does_not_lock_the_keypad_out(locks: Locks) -> None:
@@ -442,3 +455,146 @@ def test_put_credential__older_than_a_revocation__arrives_late_and_changes_nothi
     assert put(3)["revoked"] is False
     locks.client.delete(f"/locks/v1/doors/{DOOR}/credentials/rsv_1?version=2", headers=locks.auth)
     assert locks.keypad(CODE) == {"granted": True, "ref": "rsv_1"}
+
+
+def test_put_credential__at_the_version_of_its_revocation__is_ignored_whichever_came_first(
+    locks: Locks,
+) -> None:
+    def put(ref: str) -> dict[str, object]:
+        response = locks.client.put(
+            f"/locks/v1/doors/{DOOR}/credentials/{ref}",
+            json={"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)], "version": 4},
+            headers=locks.auth,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+    def revoke(ref: str) -> None:
+        response = locks.client.delete(
+            f"/locks/v1/doors/{DOOR}/credentials/{ref}?version=4", headers=locks.auth
+        )
+        assert response.json()["revoked"] is True
+
+    put("rsv_1")
+    revoke("rsv_1")  # the re-push landed first: a DELETE at an equal version revokes
+    assert locks.keypad(CODE)["reason"] == "revoked"
+    assert put("rsv_1")["revoked"] is True  # and a PUT at that version again changes nothing
+    assert locks.keypad(CODE)["reason"] == "revoked"
+
+    revoke("rsv_2")  # the revocation landed first: the re-push at its version is ignored
+    assert put("rsv_2")["revoked"] is True
+    live = locks.client.get(f"/locks/v1/doors/{DOOR}/credentials?live=true", headers=locks.auth)
+    assert live.json() == []
+
+
+def test_credential_version__beyond_64_bits_or_not_an_integer__is_422_naming_version(
+    locks: Locks,
+) -> None:
+    base = f"/locks/v1/doors/{DOOR}/credentials/rsv_1"
+    body = {"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)]}
+    for version in (2**63, 2**64 + 5, 10**30, -1, True, "7", 1.0):
+        response = locks.client.put(base, json={**body, "version": version}, headers=locks.auth)
+        assert response.status_code == 422, (version, response.text)
+        assert response.json()["error"]["field"] == "version"
+    for query in (str(2**63), str(2**64 + 5), "-1", "x"):
+        response = locks.client.delete(f"{base}?version={query}", headers=locks.auth)
+        assert response.status_code == 422, (query, response.text)
+        assert response.json()["error"]["field"] == "version"
+    assert locks.client.get(f"/locks/v1/doors/{DOOR}/credentials", headers=locks.auth).json() == []
+
+
+def test_credential_version__up_to_2_63_minus_1__is_kept_and_ordered(locks: Locks) -> None:
+    base = f"/locks/v1/doors/{DOOR}/credentials/rsv_1"
+    body = {"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)]}
+    big = 2**63 - 1
+    for version in (2**31, 2**53 + 1, big - 1):
+        response = locks.client.put(base, json={**body, "version": version}, headers=locks.auth)
+        assert (response.status_code, response.json()["version"]) == (200, version)
+    revoked = locks.client.delete(f"{base}?version={big}", headers=locks.auth)
+    assert revoked.json()["revoked"] is True
+    late = locks.client.put(base, json={**body, "version": big - 1}, headers=locks.auth)
+    assert (late.json()["revoked"], late.json()["version"]) == (True, big)
+
+
+def test_keypad__on_a_moving_clock__locks_out_at_the_fifth_wrong_code(
+    ticking_locks: Locks,
+) -> None:
+    locks = ticking_locks
+    locks.put_pin("rsv_1", CODE, [window(T0, T0 + 3 * HOUR)])
+    for i in range(5):
+        assert locks.keypad(f"11111{i}") == {"granted": False, "reason": "unknown_code"}
+    assert [e["kind"] for e in locks.events()][-1] == "keypad_locked_out"  # at the 5th
+    assert locks.keypad("111115") == {"granted": False, "reason": "locked_out"}
+    assert locks.keypad(CODE) == {"granted": False, "reason": "locked_out"}
+
+
+def test_keypad__flood_while_locked_out__records_one_refusal_per_lock_out_period(
+    locks: Locks,
+) -> None:
+    locks.put_pin("rsv_1", CODE, [window(T0, T0 + 3 * HOUR)])
+    for i in range(5):
+        locks.keypad(f"11111{i}")
+    before = REGISTRY.get_sample_value("hallkey_locks_keypad_locked_out_presses_total") or 0.0
+    for _ in range(40):
+        assert locks.keypad(CODE) == {"granted": False, "reason": "locked_out"}
+        locks.advance(seconds=5)
+    kinds = [(e["kind"], e["reason"]) for e in locks.events()]
+    assert kinds == [("access_denied", "unknown_code")] * 5 + [
+        ("keypad_locked_out", None),
+        ("access_denied", "locked_out"),
+    ]
+    after = REGISTRY.get_sample_value("hallkey_locks_keypad_locked_out_presses_total")
+    assert after == before + 39  # the others are counted, not recorded
+    # The next lock-out period records its own refusal.
+    locks.advance(minutes=2)
+    for i in range(5):
+        assert locks.keypad(f"22222{i}")["reason"] == "unknown_code"
+    assert locks.keypad(CODE)["reason"] == "locked_out"
+    assert locks.keypad(CODE)["reason"] == "locked_out"
+    assert [e["reason"] for e in locks.events()].count("locked_out") == 2
+
+
+def test_keypad__more_than_60_entries_a_minute_at_one_door__is_429_with_retry_after(
+    locks: Locks,
+) -> None:
+    with locks.ctx.database.transaction() as session:
+        create_door(
+            locks.ctx, session, controller_id=locks.controller_id, name="Gym", door_id="door-gym"
+        )
+    locks.put_pin("rsv_1", CODE, [window(T0, T0 + 3 * HOUR)])
+    for _ in range(60):
+        assert locks.keypad(CODE)["granted"] is True
+    flood = locks.client.post(
+        f"/locks/v1/doors/{DOOR}/keypad", json={"code": CODE}, headers=locks.auth
+    )
+    assert flood.status_code == 429
+    assert flood.headers["Retry-After"] == "60"
+    assert flood.json()["error"]["code"] == "too_many_requests"
+    assert len(locks.events()) == 60  # the refused entry left no event
+    assert locks.keypad("123987", door="door-gym")["reason"] == "unknown_code"  # per door
+    locks.advance(seconds=60)
+    assert locks.keypad(CODE)["granted"] is True
+
+
+def test_ref__dot_segments_and_other_non_refs__are_422_naming_ref_on_every_endpoint(
+    locks: Locks,
+) -> None:
+    body = {"type": "pin", "code": CODE, "windows": [window(T0, T0 + HOUR)]}
+    base = f"/locks/v1/doors/{DOOR}/credentials"
+    for quoted in ("%2E", "%2E%2E", "a%20b", "-rsv", "r" * 65):
+        put = locks.client.put(f"{base}/{quoted}", json=body, headers=locks.auth)
+        delete = locks.client.delete(f"{base}/{quoted}?version=1", headers=locks.auth)
+        for response in (put, delete):
+            assert response.status_code == 422, (quoted, response.text)
+            assert response.json()["error"]["field"] == "ref"
+    for ref in (".", ".."):
+        pulse = locks.client.post(
+            f"/locks/v1/doors/{DOOR}/pulse", json={"ref": ref}, headers=locks.auth
+        )
+        listed = locks.client.get("/locks/v1/events", params={"ref": ref}, headers=locks.auth)
+        for response in (pulse, listed):
+            assert response.status_code == 422, (ref, response.text)
+            assert response.json()["error"]["field"] == "ref"
+    assert locks.client.get(base, headers=locks.auth).json() == []
+    assert locks.events() == []

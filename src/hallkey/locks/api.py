@@ -11,7 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hallkey.core.auth import bearer_token
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
+from hallkey.core.throttle import Rate, Throttle
 from hallkey.locks import service
+from hallkey.locks.domain import VERSION_LIMIT
 from hallkey.locks.schemas import (
     CredentialListItem,
     CredentialOut,
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 DoorId = Annotated[str, Path(min_length=1, max_length=64)]
 RefPath = Annotated[str, Path(min_length=1, max_length=64, pattern=REF_PATTERN)]
 
+KEYPAD_RATE = Rate(limit=60, per_seconds=60)
+"""Keypad entries per door and minute: no person types that fast, a flood does (429)."""
+
 _bearer = HTTPBearer(auto_error=False, description="A controller's locks API key")
 
 
@@ -45,6 +50,7 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
             return service.authenticate(session, token)
 
     auth = Depends(authenticated_controller)
+    keypad_throttle = Throttle("locks_keypad", KEYPAD_RATE, ctx.clock)
     router = APIRouter(tags=["locks"], responses=ERROR_RESPONSES)
 
     @router.get("/locks/v1/doors", response_model=list[DoorOut])
@@ -73,7 +79,12 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
         door_id: DoorId,
         ref: RefPath,
         version: Annotated[
-            int, Query(ge=0, description="the sender's version; an older one is ignored")
+            int,
+            Query(
+                ge=0,
+                lt=VERSION_LIMIT,
+                description="the sender's version (0 to 2^63-1); an older one is ignored",
+            ),
         ] = 0,
     ) -> CredentialRevoked:
         """Revokes the credential of a ref on the door (idempotent, also for unknown refs)."""
@@ -112,7 +123,12 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
         response_model_exclude_none=True,
     )
     def keypad(controller_id: Annotated[str, auth], door_id: DoorId, body: KeypadBody) -> KeypadOut:
-        """Decides on a code typed at the door's keypad; always 200, granted or with a reason."""
+        """Decides on a code typed at the door's keypad: 200, granted or with a reason, for
+        every string; 429 with `Retry-After` beyond 60 entries a minute at one door."""
+        # Before the transaction: a flood must cost no database work and leave no event.
+        keypad_throttle.hit(
+            f"{controller_id}/{door_id}", "too many keypad entries at this door; wait a little"
+        )
         with ctx.database.transaction() as session:
             return service.keypad(ctx, session, controller_id, door_id, body.code)
 
@@ -120,7 +136,7 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
     def list_events(
         controller_id: Annotated[str, auth],
         since: Annotated[UtcDatetime | None, Query()] = None,
-        ref: Annotated[str | None, Query(max_length=64)] = None,
+        ref: Annotated[str | None, Query(max_length=64, pattern=REF_PATTERN)] = None,
         door: Annotated[str | None, Query(max_length=64)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[EventOut]:

@@ -26,6 +26,9 @@ LOCKOUT_PERIOD = timedelta(minutes=5)
 MAX_WINDOWS = 500
 """Most windows one credential may hold (a club's season of weekly bookings)."""
 
+VERSION_LIMIT = 2**63
+"""Credential versions lie in `[0, VERSION_LIMIT)`: they are kept in a signed 64-bit column."""
+
 _KEYPAD_CODE = re.compile(r"[0-9]{4,8}")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -91,6 +94,16 @@ def windows_problem(windows: Sequence[Window]) -> str | None:
     return None
 
 
+def is_stale_write(version: int, *, held_version: int, held_revoked: bool) -> bool:
+    """Returns whether a PUT at `version` must be ignored by what the door holds.
+
+    An older version arrived late. At an equal version a revocation wins: the sender may
+    re-push and revoke at one version (a reconciler racing a revocation), and whichever lands
+    last, the door must end revoked; only a newer version programs a revoked ref again.
+    """
+    return version < held_version or (version == held_version and held_revoked)
+
+
 def any_overlap(left: Iterable[Window], right: Sequence[Window]) -> bool:
     """Returns whether any window of `left` overlaps any window of `right`."""
     return any(a.overlaps(b) for a in left for b in right)
@@ -117,6 +130,11 @@ def decide(candidates: Sequence[CredentialCandidate], now: datetime) -> Decision
 def is_locked_out(locked_out_until: datetime | None, now: datetime) -> bool:
     """Returns whether the keypad refuses everything at `now`."""
     return locked_out_until is not None and now < locked_out_until
+
+
+def lockout_started(locked_out_until: datetime) -> datetime:
+    """Returns when the lock-out that lasts until `locked_out_until` began."""
+    return locked_out_until - LOCKOUT_PERIOD
 
 
 def failures_since(now: datetime) -> datetime:

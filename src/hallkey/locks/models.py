@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hallkey.core.db import UTCDateTime, make_metadata
@@ -72,8 +81,9 @@ class Credential(Base):
     code_digest: Mapped[str | None] = mapped_column(String(64))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     # The sender's version of this credential (the hub's grant-door version): a write carrying
-    # an older one arrived late and is ignored, so a slow PUT cannot undo a newer DELETE.
-    version: Mapped[int] = mapped_column(Integer, default=0)
+    # an older one arrived late and is ignored, so a slow PUT cannot undo a newer DELETE; at an
+    # equal version a revocation wins (see domain.is_stale_write).
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -91,7 +101,11 @@ class CredentialWindow(Base):
 
 
 class Event(Base):
-    """Something that happened at a door; `pushed_at` is set once the hub acknowledged it."""
+    """Something that happened at a door; `pushed_at` is set once the hub acknowledged it.
+
+    An event the hub refused is marked pushed too (so it never blocks the others) and keeps
+    the hub's error code in `quarantine_code`.
+    """
 
     __tablename__ = "locks_events"
     __table_args__ = (
@@ -107,6 +121,7 @@ class Event(Base):
     reason: Mapped[str | None] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    quarantine_code: Mapped[str | None] = mapped_column(String(64))
 
 
 jobs_table = job_table(Base.metadata, "locks_jobs")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Exists, delete, exists, func, select, update
@@ -183,6 +183,17 @@ def failure_times(session: Session, door_id: str, since: datetime) -> Sequence[d
     ).all()
 
 
+def has_lockout_denial(session: Session, door_id: str, *, since: datetime) -> bool:
+    """Returns whether a `locked_out` refusal was recorded at the door at or after `since`."""
+    query = select(Event.id).where(
+        Event.door_id == door_id,
+        Event.at >= since,
+        Event.kind == "access_denied",
+        Event.reason == "locked_out",
+    )
+    return session.scalars(query.limit(1)).first() is not None
+
+
 def events_of(
     session: Session,
     controller_id: str,
@@ -233,6 +244,15 @@ def mark_pushed(session: Session, event_ids: Sequence[str], at: datetime) -> Non
             .where(Event.id.in_(event_ids), Event.pushed_at.is_(None))
             .values(pushed_at=at)
         )
+
+
+def quarantine(session: Session, codes: Mapping[str, str]) -> None:
+    """Keeps the hub's error code on the events it refused (by event id)."""
+    by_code: dict[str, list[str]] = {}
+    for event_id, code in codes.items():
+        by_code.setdefault(code, []).append(event_id)
+    for code, event_ids in by_code.items():
+        session.execute(update(Event).where(Event.id.in_(event_ids)).values(quarantine_code=code))
 
 
 def new_credential_id() -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hallkey.core.schemas import Ref, UtcDatetime
-from hallkey.locks.domain import MAX_WINDOWS, DenyReason, EventKind
+from hallkey.locks.domain import MAX_WINDOWS, VERSION_LIMIT, DenyReason, EventKind
 
 
 class Request(BaseModel):
@@ -32,8 +32,12 @@ class CredentialPut(Request):
     version: int = Field(
         default=0,
         ge=0,
-        description="the sender's version of this credential; an older write than the last "
-        "one applied (a PUT or DELETE that arrived late) is ignored",
+        lt=VERSION_LIMIT,
+        strict=True,
+        description="the sender's version of this credential (a JSON integer, 0 to 2^63-1); "
+        "an older write than the last one applied (a PUT or DELETE that arrived late) is "
+        "ignored, and so is a PUT at the version of a revocation (at an equal version the "
+        "revocation wins)",
     )
 
 
@@ -69,7 +73,7 @@ class CredentialRevoked(BaseModel):
 class PulseBody(Request):
     """Open the door now for a few seconds, on behalf of a ref (or of nobody)."""
 
-    seconds: int = Field(default=5, ge=1, le=60)
+    seconds: int = Field(default=5, ge=1, le=60, strict=True)
     ref: Ref | None = None
 
 
@@ -94,17 +98,20 @@ class EventOut(BaseModel):
     at: UtcDatetime
 
 
-def _digits_as_text(value: object) -> object:
-    return str(value) if isinstance(value, int) else value
-
-
 class KeypadBody(Request):
-    """What was typed on the keypad, e.g. `482915#` (a device may send bare digits as a
-    number; anything that is not a code is simply refused as `unknown_code`)."""
+    """What was typed on the keypad, e.g. `482915#`.
 
-    code: Annotated[
-        str, BeforeValidator(lambda value: str(value) if isinstance(value, int) else value)
-    ]
+    `code` must be a JSON string: as a number, `012345` would arrive as `12345` and open
+    nothing, so a number is refused with 422 (no event, no count towards the lock-out). Every
+    string is answered with 200: one that is not a code is refused as `unknown_code`.
+    """
+
+    code: str = Field(
+        strict=True,
+        description="the keys pressed, as a JSON string (never a number: leading zeros "
+        "matter); spaces and one trailing `#` are ignored",
+        examples=["482915#"],
+    )
 
 
 class KeypadOut(BaseModel):

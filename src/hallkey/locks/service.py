@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -118,7 +119,9 @@ def put_credential(
         raise InvalidInput(problem, field="windows")
     now = ctx.clock.now()
     credential = repository.credential(session, door.id, ref)
-    if credential is not None and body.version < credential.version:
+    if credential is not None and domain.is_stale_write(
+        body.version, held_version=credential.version, held_revoked=credential.revoked
+    ):
         log.info("credential %s on door %s: stale write (v%d) ignored", ref, door.id, body.version)
         return _credential_out(session, credential)
     digest = _digest(ctx, session, controller_id, body.code)
@@ -249,13 +252,16 @@ def record_event(
     door: Door,
     kind: domain.EventKind,
     *,
+    at: datetime,
     ref: str | None = None,
     reason: str | None = None,
 ) -> Event:
-    """Records a door event and, once per transaction, queues its push to the hub."""
-    event = repository.add_event(
-        session, door_id=door.id, kind=kind, at=ctx.clock.now(), ref=ref, reason=reason
-    )
+    """Records a door event at `at` and, once per transaction, queues its push to the hub.
+
+    `at` is the caller's one `now` of its decision, never a later clock read: the lock-out
+    count must find the wrong code just recorded.
+    """
+    event = repository.add_event(session, door_id=door.id, kind=kind, at=at, ref=ref, reason=reason)
     queued: set[str] = session.info.setdefault(_PUSH_QUEUED, set())
     if door.controller_id not in queued:
         queue_push(ctx, session, door.controller_id)
@@ -276,9 +282,15 @@ def pulse(
     door = _door(session, controller_id, door_id, for_update=True)
     now = ctx.clock.now()
     door.unlocked_until_at = domain.extend_unlock(door.unlocked_until_at, now, seconds)
-    record_event(ctx, session, door, "door_pulsed", ref=ref)
+    record_event(ctx, session, door, "door_pulsed", at=now, ref=ref)
     log.info("door %s pulsed for %ds (ref %s)", door.id, seconds, ref)
     return _door_out(door, now)
+
+
+KEYPAD_PRESSES_WHILE_LOCKED_OUT = Counter(
+    "hallkey_locks_keypad_locked_out_presses_total",
+    "Keypad entries refused while locked out after the one recorded event of the period",
+)
 
 
 def keypad(
@@ -286,9 +298,15 @@ def keypad(
 ) -> KeypadOut:
     """Decides on a code typed at the door's keypad, unlocking the door when granted."""
     door = _door(session, controller_id, door_id, for_update=True)
-    now = ctx.clock.now()
-    if domain.is_locked_out(door.locked_out_until_at, now):
-        record_event(ctx, session, door, "access_denied", reason="locked_out")
+    now = ctx.clock.now()  # the one `now` of this whole decision
+    if door.locked_out_until_at is not None and domain.is_locked_out(door.locked_out_until_at, now):
+        # One denial event per lock-out period: a flood at a locked keypad must not fill the
+        # events table (and the outbox); the presses after it are only counted.
+        started = domain.lockout_started(door.locked_out_until_at)
+        if repository.has_lockout_denial(session, door.id, since=started):
+            KEYPAD_PRESSES_WHILE_LOCKED_OUT.inc()
+        else:
+            record_event(ctx, session, door, "access_denied", at=now, reason="locked_out")
         return KeypadOut(granted=False, reason="locked_out")
 
     code = domain.normalise_keypad_code(typed)
@@ -308,18 +326,20 @@ def keypad(
         door.unlocked_until_at = domain.extend_unlock(
             door.unlocked_until_at, now, ctx.settings.locks_keypad_unlock_seconds
         )
-        record_event(ctx, session, door, "access_granted", ref=decision.ref)
+        record_event(ctx, session, door, "access_granted", at=now, ref=decision.ref)
         log.info("keypad at door %s: granted to %s", door.id, decision.ref)
         return KeypadOut(granted=True, ref=decision.ref)
 
-    record_event(ctx, session, door, "access_denied", ref=decision.ref, reason=decision.reason)
+    record_event(
+        ctx, session, door, "access_denied", at=now, ref=decision.ref, reason=decision.reason
+    )
     log.info("keypad at door %s: refused (%s)", door.id, decision.reason)
     failures = repository.failure_times(session, door.id, domain.failures_since(now))
     recent = domain.count_recent_failures(failures, now, door.locked_out_until_at)
     until = domain.lockout_until(recent, now)
     if until is not None:
         door.locked_out_until_at = until
-        record_event(ctx, session, door, "keypad_locked_out")
+        record_event(ctx, session, door, "keypad_locked_out", at=now)
         log.warning("keypad at door %s locked out until %s", door.id, until.isoformat())
     return KeypadOut(granted=False, reason=decision.reason)
 

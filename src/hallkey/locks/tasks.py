@@ -6,9 +6,9 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from hallkey.core.http import PeerError, call_json, make_client
-from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
+from hallkey.core.jobs import GiveUp, Handler, JobRun
 from hallkey.locks import repository
+from hallkey.locks.push import send_events
 from hallkey.locks.service import PUSH_EVENTS, PUSH_SWEEP, queue_push
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ def push_pending_events(ctx: LocksContext, controller_id: str) -> int:
     """Sends up to one batch of the controller's unpushed events to the hub; returns how many.
 
     The hub call happens outside any transaction: read, call, then write the outcome.
-    Raises RetryLater while the hub is unreachable or failing (the events stay queued).
+    Raises RetryLater while the hub is unreachable or failing (the events stay queued); the
+    events the hub rejects are quarantined (see `push`).
     """
     with ctx.database.transaction() as session:
         controller = repository.controller(session, controller_id)
@@ -75,18 +76,7 @@ def push_pending_events(ctx: LocksContext, controller_id: str) -> int:
         event_ids = [e.id for e in events]
     if not event_ids:
         return 0
-
-    try:
-        with make_client(url, token, ctx.settings.http_timeout_seconds) as client:
-            call_json(client, "POST", url, body, ok_statuses=(200,))
-    except PeerError as exc:
-        if exc.retryable:
-            raise RetryLater(f"hub events: {exc.status or exc.code}") from exc
-        # A refusal that a retry cannot change (a wrong key is retried above): the events stay
-        # unpushed, and the sweep queues the push again each minute.
-        raise GiveUp(f"hub refused events: {exc.status} {exc.code or ''}".strip()) from exc
-
-    with ctx.database.transaction() as session:
-        repository.mark_pushed(session, event_ids, ctx.clock.now())
+    # A refusal that no event explains leaves them unpushed; the sweep queues them again.
+    send_events(ctx, url, token, body["events"])
     log.info("pushed %d events of controller %s to the hub", len(event_ids), controller_id)
     return len(event_ids)

@@ -86,7 +86,8 @@ class LockConnector(Protocol):
     def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
         """Makes the door accept `credential` for `ref` in its windows, replacing whatever
         that ref held there before (and undoing a revocation) — unless the door already holds
-        a newer `credential.version` for the ref, when the call changes nothing.
+        a newer `credential.version` for the ref, or a revocation at the same version, when the
+        call changes nothing.
 
         Idempotent: may be called again with the same arguments after a failure or a crash.
         Raises ConnectorError: `door_offline` (retryable), `code_rejected` (the code is held
@@ -100,7 +101,8 @@ class LockConnector(Protocol):
 
         Idempotent, and succeeds also for a ref the door never held. `version` orders it
         against `program` calls for the same ref: whichever carries the higher version wins,
-        whatever order they arrive in (a slow program call must not undo a revocation).
+        and at an equal version the revocation wins, whatever order they arrive in (a slow
+        program call must not undo a revocation).
         Raises ConnectorError: `door_offline` (retryable), `unknown_door`, `unsupported`.
         """
         ...

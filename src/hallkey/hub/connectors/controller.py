@@ -46,7 +46,7 @@ class ControllerConnector:
 
     @staticmethod
     def _door_path(door: DoorTarget) -> str:
-        return f"/locks/v1/doors/{quote(door.remote_id, safe='')}"
+        return f"/locks/v1/doors/{path_segment(door.remote_id)}"
 
     def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
         """PUTs the credential of `ref` onto the controller's door."""
@@ -63,11 +63,11 @@ class ControllerConnector:
             ],
             "version": credential.version,
         }
-        self._call("PUT", f"{self._door_path(door)}/credentials/{quote(ref, safe='')}", body)
+        self._call("PUT", f"{self._door_path(door)}/credentials/{path_segment(ref)}", body)
 
     def revoke(self, door: DoorTarget, ref: str, version: int = 0) -> None:
         """DELETEs the credential of `ref` at the controller's door."""
-        path = f"{self._door_path(door)}/credentials/{quote(ref, safe='')}?version={version}"
+        path = f"{self._door_path(door)}/credentials/{path_segment(ref)}?version={version}"
         self._call("DELETE", path)
 
     def pulse(self, door: DoorTarget, seconds: int, ref: str | None) -> datetime:
@@ -108,6 +108,16 @@ class ControllerConnector:
         online = bool(answer.get("online", True)) if isinstance(answer, dict) else True
         battery = answer.get("battery") if isinstance(answer, dict) else None
         return DoorStatus(online=online, battery=battery if isinstance(battery, int) else None)
+
+
+def path_segment(value: str) -> str:
+    """Returns `value` quoted as one URL path segment, `.` and `..` included.
+
+    Unquoted, a dot-segment is resolved away by the HTTP client (`/credentials/..` becomes the
+    door's own path), so the controller would see another resource, not a bad ref to refuse.
+    """
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
 
 
 def _parse_utc(value: object) -> datetime:

@@ -3,11 +3,13 @@ be taken offline. Tests use it; a site with connector `memory` is served by it."
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from hallkey.core.clock import Clock
+from hallkey.core.schemas import REF_PATTERN
 from hallkey.hub.connectors.base import (
     PULSE,
     STORE_CREDENTIALS,
@@ -20,6 +22,7 @@ from hallkey.hub.connectors.base import (
 from hallkey.hub.domain import Window, any_overlap, valid_at
 
 DEFAULT_MAX_CREDENTIALS = 1000
+_REF = re.compile(REF_PATTERN)
 IMPLEMENTED = frozenset({STORE_CREDENTIALS, PULSE})
 """What the memory lock system can do (no unlock schedules yet)."""
 
@@ -54,6 +57,12 @@ class KeypadDecision:
     granted: bool
     ref: str | None = None
     reason: str | None = None
+
+
+def _check_ref(ref: str) -> None:
+    """Refuses what is not a ref, as the door controller does (422 there)."""
+    if _REF.fullmatch(ref) is None:
+        raise ConnectorError("unsupported", "the lock system refuses this ref", retryable=False)
 
 
 class MemoryLockSystem:
@@ -115,9 +124,15 @@ class MemoryLockSystem:
         """Stores `credential` for `ref` on the door; see LockConnector.program."""
         with self._lock:
             door = self._reachable(remote_id)
+            _check_ref(ref)
             held = door.credentials.get(ref)
-            if held is not None and credential.version < held.version:
-                return  # a late write: the door already has a newer one
+            # A late write (the door has a newer one) is ignored; so is one at the version of
+            # a revocation: at an equal version a revocation wins, whichever arrives first.
+            if held is not None and (
+                credential.version < held.version
+                or (credential.version == held.version and held.revoked)
+            ):
+                return
             if credential.code is not None:
                 for other_ref, other in door.credentials.items():
                     if (
@@ -144,6 +159,7 @@ class MemoryLockSystem:
         """Marks the ref revoked on the door; see LockConnector.revoke."""
         with self._lock:
             door = self._reachable(remote_id)
+            _check_ref(ref)
             existing = door.credentials.get(ref)
             if existing is None:
                 door.credentials[ref] = MemoryCredential(
