@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import service
+from hallkey.booking import customers, events, public, service, tokens
 from hallkey.booking.context import BookingContext
 from hallkey.booking.schemas import (
     AcceptedOut,
@@ -40,13 +40,13 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             raise service.conflict_from_integrity(exc) from exc
 
     def tenant_of(request: Request, session: Session) -> str:
-        return service.authenticate(session, bearer_token(request))
+        return tokens.authenticate(session, bearer_token(request))
 
     @router.get("/resources", response_model=list[ResourceOut])
     def list_resources() -> list[ResourceOut]:
         """Lists what can be booked (public)."""
         with ctx.database.transaction() as session:
-            return service.list_resources(session)
+            return public.list_resources(session)
 
     @router.get("/resources/{resource_id}/availability", response_model=AvailabilityOut)
     def availability(
@@ -56,7 +56,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     ) -> AvailabilityOut:
         """Tells when a resource is busy and free between `from` and `to` (public)."""
         with ctx.database.transaction() as session:
-            return service.availability(session, resource_id, from_, to)
+            return public.availability(session, resource_id, from_, to)
 
     @router.post("/reservations", status_code=201, response_model=ReservationOut)
     def create_reservation(body: ReservationCreate, request: Request) -> ReservationOut:
@@ -117,21 +117,21 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Returns everything stored about a customer, with their reservations (the export)."""
         with ctx.database.transaction() as session:
             tenant_id = tenant_of(request, session)
-            return service.export_customer(session, tenant_id, customer_id)
+            return customers.export_customer(session, tenant_id, customer_id)
 
     @router.post("/customers/{customer_id}/erase", response_model=CustomerExportOut)
     def erase_customer(customer_id: str, request: Request) -> CustomerExportOut:
         """Deletes the customer's personal data; the reservations and their refs stay."""
         with transaction() as session:
             tenant_id = tenant_of(request, session)
-            return service.erase_customer(ctx, session, tenant_id, customer_id)
+            return customers.erase_customer(ctx, session, tenant_id, customer_id)
 
     @router.post("/access-events", response_model=AcceptedOut)
     def access_events(body: AccessEventsIn, request: Request) -> AcceptedOut:
         """Receives door events pushed by the hub; each event is stored once."""
         with transaction() as session:
             tenant_id = tenant_of(request, session)
-            accepted = service.record_access_events(ctx, session, tenant_id, body.events)
+            accepted = events.record_access_events(ctx, session, tenant_id, body.events)
         return AcceptedOut(accepted=accepted)
 
     return [router]
