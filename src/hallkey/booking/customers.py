@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,7 +20,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def upsert_customer(ctx: BookingContext, session: Session, tenant_id: str, data: CustomerIn) -> str:
+def attach_customer(
+    ctx: BookingContext, session: Session, tenant_id: str, data: CustomerIn
+) -> tuple[str, bool]:
+    """Returns the customer a booking belongs to (by e-mail), and whether the booking's
+    contact is that customer's own.
+
+    A booking proves nothing about who makes it. So it creates the customer when the e-mail is
+    new, and otherwise is only linked to the existing customer: it never changes their name,
+    phone or organisation (those change only through a proven path: provisioning by staff,
+    later a signed-in customer). When the booker gave another name or phone, the link is
+    marked (`contact_is_customer` false): the reservation keeps its own contact for its key,
+    and the customer's export lists it as made with their e-mail, without the booker's data.
+    """
     now = ctx.clock.now()
     # Locked (on PostgreSQL) so that an erasure cannot slip in between this booking's check
     # and its commit; SQLite's write transactions are serial anyway.
@@ -38,25 +50,16 @@ def upsert_customer(ctx: BookingContext, session: Session, tenant_id: str, data:
             updated_at=now,
         )
         try:
-            # A concurrent booking may create the same customer; then we reuse theirs.
+            # A concurrent booking may create the same customer; then we link to theirs.
             with session.begin_nested():
                 session.add(customer)
-            return customer.id
+            return customer.id, True
         except IntegrityError:
             existing = repo.customer_by_email(session, tenant_id, data.email, lock=True)
             if existing is None:
                 raise Conflict("the customer is being changed; try again") from None
-    changes: dict[str, Any] = {"name": data.name, "phone": data.phone}
-    if data.organisation is not None:
-        changes["organisation"] = data.organisation
-    if data.org_number is not None:
-        changes["org_number"] = data.org_number
-    # Only write when something changed.
-    if any(getattr(existing, key) != value for key, value in changes.items()):
-        for key, value in changes.items():
-            setattr(existing, key, value)
-        existing.updated_at = now
-    return existing.id
+    own = (existing.name, existing.phone) == (data.name, data.phone)
+    return existing.id, own
 
 
 def _tenant_customer(
@@ -84,9 +87,11 @@ def export_customer(session: Session, tenant_id: str, customer_id: str) -> Custo
             CustomerReservationOut(
                 id=r.id,
                 ref=r.ref,
-                contact_name=r.contact_name,
-                contact_phone=r.contact_phone,
+                # Someone else's name and phone are not this customer's data to see.
+                contact_name=r.contact_name if r.contact_is_customer else None,
+                contact_phone=r.contact_phone if r.contact_is_customer else None,
                 contact_email=r.contact_email,
+                contact_withheld=not r.contact_is_customer,
                 status=r.status,
                 resource_id=r.resource_id,
                 start=r.start_at,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
@@ -52,11 +53,21 @@ def _check_frame(
     session: Session,
     resource_id: str,
     frame: domain.Frame,
+    now: datetime,
     *,
     exclude_id: str | None = None,
 ) -> None:
+    """Raises unless the frame keeps the resource's rules, opening hours and is free."""
     resource = repo.resource(session, resource_id)
     assert resource is not None
+    # The rules bound the frame's length and distance first, so the opening-hours check below
+    # never works through years of days.
+    rules = domain.BookingRules(
+        min_minutes=resource.min_booking_minutes,
+        max_minutes=resource.max_booking_minutes,
+        horizon_days=resource.horizon_days,
+    )
+    domain.check_rules(frame, rules, now)
     venue = repo.venue(session, resource.venue_id)
     assert venue is not None
     domain.check_opening_hours(frame, resource.opening_hours, domain.zone(venue.timezone))
@@ -86,8 +97,10 @@ def create_reservation(
         )
     now = ctx.clock.now()
     frame = domain.validate_frame(data.start, data.end, now)
-    _check_frame(session, resource.id, frame)
-    customer_id = customers.upsert_customer(ctx, session, tenant_id, data.customer)
+    _check_frame(session, resource.id, frame, now)
+    customer_id, contact_is_customer = customers.attach_customer(
+        ctx, session, tenant_id, data.customer
+    )
     status = "requested" if resource.approval_required else "confirmed"
     reservation = Reservation(
         id=new_id("bkg"),
@@ -97,6 +110,7 @@ def create_reservation(
         contact_name=data.customer.name,
         contact_phone=data.customer.phone,
         contact_email=data.customer.email,
+        contact_is_customer=contact_is_customer,
         ref=new_ref(),
         status=status,
         start_at=frame.start,
@@ -147,8 +161,9 @@ def move_reservation(
     end = data.end or reservation.end_at
     if (start, end) == (reservation.start_at, reservation.end_at):
         return reservation
-    frame = domain.validate_frame(start, end, ctx.clock.now())
-    _check_frame(session, reservation.resource_id, frame, exclude_id=reservation.id)
+    now = ctx.clock.now()
+    frame = domain.validate_frame(start, end, now)
+    _check_frame(session, reservation.resource_id, frame, now, exclude_id=reservation.id)
     reservation.start_at = frame.start
     reservation.end_at = frame.end
     _changed(ctx, session, reservation)
