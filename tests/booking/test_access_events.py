@@ -14,7 +14,9 @@ END = "2026-05-04T12:00:00Z"
 
 def reserve(booking: Booking, token: str | None = None, resource_id: str | None = None) -> Any:
     body = reservation_body(resource_id or booking.resource_id, START, END)
-    response = booking.client.post("/api/v1/reservations", json=body, headers=booking.headers(token))
+    response = booking.client.post(
+        "/api/v1/reservations", json=body, headers=booking.headers(token)
+    )
     assert response.status_code == 201, response.text
     return response.json()
 

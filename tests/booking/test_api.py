@@ -214,6 +214,55 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], int, str]] = [
         422,
         "customer.organisation",
     ),
+    *[
+        (
+            f"name_{label}",
+            {"customer": {"name": name, "phone": "41234567", "email": "k@example.no"}},
+            422,
+            "customer.name",
+        )
+        for label, name in [
+            ("only_spaces", "   "),
+            ("only_tabs_and_nbsp", "\t\u00a0 "),
+            ("right_to_left_override", "Kari\u202enamrodroN"),
+            ("left_to_right_embedding", "\u202aKari"),
+            ("first_strong_isolate", "Kari \u2068Nordmann\u2069"),
+            ("zero_width_space", "Ka\u200bri"),
+            ("zero_width_joiner", "Ka\u200dri"),
+            ("word_joiner", "Ka\u2060ri"),
+            ("byte_order_mark", "\ufeffKari"),
+            ("soft_hyphen_format", "Ka\u00adri"),
+        ]
+    ],
+    *[
+        (
+            f"organisation_{label}",
+            {
+                "customer": {
+                    "name": "Kari",
+                    "phone": "41234567",
+                    "email": "k@example.no",
+                    "organisation": organisation,
+                }
+            },
+            422,
+            "customer.organisation",
+        )
+        for label, organisation in [("only_spaces", "  "), ("pop_directional", "IL\u202c")]
+    ],
+    *[
+        (
+            f"phone_{label}",
+            {"customer": {"name": "Kari", "phone": phone, "email": "k@example.no"}},
+            422,
+            "customer.phone",
+        )
+        for label, phone in [
+            ("extension", "+47 412 34 567 ext. 12"),
+            ("rfc3966_extension", "+47 412 34 567;ext=12"),
+            ("x_extension", "412 34 567 x12"),
+        ]
+    ],
     ("bad_credential", {"access": {"credential": "fingerprint"}}, 422, "access.credential"),
     ("credential_not_offered", {"access": {"credential": "url_key"}}, 422, "access.credential"),
 ]
@@ -238,6 +287,22 @@ def test_reservation__bad_input__is_refused_with_its_field_and_stores_nothing(
     assert booking.count(Reservation) == 0
     assert booking.count(Customer) == 0
     assert pending_jobs(booking) == 0
+
+
+def test_reservation__names_with_surrounding_spaces__are_stored_trimmed(booking: Booking) -> None:
+    customer = {
+        "name": "  Kari Nordmann\u00a0",
+        "phone": "412 34 567",
+        "email": "kari@example.no",
+        "organisation": " Kari IL ",
+    }
+    response = create(booking, customer=customer)
+    assert response.status_code == 201, response.text
+    assert response.json()["customer"]["name"] == "Kari Nordmann"
+    exported = booking.client.get(
+        f"/api/v1/customers/{response.json()['customer']['id']}", headers=booking.headers()
+    ).json()
+    assert (exported["name"], exported["organisation"]) == ("Kari Nordmann", "Kari IL")
 
 
 def test_reservation__outside_opening_hours__is_422_on_start(booking: Booking) -> None:
@@ -338,14 +403,17 @@ def test_availability__shows_busy_and_free_inside_opening_hours(booking: Booking
 
 
 def test_availability__bad_range__is_422_on_its_field(booking: Booking) -> None:
-    url = f"/api/v1/resources/{booking.resource_id}/availability?tenant=testby"
-    naive = booking.client.get(url, params={"from": "2026-05-04T00:00:00", "to": END})
+    url = f"/api/v1/resources/{booking.resource_id}/availability"
+    tenant = {"tenant": "testby"}
+    naive = booking.client.get(url, params={"from": "2026-05-04T00:00:00", "to": END} | tenant)
     assert naive.status_code == 422
     assert naive.json()["error"]["field"] == "from"
-    too_long = booking.client.get(url, params={"from": START, "to": "2026-07-06T10:00:00Z"})
+    too_long = booking.client.get(
+        url, params={"from": START, "to": "2026-07-06T10:00:00Z"} | tenant
+    )
     assert too_long.status_code == 422
     assert too_long.json()["error"]["field"] == "to"
-    missing = booking.client.get(url, params={"from": START})
+    missing = booking.client.get(url, params={"from": START} | tenant)
     assert missing.status_code == 422
     assert missing.json()["error"]["field"] == "to"
     unknown = booking.client.get(

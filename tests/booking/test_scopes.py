@@ -10,6 +10,7 @@ import pytest
 
 from hallkey.booking import issue_api_token
 from hallkey.booking.models import Reservation
+from hallkey.core.errors import InvalidInput
 from tests.booking.conftest import Booking, reservation_body
 
 Call = Callable[[Booking, dict[str, str], dict[str, str]], httpx.Response]
@@ -43,9 +44,7 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
     ),
     "deny": (
         "decide",
-        lambda b, h, ids: b.client.post(
-            f"/api/v1/reservations/{ids['requested']}/deny", headers=h
-        ),
+        lambda b, h, ids: b.client.post(f"/api/v1/reservations/{ids['requested']}/deny", headers=h),
     ),
     "export": (
         "customers",
@@ -164,8 +163,6 @@ def test_scopes__the_other_tenants_tokens__see_nothing_of_mine(booking: Booking)
 
 
 def test_scopes__unknown_or_no_scope__cannot_be_issued(booking: Booking) -> None:
-    from hallkey.core.errors import InvalidInput
-
     for scopes in ([], ["admin"], ["staff", "everything"]):
         with (
             pytest.raises(InvalidInput) as caught,
