@@ -12,7 +12,7 @@ END = "2026-05-04T12:00:00Z"
 
 
 def names(booking: Booking, **kwargs: object) -> list[str]:
-    response = booking.client.get("/api/v1/resources", **kwargs)  # type: ignore[arg-type]
+    response = booking.client.get("/api/v1/resources", **kwargs)
     assert response.status_code == 200, response.text
     return sorted(r["name"] for r in response.json())
 

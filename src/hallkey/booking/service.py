@@ -2,6 +2,13 @@
 
 A change that the hub must learn about enqueues the `sync_access` job in the same
 transaction (the jobs table is the outbox); the job pushes the reservation's current state.
+
+A reservation is checked against its resource's rules (shortest and longest booking, how far
+ahead) before its opening hours and conflicts. Booking with an e-mail proves nothing: a booking
+with an existing customer's e-mail is linked to that customer but never changes their record;
+when its name or phone differ it is marked so, and the customer's export lists it without the
+booker's name and phone (`customers.attach_customer`). The reservation keeps its own contact,
+which is where its key goes.
 """
 
 from __future__ import annotations
