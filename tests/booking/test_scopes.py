@@ -172,3 +172,23 @@ def test_scopes__unknown_or_no_scope__cannot_be_issued(booking: Booking) -> None
                 booking.ctx, session, tenant_id=booking.tenant_id, name="x", scopes=scopes
             )
         assert caught.value.field == "scopes"
+
+
+PUBLIC_PATHS = {"/api/v1/resources", "/api/v1/resources/{resource_id}/availability"}
+
+
+def test_scopes__every_endpoint_but_the_public_ones__declares_the_scope_it_needs(
+    booking: Booking,
+) -> None:
+    doc = booking.client.get("/api/openapi.json").json()
+    declared = {
+        (method, path): operation.get("x-required-scope")
+        for path, operations in doc["paths"].items()
+        for method, operation in operations.items()
+    }
+    for (method, path), scope in declared.items():
+        if path in PUBLIC_PATHS:
+            assert scope is None, (method, path)
+        else:
+            assert scope in {"reservations", "decide", "customers", "events:write"}, (method, path)
+    assert declared[("post", "/api/v1/access-events")] == "events:write"
