@@ -210,7 +210,8 @@ def bench_end_to_end(base: str, demo: dict[str, Any], repeat: int) -> None:
         base_url=base, headers={"Authorization": f"Bearer {demo['booking_api_token']}"}
     )
     resource = demo["resources"][0]["id"]
-    first = datetime.now(UTC) + timedelta(days=400)
+    # Clear of bench_booking's slots, and inside the resource's horizon (365 days by default).
+    first = datetime.now(UTC) + timedelta(days=300)
     samples = []
     for n in range(repeat):
         start = first + timedelta(hours=2 * n)

@@ -135,11 +135,22 @@ def seed_demo(
             phone="+4791234567",
             email="post@demo-il.example",
         )
+        # Staff scope: reservations, approve/deny, customers' export and erasure (the README's
+        # "Try it"); it cannot post door events.
         booking_api_token = booking.issue_api_token(
-            booking_ctx, session, tenant_id=tenant_id, name="demo staff and integrations"
+            booking_ctx,
+            session,
+            tenant_id=tenant_id,
+            name="demo staff and integrations",
+            scopes=["staff"],
         )
+        # The hub holds this one: it may post door events and do nothing else.
         hub_events_token = booking.issue_api_token(
-            booking_ctx, session, tenant_id=tenant_id, name="hub door events"
+            booking_ctx,
+            session,
+            tenant_id=tenant_id,
+            name="hub door events",
+            scopes=["events:write"],
         )
 
     with hub_ctx.database.transaction() as session:

@@ -39,6 +39,8 @@ class Booking:
     client: TestClient
     token: str
     other_token: str
+    events_token: str
+    other_events_token: str
     tenant_id: str
     resource_id: str
     hours_resource_id: str
@@ -81,6 +83,7 @@ def make_booking(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[B
                 slug="testby",
                 hub_url=hub_url,
                 hub_api_key="hkh_client.secret",
+                hostnames=["booking.testby.example"],
             )
             venue_id = create_venue(ctx, session, tenant_id=tenant_id, name="Testby hall")
             resource_id = create_resource(
@@ -102,7 +105,12 @@ def make_booking(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[B
                 door_ids=["dor_d"],
                 approval_required=True,
             )
-            token = issue_api_token(ctx, session, tenant_id=tenant_id, name="portal")
+            token = issue_api_token(
+                ctx, session, tenant_id=tenant_id, name="portal", scopes=["staff"]
+            )
+            events_token = issue_api_token(
+                ctx, session, tenant_id=tenant_id, name="hub", scopes=["events:write"]
+            )
             other_id = create_tenant(
                 ctx,
                 session,
@@ -115,7 +123,12 @@ def make_booking(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[B
             other_resource_id = create_resource(
                 ctx, session, venue_id=other_venue, name="Other hall", door_ids=["dor_x"]
             )
-            other_token = issue_api_token(ctx, session, tenant_id=other_id, name="portal")
+            other_token = issue_api_token(
+                ctx, session, tenant_id=other_id, name="portal", scopes=["staff"]
+            )
+            other_events_token = issue_api_token(
+                ctx, session, tenant_id=other_id, name="hub", scopes=["events:write"]
+            )
         client = TestClient(create_app([build_part(ctx)], run_workers=False))
         return Booking(
             ctx=ctx,
@@ -123,6 +136,8 @@ def make_booking(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[B
             client=client,
             token=token,
             other_token=other_token,
+            events_token=events_token,
+            other_events_token=other_events_token,
             tenant_id=tenant_id,
             resource_id=resource_id,
             hours_resource_id=hours_resource_id,

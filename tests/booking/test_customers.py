@@ -134,3 +134,47 @@ def test_customers__of_another_tenant__are_404(booking: Booking) -> None:
     assert erase(booking, customer_id, booking.other_token).status_code == 404
     assert export(booking, "cus_nope").status_code == 404
     assert export(booking, customer_id).json()["name"] == PERSON["name"]
+
+
+def test_booking__with_someone_elses_email__never_changes_their_record_or_shows_in_their_export(
+    booking: Booking,
+) -> None:
+    own = book(booking)
+    customer_id = own["customer"]["id"]
+    before = export(booking, customer_id).json()
+    impostor = {
+        "name": "Mallory Impostor",
+        "phone": "+47 909 87 654",
+        "email": PERSON["email"].upper(),
+        "organisation": "Mallory AS",
+        "org_number": "123456789",
+    }
+    body = reservation_body(
+        booking.resource_id, "2026-05-05T10:00:00Z", "2026-05-05T11:00:00Z", customer=impostor
+    )
+    response = booking.client.post("/api/v1/reservations", json=body, headers=booking.headers())
+    assert response.status_code == 201, response.text
+    theirs = response.json()
+    # The booking keeps its own contact: the key goes to the booker's phone.
+    assert theirs["customer"] == {
+        "id": customer_id,
+        "name": "Mallory Impostor",
+        "phone": "+4790987654",
+        "email": PERSON["email"],
+    }
+
+    after = export(booking, customer_id).json()
+    fields = ("name", "phone", "email", "organisation", "org_number")
+    assert {k: after[k] for k in fields} == {k: before[k] for k in fields}
+    listed = {r["id"]: r for r in after["reservations"]}
+    assert listed[own["id"]]["contact_withheld"] is False
+    assert listed[own["id"]]["contact_name"] == PERSON["name"]
+    assert listed[theirs["id"]] == {
+        **listed[theirs["id"]],
+        "contact_name": None,
+        "contact_phone": None,
+        "contact_email": PERSON["email"],
+        "contact_withheld": True,
+    }
+    assert "Mallory" not in export(booking, customer_id).text
+    assert "90987654" not in export(booking, customer_id).text

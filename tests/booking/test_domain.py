@@ -139,6 +139,54 @@ def test_opening_hours__on_the_fall_back_day__open_at_local_eight_in_winter_time
     )
 
 
+def opening_on(day: datetime, hours: dict[str, list[list[str]]]) -> list[Frame]:
+    """Returns the opening frames of one local day (with a margin of a day each side)."""
+    return domain.opening_frames(
+        hours, OSLO, Frame(day - timedelta(hours=6), day + timedelta(hours=30))
+    )
+
+
+def test_opening_hours__starting_in_the_spring_gap__open_when_the_clock_jumps() -> None:
+    # 2026-03-29: 02:00-03:00 does not exist in Oslo; the clock jumps at 01:00Z.
+    sunday = local(2026, 3, 29)
+    assert opening_on(sunday, {"sun": [["02:30", "03:15"]]}) == [
+        Frame(utc(2026, 3, 29, 1), local(2026, 3, 29, 3, 15))
+    ]
+    assert opening_on(sunday, {"sun": [["02:30", "06:00"]]}) == [
+        Frame(utc(2026, 3, 29, 1), utc(2026, 3, 29, 4))
+    ]
+    # A booking right at the jump fits that day's opening.
+    assert domain.within_opening_hours(
+        Frame(utc(2026, 3, 29, 1), utc(2026, 3, 29, 1, 15)), {"sun": [["02:30", "03:15"]]}, OSLO
+    )
+
+
+def test_opening_hours__ending_in_the_spring_gap__close_when_the_clock_jumps() -> None:
+    sunday = local(2026, 3, 29)
+    assert opening_on(sunday, {"sun": [["00:00", "02:30"]]}) == [
+        Frame(local(2026, 3, 29, 0), utc(2026, 3, 29, 1))
+    ]
+    # Wholly inside the gap: no opening that day, and no inverted frame either.
+    assert opening_on(sunday, {"sun": [["02:10", "02:50"]]}) == []
+
+
+def test_opening_hours__in_the_autumn_repeat__cover_both_showings_of_the_wall_time() -> None:
+    # 2026-10-25: 02:00-03:00 happens twice (00:00Z-01:00Z CEST, then 01:00Z-02:00Z CET).
+    sunday = local(2026, 10, 25)
+    # Opens at the first 02:30 (00:30Z); closes at the second 02:30 (01:30Z).
+    assert opening_on(sunday, {"sun": [["02:30", "05:00"]]}) == [
+        Frame(utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 4))
+    ]
+    assert opening_on(sunday, {"sun": [["01:00", "02:30"]]}) == [
+        Frame(utc(2026, 10, 24, 23), utc(2026, 10, 25, 1, 30))
+    ]
+    assert domain.within_opening_hours(
+        Frame(local(2026, 10, 25, 2, 0, fold=1), local(2026, 10, 25, 2, 30, fold=1)),
+        {"sun": [["01:00", "02:30"]]},
+        OSLO,
+    )
+
+
 def test_opening_hours__malformed__are_refused() -> None:
     for bad in (
         {"monday": [["08:00", "10:00"]]},

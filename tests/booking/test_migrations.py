@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from hallkey.booking.context import MIGRATIONS, VERSION_TABLE
 from hallkey.booking.models import Base
 from hallkey.core.db import create_db_engine
-from hallkey.core.migrations import upgrade
+from hallkey.core.migrations import make_config, upgrade
 from tests.conftest import DatabaseUrlFactory
 
 
@@ -67,8 +68,10 @@ def test_postgres_constraint__overlapping_holding_reservations__are_refused(
             )
             connection.execute(
                 text(
-                    "INSERT INTO booking_resources VALUES ('res_1', 'ten_1', 'ven_1', 'R', '[]', "
-                    "'pin', 15, 15, NULL, false, now())"
+                    "INSERT INTO booking_resources (id, tenant_id, venue_id, name, door_ids, "
+                    "credential, access_before_minutes, access_after_minutes, opening_hours, "
+                    "approval_required, created_at) VALUES ('res_1', 'ten_1', 'ven_1', 'R', "
+                    "'[]', 'pin', 15, 15, NULL, false, now())"
                 )
             )
             connection.execute(
@@ -95,5 +98,53 @@ def test_postgres_constraint__overlapping_holding_reservations__are_refused(
             connection.execute(
                 insert, {"id": "d", "ref": "rd", "status": "confirmed", "start": t, "end": t3}
             )
+    finally:
+        engine.dispose()
+
+
+def test_migration_0003__events_tokens_and_resources_of_0002__are_kept_and_come_back_down(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    url = database_url("booking")
+    config = make_config(url, MIGRATIONS, VERSION_TABLE)
+    command.upgrade(config, "0002")
+    engine = create_db_engine(url)
+    at = datetime(2026, 5, 4, 10, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO booking_tenants VALUES "
+                    "('ten_1', 'T', 't', 'Europe/Oslo', 'http://hub', 'x', :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO booking_api_tokens VALUES "
+                    "('tok_1', 'ten_1', 'old', 'kid', 'hash', :at, NULL)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO booking_access_events VALUES "
+                    "('hev_1', 'ten_1', 'rsv_1', 'dor_a', 'A', 'access_granted', NULL, :at, :at)"
+                ),
+                {"at": at},
+            )
+        command.upgrade(config, "head")
+        with engine.begin() as connection:
+            events = connection.execute(
+                text("SELECT tenant_id, event_id, ref FROM booking_access_events")
+            ).all()
+            scopes = connection.execute(text("SELECT scopes FROM booking_api_tokens")).scalar()
+        assert [tuple(row) for row in events] == [("ten_1", "hev_1", "rsv_1")]
+        # Existing tokens keep what they could do before scopes existed.
+        assert "staff" in str(scopes) and "events:write" in str(scopes)
+        command.downgrade(config, "0002")
+        with engine.begin() as connection:
+            back = connection.execute(text("SELECT id, tenant_id FROM booking_access_events")).all()
+        assert [tuple(row) for row in back] == [("hev_1", "ten_1")]
     finally:
         engine.dispose()

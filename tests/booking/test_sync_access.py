@@ -304,7 +304,9 @@ def test_access_events__pushed_by_the_hub__show_in_the_reservation(world: World)
         "at": "2026-05-04T09:50:00Z",
     }
     response = world.booking.client.post(
-        "/api/v1/access-events", json={"events": [event]}, headers=world.booking.headers()
+        "/api/v1/access-events",
+        json={"events": [event]},
+        headers=world.booking.headers(world.booking.events_token),
     )
     assert response.status_code == 200
     assert world.get(created["id"])["events"] == [

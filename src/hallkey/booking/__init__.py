@@ -9,6 +9,7 @@ from hallkey.booking.provisioning import (
     create_tenant,
     create_venue,
     issue_api_token,
+    set_tenant_hostnames,
     tenant_exists,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "create_tenant",
     "create_venue",
     "issue_api_token",
+    "set_tenant_hostnames",
     "tenant_exists",
 ]

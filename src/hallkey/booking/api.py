@@ -1,15 +1,20 @@
-"""The booking JSON API under `/api/v1`: thin endpoints over the service."""
+"""The booking JSON API under `/api/v1`: thin endpoints over the service.
+
+Every endpoint with a token names the one scope it needs (`hallkey.booking.scopes`); it is
+also shown in the OpenAPI document as `x-required-scope`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import service
+from hallkey.booking import customers, events, public, scopes, service, tokens
 from hallkey.booking.context import BookingContext
 from hallkey.booking.schemas import (
     AcceptedOut,
@@ -23,6 +28,18 @@ from hallkey.booking.schemas import (
 )
 from hallkey.core.auth import bearer_token
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
+
+TENANT_QUERY = Query(
+    default=None,
+    min_length=1,
+    max_length=64,
+    description="the tenant's slug, when the host name does not tell",
+)
+
+
+def needs(scope: str) -> dict[str, Any]:
+    """Returns the OpenAPI extra that documents the scope an endpoint needs."""
+    return {"x-required-scope": scope}
 
 
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
@@ -39,99 +56,137 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         except IntegrityError as exc:
             raise service.conflict_from_integrity(exc) from exc
 
-    def tenant_of(request: Request, session: Session) -> str:
-        return service.authenticate(session, bearer_token(request))
+    def tenant_of(request: Request, session: Session, scope: str) -> str:
+        return tokens.authenticate(session, bearer_token(request), scope)
 
     @router.get("/resources", response_model=list[ResourceOut])
-    def list_resources() -> list[ResourceOut]:
-        """Lists what can be booked (public)."""
+    def list_resources(request: Request, tenant: str | None = TENANT_QUERY) -> list[ResourceOut]:
+        """Lists what one tenant offers for booking (public)."""
         with ctx.database.transaction() as session:
-            return service.list_resources(session)
+            tenant_id = public.resolve_tenant(session, request.headers.get("host"), tenant)
+            return public.list_resources(session, tenant_id)
 
     @router.get("/resources/{resource_id}/availability", response_model=AvailabilityOut)
     def availability(
         resource_id: str,
+        request: Request,
         from_: UtcDatetime = Query(alias="from"),
         to: UtcDatetime = Query(),
+        tenant: str | None = TENANT_QUERY,
     ) -> AvailabilityOut:
         """Tells when a resource is busy and free between `from` and `to` (public)."""
         with ctx.database.transaction() as session:
-            return service.availability(session, resource_id, from_, to)
+            tenant_id = public.resolve_tenant(session, request.headers.get("host"), tenant)
+            return public.availability(session, tenant_id, resource_id, from_, to, ctx.clock.now())
 
-    @router.post("/reservations", status_code=201, response_model=ReservationOut)
+    @router.post(
+        "/reservations",
+        status_code=201,
+        response_model=ReservationOut,
+        openapi_extra=needs(scopes.RESERVATIONS),
+    )
     def create_reservation(body: ReservationCreate, request: Request) -> ReservationOut:
         """Reserves a resource; a confirmed reservation gets its access from the hub."""
         with transaction() as session:
-            tenant_id = tenant_of(request, session)
+            tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.create_reservation(ctx, session, tenant_id, body)
             return service.reservation_view(ctx, session, reservation)
 
-    @router.get("/reservations/{reservation_id}", response_model=ReservationOut)
+    @router.get(
+        "/reservations/{reservation_id}",
+        response_model=ReservationOut,
+        openapi_extra=needs(scopes.RESERVATIONS),
+    )
     def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
         """Returns a reservation with its access and door events."""
         with ctx.database.transaction() as session:
-            tenant_id = tenant_of(request, session)
+            tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.get_reservation(session, tenant_id, reservation_id)
             return service.reservation_view(ctx, session, reservation)
 
-    @router.patch("/reservations/{reservation_id}", response_model=ReservationOut)
+    @router.patch(
+        "/reservations/{reservation_id}",
+        response_model=ReservationOut,
+        openapi_extra=needs(scopes.RESERVATIONS),
+    )
     def move_reservation(
         reservation_id: str, body: ReservationMove, request: Request
     ) -> ReservationOut:
         """Moves a reservation; its access follows."""
         with transaction() as session:
-            tenant_id = tenant_of(request, session)
+            tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.move_reservation(ctx, session, tenant_id, reservation_id, body)
             return service.reservation_view(ctx, session, reservation)
 
-    @router.post("/reservations/{reservation_id}/cancel", response_model=ReservationOut)
+    @router.post(
+        "/reservations/{reservation_id}/cancel",
+        response_model=ReservationOut,
+        openapi_extra=needs(scopes.RESERVATIONS),
+    )
     def cancel_reservation(reservation_id: str, request: Request) -> ReservationOut:
         """Cancels a reservation and revokes its access; a repeat changes nothing."""
         with transaction() as session:
-            tenant_id = tenant_of(request, session)
+            tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.cancel_reservation(ctx, session, tenant_id, reservation_id)
             return service.reservation_view(ctx, session, reservation)
 
-    @router.post("/reservations/{reservation_id}/approve", response_model=ReservationOut)
+    @router.post(
+        "/reservations/{reservation_id}/approve",
+        response_model=ReservationOut,
+        openapi_extra=needs(scopes.DECIDE),
+    )
     def approve_reservation(reservation_id: str, request: Request) -> ReservationOut:
         """Confirms a requested reservation (case officer); its access is then granted."""
         with transaction() as session:
-            tenant_id = tenant_of(request, session)
+            tenant_id = tenant_of(request, session, scopes.DECIDE)
             reservation = service.decide_reservation(
                 ctx, session, tenant_id, reservation_id, approve=True
             )
             return service.reservation_view(ctx, session, reservation)
 
-    @router.post("/reservations/{reservation_id}/deny", response_model=ReservationOut)
+    @router.post(
+        "/reservations/{reservation_id}/deny",
+        response_model=ReservationOut,
+        openapi_extra=needs(scopes.DECIDE),
+    )
     def deny_reservation(reservation_id: str, request: Request) -> ReservationOut:
         """Denies a requested reservation (case officer)."""
         with transaction() as session:
-            tenant_id = tenant_of(request, session)
+            tenant_id = tenant_of(request, session, scopes.DECIDE)
             reservation = service.decide_reservation(
                 ctx, session, tenant_id, reservation_id, approve=False
             )
             return service.reservation_view(ctx, session, reservation)
 
-    @router.get("/customers/{customer_id}", response_model=CustomerExportOut)
+    @router.get(
+        "/customers/{customer_id}",
+        response_model=CustomerExportOut,
+        openapi_extra=needs(scopes.CUSTOMERS),
+    )
     def export_customer(customer_id: str, request: Request) -> CustomerExportOut:
         """Returns everything stored about a customer, with their reservations (the export)."""
         with ctx.database.transaction() as session:
-            tenant_id = tenant_of(request, session)
-            return service.export_customer(session, tenant_id, customer_id)
+            tenant_id = tenant_of(request, session, scopes.CUSTOMERS)
+            return customers.export_customer(session, tenant_id, customer_id)
 
-    @router.post("/customers/{customer_id}/erase", response_model=CustomerExportOut)
+    @router.post(
+        "/customers/{customer_id}/erase",
+        response_model=CustomerExportOut,
+        openapi_extra=needs(scopes.CUSTOMERS),
+    )
     def erase_customer(customer_id: str, request: Request) -> CustomerExportOut:
         """Deletes the customer's personal data; the reservations and their refs stay."""
         with transaction() as session:
-            tenant_id = tenant_of(request, session)
-            return service.erase_customer(ctx, session, tenant_id, customer_id)
+            tenant_id = tenant_of(request, session, scopes.CUSTOMERS)
+            return customers.erase_customer(ctx, session, tenant_id, customer_id)
 
-    @router.post("/access-events", response_model=AcceptedOut)
+    @router.post(
+        "/access-events", response_model=AcceptedOut, openapi_extra=needs(scopes.EVENTS_WRITE)
+    )
     def access_events(body: AccessEventsIn, request: Request) -> AcceptedOut:
-        """Receives door events pushed by the hub; each event is stored once."""
+        """Receives door events pushed by the hub: stores the good ones once, lists the bad."""
         with transaction() as session:
-            tenant_id = tenant_of(request, session)
-            accepted = service.record_access_events(ctx, session, tenant_id, body.events)
-        return AcceptedOut(accepted=accepted)
+            tenant_id = tenant_of(request, session, scopes.EVENTS_WRITE)
+            return events.record_access_events(ctx, session, tenant_id, body.events)
 
     return [router]

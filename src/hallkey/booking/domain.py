@@ -59,6 +59,28 @@ def validate_frame(start: datetime, end: datetime, now: datetime) -> Frame:
     return Frame(start.astimezone(UTC), end.astimezone(UTC))
 
 
+@dataclass(frozen=True)
+class BookingRules:
+    """A resource's limits on one booking: its shortest and longest length, how far ahead."""
+
+    min_minutes: int = 15
+    max_minutes: int = 24 * 60
+    horizon_days: int = 365
+
+
+def check_rules(frame: Frame, rules: BookingRules, now: datetime) -> None:
+    """Raises InvalidInput (field `end` for the length, `start` for the horizon) when the frame
+    breaks the resource's rules. Checked before anything whose cost grows with the frame."""
+    if frame.duration > timedelta(minutes=rules.max_minutes):
+        raise InvalidInput(f"a booking lasts at most {rules.max_minutes} minutes", field="end")
+    if frame.duration < timedelta(minutes=rules.min_minutes):
+        raise InvalidInput(f"a booking lasts at least {rules.min_minutes} minutes", field="end")
+    if frame.start > now + timedelta(days=rules.horizon_days):
+        raise InvalidInput(
+            f"a booking starts at most {rules.horizon_days} days ahead", field="start"
+        )
+
+
 def access_window(frame: Frame, before_minutes: int, after_minutes: int) -> Frame:
     """Returns the frame in which the door accepts the credential: the booking widened."""
     return Frame(
@@ -106,10 +128,43 @@ def validate_opening_hours(hours: OpeningHours | None) -> dict[str, list[list[st
     return result
 
 
-def _local_to_utc(day: date, wall: time | None, tz: ZoneInfo) -> datetime:
+def _gap_end(local: datetime, tz: ZoneInfo) -> datetime | None:
+    """Returns the instant (UTC) a DST gap ends when the wall time `local` falls in one, or None.
+
+    In a gap (spring forward) the wall time never shows: read with the offset before the change
+    it lies after the change, read with the one after it lies before; the change is between.
+    """
+    after = local.replace(fold=0).astimezone(UTC)
+    if after.astimezone(tz).replace(tzinfo=None, fold=0) == local.replace(tzinfo=None, fold=0):
+        return None
+    before = local.replace(fold=1).astimezone(UTC)
+    low, high = min(before, after), max(before, after)
+    offset_after = high.astimezone(tz).utcoffset()
+    # Bisect to the first second with the new offset (a gap lasts at most a few hours).
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(tz).utcoffset() == offset_after:
+            high = middle
+        else:
+            low = middle
+    return high.replace(microsecond=0)
+
+
+def _local_to_utc(day: date, wall: time | None, tz: ZoneInfo, *, closing: bool = False) -> datetime:
+    """Returns the instant of a wall time on a day in the venue's zone.
+
+    A wall time in the spring-forward gap is the gap's end (an opening that starts or ends in
+    the missing hour starts or ends when the clock jumps). A wall time shown twice (autumn) is
+    the first showing for an opening and the second for a closing, so the opening covers every
+    instant whose wall time lies between the two.
+    """
     if wall is None:  # 24:00 is midnight at the start of the next day
-        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
+        day, wall = day + timedelta(days=1), time(0)
+    local = datetime.combine(day, wall, tzinfo=tz)
+    gap_end = _gap_end(local, tz)
+    if gap_end is not None:
+        return gap_end
+    return local.replace(fold=1 if closing else 0).astimezone(UTC)
 
 
 def opening_frames(hours: OpeningHours, tz: ZoneInfo, span: Frame) -> list[Frame]:
@@ -125,7 +180,7 @@ def opening_frames(hours: OpeningHours, tz: ZoneInfo, span: Frame) -> list[Frame
     while day <= last:
         for opens, closes in hours.get(WEEKDAYS[day.weekday()], ()):
             start = _local_to_utc(day, _parse_hhmm(opens), tz)
-            end = _local_to_utc(day, _parse_hhmm(closes), tz)
+            end = _local_to_utc(day, _parse_hhmm(closes), tz, closing=True)
             if end > start:
                 frames.append(Frame(start, end))
         day += timedelta(days=1)

@@ -6,7 +6,9 @@ Hot paths and their indexes:
   (and, on PostgreSQL, the GiST exclusion constraint the migration adds).
 - Reservations by ref (events, hub traffic): unique index on ref.
 - Customer reuse by e-mail within a tenant: unique (tenant_id, email).
-- A reservation's door events, oldest first: (ref, at) on access events.
+- A reservation's door events, oldest first: (ref, at) on access events; an event id is
+  unique per tenant (the primary key (tenant_id, event_id)).
+- A public request's tenant by its Host: the primary key of tenant host names.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hallkey.core.db import UTCDateTime, make_metadata
@@ -38,6 +50,15 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class TenantHostname(Base):
+    """A host name under which the tenant's public pages and API answer (one tenant each)."""
+
+    __tablename__ = "booking_tenant_hostnames"
+
+    hostname: Mapped[str] = mapped_column(String(253), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+
+
 class StaffUser(Base):
     __tablename__ = "booking_staff_users"
 
@@ -57,6 +78,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     key_id: Mapped[str] = mapped_column(String(40), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(128))
+    # What the token may do (`hallkey.booking.scopes`), e.g. ["staff"] or ["events:write"].
+    scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
@@ -85,6 +108,10 @@ class Resource(Base):
     access_after_minutes: Mapped[int] = mapped_column(Integer)
     opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     approval_required: Mapped[bool] = mapped_column(Boolean)
+    # Booking rules: shortest and longest booking, and how far ahead one may start.
+    min_booking_minutes: Mapped[int] = mapped_column(Integer, server_default="15")
+    max_booking_minutes: Mapped[int] = mapped_column(Integer, server_default="1440")
+    horizon_days: Mapped[int] = mapped_column(Integer, server_default="365")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -120,6 +147,10 @@ class Reservation(Base):
     contact_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     contact_phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     contact_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # False when the booking used an existing customer's e-mail with other contact data and
+    # without proving to be them: it is linked to that customer but never changes their record,
+    # and their export lists it without the booker's name and phone.
+    contact_is_customer: Mapped[bool] = mapped_column(Boolean, server_default=true())
     ref: Mapped[str] = mapped_column(String(40), unique=True)
     status: Mapped[str] = mapped_column(String(16))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -140,10 +171,11 @@ class AccessEvent(Base):
     __tablename__ = "booking_access_events"
     __table_args__ = (Index("ix_booking_access_events_ref_at", "ref", "at"),)
 
-    # The hub's event id: receiving the same event twice stores it once.
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
-    ref: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The sender's event id, unique per tenant: receiving the same event twice stores it once,
+    # and one tenant's ids never shadow another's.
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     door: Mapped[str] = mapped_column(String(64))
     door_name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))

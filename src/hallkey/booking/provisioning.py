@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from hallkey.booking import domain
-from hallkey.booking.models import ApiToken, Customer, Resource, StaffUser, Tenant, Venue
-from hallkey.booking.schemas import normalise_email, normalise_phone
+from hallkey.booking import scopes as booking_scopes
+from hallkey.booking.models import (
+    ApiToken,
+    Customer,
+    Resource,
+    StaffUser,
+    Tenant,
+    TenantHostname,
+    Venue,
+)
+from hallkey.booking.schemas import clean_name, normalise_email, normalise_phone
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.ids import new_id
 from hallkey.core.security import hash_password, issue_api_key
@@ -27,6 +37,40 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+MAX_BOOKING_MINUTES_LIMIT = 366 * 24 * 60
+MAX_HORIZON_DAYS = 3660
+
+
+def _hostnames(values: Sequence[str]) -> list[str]:
+    result = sorted({value.strip().lower().rstrip(".") for value in values})
+    for value in result:
+        if len(value) > 253 or not _HOSTNAME.match(value):
+            raise InvalidInput("hostnames must be DNS host names", field="hostnames")
+    return result
+
+
+def set_tenant_hostnames(
+    ctx: BookingContext, session: Session, *, tenant_id: str, hostnames: Sequence[str]
+) -> list[str]:
+    """Returns the tenant's host names, set to these; a name another tenant has is a 409."""
+    if session.get(Tenant, tenant_id) is None:
+        raise NotFound("unknown tenant", field="tenant_id")
+    wanted = _hostnames(hostnames)
+    for name in wanted:
+        taken = session.get(TenantHostname, name)
+        if taken is not None and taken.tenant_id != tenant_id:
+            raise Conflict("another tenant has this host name", field="hostnames")
+    for row in session.scalars(select(TenantHostname).where(TenantHostname.tenant_id == tenant_id)):
+        if row.hostname not in wanted:
+            session.delete(row)
+    session.flush()
+    for name in wanted:
+        if session.get(TenantHostname, name) is None:
+            session.add(TenantHostname(hostname=name, tenant_id=tenant_id))
+    session.flush()
+    return wanted
 
 
 def create_tenant(
@@ -38,8 +82,12 @@ def create_tenant(
     hub_url: str,
     hub_api_key: str,
     timezone: str = "Europe/Oslo",
+    hostnames: Sequence[str] = (),
 ) -> str:
-    """Returns the id of a new tenant whose client key at the hub is stored sealed."""
+    """Returns the id of a new tenant whose client key at the hub is stored sealed.
+
+    `hostnames` are the host names its public pages and API answer under (may be none).
+    """
     if not _SLUG.match(slug):
         raise InvalidInput("slug must be lowercase letters, digits and dashes", field="slug")
     domain.zone(timezone)
@@ -56,6 +104,7 @@ def create_tenant(
     )
     session.add(tenant)
     session.flush()
+    set_tenant_hostnames(ctx, session, tenant_id=tenant.id, hostnames=hostnames)
     log.info("tenant %s created", tenant.id)
     return tenant.id
 
@@ -100,8 +149,15 @@ def create_resource(
     access_after_minutes: int = 15,
     opening_hours: dict[str, list[list[str]]] | None = None,
     approval_required: bool = False,
+    min_booking_minutes: int = 15,
+    max_booking_minutes: int = 24 * 60,
+    horizon_days: int = 365,
 ) -> str:
-    """Returns the id of a new bookable resource of a venue, opened by the given hub doors."""
+    """Returns the id of a new bookable resource of a venue, opened by the given hub doors.
+
+    A booking lasts `min_booking_minutes` to `max_booking_minutes` and starts at most
+    `horizon_days` ahead.
+    """
     venue = session.get(Venue, venue_id)
     if venue is None:
         raise NotFound("unknown venue", field="venue_id")
@@ -111,6 +167,12 @@ def create_resource(
         raise InvalidInput("must be 0 to 1440 minutes", field="access_before_minutes")
     if not 0 <= access_after_minutes <= 24 * 60:
         raise InvalidInput("must be 0 to 1440 minutes", field="access_after_minutes")
+    if not 1 <= max_booking_minutes <= MAX_BOOKING_MINUTES_LIMIT:
+        raise InvalidInput("must be 1 minute to 366 days", field="max_booking_minutes")
+    if not 1 <= min_booking_minutes <= max_booking_minutes:
+        raise InvalidInput("must be 1 minute to the longest booking", field="min_booking_minutes")
+    if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
+        raise InvalidInput(f"must be 1 to {MAX_HORIZON_DAYS} days", field="horizon_days")
     resource = Resource(
         id=new_id("res"),
         tenant_id=venue.tenant_id,
@@ -122,6 +184,9 @@ def create_resource(
         access_after_minutes=access_after_minutes,
         opening_hours=domain.validate_opening_hours(opening_hours),
         approval_required=approval_required,
+        min_booking_minutes=min_booking_minutes,
+        max_booking_minutes=max_booking_minutes,
+        horizon_days=horizon_days,
         created_at=ctx.clock.now(),
     )
     session.add(resource)
@@ -129,10 +194,25 @@ def create_resource(
     return resource.id
 
 
-def issue_api_token(ctx: BookingContext, session: Session, *, tenant_id: str, name: str) -> str:
-    """Returns a new booking API token of the tenant in plaintext (only its hash is kept)."""
+def issue_api_token(
+    ctx: BookingContext,
+    session: Session,
+    *,
+    tenant_id: str,
+    name: str,
+    scopes: Sequence[str] = (booking_scopes.STAFF,),
+) -> str:
+    """Returns a new booking API token of the tenant in plaintext (only its hash is kept).
+
+    It may do what its `scopes` (`hallkey.booking.scopes`) allow: by default what staff do;
+    the hub's token for door events gets `events:write` alone.
+    """
     if session.get(Tenant, tenant_id) is None:
         raise NotFound("unknown tenant", field="tenant_id")
+    try:
+        granted = booking_scopes.validate(scopes)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="scopes") from None
     issued = issue_api_key("hkb")
     session.add(
         ApiToken(
@@ -141,6 +221,7 @@ def issue_api_token(ctx: BookingContext, session: Session, *, tenant_id: str, na
             name=name,
             key_id=issued.key_id,
             secret_hash=issued.secret_hash,
+            scopes=granted,
             created_at=ctx.clock.now(),
         )
     )
@@ -196,6 +277,14 @@ def create_customer(
     """Returns the id of the tenant's customer with this e-mail, created or updated."""
     if session.get(Tenant, tenant_id) is None:
         raise NotFound("unknown tenant", field="tenant_id")
+    try:
+        name = clean_name(name)
+    except ValueError as exc:
+        raise InvalidInput(f"name {exc}", field="name") from None
+    try:
+        organisation = None if organisation is None else clean_name(organisation)
+    except ValueError as exc:
+        raise InvalidInput(f"organisation {exc}", field="organisation") from None
     try:
         phone = normalise_phone(phone)
     except ValueError:

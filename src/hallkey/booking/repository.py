@@ -16,6 +16,7 @@ from hallkey.booking.models import (
     Reservation,
     Resource,
     Tenant,
+    TenantHostname,
     Venue,
 )
 
@@ -42,11 +43,34 @@ def resource(session: Session, resource_id: str) -> Resource | None:
     return session.get(Resource, resource_id)
 
 
-def resources_with_venues(session: Session) -> Sequence[tuple[Resource, Venue]]:
-    """Returns every resource with its venue, by name."""
+def tenant_by_slug(session: Session, slug: str) -> Tenant | None:
+    """Returns the tenant with this slug (unique index)."""
+    return session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+
+
+def tenant_by_hostname(session: Session, hostname: str) -> Tenant | None:
+    """Returns the tenant that answers under this host name (primary key lookup)."""
+    found = session.get(TenantHostname, hostname)
+    return None if found is None else session.get(Tenant, found.tenant_id)
+
+
+def some_tenant_ids(session: Session, limit: int) -> list[str]:
+    """Returns up to `limit` tenant ids (to tell whether the installation has just one)."""
+    return list(session.scalars(select(Tenant.id).order_by(Tenant.id).limit(limit)))
+
+
+def hostnames_of(session: Session, tenant_id: str) -> set[str]:
+    """Returns the host names of a tenant."""
+    query = select(TenantHostname.hostname).where(TenantHostname.tenant_id == tenant_id)
+    return set(session.scalars(query))
+
+
+def resources_with_venues(session: Session, tenant_id: str) -> Sequence[tuple[Resource, Venue]]:
+    """Returns the tenant's resources with their venues, by name."""
     rows = session.execute(
         select(Resource, Venue)
         .join(Venue, Venue.id == Resource.venue_id)
+        .where(Resource.tenant_id == tenant_id)
         .order_by(Resource.name, Resource.id)
     ).all()
     return [(row[0], row[1]) for row in rows]
@@ -118,16 +142,19 @@ def events_of(session: Session, tenant_id: str, ref: str) -> list[AccessEvent]:
         session.scalars(
             select(AccessEvent)
             .where(AccessEvent.ref == ref, AccessEvent.tenant_id == tenant_id)
-            .order_by(AccessEvent.at, AccessEvent.id)
+            .order_by(AccessEvent.at, AccessEvent.event_id)
         )
     )
 
 
-def existing_event_ids(session: Session, ids: Sequence[str]) -> set[str]:
-    """Returns which of these event ids are stored already."""
+def existing_event_ids(session: Session, tenant_id: str, ids: Sequence[str]) -> set[str]:
+    """Returns which of these event ids the tenant has stored already (by primary key)."""
     if not ids:
         return set()
-    return set(session.scalars(select(AccessEvent.id).where(AccessEvent.id.in_(ids))))
+    query = select(AccessEvent.event_id).where(
+        AccessEvent.tenant_id == tenant_id, AccessEvent.event_id.in_(ids)
+    )
+    return set(session.scalars(query))
 
 
 def count_rows(session: Session, model: type[Reservation] | type[Customer]) -> int:

@@ -16,7 +16,7 @@ from pydantic import (
     model_serializer,
 )
 
-from hallkey.core.schemas import UtcDatetime
+from hallkey.core.schemas import Ref, UtcDatetime
 
 Credential = Literal["pin", "mobile_key", "url_key", "sms"]
 ReservationStatus = Literal["requested", "confirmed", "denied", "cancelled"]
@@ -31,6 +31,9 @@ def normalise_phone(value: str, region: str = "NO") -> str:
         raise ValueError("phone is not a valid phone number") from None
     if not phonenumbers.is_valid_number(number):
         raise ValueError("phone is not a valid phone number")
+    # E.164 has no extension: keeping the number without it would send the key elsewhere.
+    if number.extension:
+        raise ValueError("phone must be a number without an extension")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -41,6 +44,23 @@ def normalise_email(value: str) -> str:
         return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         raise ValueError("email is not a valid e-mail address") from None
+
+
+# Control characters, format characters (bidirectional overrides and isolates, zero-width
+# characters, the byte order mark…), line and paragraph separators, private use, surrogates:
+# invisible or reordering in a page, where they can make one name pass for another.
+_REFUSED_IN_NAMES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs"})
+
+
+def clean_name(value: str) -> str:
+    """Returns a name with surrounding spaces trimmed; raises ValueError (without the value)
+    when it is empty or holds control, format or invisible characters."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if any(unicodedata.category(c) in _REFUSED_IN_NAMES for c in value):
+        raise ValueError("must not contain control, format or invisible characters")
+    return value
 
 
 class _Strict(BaseModel):
@@ -56,11 +76,8 @@ class CustomerIn(_Strict):
 
     @field_validator("name", "organisation")
     @classmethod
-    def _printable(cls, value: str | None) -> str | None:
-        # A NUL byte is refused by PostgreSQL; other control characters only do harm in pages.
-        if value is not None and any(unicodedata.category(c) == "Cc" for c in value):
-            raise ValueError("must not contain control characters")
-        return value
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else clean_name(value)
 
     @field_validator("phone")
     @classmethod
@@ -101,11 +118,16 @@ class CustomerOut(BaseModel):
 
 
 class CustomerReservationOut(BaseModel):
+    """One reservation in a customer's export. `contact_withheld` marks a booking made with
+    the customer's e-mail by someone who did not prove to be them and gave another name or
+    phone: it is listed, but the booker's name and phone are not the customer's to see."""
+
     id: str
     ref: str
     contact_name: str | None
     contact_phone: str | None
     contact_email: str | None
+    contact_withheld: bool
     status: ReservationStatus
     resource_id: str
     start: UtcDatetime
@@ -172,6 +194,9 @@ class ResourceOut(BaseModel):
     credential: str
     access_before_minutes: int
     access_after_minutes: int
+    min_booking_minutes: int
+    max_booking_minutes: int
+    horizon_days: int
 
 
 class FrameOut(BaseModel):
@@ -189,9 +214,11 @@ class AvailabilityOut(BaseModel):
     free: list[FrameOut]
 
 
-class AccessEventIn(BaseModel):
+class AccessEventIn(_Strict):
+    """One door event as the hub pushes it; validated on its own."""
+
     id: str = Field(min_length=1, max_length=64)
-    ref: str | None = Field(default=None, max_length=40)
+    ref: Ref | None = None
     door: str = Field(min_length=1, max_length=64)
     door_name: str = Field(default="", max_length=200)
     kind: str = Field(min_length=1, max_length=40)
@@ -199,9 +226,30 @@ class AccessEventIn(BaseModel):
     at: UtcDatetime
 
 
-class AccessEventsIn(BaseModel):
-    events: list[AccessEventIn] = Field(max_length=1000)
+MAX_EVENTS_PER_BATCH = 500
+
+
+class AccessEventsIn(_Strict):
+    """A batch of door events; each item is checked on its own (see `AccessEventIn`)."""
+
+    events: list[Any] = Field(
+        max_length=MAX_EVENTS_PER_BATCH,
+        description="door events shaped as AccessEventIn; bad ones are listed in `rejected`",
+    )
+
+
+class RejectedEventOut(BaseModel):
+    """An event of a batch that was not stored, and why (never its content)."""
+
+    index: int
+    id: str | None
+    code: str
+    message: str
+    field: str | None
 
 
 class AcceptedOut(BaseModel):
+    """How many events of a batch were taken (new or already stored) and which were not."""
+
     accepted: int
+    rejected: list[RejectedEventOut]

@@ -2,6 +2,13 @@
 
 A change that the hub must learn about enqueues the `sync_access` job in the same
 transaction (the jobs table is the outbox); the job pushes the reservation's current state.
+
+A reservation is checked against its resource's rules (shortest and longest booking, how far
+ahead) before its opening hours and conflicts. Booking with an e-mail proves nothing: a booking
+with an existing customer's e-mail is linked to that customer but never changes their record;
+when its name or phone differ it is marked so, and the customer's export lists it without the
+booker's name and phone (`customers.attach_customer`). The reservation keeps its own contact,
+which is where its key goes.
 """
 
 from __future__ import annotations
@@ -9,32 +16,24 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import domain
+from hallkey.booking import customers, domain
 from hallkey.booking import repository as repo
-from hallkey.booking.models import AccessEvent, Customer, Reservation
+from hallkey.booking.models import Reservation
 from hallkey.booking.schemas import (
-    AccessEventIn,
     AccessOut,
-    AvailabilityOut,
-    CustomerExportOut,
-    CustomerIn,
     CustomerOut,
-    CustomerReservationOut,
     EventOut,
-    FrameOut,
     ReservationCreate,
     ReservationMove,
     ReservationOut,
-    ResourceOut,
 )
-from hallkey.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.ids import new_id, new_ref
-from hallkey.core.security import parse_api_key, verify_secret
 
 if TYPE_CHECKING:
     from hallkey.booking.context import BookingContext
@@ -57,108 +56,25 @@ def conflict_from_integrity(exc: IntegrityError) -> Conflict:
     return Conflict("the change conflicts with another one; try again")
 
 
-def authenticate(session: Session, token: str) -> str:
-    """Returns the tenant id of a booking API token; raises Unauthorized if it is not valid."""
-    parsed = parse_api_key(token)
-    if parsed is None:
-        raise Unauthorized("invalid API token")
-    key_id, secret = parsed
-    found = repo.token_by_key_id(session, key_id)
-    if found is None or not verify_secret(secret, found.secret_hash):
-        raise Unauthorized("invalid API token")
-    return found.tenant_id
-
-
-def list_resources(session: Session) -> list[ResourceOut]:
-    """Returns every bookable resource."""
-    return [
-        ResourceOut(
-            id=resource.id,
-            name=resource.name,
-            venue=venue.name,
-            timezone=venue.timezone,
-            credential=resource.credential,
-            access_before_minutes=resource.access_before_minutes,
-            access_after_minutes=resource.access_after_minutes,
-        )
-        for resource, venue in repo.resources_with_venues(session)
-    ]
-
-
-def availability(
-    session: Session, resource_id: str, start: datetime, end: datetime
-) -> AvailabilityOut:
-    """Returns the busy and free frames of a resource within `[start, end)`."""
-    span = domain.validate_availability_range(start, end)
-    resource = repo.resource(session, resource_id)
-    if resource is None:
-        raise NotFound("unknown resource", field="resource_id")
-    venue = repo.venue(session, resource.venue_id)
-    assert venue is not None  # a foreign key guarantees it
-    busy = [
-        domain.clip(domain.Frame(r.start_at, r.end_at), span)
-        for r in repo.overlapping(session, resource.id, span.start, span.end)
-    ]
-    free = domain.free_frames(span, resource.opening_hours, domain.zone(venue.timezone), busy)
-    return AvailabilityOut(
-        resource_id=resource.id,
-        from_=span.start,
-        to=span.end,
-        busy=[FrameOut(start=f.start, end=f.end) for f in domain.merge(busy)],
-        free=[FrameOut(start=f.start, end=f.end) for f in free],
-    )
-
-
-def _upsert_customer(
-    ctx: BookingContext, session: Session, tenant_id: str, data: CustomerIn
-) -> str:
-    now = ctx.clock.now()
-    # Locked (on PostgreSQL) so that an erasure cannot slip in between this booking's check
-    # and its commit; SQLite's write transactions are serial anyway.
-    existing = repo.customer_by_email(session, tenant_id, data.email, lock=True)
-    if existing is None:
-        customer = Customer(
-            id=new_id("cus"),
-            tenant_id=tenant_id,
-            name=data.name,
-            phone=data.phone,
-            email=data.email,
-            organisation=data.organisation,
-            org_number=data.org_number,
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            # A concurrent booking may create the same customer; then we reuse theirs.
-            with session.begin_nested():
-                session.add(customer)
-            return customer.id
-        except IntegrityError:
-            existing = repo.customer_by_email(session, tenant_id, data.email, lock=True)
-            if existing is None:
-                raise Conflict("the customer is being changed; try again") from None
-    changes: dict[str, Any] = {"name": data.name, "phone": data.phone}
-    if data.organisation is not None:
-        changes["organisation"] = data.organisation
-    if data.org_number is not None:
-        changes["org_number"] = data.org_number
-    # Only write when something changed.
-    if any(getattr(existing, key) != value for key, value in changes.items()):
-        for key, value in changes.items():
-            setattr(existing, key, value)
-        existing.updated_at = now
-    return existing.id
-
-
 def _check_frame(
     session: Session,
     resource_id: str,
     frame: domain.Frame,
+    now: datetime,
     *,
     exclude_id: str | None = None,
 ) -> None:
+    """Raises unless the frame keeps the resource's rules, opening hours and is free."""
     resource = repo.resource(session, resource_id)
     assert resource is not None
+    # The rules bound the frame's length and distance first, so the opening-hours check below
+    # never works through years of days.
+    rules = domain.BookingRules(
+        min_minutes=resource.min_booking_minutes,
+        max_minutes=resource.max_booking_minutes,
+        horizon_days=resource.horizon_days,
+    )
+    domain.check_rules(frame, rules, now)
     venue = repo.venue(session, resource.venue_id)
     assert venue is not None
     domain.check_opening_hours(frame, resource.opening_hours, domain.zone(venue.timezone))
@@ -188,8 +104,10 @@ def create_reservation(
         )
     now = ctx.clock.now()
     frame = domain.validate_frame(data.start, data.end, now)
-    _check_frame(session, resource.id, frame)
-    customer_id = _upsert_customer(ctx, session, tenant_id, data.customer)
+    _check_frame(session, resource.id, frame, now)
+    customer_id, contact_is_customer = customers.attach_customer(
+        ctx, session, tenant_id, data.customer
+    )
     status = "requested" if resource.approval_required else "confirmed"
     reservation = Reservation(
         id=new_id("bkg"),
@@ -199,6 +117,7 @@ def create_reservation(
         contact_name=data.customer.name,
         contact_phone=data.customer.phone,
         contact_email=data.customer.email,
+        contact_is_customer=contact_is_customer,
         ref=new_ref(),
         status=status,
         start_at=frame.start,
@@ -249,8 +168,9 @@ def move_reservation(
     end = data.end or reservation.end_at
     if (start, end) == (reservation.start_at, reservation.end_at):
         return reservation
-    frame = domain.validate_frame(start, end, ctx.clock.now())
-    _check_frame(session, reservation.resource_id, frame, exclude_id=reservation.id)
+    now = ctx.clock.now()
+    frame = domain.validate_frame(start, end, now)
+    _check_frame(session, reservation.resource_id, frame, now, exclude_id=reservation.id)
     reservation.start_at = frame.start
     reservation.end_at = frame.end
     _changed(ctx, session, reservation)
@@ -338,99 +258,3 @@ def reservation_view(
             for e in repo.events_of(session, reservation.tenant_id, reservation.ref)
         ],
     )
-
-
-def _tenant_customer(
-    session: Session, tenant_id: str, customer_id: str, *, lock: bool = False
-) -> Customer:
-    customer = repo.customer(session, customer_id, lock=lock)
-    if customer is None or customer.tenant_id != tenant_id:
-        raise NotFound("unknown customer", field="customer_id")
-    return customer
-
-
-def export_customer(session: Session, tenant_id: str, customer_id: str) -> CustomerExportOut:
-    """Returns everything stored about one of the tenant's customers."""
-    customer = _tenant_customer(session, tenant_id, customer_id)
-    return CustomerExportOut(
-        id=customer.id,
-        name=customer.name,
-        phone=customer.phone,
-        email=customer.email,
-        organisation=customer.organisation,
-        org_number=customer.org_number,
-        created_at=customer.created_at,
-        erased_at=customer.erased_at,
-        reservations=[
-            CustomerReservationOut(
-                id=r.id,
-                ref=r.ref,
-                contact_name=r.contact_name,
-                contact_phone=r.contact_phone,
-                contact_email=r.contact_email,
-                status=r.status,
-                resource_id=r.resource_id,
-                start=r.start_at,
-                end=r.end_at,
-            )
-            for r in repo.reservations_of_customer(session, customer.id)
-        ],
-    )
-
-
-def erase_customer(
-    ctx: BookingContext, session: Session, tenant_id: str, customer_id: str
-) -> CustomerExportOut:
-    """Deletes a customer's personal data, keeping the reservations and their refs.
-
-    Refused while a reservation is requested or confirmed and not yet over: the guest would
-    silently lose the key they were promised. Cancel those first. Erasing twice is harmless.
-    """
-    customer = _tenant_customer(session, tenant_id, customer_id, lock=True)
-    now = ctx.clock.now()
-    if customer.erased_at is None:
-        if repo.customer_has_open_reservations(session, customer.id, now):
-            raise Conflict(
-                "the customer has reservations that are not over; cancel them first",
-                code="customer_has_open_reservations",
-            )
-        customer.name = customer.phone = customer.email = None
-        customer.organisation = customer.org_number = None
-        customer.erased_at = customer.updated_at = now
-        for reservation in repo.reservations_of_customer(session, customer.id):
-            reservation.contact_name = None
-            reservation.contact_phone = reservation.contact_email = None
-        session.flush()
-        log.info("customer %s erased", customer.id)
-    return export_customer(session, tenant_id, customer_id)
-
-
-def record_access_events(
-    ctx: BookingContext, session: Session, tenant_id: str, events: list[AccessEventIn]
-) -> int:
-    """Stores door events pushed by the hub, each once; returns how many were accepted."""
-    now = ctx.clock.now()
-    known = repo.existing_event_ids(session, [e.id for e in events])
-    for event in events:
-        if event.id in known:
-            continue
-        known.add(event.id)
-        row = AccessEvent(
-            id=event.id,
-            tenant_id=tenant_id,
-            ref=event.ref,
-            door=event.door,
-            door_name=event.door_name,
-            kind=event.kind,
-            reason=event.reason,
-            at=event.at,
-            received_at=now,
-        )
-        try:
-            # A concurrent retry of the same push may store it first: that is fine.
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            continue
-    log.info("stored door events for tenant %s: %d received", tenant_id, len(events))
-    return len(events)

@@ -1,0 +1,28 @@
+"""Booking API tokens: who is calling (their tenant) and whether they may do this."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from hallkey.booking import repository as repo
+from hallkey.booking import scopes
+from hallkey.core.errors import Forbidden, Unauthorized
+from hallkey.core.security import parse_api_key, verify_secret
+
+
+def authenticate(session: Session, token: str, needed: str) -> str:
+    """Returns the tenant id of a booking API token that holds the `needed` scope.
+
+    Raises Unauthorized if the token is not valid, Forbidden (`insufficient_scope`) if it
+    may not do this; neither names any of the data asked for.
+    """
+    parsed = parse_api_key(token)
+    if parsed is None:
+        raise Unauthorized("invalid API token")
+    key_id, secret = parsed
+    found = repo.token_by_key_id(session, key_id)
+    if found is None or not verify_secret(secret, found.secret_hash):
+        raise Unauthorized("invalid API token")
+    if not scopes.allows(found.scopes, needed):
+        raise Forbidden(f"this token lacks the scope {needed}", code="insufficient_scope")
+    return found.tenant_id
