@@ -16,7 +16,7 @@ from pydantic import (
     model_serializer,
 )
 
-from hallkey.core.schemas import UtcDatetime
+from hallkey.core.schemas import RequestModel, UtcDatetime
 
 Credential = Literal["pin", "mobile_key", "url_key", "sms"]
 ReservationStatus = Literal["requested", "confirmed", "denied", "cancelled"]
@@ -43,8 +43,8 @@ def normalise_email(value: str) -> str:
         raise ValueError("email is not a valid e-mail address") from None
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body: unknown fields refused, types strict."""
 
 
 class CustomerIn(_Strict):
