@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,13 +21,25 @@ from hallkey.booking.schemas import (
     ReservationOut,
     ResourceOut,
 )
-from hallkey.core.auth import bearer_token
+from hallkey.core.auth import ApiKey, bearer_token
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 
 
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of the booking API (full paths)."""
-    router = APIRouter(prefix="/api/v1", tags=["booking"], responses=ERROR_RESPONSES)
+
+    def verify_token(token: str) -> None:
+        with ctx.database.read() as session:
+            service.authenticate(session, token)
+
+    token = ApiKey(scheme_name="bookingToken", description="booking API token", verify=verify_token)
+    public = APIRouter(prefix="/api/v1", tags=["booking"], responses=ERROR_RESPONSES)
+    router = APIRouter(
+        prefix="/api/v1",
+        tags=["booking"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Security(token)],
+    )
 
     @contextmanager
     def transaction() -> Iterator[Session]:
@@ -42,13 +54,13 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     def tenant_of(request: Request, session: Session) -> str:
         return service.authenticate(session, bearer_token(request))
 
-    @router.get("/resources", response_model=list[ResourceOut])
+    @public.get("/resources", response_model=list[ResourceOut])
     def list_resources() -> list[ResourceOut]:
         """Lists what can be booked (public)."""
         with ctx.database.transaction() as session:
             return service.list_resources(session)
 
-    @router.get("/resources/{resource_id}/availability", response_model=AvailabilityOut)
+    @public.get("/resources/{resource_id}/availability", response_model=AvailabilityOut)
     def availability(
         resource_id: str,
         from_: UtcDatetime = Query(alias="from"),
@@ -134,4 +146,4 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             accepted = service.record_access_events(ctx, session, tenant_id, body.events)
         return AcceptedOut(accepted=accepted)
 
-    return [router]
+    return [public, router]

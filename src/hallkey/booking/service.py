@@ -59,7 +59,7 @@ def conflict_from_integrity(exc: IntegrityError) -> Conflict:
 
 def authenticate(session: Session, token: str) -> str:
     """Returns the tenant id of a booking API token; raises Unauthorized if it is not valid."""
-    parsed = parse_api_key(token)
+    parsed = parse_api_key(token, "hkb")
     if parsed is None:
         raise Unauthorized("invalid API token")
     key_id, secret = parsed

@@ -18,6 +18,9 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+READ_ONLY = "hallkey_read_only"
+"""Execution option of connections that only read (see `Database.read`)."""
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -105,7 +108,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # a reader takes no write lock
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -136,6 +142,18 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Yields a session for reads only, rolled back at the end; on SQLite it does not wait
+        for nor hold the write lock (a key lookup need not queue behind a booking)."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            session = Session(bind=connection)
+            try:
+                yield session
+            finally:
+                session.rollback()
+                session.close()
 
     def dispose(self) -> None:
         """Closes every pooled connection."""

@@ -31,7 +31,9 @@ def parse_utc(value: object) -> datetime:
             raise ValueError(_TIME_FORMAT)
         return value.astimezone(UTC)
     # Numbers (Unix times, 0.5), a space for `T`, a date alone: none is RFC 3339.
-    match = _RFC3339.match(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        raise ValueError(_TIME_FORMAT)
+    match = _RFC3339.match(value)
     if match is None:
         raise ValueError(_TIME_FORMAT)
     if not EARLIEST_YEAR <= int(match["year"]) <= LATEST_YEAR:
@@ -76,7 +78,6 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorResponse}
-    for status in (400, 401, 403, 404, 409, 413, 415, 422, 429)
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 413, 415, 422, 429)
 }
 """For `responses=` on routers, so the OpenAPI document shows the error shape."""

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     locks_keypad_unlock_seconds: int = Field(default=5, ge=1, le=300)
     """How long a door stays unlocked after a granted keypad code."""
 
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body any API takes (413 beyond), counted also without Content-Length."""
+
+    wrong_keys_per_minute: int = Field(default=20, ge=1)
+    """Wrong API keys one source address may present per minute before it gets 429."""
+
     log_level: str = "INFO"
     """Python logging level."""
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.orm import Session
 
-from hallkey.core.auth import bearer_token
+from hallkey.core.auth import ApiKey, bearer_token
 from hallkey.core.errors import Unavailable
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 from hallkey.hub import repository as repo
@@ -34,7 +34,33 @@ from hallkey.hub.schemas import (
 
 def build_routers(ctx: HubContext) -> list[APIRouter]:
     """Returns the hub's routers, with full paths."""
-    router = APIRouter(prefix="/hub/v1", tags=["hub"], responses=ERROR_RESPONSES)
+
+    def verify_client_key(token: str) -> None:
+        with ctx.database.read() as session:
+            service.authenticate_client(session, token)
+
+    def verify_events_key(token: str) -> None:
+        with ctx.database.read() as session:
+            service.authenticate_site(session, token)
+
+    client_key = ApiKey(
+        scheme_name="clientKey", description="client API key", verify=verify_client_key
+    )
+    events_key = ApiKey(
+        scheme_name="eventsKey", description="site events key", verify=verify_events_key
+    )
+    router = APIRouter(
+        prefix="/hub/v1",
+        tags=["hub"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Security(client_key)],
+    )
+    site_router = APIRouter(
+        prefix="/hub/v1",
+        tags=["hub"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Security(events_key)],
+    )
 
     @contextmanager
     def client_transaction(request: Request) -> Iterator[tuple[Session, Client]]:
@@ -126,7 +152,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         with client_transaction(request) as (session, client):
             return service.list_doors(ctx, session, client)
 
-    @router.post("/controller-events", response_model=AcceptedOut)
+    @site_router.post("/controller-events", response_model=AcceptedOut)
     def controller_events(body: ControllerEventsIn, request: Request) -> AcceptedOut:
         """Takes door events from a site's controller (bearer: the site's events key)."""
         token = bearer_token(request)
@@ -141,7 +167,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
             accepted = service.ingest_controller_events(ctx, session, site, events)
         return AcceptedOut(accepted=accepted)
 
-    return [router]
+    return [router, site_router]
 
 
 __all__ = ["build_routers"]
