@@ -49,7 +49,11 @@ class BodyTooLarge(HTTPException):
 
 class KeyGuard:
     """Refuses requests without a valid key (401) before their body is read, then caps the
-    body (413) and requires JSON where a route takes a JSON body (415)."""
+    body (413) and requires JSON where a route takes a JSON body (415).
+
+    `routes` are the APIRoutes with their full paths (as the contexts' routers hold them);
+    a request matching none of them (health, metrics, OpenAPI, a 404) needs no key.
+    """
 
     def __init__(
         self,
@@ -60,7 +64,7 @@ class KeyGuard:
         wrong_keys: Throttle,
     ) -> None:
         self.app = app
-        self.routes = routes  # the app's own list: routes added later are seen too
+        self.routes = routes
         self.max_body_bytes = max_body_bytes
         self.wrong_keys = wrong_keys
         self._keys: dict[int, ApiKey | None] = {}

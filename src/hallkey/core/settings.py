@@ -100,8 +100,10 @@ class Settings(BaseSettings):
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-            tmp.write_text(secrets.token_urlsafe(48))
-            tmp.chmod(0o600)
+            # Created 0600 in the same call: never readable by others, not even for a moment.
+            descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48))
             # link() refuses to replace: when processes race, the first key wins for all.
             with contextlib.suppress(FileExistsError):
                 os.link(tmp, path)

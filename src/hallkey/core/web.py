@@ -187,7 +187,8 @@ def create_app(
     # Innermost first: the guard sees each request before any body is read.
     app.add_middleware(
         KeyGuard,
-        routes=app.router.routes,
+        # The parts' own routes: those in `app.router` are wrapped once included.
+        routes=[route for part in parts for router in part.routers for route in router.routes],
         max_body_bytes=settings.max_body_bytes,
         wrong_keys=wrong_keys,
     )
