@@ -344,7 +344,7 @@ def test_hub_api__time_outside_years_2000_to_2199__422_naming_the_field(
         "valid_to": "2026-11-26T19:00:00Z",
     }
     window = {"valid_from": "2026-11-26T18:00:00Z", "valid_to": when}
-    cases = [
+    cases: list[tuple[str, str, dict[str, Any], str]] = [
         ("POST", "/hub/v1/GrantAccess", {"json": grant | {"valid_from": when}}, "valid_from"),
         ("POST", "/hub/v1/GrantAccess", {"json": grant | {"valid_to": when}}, "valid_to"),
         (
@@ -381,7 +381,7 @@ def test_locks_api__time_outside_years_2000_to_2199__422_naming_the_field(
 ) -> None:
     window = {"valid_from": "2026-11-26T18:00:00Z", "valid_to": when}
     put = {"type": "pin", "code": "482915", "windows": [window]}
-    cases = [
+    cases: list[tuple[str, str, dict[str, Any], str]] = [
         (
             "PUT",
             f"/locks/v1/doors/{web.door}/credentials/rsv_years",
