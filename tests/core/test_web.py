@@ -46,6 +46,7 @@ def test_request__unauthenticated_5mb_body__401_before_the_body_is_read(web: Web
                 )
                 assert response.status_code == 401, (path, response.text)
                 assert response.json()["error"]["code"] == "unauthorized"
+                assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_request__authenticated_2mb_body__413_naming_the_body(web: Web) -> None:

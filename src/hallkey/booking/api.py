@@ -22,18 +22,16 @@ from hallkey.booking.schemas import (
     ReservationOut,
     ResourceOut,
 )
-from hallkey.core.auth import ApiKey, bearer_token
+from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 
 
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of the booking API (full paths)."""
 
-    def verify_token(token: str) -> None:
-        with ctx.database.read() as session:
-            service.authenticate(session, token)
-
-    token = ApiKey(scheme_name="bookingToken", description="booking API token", verify=verify_token)
+    token = database_key(
+        ctx.database, service.authenticate, scheme_name="bookingToken", description="API token"
+    )
     public = APIRouter(prefix="/api/v1", tags=["booking"], responses=ERROR_RESPONSES)
     router = APIRouter(
         prefix="/api/v1",

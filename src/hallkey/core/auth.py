@@ -13,8 +13,10 @@ from collections.abc import Callable
 from fastapi import Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from hallkey.core.db import Database
 from hallkey.core.errors import Unauthorized
 
 VERIFIED_KEY = "hallkey.verified_key"
@@ -63,3 +65,20 @@ class ApiKey(SecurityBase):
             return token
         # Only when no guard ran (an app not built by core.web): verify here, late but sure.
         return await run_in_threadpool(self.check, request.headers.get("authorization"))
+
+
+def database_key(
+    database: Database,
+    authenticate: Callable[[Session, str], object],
+    *,
+    scheme_name: str,
+    description: str,
+) -> ApiKey:
+    """Returns the ApiKey whose keys `authenticate(session, token)` accepts (raising
+    Unauthorized otherwise), looked up in a read-only session of `database`."""
+
+    def verify(token: str) -> None:
+        with database.read() as session:
+            authenticate(session, token)
+
+    return ApiKey(scheme_name=scheme_name, description=description, verify=verify)

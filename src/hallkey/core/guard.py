@@ -110,10 +110,11 @@ class KeyGuard:
         authorization = Headers(scope=scope).get("authorization")
         try:
             scope[VERIFIED_KEY] = await run_in_threadpool(key.check, authorization)
-        except Unauthorized:
+        except Unauthorized as exc:
             if bearer_of(authorization) is not None:  # a key was tried, not merely left out
                 log.info("wrong %s key on %s", key.scheme_name, route.path)
                 self.wrong_keys.hit(address, "too many wrong API keys from this address")
+            exc.headers.setdefault("WWW-Authenticate", "Bearer")
             raise
 
     def _check_media_type(self, scope: Scope, route: APIRoute) -> None:

@@ -65,6 +65,11 @@ Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=REF_PATTERN)]
 """An opaque reservation reference such as `rsv_01jd…`, as the booking system makes them."""
 
 
+Revision = Annotated[int, Field(ge=0, lt=2**53)]
+"""A sender's revision or version of a record: a non-negative integer that JSON numbers hold
+exactly and a 64-bit column stores (a larger one is a 422, never an overflow)."""
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str

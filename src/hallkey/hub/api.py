@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.orm import Session
 
-from hallkey.core.auth import ApiKey, bearer_token
+from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.errors import Unavailable
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 from hallkey.hub import repository as repo
@@ -35,19 +35,11 @@ from hallkey.hub.schemas import (
 def build_routers(ctx: HubContext) -> list[APIRouter]:
     """Returns the hub's routers, with full paths."""
 
-    def verify_client_key(token: str) -> None:
-        with ctx.database.read() as session:
-            service.authenticate_client(session, token)
-
-    def verify_events_key(token: str) -> None:
-        with ctx.database.read() as session:
-            service.authenticate_site(session, token)
-
-    client_key = ApiKey(
-        scheme_name="clientKey", description="client API key", verify=verify_client_key
+    client_key = database_key(
+        ctx.database, service.authenticate_client, scheme_name="clientKey", description="API key"
     )
-    events_key = ApiKey(
-        scheme_name="eventsKey", description="site events key", verify=verify_events_key
+    events_key = database_key(
+        ctx.database, service.authenticate_site, scheme_name="eventsKey", description="events key"
     )
     router = APIRouter(
         prefix="/hub/v1",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Security
 
-from hallkey.core.auth import ApiKey
+from hallkey.core.auth import database_key
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
 from hallkey.locks import service
 from hallkey.locks.schemas import (
@@ -33,11 +33,9 @@ RefPath = Annotated[str, Path(min_length=1, max_length=64, pattern=REF_PATTERN)]
 def build_routers(ctx: "LocksContext") -> list[APIRouter]:
     """Returns the routers of the door controller's API, with full paths."""
 
-    def verify_key(token: str) -> None:
-        with ctx.database.read() as session:
-            service.authenticate(session, token)
-
-    locks_key = ApiKey(scheme_name="locksKey", description="locks API key", verify=verify_key)
+    locks_key = database_key(
+        ctx.database, service.authenticate, scheme_name="locksKey", description="locks API key"
+    )
 
     def authenticated_controller(token: Annotated[str, Security(locks_key)]) -> str:
         with ctx.database.read() as session:
