@@ -138,7 +138,7 @@ def test_openapi__each_document__declares_the_bearer_scheme_on_authenticated_ope
             ), path
 
 
-def test_public_routes__need_no_key(web: Web) -> None:
+def test_public_routes__without_a_key__answer_200(web: Web) -> None:
     with web.client() as client:
         assert client.get("/api/v1/resources").status_code == 200
         frame = {"from": "2026-11-26T08:00:00Z", "to": "2026-11-26T20:00:00Z"}
