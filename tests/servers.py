@@ -38,6 +38,7 @@ class ServerThread:
             log_level="warning",
             access_log=False,
             lifespan="on",
+            server_header=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -67,7 +67,14 @@ def serve(
     if demo:
         _ensure_demo(contexts, settings)
     web = build_app(contexts, run_workers=settings.run_workers)
-    uvicorn.run(web, host=host, port=port, access_log=False, log_level=settings.log_level.lower())
+    uvicorn.run(
+        web,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        server_header=False,  # announce no server software and version
+    )
 
 
 @app.command()

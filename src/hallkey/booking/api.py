@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from hallkey.booking.schemas import (
     ReservationOut,
     ResourceOut,
 )
-from hallkey.core.auth import bearer_token
+from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 
 TENANT_QUERY = Query(
@@ -44,7 +44,17 @@ def needs(scope: str) -> dict[str, Any]:
 
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of the booking API (full paths)."""
-    router = APIRouter(prefix="/api/v1", tags=["booking"], responses=ERROR_RESPONSES)
+
+    token = database_key(
+        ctx.database, tokens.verify, scheme_name="bookingToken", description="API token"
+    )
+    open_router = APIRouter(prefix="/api/v1", tags=["booking"], responses=ERROR_RESPONSES)
+    router = APIRouter(
+        prefix="/api/v1",
+        tags=["booking"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Security(token)],
+    )
 
     @contextmanager
     def transaction() -> Iterator[Session]:
@@ -59,19 +69,20 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     def tenant_of(request: Request, session: Session, scope: str) -> str:
         return tokens.authenticate(session, bearer_token(request), scope)
 
-    @router.get("/resources", response_model=list[ResourceOut])
+    @open_router.get("/resources", response_model=list[ResourceOut])
     def list_resources(request: Request, tenant: str | None = TENANT_QUERY) -> list[ResourceOut]:
         """Lists what one tenant offers for booking (public)."""
         with ctx.database.transaction() as session:
             tenant_id = public.resolve_tenant(session, request.headers.get("host"), tenant)
             return public.list_resources(session, tenant_id)
 
-    @router.get("/resources/{resource_id}/availability", response_model=AvailabilityOut)
+    @open_router.get("/resources/{resource_id}/availability", response_model=AvailabilityOut)
     def availability(
         resource_id: str,
         request: Request,
-        from_: UtcDatetime = Query(alias="from"),
-        to: UtcDatetime = Query(),
+        # Annotated, not a default: FastAPI drops UtcDatetime's validator from `= Query()`.
+        from_: Annotated[UtcDatetime, Query(alias="from")],
+        to: Annotated[UtcDatetime, Query()],
         tenant: str | None = TENANT_QUERY,
     ) -> AvailabilityOut:
         """Tells when a resource is busy and free between `from` and `to` (public)."""
@@ -178,7 +189,9 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Deletes the customer's personal data; the reservations and their refs stay."""
         with transaction() as session:
             tenant_id = tenant_of(request, session, scopes.CUSTOMERS)
-            return customers.erase_customer(ctx, session, tenant_id, customer_id)
+            erased = customers.erase_customer(ctx, session, tenant_id, customer_id)
+        ctx.database.scrub()  # the WAL still holds the erased rows' old pages
+        return erased
 
     @router.post(
         "/access-events", response_model=AcceptedOut, openapi_extra=needs(scopes.EVENTS_WRITE)
@@ -189,4 +202,4 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             tenant_id = tenant_of(request, session, scopes.EVENTS_WRITE)
             return events.record_access_events(ctx, session, tenant_id, body.events)
 
-    return [router]
+    return [open_router, router]

@@ -16,7 +16,7 @@ from pydantic import (
     model_serializer,
 )
 
-from hallkey.core.schemas import Ref, UtcDatetime
+from hallkey.core.schemas import Ref, RequestModel, UtcDatetime
 
 Credential = Literal["pin", "mobile_key", "url_key", "sms"]
 ReservationStatus = Literal["requested", "confirmed", "denied", "cancelled"]
@@ -63,8 +63,8 @@ def clean_name(value: str) -> str:
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body: unknown fields refused, types strict."""
 
 
 class CustomerIn(_Strict):

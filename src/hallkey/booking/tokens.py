@@ -10,13 +10,26 @@ from hallkey.core.errors import Forbidden, Unauthorized
 from hallkey.core.security import parse_api_key, verify_secret
 
 
+def verify(session: Session, token: str) -> str:
+    """Returns the tenant id of a valid booking API token, whatever its scopes; raises
+    Unauthorized otherwise (also for a key of another kind)."""
+    parsed = parse_api_key(token, "hkb")
+    if parsed is None:
+        raise Unauthorized("invalid API token")
+    key_id, secret = parsed
+    found = repo.token_by_key_id(session, key_id)
+    if found is None or not verify_secret(secret, found.secret_hash):
+        raise Unauthorized("invalid API token")
+    return found.tenant_id
+
+
 def authenticate(session: Session, token: str, needed: str) -> str:
     """Returns the tenant id of a booking API token that holds the `needed` scope.
 
     Raises Unauthorized if the token is not valid, Forbidden (`insufficient_scope`) if it
     may not do this; neither names any of the data asked for.
     """
-    parsed = parse_api_key(token)
+    parsed = parse_api_key(token, "hkb")
     if parsed is None:
         raise Unauthorized("invalid API token")
     key_id, secret = parsed

@@ -7,6 +7,7 @@ conflict check and its insert) can never interleave with another writer.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +18,9 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+READ_ONLY = "hallkey_read_only"
+"""Execution option of connections that only read (see `Database.read`)."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -77,7 +81,7 @@ def create_db_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(parsed.database))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -91,6 +95,21 @@ def create_db_engine(url: str) -> Engine:
     )
 
 
+def create_private_file(path: Path) -> None:
+    """Creates `path` (and its folder) readable by its owner only, unless it exists.
+
+    An empty file is a valid SQLite database; made here with mode 0600 in one step, SQLite then
+    gives its `-wal` and `-shm` files the same mode. An existing file keeps its content but
+    loses any group or world access (older versions left 0644).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -100,12 +119,17 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten content is zeroed, not left in free space (erasure).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # a reader takes no write lock
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -136,6 +160,36 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Yields a session for reads only, rolled back at the end; on SQLite it does not wait
+        for nor hold the write lock (a key lookup need not queue behind a booking)."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            session = Session(bind=connection)
+            try:
+                yield session
+            finally:
+                session.rollback()
+                session.close()
+
+    def scrub(self) -> None:
+        """Leaves no copy of overwritten data in side files: on SQLite, checkpoints the WAL
+        into the database and truncates it (call after an erasure has committed).
+
+        On PostgreSQL there is nothing to do here: old row versions are the server's to vacuum,
+        and its files are not the application's to read.
+        """
+        if not self.is_sqlite:
+            return
+        # On the driver's connection, outside any transaction: a checkpoint cannot run in one.
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.close()
+        finally:
+            connection.close()
 
     def dispose(self) -> None:
         """Closes every pooled connection."""

@@ -89,6 +89,16 @@ class TooManyRequests(AppError):
         super().__init__(message, field=field, headers={"Retry-After": str(self.retry_after)})
 
 
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Unavailable(AppError):
     status = 503
     code = "unavailable"
@@ -101,6 +111,8 @@ _STATUS_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
     422: "invalid",
     429: "too_many_requests",
 }
@@ -114,7 +126,11 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": error}
 
 
-def _field_of(loc: Sequence[Any]) -> str | None:
+def _field_of(error: dict[str, Any]) -> str | None:
+    loc: Sequence[Any] = error.get("loc", ())
+    if error.get("type") == "json_invalid" or tuple(loc) == ("body",):
+        # The body as a whole: not JSON (its loc holds a character position), or missing.
+        return "body"
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or None
 
@@ -131,7 +147,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = _field_of(first.get("loc", ()))
+        field = _field_of(dict(first))
         message = str(first.get("msg", "invalid request"))
         if field:
             message = f"{field}: {message}"
@@ -140,8 +156,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
+        field = "body" if exc.status_code in (413, 415) else None
         return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            error_body(code, str(exc.detail), field),
+            status_code=exc.status_code,
+            headers=exc.headers,
         )
 
 

@@ -33,11 +33,12 @@ def issue_api_key(prefix: str) -> IssuedApiKey:
     return IssuedApiKey(key_id, f"{prefix}_{key_id}.{secret}", hash_secret(secret))
 
 
-def parse_api_key(plaintext: str) -> tuple[str, str] | None:
-    """Returns `(key_id, secret)` of a presented key, or None when it is not of our form."""
+def parse_api_key(plaintext: str, prefix: str) -> tuple[str, str] | None:
+    """Returns `(key_id, secret)` of a presented key, or None when it is not a key of our form
+    with this context's `prefix` (a key of another kind is refused before any lookup)."""
     head, dot, secret = plaintext.strip().partition(".")
-    _, underscore, key_id = head.rpartition("_")
-    if not dot or not underscore or not key_id or not secret:
+    kind, underscore, key_id = head.partition("_")
+    if kind != prefix or not dot or not underscore or not key_id or not secret:
         return None
     return key_id, secret
 

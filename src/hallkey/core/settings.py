@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     locks_keypad_unlock_seconds: int = Field(default=5, ge=1, le=300)
     """How long a door stays unlocked after a granted keypad code."""
 
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body any API takes (413 beyond), counted also without Content-Length."""
+
+    wrong_keys_per_minute: int = Field(default=20, ge=1)
+    """Wrong API keys one source address may present per minute before it gets 429."""
+
     log_level: str = "INFO"
     """Python logging level."""
 
@@ -94,8 +100,10 @@ class Settings(BaseSettings):
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-            tmp.write_text(secrets.token_urlsafe(48))
-            tmp.chmod(0o600)
+            # Created 0600 in the same call: never readable by others, not even for a moment.
+            descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48))
             # link() refuses to replace: when processes race, the first key wins for all.
             with contextlib.suppress(FileExistsError):
                 os.link(tmp, path)

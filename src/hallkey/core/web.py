@@ -21,9 +21,13 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hallkey import __version__
+from hallkey.core.clock import Clock, SystemClock
 from hallkey.core.db import Database
 from hallkey.core.errors import UnexpectedErrors, install_error_handlers
+from hallkey.core.guard import KeyGuard
 from hallkey.core.jobs import Worker
+from hallkey.core.settings import Settings
+from hallkey.core.throttle import Rate, Throttle
 
 log = logging.getLogger("hallkey.http")
 
@@ -76,6 +80,42 @@ def database_part(
     )
 
 
+STANDARD_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+"""The methods that get a metrics label of their own; any other is counted as `other`, so
+that made-up methods cannot grow the metrics without bound."""
+
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    # Answers carry codes, keys and personal data: no cache (browser or proxy) keeps them.
+    (b"cache-control", b"no-store"),
+)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response (a header the app set itself is kept)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class MetricsMiddleware:
     """Times every request by its route template (never by its raw path: it may hold a token)."""
 
@@ -98,13 +138,24 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"] if scope["method"] in STANDARD_METHODS else "other"
             elapsed = time.perf_counter() - started
-            REQUEST_SECONDS.labels(scope["method"], route, str(status["code"])).observe(elapsed)
-            log.debug("%s %s %s %.1fms", scope["method"], route, status["code"], elapsed * 1000)
+            REQUEST_SECONDS.labels(method, route, str(status["code"])).observe(elapsed)
+            log.debug("%s %s %s %.1fms", method, route, status["code"], elapsed * 1000)
 
 
-def create_app(parts: Sequence[ContextPart], *, run_workers: bool) -> FastAPI:
-    """Returns the web app serving `parts`, starting their workers when `run_workers`."""
+def create_app(
+    parts: Sequence[ContextPart],
+    *,
+    run_workers: bool,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Returns the web app serving `parts`, starting their workers when `run_workers`.
+
+    The body cap and the wrong-key limit come from `settings` (the environment by default).
+    """
+    settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -130,7 +181,19 @@ def create_app(parts: Sequence[ContextPart], *, run_workers: bool) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    wrong_keys = Throttle(
+        "wrong_api_keys", Rate(settings.wrong_keys_per_minute, 60.0), clock or SystemClock()
+    )
+    # Innermost first: the guard sees each request before any body is read.
+    app.add_middleware(
+        KeyGuard,
+        # The parts' own routes: those in `app.router` are wrapped once included.
+        routes=[route for part in parts for router in part.routers for route in router.routes],
+        max_body_bytes=settings.max_body_bytes,
+        wrong_keys=wrong_keys,
+    )
     app.add_middleware(UnexpectedErrors)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware)  # outermost: it counts the 500s too
     for part in parts:
         for router in part.routers:

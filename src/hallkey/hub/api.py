@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.orm import Session
 
-from hallkey.core.auth import bearer_token
+from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.errors import AppError, Unavailable
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
 from hallkey.hub import repository as repo
@@ -57,7 +57,25 @@ def _pulse(plan: service.PulsePlan) -> datetime:
 
 def build_routers(ctx: HubContext) -> list[APIRouter]:
     """Returns the hub's routers, with full paths."""
-    router = APIRouter(prefix="/hub/v1", tags=["hub"], responses=ERROR_RESPONSES)
+
+    client_key = database_key(
+        ctx.database, service.authenticate_client, scheme_name="clientKey", description="API key"
+    )
+    events_key = database_key(
+        ctx.database, service.authenticate_site, scheme_name="eventsKey", description="events key"
+    )
+    router = APIRouter(
+        prefix="/hub/v1",
+        tags=["hub"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Security(client_key)],
+    )
+    site_router = APIRouter(
+        prefix="/hub/v1",
+        tags=["hub"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Security(events_key)],
+    )
 
     @contextmanager
     def unknown_refs(client: Client) -> Iterator[None]:
@@ -160,7 +178,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         with client_transaction(request) as (session, client):
             return service.list_doors(ctx, session, client)
 
-    @router.post("/controller-events", response_model=AcceptedOut)
+    @site_router.post("/controller-events", response_model=AcceptedOut)
     def controller_events(body: ControllerEventsIn, request: Request) -> AcceptedOut:
         """Takes door events from a site's controller (bearer: the site's events key); stores
         the valid ones and lists the others in `rejected`. `{"events": []}` is a heartbeat."""
@@ -169,7 +187,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
             site = service.authenticate_site(session, token)
             return service.ingest_controller_events(ctx, session, site, body.events)
 
-    return [router]
+    return [router, site_router]
 
 
 __all__ = ["build_routers"]

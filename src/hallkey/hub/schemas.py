@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
-from hallkey.core.schemas import Ref, UtcDatetime
+from hallkey.core.schemas import Ref, RequestModel, UtcDatetime
 
 DoorId = Annotated[str, Field(min_length=1, max_length=64)]
 Channel = Literal["sms", "email"]
@@ -28,10 +28,8 @@ def _e164(value: str) -> str:
 Phone = Annotated[str, Field(max_length=32), AfterValidator(_e164)]
 
 
-class _Request(BaseModel):
-    """A request body: unknown fields are refused, never silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
+class _Request(RequestModel):
+    """A request body: unknown fields are refused, never silently dropped; types are strict."""
 
 
 class WindowIn(_Request):
@@ -39,10 +37,8 @@ class WindowIn(_Request):
     valid_to: UtcDatetime
 
 
-class RecipientIn(BaseModel):
+class RecipientIn(RequestModel):
     """Where to deliver the credential; nothing else about the person (no name)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     phone: Phone | None = None
     email: EmailStr | None = None

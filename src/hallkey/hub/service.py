@@ -66,7 +66,7 @@ FORWARD_JOB = events.FORWARD_JOB
 
 def authenticate_client(session: Session, token: str) -> Client:
     """Returns the client presenting this API key; raises Unauthorized."""
-    parsed = parse_api_key(token)
+    parsed = parse_api_key(token, "hkh")
     client = repo.client_by_key_id(session, parsed[0]) if parsed else None
     if parsed is None or client is None or not verify_secret(parsed[1], client.secret_hash):
         raise Unauthorized("invalid API key")
@@ -75,7 +75,7 @@ def authenticate_client(session: Session, token: str) -> Client:
 
 def authenticate_site(session: Session, token: str) -> Site:
     """Returns the site whose controller presents this events key; raises Unauthorized."""
-    parsed = parse_api_key(token)
+    parsed = parse_api_key(token, "hke")
     site = repo.site_by_events_key_id(session, parsed[0]) if parsed else None
     if parsed is None or site is None or not verify_secret(parsed[1], site.events_secret_hash):
         raise Unauthorized("invalid events key")

@@ -6,10 +6,9 @@ which use the closure's `auth` dependency, as objects.
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, Path, Query, Security
 
-from hallkey.core.auth import bearer_token
+from hallkey.core.auth import database_key
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
 from hallkey.core.throttle import Rate, Throttle
 from hallkey.locks import service
@@ -35,18 +34,16 @@ RefPath = Annotated[str, Path(min_length=1, max_length=64, pattern=REF_PATTERN)]
 KEYPAD_RATE = Rate(limit=60, per_seconds=60)
 """Keypad entries per door and minute: no person types that fast, a flood does (429)."""
 
-_bearer = HTTPBearer(auto_error=False, description="A controller's locks API key")
-
 
 def build_routers(ctx: "LocksContext") -> list[APIRouter]:
     """Returns the routers of the door controller's API, with full paths."""
 
-    def authenticated_controller(
-        request: Request,
-        _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-    ) -> str:
-        token = bearer_token(request)
-        with ctx.database.transaction() as session:
+    locks_key = database_key(
+        ctx.database, service.authenticate, scheme_name="locksKey", description="locks API key"
+    )
+
+    def authenticated_controller(token: Annotated[str, Security(locks_key)]) -> str:
+        with ctx.database.read() as session:
             return service.authenticate(session, token)
 
     auth = Depends(authenticated_controller)

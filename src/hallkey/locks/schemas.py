@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from hallkey.core.schemas import Ref, UtcDatetime
+from hallkey.core.schemas import Ref, RequestModel, UtcDatetime
 from hallkey.locks.domain import MAX_WINDOWS, VERSION_LIMIT, DenyReason, EventKind
 
 
-class Request(BaseModel):
-    """A request body: unknown fields (a name, a phone, an email…) are refused."""
-
-    model_config = ConfigDict(extra="forbid")
+class Request(RequestModel):
+    """A request body: unknown fields (a name, a phone, an email…) are refused; types strict."""
 
 
 class WindowBody(Request):

@@ -52,7 +52,7 @@ _PUSH_QUEUED = "locks_push_queued"
 
 def authenticate(session: Session, token: str) -> str:
     """Returns the id of the controller whose locks API key is `token`; raises Unauthorized."""
-    parsed = parse_api_key(token)
+    parsed = parse_api_key(token, "hkl")
     found = repository.controller_by_key_id(session, parsed[0]) if parsed else None
     if parsed is None or found is None or not verify_secret(parsed[1], found.api_secret_hash):
         raise Unauthorized("invalid locks API key")
