@@ -88,7 +88,9 @@ def test_rules__set_on_the_resource__are_what_the_api_enforces(booking: Booking)
     ("params", "field"),
     [
         pytest.param({"from": "0001-01-01T00:00:00Z", "to": "0001-01-03T00:00:00Z"}, "from"),
-        pytest.param({"from": "9999-12-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"}, "to"),
+        pytest.param(
+            {"from": "9999-12-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"}, "from"
+        ),  # the core time type refuses both
         pytest.param({"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"}, "from"),
         pytest.param({"from": "2027-08-01T00:00:00Z", "to": "2027-08-02T00:00:00Z"}, "to"),
         pytest.param({"from": "2026-05-04T00:00:00Z", "to": "2026-07-06T00:00:01Z"}, "to"),
