@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from hallkey.core.auth import bearer_token
 from hallkey.core.errors import Unavailable
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
+from hallkey.hub import grants, service
 from hallkey.hub import repository as repo
-from hallkey.hub import service
 from hallkey.hub.connectors.base import ConnectorError
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import Client
@@ -47,7 +47,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     def grant_access(body: GrantAccessIn, request: Request, response: Response) -> GrantOut:
         """Grants a ref access to doors in a time frame, issuing and delivering a credential."""
         with client_transaction(request) as (session, client):
-            grant, created = service.grant_access(ctx, session, client, body)
+            grant, created = grants.grant_access(ctx, session, client, body)
             view = service.grant_view(ctx, session, grant)
         if not created:
             response.status_code = 200
@@ -57,14 +57,14 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     def update_access(body: UpdateAccessIn, request: Request) -> GrantOut:
         """Moves, widens or re-doors a grant."""
         with client_transaction(request) as (session, client):
-            grant = service.update_access(ctx, session, client, body)
+            grant = grants.update_access(ctx, session, client, body)
             return service.grant_view(ctx, session, grant)
 
     @router.post("/RevokeAccess", response_model=GrantOut)
     def revoke_access(body: RefIn, request: Request) -> GrantOut:
         """Makes the credential stop working on every door."""
         with client_transaction(request) as (session, client):
-            grant = service.revoke_access(ctx, session, client, body.ref)
+            grant = grants.revoke_access(ctx, session, client, body.ref)
             return service.grant_view(ctx, session, grant)
 
     @router.post("/GrantPulseAccess", response_model=PulseOut)
