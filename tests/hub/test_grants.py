@@ -464,7 +464,7 @@ def test_grant_access__no_free_code_left__is_409_not_500(
     def exhausted(length: int, taken: object) -> str:
         raise RuntimeError("no free PIN code found")
 
-    monkeypatch.setattr("hallkey.hub.grants.generate_pin", exhausted)
+    monkeypatch.setattr("hallkey.hub.grant_checks.generate_pin", exhausted)
     response = hub.post("GrantAccess", hub.grant_body())
     assert response.status_code == 409, response.text
     assert response.json()["error"]["code"] == "no_free_code"

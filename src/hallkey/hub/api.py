@@ -26,8 +26,8 @@ from hallkey.hub.schemas import (
     GrantOut,
     PulseIn,
     PulseOut,
-    RefIn,
     ResendIn,
+    RevokeAccessIn,
     UpdateAccessIn,
 )
 
@@ -61,10 +61,10 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
             return service.grant_view(ctx, session, grant)
 
     @router.post("/RevokeAccess", response_model=GrantOut)
-    def revoke_access(body: RefIn, request: Request) -> GrantOut:
+    def revoke_access(body: RevokeAccessIn, request: Request) -> GrantOut:
         """Makes the credential stop working on every door."""
         with client_transaction(request) as (session, client):
-            grant = grants.revoke_access(ctx, session, client, body.ref)
+            grant = grants.revoke_access(ctx, session, client, body)
             return service.grant_view(ctx, session, grant)
 
     @router.post("/GrantPulseAccess", response_model=PulseOut)

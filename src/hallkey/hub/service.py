@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from hallkey.core.ids import new_id
+from hallkey.core.jobs import once_id
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import PULSE, DoorTarget, LockConnector
@@ -98,11 +99,30 @@ def _enqueue_program(ctx: HubContext, session: Session, grant_id: str, door_id: 
     ctx.jobs.enqueue(session, PROGRAM_JOB, {"grant_id": grant_id, "door_id": door_id})
 
 
-def push_door_again(ctx: HubContext, session: Session, row: GrantDoor) -> None:
-    """Sets a grant's door back to `pending` and queues its programming (or revocation)."""
+def push_door_again(
+    ctx: HubContext, session: Session, grant_id: str, door_id: str, read_version: int
+) -> bool:
+    """Sets a grant's door back to `pending` and queues its programming (or revocation) again,
+    unless its version moved on since `read_version` was read; tells whether it did."""
+    # The grant's row first, then the door's, as every other version change does: a
+    # revocation committed meanwhile is then seen here, never overwritten.
+    if repo.lock_grant(session, grant_id) is None:
+        return False
+    row = repo.grant_door(session, grant_id, door_id, for_update=True)
+    if row is None or row.desired_version != read_version:
+        return False
     _bump(row, row.action, ctx.clock.now())
     session.flush()
-    _enqueue_program(ctx, session, row.grant_id, row.door_id)
+    # One such job per door of a grant at a time: a door that keeps refusing must not gather
+    # a new job at every reconcile round.
+    ctx.jobs.enqueue_once(
+        session,
+        once_id(PROGRAM_JOB, f"{grant_id}/{door_id}"),
+        PROGRAM_JOB,
+        {"grant_id": grant_id, "door_id": door_id},
+        rearm=True,
+    )
+    return True
 
 
 def _add_deliveries(
