@@ -166,14 +166,6 @@ def test_grant_access__without_key__is_401(hub: HubWorld) -> None:
     assert response.status_code == 401
 
 
-def test_grant_access__overlapping_grants_at_one_door__never_share_a_code(hub: HubWorld) -> None:
-    codes = {hub.grant(f"rsv_{n}")["code"] for n in range(25)}
-    assert len(codes) == 25
-    hub.run_jobs()
-    for n in range(25):
-        assert hub.get(f"grants/rsv_{n}").json()["doors"][0]["state"] == "programmed"
-
-
 def test_grant_access__windows__code_works_only_inside_them(hub: HubWorld) -> None:
     week = timedelta(days=7)
     windows = [
