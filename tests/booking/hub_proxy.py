@@ -32,14 +32,14 @@ HUB_DOORS = ("dor_a", "dor_b", "dor_d")
 @dataclass
 class HubProxy:
     """An ASGI wrapper around the hub's app: records each POST (action, body, Authorization),
-    refuses actions on demand, runs a hook during GrantAccess, or answers GrantAccess with
-    the grant as it stands (as the hub once did)."""
+    refuses actions on demand, runs a hook during GrantAccess, or answers an action with the
+    grant as it stands, changing nothing (as the hub once answered a repeated GrantAccess)."""
 
     app: ASGIApp | None = None
     calls: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     refuse: dict[str, tuple[int, str]] = field(default_factory=dict)
     on_grant: Callable[[], None] | None = None
-    answer_grant_as_it_stands: bool = False
+    answer_as_it_stands: set[str] = field(default_factory=set)
 
     def names(self) -> list[str]:
         """Returns the actions called, in order."""
@@ -67,7 +67,7 @@ class HubProxy:
             status, code = self.refuse[action]
             await _send_error(send, status, code)
             return
-        if action == "GrantAccess" and self.answer_grant_as_it_stands:
+        if action in self.answer_as_it_stands:
             scope = {
                 **scope,
                 "method": "GET",

@@ -361,7 +361,7 @@ def test_sync_access__hub_answers_with_another_grant__booking_corrects_it(world:
     created = world.reserve()
     world.run_jobs()
     # A hub that answers a repeated GrantAccess with the grant as it stands (at 10:00).
-    world.hub.answer_grant_as_it_stands = True
+    world.hub.answer_as_it_stands.add("GrantAccess")
     world.move(created["id"], LATER_START, LATER_END)
     world.run_jobs()
 
@@ -418,3 +418,34 @@ def test_sync_access__no_free_code_at_the_door__failed_with_no_free_code(
         "error": "no_free_code",
     }
     assert "UpdateAccess" not in world.hub.names()
+
+
+def test_sync_access__hub_keeps_answering_with_another_grant__pending_without_a_code(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    assert world.get(created["id"])["access"]["state"] == "granted"
+    # Every answer is the grant as it stands: neither GrantAccess nor UpdateAccess takes.
+    world.hub.answer_as_it_stands.update({"GrantAccess", "UpdateAccess"})
+    world.move(created["id"], LATER_START, LATER_END)
+    world.run_jobs()
+    assert world.hub.names()[-2:] == ["GrantAccess", "UpdateAccess"]
+    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
+
+    world.hub.answer_as_it_stands.clear()
+    world.booking.clock.advance(timedelta(minutes=10))
+    world.run_jobs()
+    assert world.get(created["id"])["access"]["state"] == "granted"
+    assert world.real_hub.grant(created["ref"])["valid_from"] == "2026-05-04T13:45:00Z"
+
+
+def test_sync_access__move_while_the_hub_is_down__pending_without_the_old_code(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    world.hub.refuse["GrantAccess"] = (503, "unavailable")
+    world.move(created["id"], LATER_START, LATER_END)
+    world.run_jobs()
+    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}

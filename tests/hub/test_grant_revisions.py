@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hallkey.hub import grant_checks
+from hallkey.hub.domain import generate_pin
 from tests.hub.conftest import END, START, T0, HubWorld, iso
 
 LATER = timedelta(hours=2)
@@ -212,7 +212,7 @@ def test_grant_access__longest_window_and_span__are_taken(hub: HubWorld) -> None
 
 def _proposing_first(code: str) -> Callable[..., str]:
     """Returns generate_pin made to propose `code` first, then random codes."""
-    real = grant_checks.generate_pin
+    real = generate_pin
 
     def generate(length: int, is_taken: Callable[[str], bool]) -> str:
         digits = itertools.chain((int(c) for c in code), iter(lambda: -1, 0))
@@ -231,7 +231,7 @@ def test_grant_access__overlapping_grants_at_one_door__never_share_a_code(
 ) -> None:
     first = hub.grant("rsv_0")["code"]
     # Every later grant is first offered the code rsv_0 holds at the same door and time.
-    monkeypatch.setattr(grant_checks, "generate_pin", _proposing_first(first))
+    monkeypatch.setattr("hallkey.hub.grant_checks.generate_pin", _proposing_first(first))
     codes = [first] + [hub.grant(f"rsv_{n}")["code"] for n in range(1, 6)]
     assert len(set(codes)) == len(codes)
     # Where the times do not overlap, the same code may be used again.

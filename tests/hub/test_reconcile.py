@@ -12,13 +12,13 @@ from prometheus_client import REGISTRY
 from sqlalchemy import delete, select, text
 
 from hallkey.core.jobs import JobRun, once_id
-from hallkey.hub import grants
 from hallkey.hub import reconcile as reconcile_module
 from hallkey.hub.connectors import MemoryConnector
 from hallkey.hub.connectors.base import Credential, DoorTarget
 from hallkey.hub.domain import Window
 from hallkey.hub.models import AuditEntry
 from hallkey.hub.reconcile import RECONCILE_DOOR_JOB, reconcile_doors
+from hallkey.hub.service import _bump as real_bump
 from tests.hub.conftest import END, START, HubWorld
 from tests.servers import wait_for
 
@@ -237,7 +237,6 @@ def test_reconcile__re_push_racing_a_revocation__the_revocation_reaches_the_door
     lock.door("door-a").credentials["rsv_one"].windows = (Window(START, END + timedelta(days=1)),)
     revoke_has_read = threading.Event()
     go_on = threading.Event()
-    real_bump = grants._bump
 
     def bump_after_a_pause(row: Any, action: str, now: Any) -> None:
         if action == "revoke" and not revoke_has_read.is_set():
@@ -245,7 +244,7 @@ def test_reconcile__re_push_racing_a_revocation__the_revocation_reaches_the_door
             go_on.wait(10)
         real_bump(row, action, now)
 
-    monkeypatch.setattr(grants, "_bump", bump_after_a_pause)
+    monkeypatch.setattr("hallkey.hub.grants._bump", bump_after_a_pause)
     revoked: list[int] = []
     revoker = threading.Thread(
         target=lambda: revoked.append(hub.post("RevokeAccess", {"ref": "rsv_one"}).status_code)

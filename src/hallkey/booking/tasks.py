@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SECRET_FIELDS = ("code", "code_formatted", "url", "mobile_key")
+GRANT_DIFFERS = "grant_differs"
+"""The hub's grant stays other than asked, even after an UpdateAccess: tried again later."""
 
 
 def handlers(ctx: BookingContext) -> dict[str, Handler]:
@@ -143,7 +145,7 @@ def _grant(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
             raise PeerError(
                 "hub grant differs from the reservation",
                 status=None,
-                code="grant_differs",
+                code=GRANT_DIFFERS,
                 retryable=True,
             )
     return grant
@@ -240,6 +242,10 @@ def run_sync_access(ctx: BookingContext, reservation_id: str) -> None:
     except PeerError as exc:
         # Passing trouble, a key an operator must fix, or a revocation not yet acknowledged:
         # all are tried again with backoff. A revocation is never given up.
+        if snap.status == "confirmed":
+            # The hub has not confirmed this version of the reservation (or keeps holding
+            # another grant): show no code until it does.
+            _write(ctx, snap, access_state="pending", access_secret_sealed=None, access_error=None)
         raise RetryLater(f"hub: {exc.status or 'unreachable'} {exc.code or ''}".strip()) from None
     if refused is not None:
         error = refused.code or f"http_{refused.status}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -259,7 +259,7 @@ class Drift:
 
 def door_drift(
     wanted: Iterable[WantedCredential],
-    held: dict[str, tuple[Window, ...]],
+    held: Mapping[str, tuple[Window, ...]],
     known_refs: set[str],
     now: datetime,
 ) -> Drift:
