@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,12 @@ from hallkey.core.settings import Settings
 from hallkey.core.web import create_app
 from hallkey.hub import HubContext, build_part, create_client, create_context, create_door
 from hallkey.hub import create_site as create_hub_site
-from tests.booking.conftest import Booking, BookingFactory
+from tests.booking.conftest import Booking, BookingFactory, reservation_body
 from tests.conftest import DatabaseUrlFactory
 from tests.servers import ServerThread
 
+START = "2026-05-04T10:00:00Z"
+END = "2026-05-04T12:00:00Z"
 HUB_DOORS = ("dor_a", "dor_b", "dor_d")
 """The doors the hub knows for the booking's first tenant (not `dor_c`: an unknown door)."""
 
@@ -171,3 +174,62 @@ def start_real_hub(
     finally:
         server.stop()
         ctx.close()
+
+
+def at(text: str) -> datetime:
+    """Returns an RFC 3339 time as a datetime."""
+    return datetime.fromisoformat(text)
+
+
+@dataclass
+class World:
+    booking: Booking
+    real_hub: RealHub
+
+    @property
+    def hub(self) -> HubProxy:
+        """The wrapper in front of the hub: its record of calls and its failure switches."""
+        return self.real_hub.proxy
+
+    @property
+    def server(self) -> ServerThread:
+        return self.real_hub.server
+
+    def reserve(self, resource_id: str | None = None) -> dict[str, Any]:
+        body = reservation_body(resource_id or self.booking.resource_id, START, END)
+        response = self.booking.client.post(
+            "/api/v1/reservations", json=body, headers=self.booking.headers()
+        )
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+    def get(self, reservation_id: str) -> dict[str, Any]:
+        response = self.booking.client.get(
+            f"/api/v1/reservations/{reservation_id}", headers=self.booking.headers()
+        )
+        assert response.status_code == 200
+        data: dict[str, Any] = response.json()
+        return data
+
+    def move(self, reservation_id: str, start: str, end: str) -> None:
+        response = self.booking.client.patch(
+            f"/api/v1/reservations/{reservation_id}",
+            json={"start": start, "end": end},
+            headers=self.booking.headers(),
+        )
+        assert response.status_code == 200, response.text
+
+    def run_jobs(self) -> int:
+        return self.booking.ctx.worker.run_pending()
+
+    def sync_again(self, reservation_id: str) -> None:
+        """Queues the reservation's push once more, as any later change would."""
+        with self.booking.ctx.database.transaction() as session:
+            self.booking.ctx.jobs.enqueue(
+                session, "sync_access", {"reservation_id": reservation_id}
+            )
+
+    def try_code(self, door: str, code: str, when: str) -> Any:
+        """Types a code at a hub door's keypad at a time."""
+        return self.real_hub.ctx.connectors.memory.try_code(door, code, at(when))

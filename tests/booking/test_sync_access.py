@@ -4,81 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from hallkey.booking.models import Reservation
-from tests.booking.conftest import Booking, BookingFactory, reservation_body
-from tests.booking.hub_proxy import HubProxy, RealHub, start_real_hub
+from tests.booking.conftest import BookingFactory, reservation_body
+from tests.booking.hub_proxy import END, START, World, start_real_hub
 from tests.conftest import DatabaseUrlFactory
-from tests.servers import ServerThread
-
-START = "2026-05-04T10:00:00Z"
-END = "2026-05-04T12:00:00Z"
-
-
-def at(text: str) -> datetime:
-    """Returns an RFC 3339 time as a datetime."""
-    return datetime.fromisoformat(text)
-
-
-@dataclass
-class World:
-    booking: Booking
-    real_hub: RealHub
-
-    @property
-    def hub(self) -> HubProxy:
-        """The wrapper in front of the hub: its record of calls and its failure switches."""
-        return self.real_hub.proxy
-
-    @property
-    def server(self) -> ServerThread:
-        return self.real_hub.server
-
-    def reserve(self, resource_id: str | None = None) -> dict[str, Any]:
-        body = reservation_body(resource_id or self.booking.resource_id, START, END)
-        response = self.booking.client.post(
-            "/api/v1/reservations", json=body, headers=self.booking.headers()
-        )
-        assert response.status_code == 201, response.text
-        data: dict[str, Any] = response.json()
-        return data
-
-    def get(self, reservation_id: str) -> dict[str, Any]:
-        response = self.booking.client.get(
-            f"/api/v1/reservations/{reservation_id}", headers=self.booking.headers()
-        )
-        assert response.status_code == 200
-        data: dict[str, Any] = response.json()
-        return data
-
-    def move(self, reservation_id: str, start: str, end: str) -> None:
-        response = self.booking.client.patch(
-            f"/api/v1/reservations/{reservation_id}",
-            json={"start": start, "end": end},
-            headers=self.booking.headers(),
-        )
-        assert response.status_code == 200, response.text
-
-    def run_jobs(self) -> int:
-        return self.booking.ctx.worker.run_pending()
-
-    def sync_again(self, reservation_id: str) -> None:
-        """Queues the reservation's push once more, as any later change would."""
-        with self.booking.ctx.database.transaction() as session:
-            self.booking.ctx.jobs.enqueue(
-                session, "sync_access", {"reservation_id": reservation_id}
-            )
-
-    def try_code(self, door: str, code: str, when: str) -> Any:
-        """Types a code at a hub door's keypad at a time."""
-        return self.real_hub.ctx.connectors.memory.try_code(door, code, at(when))
 
 
 @pytest.fixture
@@ -329,123 +264,3 @@ def test_sync_access__club_members__each_get_the_key_on_their_own_phone(world: W
         ("UpdateAccess", ids[0]["ref"], "+4790000001"),
     ]
     assert world.get(ids[0]["id"])["customer"]["name"] == "Ola (IL Testby)"
-
-
-LATER_START = "2026-05-04T14:00:00Z"
-LATER_END = "2026-05-04T15:00:00Z"
-
-
-def test_sync_access__moved_away_and_back__the_door_opens_at_the_original_time_only(
-    world: World,
-) -> None:
-    created = world.reserve()
-    world.run_jobs()
-    world.move(created["id"], LATER_START, LATER_END)
-    world.run_jobs()
-    world.move(created["id"], START, END)
-    world.run_jobs()
-    world.real_hub.run_jobs()
-
-    grant = world.real_hub.grant(created["ref"])
-    assert grant["windows"] == [
-        {"valid_from": "2026-05-04T09:45:00Z", "valid_to": "2026-05-04T12:15:00Z"}
-    ]
-    access = world.get(created["id"])["access"]
-    assert access["state"] == "granted"
-    assert access["code"] == grant["code"]
-    assert world.try_code("dor_a", access["code"], START).ref == created["ref"]
-    assert world.try_code("dor_a", access["code"], LATER_START).reason == "outside_window"
-
-
-def test_sync_access__hub_answers_with_another_grant__booking_corrects_it(world: World) -> None:
-    created = world.reserve()
-    world.run_jobs()
-    # A hub that answers a repeated GrantAccess with the grant as it stands (at 10:00).
-    world.hub.answer_as_it_stands.add("GrantAccess")
-    world.move(created["id"], LATER_START, LATER_END)
-    world.run_jobs()
-
-    assert world.hub.names()[-2:] == ["GrantAccess", "UpdateAccess"]
-    assert world.real_hub.grant(created["ref"])["valid_from"] == "2026-05-04T13:45:00Z"
-    assert world.get(created["id"])["access"]["state"] == "granted"
-
-
-def test_sync_access__revoked_at_the_hub__no_code_shown_and_a_move_grants_a_working_one(
-    world: World,
-) -> None:
-    created = world.reserve()
-    world.run_jobs()
-    world.real_hub.run_jobs()
-    old_code = world.get(created["id"])["access"]["code"]
-    # Someone revokes the grant at the hub directly.
-    assert world.real_hub.post("RevokeAccess", {"ref": created["ref"]}).status_code == 200
-    world.real_hub.run_jobs()
-    assert world.try_code("dor_a", old_code, START).reason == "revoked"
-
-    world.sync_again(created["id"])
-    world.run_jobs()
-    assert world.get(created["id"])["access"] == {
-        "state": "failed",
-        "credential": "pin",
-        "error": "grant_revoked",
-    }
-
-    world.move(created["id"], LATER_START, LATER_END)
-    world.run_jobs()
-    world.real_hub.run_jobs()
-    access = world.get(created["id"])["access"]
-    assert access["state"] == "granted"
-    assert access["code"] != old_code
-    assert world.try_code("dor_a", access["code"], LATER_START).ref == created["ref"]
-    assert world.try_code("dor_b", access["code"], LATER_START).ref == created["ref"]
-    grant = world.real_hub.grant(created["ref"])
-    assert grant["state"] == "active"
-    assert [d["template"] for d in grant["deliveries"]].count("access_granted") == 4  # 2 x 2
-
-
-def test_sync_access__no_free_code_at_the_door__failed_with_no_free_code(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def exhausted(length: int, taken: object) -> str:
-        raise RuntimeError("no free PIN code found")
-
-    monkeypatch.setattr("hallkey.hub.grant_checks.generate_pin", exhausted)
-    created = world.reserve()
-    world.run_jobs()
-    assert world.get(created["id"])["access"] == {
-        "state": "failed",
-        "credential": "pin",
-        "error": "no_free_code",
-    }
-    assert "UpdateAccess" not in world.hub.names()
-
-
-def test_sync_access__hub_keeps_answering_with_another_grant__pending_without_a_code(
-    world: World,
-) -> None:
-    created = world.reserve()
-    world.run_jobs()
-    assert world.get(created["id"])["access"]["state"] == "granted"
-    # Every answer is the grant as it stands: neither GrantAccess nor UpdateAccess takes.
-    world.hub.answer_as_it_stands.update({"GrantAccess", "UpdateAccess"})
-    world.move(created["id"], LATER_START, LATER_END)
-    world.run_jobs()
-    assert world.hub.names()[-2:] == ["GrantAccess", "UpdateAccess"]
-    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
-
-    world.hub.answer_as_it_stands.clear()
-    world.booking.clock.advance(timedelta(minutes=10))
-    world.run_jobs()
-    assert world.get(created["id"])["access"]["state"] == "granted"
-    assert world.real_hub.grant(created["ref"])["valid_from"] == "2026-05-04T13:45:00Z"
-
-
-def test_sync_access__move_while_the_hub_is_down__pending_without_the_old_code(
-    world: World,
-) -> None:
-    created = world.reserve()
-    world.run_jobs()
-    world.hub.refuse["GrantAccess"] = (503, "unavailable")
-    world.move(created["id"], LATER_START, LATER_END)
-    world.run_jobs()
-    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
