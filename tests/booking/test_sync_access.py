@@ -1,155 +1,28 @@
-"""The `sync_access` job against a real loopback hub that speaks the hub protocol."""
+"""The `sync_access` job against the real hub, served on loopback (see hub_proxy.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
 
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from hallkey.booking.models import Reservation
-from tests.booking.conftest import Booking, BookingFactory, reservation_body
-from tests.servers import ServerThread
-
-START = "2026-05-04T10:00:00Z"
-END = "2026-05-04T12:00:00Z"
-CODE = "482915"
-
-
-def _error(status: int, code: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": code}}, status_code=status)
-
-
-@dataclass
-class FakeHub:
-    """A hub that keeps grants in memory and records every call it receives."""
-
-    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
-    calls: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
-    refuse_grants_with: str | None = None
-    refuse_updates_with: str | None = None
-    refuse_revokes_with: int | None = None
-    on_grant: Callable[[], None] | None = None
-
-    def names(self) -> list[str]:
-        return [name for name, _, _ in self.calls]
-
-    def _answer(self, grant: dict[str, Any], status: int) -> JSONResponse:
-        body = {
-            "ref": grant["ref"],
-            "state": grant["state"],
-            "operation": "code",
-            "credential": grant["credential"],
-            "code": CODE,
-            "code_formatted": CODE + "#",
-            "valid_from": grant["valid_from"],
-            "valid_to": grant["valid_to"],
-            "windows": [{"valid_from": grant["valid_from"], "valid_to": grant["valid_to"]}],
-            "doors": [{"id": d, "state": "pending", "errors": []} for d in grant["doors"]],
-            "deliveries": [],
-        }
-        return JSONResponse(body, status_code=status)
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/hub/v1/GrantAccess")
-        def grant_access(body: dict[str, Any], request: Request) -> JSONResponse:
-            self.calls.append(("GrantAccess", body, request.headers.get("authorization", "")))
-            if self.on_grant is not None:
-                hook, self.on_grant = self.on_grant, None
-                hook()
-            if self.refuse_grants_with is not None:
-                return _error(422, self.refuse_grants_with)
-            content = {k: body[k] for k in ("credential", "doors", "valid_from", "valid_to")}
-            existing = self.grants.get(body["ref"])
-            if existing is not None:
-                if {k: existing[k] for k in content} != content:
-                    return _error(409, "grant_exists")
-                return self._answer(existing, 200)
-            grant = dict(content, ref=body["ref"], state="active")
-            self.grants[body["ref"]] = grant
-            return self._answer(grant, 201)
-
-        @app.post("/hub/v1/UpdateAccess")
-        def update_access(body: dict[str, Any], request: Request) -> JSONResponse:
-            self.calls.append(("UpdateAccess", body, request.headers.get("authorization", "")))
-            if self.refuse_updates_with is not None:
-                return _error(422, self.refuse_updates_with)
-            grant = self.grants.get(body["ref"])
-            if grant is None:
-                return _error(404, "not_found")
-            for key in ("valid_from", "valid_to", "doors"):
-                if key in body:
-                    grant[key] = body[key]
-            return self._answer(grant, 200)
-
-        @app.post("/hub/v1/RevokeAccess")
-        def revoke_access(body: dict[str, Any], request: Request) -> JSONResponse:
-            self.calls.append(("RevokeAccess", body, request.headers.get("authorization", "")))
-            if self.refuse_revokes_with is not None:
-                return _error(self.refuse_revokes_with, "refused")
-            grant = self.grants.get(body["ref"])
-            if grant is None:
-                return _error(404, "not_found")
-            grant["state"] = "revoked"
-            return self._answer(grant, 200)
-
-        return app
-
-
-@dataclass
-class World:
-    booking: Booking
-    hub: FakeHub
-    server: ServerThread
-
-    def reserve(self, resource_id: str | None = None) -> dict[str, Any]:
-        body = reservation_body(resource_id or self.booking.resource_id, START, END)
-        response = self.booking.client.post(
-            "/api/v1/reservations", json=body, headers=self.booking.headers()
-        )
-        assert response.status_code == 201, response.text
-        data: dict[str, Any] = response.json()
-        return data
-
-    def get(self, reservation_id: str) -> dict[str, Any]:
-        response = self.booking.client.get(
-            f"/api/v1/reservations/{reservation_id}", headers=self.booking.headers()
-        )
-        assert response.status_code == 200
-        data: dict[str, Any] = response.json()
-        return data
-
-    def move(self, reservation_id: str, start: str, end: str) -> None:
-        response = self.booking.client.patch(
-            f"/api/v1/reservations/{reservation_id}",
-            json={"start": start, "end": end},
-            headers=self.booking.headers(),
-        )
-        assert response.status_code == 200, response.text
-
-    def run_jobs(self) -> int:
-        return self.booking.ctx.worker.run_pending()
+from tests.booking.conftest import BookingFactory, reservation_body
+from tests.booking.hub_proxy import END, START, World, start_real_hub
+from tests.conftest import DatabaseUrlFactory
 
 
 @pytest.fixture
-def world(make_booking: BookingFactory) -> Iterator[World]:
-    """A booking context whose tenants use a fake hub served on loopback (started)."""
-    hub = FakeHub()
-    server = ServerThread(hub.app())
-    booking = make_booking(hub_url=server.base_url)
-    server.start()
-    try:
-        yield World(booking, hub, server)
-    finally:
-        server.stop()
+def world(
+    make_booking: BookingFactory, database_url: DatabaseUrlFactory, tmp_path: Path
+) -> Iterator[World]:
+    """A booking context whose tenants use the real hub on loopback (started)."""
+    with start_real_hub(make_booking, database_url, tmp_path) as (booking, real_hub):
+        yield World(booking, real_hub)
 
 
 def test_sync_access__confirmed__grants_with_ref_doors_frame_and_contact_but_no_name(
@@ -159,7 +32,7 @@ def test_sync_access__confirmed__grants_with_ref_doors_frame_and_contact_but_no_
     assert world.run_jobs() == 1
     assert world.hub.names() == ["GrantAccess"]
     _, body, auth = world.hub.calls[0]
-    assert auth == "Bearer hkh_client.secret"
+    assert auth == f"Bearer {world.real_hub.key}"
     assert body == {
         "ref": created["ref"],
         "operation": "code",
@@ -170,21 +43,23 @@ def test_sync_access__confirmed__grants_with_ref_doors_frame_and_contact_but_no_
         "recipient": {"phone": "+4741234567", "email": "kari@example.no"},
         "deliver_via": ["sms", "email"],
         "locale": "nb",
+        "revision": 1,
     }
     assert "Kari" not in json.dumps(body)
     assert "Nordmann" not in json.dumps(body)
 
+    code = world.real_hub.grant(created["ref"])["code"]
     access = world.get(created["id"])["access"]
     assert access == {
         "state": "granted",
         "credential": "pin",
-        "code": CODE,
-        "code_formatted": CODE + "#",
+        "code": code,
+        "code_formatted": code + "#",
     }
     # The code is kept sealed at rest.
     with world.booking.ctx.database.transaction() as session:
         sealed = session.scalars(select(Reservation.access_secret_sealed)).one()
-    assert sealed is not None and CODE not in sealed
+    assert sealed is not None and code not in sealed
 
     # Running the push again changes nothing (the hub answers the same grant).
     with world.booking.ctx.database.transaction() as session:
@@ -206,8 +81,9 @@ def test_sync_access__after_a_move__hub_409_leads_to_update_access(world: World)
         "valid_to": "2026-05-04T15:15:00Z",
         "doors": ["dor_a", "dor_b"],
         "recipient": {"phone": "+4741234567", "email": "kari@example.no"},
+        "revision": 2,
     }
-    assert world.hub.grants[created["ref"]]["valid_from"] == "2026-05-04T13:45:00Z"
+    assert world.real_hub.grant(created["ref"])["valid_from"] == "2026-05-04T13:45:00Z"
     assert world.get(created["id"])["access"]["state"] == "granted"
 
 
@@ -234,8 +110,8 @@ def test_sync_access__cancelled__revokes_the_grant(world: World) -> None:
     assert response.status_code == 200
     assert world.run_jobs() == 1
     assert world.hub.names() == ["GrantAccess", "RevokeAccess"]
-    assert world.hub.calls[-1][1] == {"ref": created["ref"]}
-    assert world.hub.grants[created["ref"]]["state"] == "revoked"
+    assert world.hub.calls[-1][1] == {"ref": created["ref"], "revision": 2}
+    assert world.real_hub.grant(created["ref"])["state"] == "revoked"
     assert world.get(created["id"])["access"] == {"state": "revoked", "credential": "pin"}
 
 
@@ -267,8 +143,8 @@ def test_sync_access__requested__pushes_nothing_until_approved(world: World) -> 
 
 
 def test_sync_access__hub_refuses__access_failed_with_its_code_and_no_retry(world: World) -> None:
-    world.hub.refuse_grants_with = "unknown_door"
-    created = world.reserve()
+    # The hub knows no door `dor_c`, which this resource names: a refusal for good.
+    created = world.reserve(world.booking.hours_resource_id)
     assert world.run_jobs() == 1
     access = world.get(created["id"])["access"]
     assert access["state"] == "failed"
@@ -285,8 +161,9 @@ def test_sync_access__moved_during_the_push__pushes_the_newest_state(world: Worl
         created["id"], "2026-05-04T14:00:00Z", "2026-05-04T15:00:00Z"
     )
     world.run_jobs()
-    assert world.hub.grants[created["ref"]]["valid_from"] == "2026-05-04T13:45:00Z"
-    assert world.hub.grants[created["ref"]]["valid_to"] == "2026-05-04T15:15:00Z"
+    grant = world.real_hub.grant(created["ref"])
+    assert grant["valid_from"] == "2026-05-04T13:45:00Z"
+    assert grant["valid_to"] == "2026-05-04T15:15:00Z"
     got = world.get(created["id"])
     assert got["version"] == 2
     assert got["access"]["state"] == "granted"
@@ -324,19 +201,19 @@ def cancel(world: World, reservation_id: str) -> None:
 def test_sync_access__revoke_refused__is_retried_until_the_hub_takes_it(world: World) -> None:
     created = world.reserve()
     world.run_jobs()
-    world.hub.refuse_revokes_with = 401  # the tenant's hub key was rotated at the hub
+    world.hub.refuse["RevokeAccess"] = (401, "unauthorized")  # the key was rotated at the hub
     cancel(world, created["id"])
     assert world.run_jobs() == 1
-    assert world.hub.grants[created["ref"]]["state"] == "active"
+    assert world.real_hub.grant(created["ref"])["state"] == "active"
     assert world.get(created["id"])["access"]["state"] == "granted"
 
-    world.hub.refuse_revokes_with = 422  # even a refusal that looks final is not the end
+    world.hub.refuse["RevokeAccess"] = (422, "refused")  # even a final-looking refusal
     world.booking.clock.advance(timedelta(minutes=10))
     assert world.run_jobs() == 1
-    world.hub.refuse_revokes_with = None
+    del world.hub.refuse["RevokeAccess"]
     world.booking.clock.advance(timedelta(minutes=10))
     assert world.run_jobs() == 1
-    assert world.hub.grants[created["ref"]]["state"] == "revoked"
+    assert world.real_hub.grant(created["ref"])["state"] == "revoked"
     assert world.get(created["id"])["access"] == {"state": "revoked", "credential": "pin"}
 
 
@@ -345,13 +222,15 @@ def test_sync_access__move_refused__old_grant_is_revoked_and_its_code_hidden(
 ) -> None:
     created = world.reserve()
     world.run_jobs()
-    assert world.get(created["id"])["access"]["code"] == CODE
-    world.hub.refuse_updates_with = "unsupported_by_door"
+    assert (
+        world.get(created["id"])["access"]["code"] == world.real_hub.grant(created["ref"])["code"]
+    )
+    world.hub.refuse["UpdateAccess"] = (422, "unsupported_by_door")
     world.move(created["id"], "2026-05-04T14:00:00Z", "2026-05-04T15:00:00Z")
     world.run_jobs()
 
     assert world.hub.names()[-3:] == ["GrantAccess", "UpdateAccess", "RevokeAccess"]
-    assert world.hub.grants[created["ref"]]["state"] == "revoked"
+    assert world.real_hub.grant(created["ref"])["state"] == "revoked"
     assert world.get(created["id"])["access"] == {
         "state": "failed",
         "credential": "pin",

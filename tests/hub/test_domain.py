@@ -13,6 +13,7 @@ from hallkey.hub.domain import (
     RuleViolation,
     WantedCredential,
     Window,
+    WindowLimits,
     door_drift,
     fingerprint,
     format_code,
@@ -183,3 +184,28 @@ def test_door_drift__revoked_ref_still_honoured__is_revoked_again_unless_it_has_
 def test_door_drift__live_ref_the_hub_never_granted_there__is_stray() -> None:
     held = {"rsv_1": (Window(A, B),), "rsv_zz": (Window(A, B),)}
     assert door_drift([_want("rsv_1")], held, {"rsv_1"}, NOW).stray == ("rsv_zz",)
+
+
+def test_windows__longer_than_the_longest_window__name_the_window() -> None:
+    limits = WindowLimits(timedelta(days=31), timedelta(days=400), NOW)
+    day = timedelta(days=1)
+    ok = [(NOW, NOW + 31 * day), (NOW + 40 * day, NOW + 41 * day)]
+    assert len(make_windows(valid_from=None, valid_to=None, windows=ok, now=None, limits=limits))
+    too_long = [(NOW, NOW + day), (NOW + 2 * day, NOW + 34 * day)]
+    with pytest.raises(RuleViolation) as caught:
+        make_windows(valid_from=None, valid_to=None, windows=too_long, now=None, limits=limits)
+    assert caught.value.field == "windows.1.valid_to"
+
+
+def test_windows__reaching_too_far__from_the_start_or_from_now() -> None:
+    limits = WindowLimits(timedelta(days=31), timedelta(days=400), NOW)
+    day = timedelta(days=1)
+    far = [(NOW + 399 * day, NOW + 401 * day), (NOW, NOW + day)]
+    with pytest.raises(RuleViolation) as caught:
+        make_windows(valid_from=None, valid_to=None, windows=far, now=None, limits=limits)
+    assert caught.value.field == "windows.0.valid_to"
+    # A grant that began long ago counts from its start.
+    began = [(NOW - 400 * day, NOW - 399 * day), (NOW, NOW + day)]
+    with pytest.raises(RuleViolation) as caught:
+        make_windows(valid_from=None, valid_to=None, windows=began, now=None, limits=limits)
+    assert caught.value.field == "windows.1.valid_to"

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import delete, select, text
 
 from hallkey.core.jobs import JobRun, once_id
-from hallkey.hub.connectors.base import Credential
+from hallkey.hub import reconcile as reconcile_module
+from hallkey.hub.connectors import MemoryConnector
+from hallkey.hub.connectors.base import Credential, DoorTarget
 from hallkey.hub.domain import Window
 from hallkey.hub.models import AuditEntry
 from hallkey.hub.reconcile import RECONCILE_DOOR_JOB, reconcile_doors
+from hallkey.hub.service import _bump as real_bump
 from tests.hub.conftest import END, START, HubWorld
+from tests.servers import wait_for
 
 INTERVAL = timedelta(minutes=5)
 
@@ -150,3 +159,118 @@ def test_reconcile__slow_door__is_queued_at_most_once(hub: HubWorld) -> None:
     assert sorted(ids) == sorted(
         once_id(RECONCILE_DOOR_JOB, door) for door in ("door-a", "door-b", "door-x")
     )
+
+
+def _failures(code: str) -> float:
+    return REGISTRY.get_sample_value("hallkey_hub_door_failures_total", {"code": code}) or 0.0
+
+
+def _fill_door(hub: HubWorld) -> None:
+    """Makes door-a hold its maximum: one credential of another ref."""
+    lock = hub.ctx.connectors.memory
+    lock.max_credentials = 1
+    lock.program("door-a", "rsv_squatter", Credential("pin", "502817", (Window(START, END),)))
+
+
+def test_door_full__failed_with_an_alert__programmed_once_freed_without_any_call(
+    hub: HubWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    _fill_door(hub)
+    before = _failures("no_space_on_door")
+    code = hub.grant(deliver_via=[])["code"]
+    with caplog.at_level(logging.WARNING, logger="hallkey.hub"):
+        hub.run_jobs()
+    door = hub.get("grants/rsv_one").json()["doors"][0]
+    assert door["state"] == "failed"
+    assert [e["code"] for e in door["errors"]] == ["no_space_on_door"]
+    assert _failures("no_space_on_door") == before + 1
+    alerts = [
+        r.getMessage() for r in caplog.records if "failed: no_space_on_door" in r.getMessage()
+    ]
+    assert len(alerts) == 1 and code not in alerts[0] and "door-a" in alerts[0]
+    assert "program_door" in hub.queued_job_kinds()  # still being tried, slowly
+
+    hub.ctx.connectors.memory.revoke("door-a", "rsv_squatter")  # someone freed a slot
+    hub.clock.advance(timedelta(minutes=15))
+    hub.run_jobs()
+
+    assert door_states(hub, "rsv_one") == ["programmed"]
+    assert hub.ctx.connectors.memory.try_code("door-a", code, START).ref == "rsv_one"
+    assert _failures("no_space_on_door") == before + 1  # one alert per turn to `failed`
+
+
+def test_reconcile__failed_door_whose_job_is_gone__is_pushed_again(hub: HubWorld) -> None:
+    _fill_door(hub)
+    code = hub.grant(deliver_via=[])["code"]
+    hub.run_jobs()
+    assert door_states(hub, "rsv_one") == ["failed"]
+    table = hub.ctx.jobs.table
+    with hub.ctx.database.transaction() as session:  # e.g. given up on by an older version
+        session.execute(delete(table).where(table.c.kind == "program_door"))
+    hub.ctx.connectors.memory.revoke("door-a", "rsv_squatter")
+
+    reconcile(hub)
+
+    assert door_states(hub, "rsv_one") == ["programmed"]
+    assert hub.ctx.connectors.memory.try_code("door-a", code, START).ref == "rsv_one"
+    assert audit(hub) == [("rsv_one", "reconcile_program", "drift")]
+
+
+def _waiting_on_a_lock(hub: HubWorld) -> bool:
+    with hub.ctx.database.engine.connect() as connection:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return bool(connection.execute(query).scalar())
+
+
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_reconcile__re_push_racing_a_revocation__the_revocation_reaches_the_door(
+    hub: HubWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = hub.grant()["code"]
+    hub.run_jobs()
+    lock = hub.ctx.connectors.memory
+    lock.door("door-a").credentials["rsv_one"].windows = (Window(START, END + timedelta(days=1)),)
+    revoke_has_read = threading.Event()
+    go_on = threading.Event()
+
+    def bump_after_a_pause(row: Any, action: str, now: Any) -> None:
+        if action == "revoke" and not revoke_has_read.is_set():
+            revoke_has_read.set()  # RevokeAccess has read the door row it is about to bump
+            go_on.wait(10)
+        real_bump(row, action, now)
+
+    monkeypatch.setattr("hallkey.hub.grants._bump", bump_after_a_pause)
+    revoked: list[int] = []
+    revoker = threading.Thread(
+        target=lambda: revoked.append(hub.post("RevokeAccess", {"ref": "rsv_one"}).status_code)
+    )
+
+    class SlowDoor(MemoryConnector):
+        def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
+            # A re-push in flight while the revocation commits, landing after it.
+            go_on.set()
+            revoker.join(10)
+            super().program(door, ref, credential)
+
+    hub.ctx.connectors.register("memory", lambda config: SlowDoor(lock))
+    revoker.start()
+    assert revoke_has_read.wait(10)
+    run = JobRun(job_id="job_x", kind=RECONCILE_DOOR_JOB, payload={"door_id": "door-a"}, attempt=1)
+    reconciler = threading.Thread(target=reconcile_module.reconcile_door, args=(hub.ctx, run))
+    reconciler.start()
+    # The reconciler either pushes at once (nothing stops it) or waits for the revocation.
+    wait_for(lambda: not reconciler.is_alive() or _waiting_on_a_lock(hub), timeout=10)
+    hub.run_jobs()  # the re-push, if one was queued
+    go_on.set()
+    revoker.join(10)
+    reconciler.join(10)
+    hub.run_jobs()
+
+    assert revoked == [200]
+    assert lock.try_code("door-a", code, START).reason == "revoked"
+    assert door_states(hub, "rsv_one") == ["revoked"]

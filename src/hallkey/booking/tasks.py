@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SECRET_FIELDS = ("code", "code_formatted", "url", "mobile_key")
+GRANT_DIFFERS = "grant_differs"
+"""The hub's grant stays other than asked, even after an UpdateAccess: tried again later."""
 
 
 def handlers(ctx: BookingContext) -> dict[str, Handler]:
@@ -109,7 +111,8 @@ def _recipient(snap: _Snapshot) -> dict[str, str]:
 
 
 def _grant(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
-    """Returns the hub's grant after asking for it, or moving it if it exists otherwise."""
+    """Returns the hub's grant after asking for it (or moving it, if it holds other content),
+    checked to be exactly what the reservation asks for."""
     recipient = _recipient(snap)
     # Only the ref, the doors, the frame and how to reach the guest: never the name.
     body = {
@@ -124,20 +127,43 @@ def _grant(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
             via for via, key in (("sms", "phone"), ("email", "email")) if key in recipient
         ],
         "locale": "nb",
+        # The reservation's version orders our calls at the hub: an older one is refused
+        # there, and a newer one may grant again a ref whose grant was revoked.
+        "revision": snap.version,
     }
     try:
         response = call_json(client, "POST", "/hub/v1/GrantAccess", body, ok_statuses=(200, 201))
+        grant = _grant_of(response)
     except PeerError as exc:
-        if exc.status != 409:
+        if exc.status != 409 or exc.code != "ref_in_use":
             raise
-        update = {
-            "ref": snap.ref,
-            "valid_from": body["valid_from"],
-            "valid_to": body["valid_to"],
-            "doors": snap.doors,
-            "recipient": recipient,
-        }
-        response = call_json(client, "POST", "/hub/v1/UpdateAccess", update, ok_statuses=(200,))
+        grant = _update(client, snap)
+    if not _holds(grant, snap):
+        # The hub answered with a grant other than the one asked for: put it right.
+        grant = _update(client, snap)
+        if not _holds(grant, snap):
+            raise PeerError(
+                "hub grant differs from the reservation",
+                status=None,
+                code=GRANT_DIFFERS,
+                retryable=True,
+            )
+    return grant
+
+
+def _update(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
+    body = {
+        "ref": snap.ref,
+        "valid_from": _utc(snap.valid_from),
+        "valid_to": _utc(snap.valid_to),
+        "doors": snap.doors,
+        "recipient": _recipient(snap),
+        "revision": snap.version,
+    }
+    return _grant_of(call_json(client, "POST", "/hub/v1/UpdateAccess", body, ok_statuses=(200,)))
+
+
+def _grant_of(response: httpx.Response) -> dict[str, Any]:
     grant = response.json()
     if not isinstance(grant, dict):
         raise PeerError(
@@ -146,9 +172,29 @@ def _grant(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
     return grant
 
 
+def _holds(grant: dict[str, Any], snap: _Snapshot) -> bool:
+    """Tells whether the hub's grant is active in exactly the reservation's frame, at its
+    doors (a door the hub lists beyond them may only be on its way out)."""
+    try:
+        windows = [
+            (datetime.fromisoformat(w["valid_from"]), datetime.fromisoformat(w["valid_to"]))
+            for w in grant["windows"]
+        ]
+        doors = {str(d["id"]): str(d["state"]) for d in grant["doors"]}
+    except (KeyError, TypeError, ValueError):
+        return False
+    return (
+        grant.get("state") == "active"
+        and windows == [(snap.valid_from, snap.valid_to)]
+        and all(doors.get(door) not in (None, "revoked") for door in snap.doors)
+        and not any(s == "programmed" for d, s in doors.items() if d not in snap.doors)
+    )
+
+
 def _revoke(client: httpx.Client, snap: _Snapshot) -> None:
     # 404: the hub never made the grant, so there is nothing to revoke.
-    call_json(client, "POST", "/hub/v1/RevokeAccess", {"ref": snap.ref}, ok_statuses=(200, 404))
+    body = {"ref": snap.ref, "revision": snap.version}
+    call_json(client, "POST", "/hub/v1/RevokeAccess", body, ok_statuses=(200, 404))
 
 
 def _write(ctx: BookingContext, snap: _Snapshot, **values: Any) -> None:
@@ -185,15 +231,21 @@ def run_sync_access(ctx: BookingContext, reservation_id: str) -> None:
                 except PeerError as exc:
                     if exc.retryable:
                         raise
-                    # Refused for good. Fail closed: whatever an earlier version of this
-                    # reservation was granted (another time, other doors) must stop working.
                     refused = exc
-                    _revoke(c, snap)
+                    # Refused for good. Fail closed: whatever an earlier version of this
+                    # reservation was granted (another time, other doors) must stop working —
+                    # unless the hub has a newer version than this, which is not ours to undo.
+                    if exc.code != "stale_revision":
+                        _revoke(c, snap)
             else:
                 _revoke(c, snap)
     except PeerError as exc:
         # Passing trouble, a key an operator must fix, or a revocation not yet acknowledged:
         # all are tried again with backoff. A revocation is never given up.
+        if snap.status == "confirmed":
+            # The hub has not confirmed this version of the reservation (or keeps holding
+            # another grant): show no code until it does.
+            _write(ctx, snap, access_state="pending", access_secret_sealed=None, access_error=None)
         raise RetryLater(f"hub: {exc.status or 'unreachable'} {exc.code or ''}".strip()) from None
     if refused is not None:
         error = refused.code or f"http_{refused.status}"

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     hub_reconcile_seconds: float = Field(default=300.0, ge=1)
     """How often the hub compares what every door holds with what it should hold."""
 
+    hub_max_window_days: int = Field(default=31, ge=1, le=3660)
+    """Longest single window of a grant, in days; a longer one is refused (422)."""
+
+    hub_max_grant_days: int = Field(default=400, ge=1, le=3660)
+    """Longest span of a grant, in days: from its first start (or now, if that is earlier)
+    to its last end; a longer one is refused (422)."""
+
     locks_keypad_unlock_seconds: int = Field(default=5, ge=1, le=300)
     """How long a door stays unlocked after a granted keypad code."""
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.errors import AppError, Unavailable
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
+from hallkey.hub import grants, service
 from hallkey.hub import repository as repo
-from hallkey.hub import service
 from hallkey.hub.connectors.base import ConnectorError
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import Client
@@ -28,8 +28,8 @@ from hallkey.hub.schemas import (
     GrantOut,
     PulseIn,
     PulseOut,
-    RefIn,
     ResendIn,
+    RevokeAccessIn,
     UpdateAccessIn,
 )
 
@@ -94,7 +94,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     def grant_access(body: GrantAccessIn, request: Request, response: Response) -> GrantOut:
         """Grants a ref access to doors in a time frame, issuing and delivering a credential."""
         with client_transaction(request) as (session, client):
-            grant, created = service.grant_access(ctx, session, client, body)
+            grant, created = grants.grant_access(ctx, session, client, body)
             view = service.grant_view(ctx, session, grant)
         if not created:
             response.status_code = 200
@@ -104,15 +104,15 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     def update_access(body: UpdateAccessIn, request: Request) -> GrantOut:
         """Moves, widens or re-doors a grant."""
         with client_transaction(request) as (session, client), unknown_refs(client):
-            grant = service.update_access(ctx, session, client, body)
+            grant = grants.update_access(ctx, session, client, body)
             return service.grant_view(ctx, session, grant)
 
     @router.post("/RevokeAccess", response_model=GrantOut)
-    def revoke_access(body: RefIn, request: Request) -> GrantOut:
+    def revoke_access(body: RevokeAccessIn, request: Request) -> GrantOut:
         """Makes the credential stop working on every door."""
         # Never throttled: a revocation must not wait, and it reveals nothing a guesser wants.
         with client_transaction(request) as (session, client):
-            grant = service.revoke_access(ctx, session, client, body.ref)
+            grant = grants.revoke_access(ctx, session, client, body)
             return service.grant_view(ctx, session, grant)
 
     @router.post(

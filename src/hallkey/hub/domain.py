@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +18,11 @@ MAX_PIN_TRIES = 10_000
 PULSE_MIN_SECONDS = 1
 PULSE_MAX_SECONDS = 60
 PROGRAM_TRIES_BEFORE_FAILED = 5
+MAX_REVISION = 2**53
+"""Revisions are below this (exact in every JSON reader, including JavaScript's)."""
+SLOW_RETRY_SECONDS = 15 * 60
+"""How often a door that refused a credential for good (full, a code it rejects) is tried
+again: an operator may free space or mend the door, and nobody should have to ask."""
 
 
 class RuleViolation(ValueError):
@@ -27,6 +32,16 @@ class RuleViolation(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+@dataclass(frozen=True)
+class WindowLimits:
+    """How long one window may last, and how far a grant may reach: from its first start, or
+    from `now` if that is earlier (so a grant can never end far in the future either)."""
+
+    max_window: timedelta
+    max_span: timedelta
+    now: datetime
 
 
 @dataclass(frozen=True, order=True)
@@ -51,12 +66,14 @@ def make_windows(
     valid_to: datetime | None,
     windows: Sequence[tuple[datetime, datetime]] | None,
     now: datetime | None,
+    limits: WindowLimits | None = None,
 ) -> list[Window]:
     """Returns the sorted, merged windows of a request; raises RuleViolation when invalid.
 
     Exactly one of (valid_from and valid_to) or windows must be given; every window must end
     after it starts, and the last must end after `now` (a grant may start in the past);
-    `now=None` skips that check.
+    `now=None` skips that check. With `limits`, no window may last longer than its
+    `max_window`, nor the grant reach further than its `max_span`.
     """
     has_single = valid_from is not None or valid_to is not None
     if has_single and windows:
@@ -78,8 +95,17 @@ def make_windows(
         field = f"{prefix}.{index}.valid_to" if prefix else "valid_to"
         if end <= start:
             raise RuleViolation("valid_to must be after valid_from", field)
+        if limits is not None and end - start > limits.max_window:
+            raise RuleViolation(f"a window may last at most {limits.max_window.days} days", field)
         result.append(Window(start.astimezone(UTC), end.astimezone(UTC)))
     merged = merge_windows(result)
+    if limits is not None:
+        last = max(range(len(result)), key=lambda index: result[index].valid_to)
+        if result[last].valid_to - min(merged[0].valid_from, limits.now) > limits.max_span:
+            raise RuleViolation(
+                f"a grant may reach at most {limits.max_span.days} days from its start or now",
+                f"{prefix}.{last}.valid_to" if prefix else "valid_to",
+            )
     if now is not None and merged[-1].valid_to <= now:
         field = f"{prefix}.{len(raw) - 1}.valid_to" if prefix else "valid_to"
         raise RuleViolation("valid_to must be in the future", field)
@@ -233,7 +259,7 @@ class Drift:
 
 def door_drift(
     wanted: Iterable[WantedCredential],
-    held: dict[str, tuple[Window, ...]],
+    held: Mapping[str, tuple[Window, ...]],
     known_refs: set[str],
     now: datetime,
 ) -> Drift:

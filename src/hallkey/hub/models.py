@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -106,7 +107,8 @@ class Grant(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     # The highest `revision` a client has sent for this ref: a request with a lower one is
     # stale (a retry overtaken by a newer change) and changes nothing.
-    revision: Mapped[int] = mapped_column(Integer, server_default="0")
+    # 64 bits: the API takes revisions up to 2**53 - 1.
+    revision: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -125,23 +125,29 @@ def _repair_applied(
         ]
         known = repo.refs_granted_at_door(session, door_id, held_windows)
         drift = door_drift(wanted, held_windows, known, now)
+        pushed: list[str] = []
         for ref in drift.reapply:
             row = rows[ref]
+            action = row.action
+            if not service.push_door_again(
+                ctx, session, row.grant_id, row.door_id, row.desired_version
+            ):
+                continue  # changed meanwhile (a revocation, a move): its own job applies it
+            pushed.append(ref)
             grant = session.get(Grant, row.grant_id)
-            service.push_door_again(ctx, session, row)
             if grant is not None:
                 repo.add_audit(
                     session,
                     client_id=grant.client_id,
                     ref=ref,
-                    action=f"reconcile_{row.action}",
+                    action=f"reconcile_{action}",
                     door_id=door_id,
                     outcome="drift",
                     at=now,
                 )
             DRIFT_REPAIRED.labels("reapply").inc()
-    if drift.reapply:
-        log.warning("door %s: %d credentials differed; pushed again", door_id, len(drift.reapply))
+    if pushed:
+        log.warning("door %s: %d credentials differed; pushed again", door_id, len(pushed))
     return list(drift.stray)
 
 

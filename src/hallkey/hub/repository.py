@@ -72,9 +72,32 @@ def grant_doors(session: Session, grant_id: str) -> list[GrantDoor]:
     )
 
 
-def grant_door(session: Session, grant_id: str, door_id: str) -> GrantDoor | None:
-    """Returns one door of a grant."""
-    return session.get(GrantDoor, (grant_id, door_id))
+def grant_door(
+    session: Session, grant_id: str, door_id: str, *, for_update: bool = False
+) -> GrantDoor | None:
+    """Returns one door of a grant (row-locked on PostgreSQL, and read afresh, when
+    `for_update`)."""
+    if not for_update:
+        return session.get(GrantDoor, (grant_id, door_id))
+    query = (
+        select(GrantDoor)
+        .where(GrantDoor.grant_id == grant_id, GrantDoor.door_id == door_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).first()
+
+
+def lock_grant(session: Session, grant_id: str) -> Grant | None:
+    """Returns a grant row-locked (on PostgreSQL) and read afresh: take it before changing
+    any of its door rows, so that two changes of one grant never interleave."""
+    query = (
+        select(Grant)
+        .where(Grant.id == grant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).first()
 
 
 def deliveries(session: Session, grant_id: str) -> list[Delivery]:
@@ -280,8 +303,9 @@ def purge_recipients(session: Session, cutoff: datetime, now: datetime) -> int:
 def applied_at_door(
     session: Session, door_id: str, now: datetime, held_refs: Iterable[str] = ()
 ) -> list[tuple[GrantDoor, str]]:
-    """Returns the door's grant rows believed applied (programmed or revoked), each with its
-    grant's ref: those whose grant has not ended, and those of `held_refs` in any case."""
+    """Returns the door's grant rows believed applied (programmed or revoked) or given up as
+    `failed` (so a door refusing for good is checked too), each with its grant's ref: those
+    whose grant has not ended, and those of `held_refs` in any case."""
     refs = list(held_refs)
     live = Grant.valid_to_at > now
     query = (
@@ -289,7 +313,7 @@ def applied_at_door(
         .join(Grant, Grant.id == GrantDoor.grant_id)
         .where(
             GrantDoor.door_id == door_id,
-            GrantDoor.state.in_(("programmed", "revoked")),
+            GrantDoor.state.in_(("programmed", "revoked", "failed")),
             or_(live, Grant.ref.in_(refs)) if refs else live,
         )
     )

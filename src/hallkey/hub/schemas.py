@@ -9,9 +9,13 @@ import phonenumbers
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
 from hallkey.core.schemas import Ref, RequestModel, UtcDatetime
+from hallkey.hub.domain import MAX_REVISION
 
 DoorId = Annotated[str, Field(min_length=1, max_length=64)]
 Channel = Literal["sms", "email"]
+Revision = Annotated[int, Field(ge=0, lt=MAX_REVISION, strict=True)]
+"""The client's version of a grant: a request with a lower one than the hub has seen is
+refused (409 `stale_revision`); the booking sends its reservation's version."""
 Locale = Literal["nb", "en"]
 
 
@@ -55,6 +59,7 @@ class GrantAccessIn(_Request):
     recipient: RecipientIn = Field(default_factory=RecipientIn)
     deliver_via: Annotated[list[Channel], Field(max_length=2)] = Field(default_factory=list)
     locale: Locale = "nb"
+    revision: Revision | None = None
 
 
 class UpdateAccessIn(_Request):
@@ -64,10 +69,16 @@ class UpdateAccessIn(_Request):
     windows: Annotated[list[WindowIn], Field(min_length=1, max_length=500)] | None = None
     doors: Annotated[list[DoorId], Field(min_length=1, max_length=50)] | None = None
     recipient: RecipientIn | None = None
+    revision: Revision | None = None
 
 
 class RefIn(_Request):
     ref: Ref
+
+
+class RevokeAccessIn(_Request):
+    ref: Ref
+    revision: Revision | None = None
 
 
 class PulseIn(_Request):

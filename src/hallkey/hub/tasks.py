@@ -5,20 +5,37 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
 from hallkey.hub import forwarding, reconcile, service
 from hallkey.hub import repository as repo
-from hallkey.hub.connectors.base import ConnectorError, Credential, DoorTarget, LockConnector
+from hallkey.hub.connectors.base import (
+    ERROR_CODES,
+    ConnectorError,
+    Credential,
+    DoorTarget,
+    LockConnector,
+)
 from hallkey.hub.context import PURGE_JOB, RECONCILE_ALL_JOB, HubContext
 from hallkey.hub.delivery.base import OutgoingMessage, SendError
 from hallkey.hub.delivery.templates import render
-from hallkey.hub.domain import PROGRAM_TRIES_BEFORE_FAILED, format_code, retention_cutoff
+from hallkey.hub.domain import (
+    PROGRAM_TRIES_BEFORE_FAILED,
+    SLOW_RETRY_SECONDS,
+    format_code,
+    retention_cutoff,
+)
 from hallkey.hub.models import Delivery, Door, Grant, GrantDoor, Site
 
 log = logging.getLogger(__name__)
 
+DOOR_FAILURES = Counter(
+    "hallkey_hub_door_failures_total",
+    "Doors of a grant that turned `failed` (an operator should look), by error code",
+    ["code"],
+)
 PURGE_EVERY = timedelta(hours=1)
 MAX_REPROGRAM_ROUNDS = 5
 CREDENTIAL_TEMPLATES = frozenset({"access_granted", "access_changed"})
@@ -72,7 +89,11 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
             _record_failure(ctx, grant_id, door_id, version, exc, retryable=retryable)
             if retryable:
                 raise RetryLater(f"door {door_id}: {exc.code}") from None
-            raise GiveUp(f"door {door_id}: {exc.code}") from None
+            # Refused for good as things stand (a full door, an unknown door): an operator
+            # may mend it, and the door must then follow without anyone asking. Slowly.
+            raise RetryLater(
+                f"door {door_id}: {exc.code}", after_seconds=SLOW_RETRY_SECONDS
+            ) from None
         if _record_success(ctx, grant_id, door_id, version, action, ref):
             return
     raise RetryLater(f"door {door_id}: desired state keeps moving")
@@ -102,14 +123,18 @@ def _record_failure(
 ) -> None:
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
-        row = session.get(GrantDoor, (grant_id, door_id))
-        grant = session.get(Grant, grant_id)
+        # Grant row, then door row, locked: as every version change does (see hub.grants).
+        grant = repo.lock_grant(session, grant_id)
+        row = repo.grant_door(session, grant_id, door_id, for_update=True)
         if row is None or grant is None or row.desired_version != version:
             return
         row.attempts += 1
         row.errors = [{"code": exc.code, "message": exc.message}]
-        if not retryable or row.attempts >= PROGRAM_TRIES_BEFORE_FAILED:
+        if row.state != "failed" and (not retryable or row.attempts >= PROGRAM_TRIES_BEFORE_FAILED):
             row.state = "failed"
+            # The operator's alert: ids and the error code only.
+            DOOR_FAILURES.labels(exc.code if exc.code in ERROR_CODES else "other").inc()
+            log.warning("grant %s door %s failed: %s", grant_id, door_id, exc.code)
         row.updated_at = now
         repo.add_audit(
             session,
@@ -129,8 +154,8 @@ def _record_success(
     """Records the applied version; tells whether the door is now as desired."""
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
-        row = session.get(GrantDoor, (grant_id, door_id))
-        grant = session.get(Grant, grant_id)
+        grant = repo.lock_grant(session, grant_id)
+        row = repo.grant_door(session, grant_id, door_id, for_update=True)
         if row is None or grant is None:
             return True
         if row.desired_version != version:

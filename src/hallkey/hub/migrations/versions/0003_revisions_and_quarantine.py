@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("hub_grants") as batch:
-        batch.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("revision", sa.BigInteger(), nullable=False, server_default="0"))
     with op.batch_alter_table("hub_door_events") as batch:
         batch.add_column(sa.Column("forward_error", sa.String(length=64), nullable=True))
 

@@ -1,0 +1,380 @@
+"""The grant operations of the hub API: GrantAccess, UpdateAccess, RevokeAccess.
+
+They take the caller's session and never commit. Each first locks the grant's row (on
+PostgreSQL), and only then its door rows: every change of a grant-door version, here, in the
+reconciler and in the programming job, takes the locks in that order, so none is lost.
+A grant's fingerprint is that of its content *now*, kept up to date by every change, so a
+repeated GrantAccess is a repeat only of what the grant currently holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hallkey.core.errors import Conflict, InvalidInput
+from hallkey.core.ids import new_id
+from hallkey.hub import repository as repo
+from hallkey.hub.connectors.base import STORE_CREDENTIALS
+from hallkey.hub.context import HubContext
+from hallkey.hub.domain import Window, fingerprint, grant_request_canonical
+from hallkey.hub.grant_checks import (
+    check_revision,
+    client_doors,
+    content_fingerprint,
+    new_code,
+    note_revision,
+    opened,
+    require_capability,
+    require_future,
+    seal,
+    windows_of,
+)
+from hallkey.hub.models import Client, Grant, GrantDoor
+from hallkey.hub.schemas import GrantAccessIn, RevokeAccessIn, UpdateAccessIn
+from hallkey.hub.service import (
+    _add_deliveries,
+    _bump,
+    _enqueue_program,
+    code_digest,
+    get_grant,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _new_door_row(grant_id: str, door_id: str, now: datetime) -> GrantDoor:
+    return GrantDoor(
+        grant_id=grant_id,
+        door_id=door_id,
+        action="program",
+        state="pending",
+        errors=[],
+        desired_version=1,
+        programmed_version=0,
+        attempts=0,
+        updated_at=now,
+    )
+
+
+def _check_request(request: GrantAccessIn) -> None:
+    if request.operation != "code":
+        raise InvalidInput(
+            f"operation {request.operation} is not supported yet",
+            field="operation",
+            code="unsupported",
+        )
+    if request.credential != "pin":
+        raise InvalidInput(
+            f"credential {request.credential} is not supported yet",
+            field="credential",
+            code="unsupported",
+        )
+    for channel, address, field in (
+        ("sms", request.recipient.phone, "recipient.phone"),
+        ("email", request.recipient.email, "recipient.email"),
+    ):
+        if channel in request.deliver_via and address is None:
+            raise InvalidInput(f"deliver_via {channel} needs {field}", field=field)
+
+
+def _last_field(request: GrantAccessIn | UpdateAccessIn) -> str:
+    return f"windows.{len(request.windows) - 1}.valid_to" if request.windows else "valid_to"
+
+
+def grant_access(
+    ctx: HubContext, session: Session, client: Client, request: GrantAccessIn
+) -> tuple[Grant, bool]:
+    """Creates a grant, finds the identical one, or grants a revoked one again for a newer
+    revision; returns it and whether it was (re)created."""
+    now = ctx.clock.now()
+    _check_request(request)
+    windows = windows_of(
+        ctx, valid_from=request.valid_from, valid_to=request.valid_to, windows=request.windows
+    )
+    recipient = request.recipient
+    fp = fingerprint(
+        ctx.digest_key,
+        grant_request_canonical(
+            ref=request.ref,
+            operation=request.operation,
+            credential=request.credential,
+            doors=request.doors,
+            windows=windows,
+            phone=recipient.phone,
+            email=recipient.email,
+            deliver_via=request.deliver_via,
+            locale=request.locale,
+        ),
+    )
+    existing = repo.grant_by_ref(session, client.id, request.ref, for_update=True)
+    if existing is not None:
+        return _existing(ctx, session, client, existing, request, windows, fp)
+    require_future(windows, now, _last_field(request))
+    doors = client_doors(session, client, request.doors)
+    sites = repo.sites(session, (d.site_id for d in doors))
+    require_capability(ctx, sites, doors, STORE_CREDENTIALS, "credential")
+    code = new_code(ctx, session, sites, doors, windows, None)
+    grant = Grant(
+        id=new_id("grt"),
+        client_id=client.id,
+        ref=request.ref,
+        state="active",
+        operation=request.operation,
+        credential=request.credential,
+        code_sealed=ctx.box.seal(code),
+        code_digest=code_digest(ctx, code),
+        valid_from_at=windows[0].valid_from,
+        valid_to_at=windows[-1].valid_to,
+        locale=request.locale,
+        deliver_via=list(dict.fromkeys(request.deliver_via)),
+        recipient_phone_sealed=seal(ctx, recipient.phone),
+        recipient_email_sealed=seal(ctx, recipient.email),
+        fingerprint=fp,
+        revision=request.revision or 0,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(grant)
+            session.flush()
+    except IntegrityError:
+        # An identical call committed first: answer with its grant.
+        existing = repo.grant_by_ref(session, client.id, request.ref, for_update=True)
+        if existing is None:
+            raise
+        return _existing(ctx, session, client, existing, request, windows, fp)
+    repo.replace_windows(session, grant.id, windows)
+    for door in doors:
+        session.add(_new_door_row(grant.id, door.id, now))
+    session.flush()
+    for door in doors:
+        _enqueue_program(ctx, session, grant.id, door.id)
+    _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
+    repo.add_audit(
+        session,
+        client_id=client.id,
+        ref=grant.ref,
+        action="grant",
+        door_id=None,
+        outcome="ok",
+        at=now,
+    )
+    log.info("grant %s created for ref %s on %d doors", grant.id, grant.ref, len(doors))
+    return grant, True
+
+
+def _existing(
+    ctx: HubContext,
+    session: Session,
+    client: Client,
+    grant: Grant,
+    request: GrantAccessIn,
+    windows: Sequence[Window],
+    fp: str,
+) -> tuple[Grant, bool]:
+    """Answers a GrantAccess for a ref that has a grant (row-locked by the caller)."""
+    check_revision(grant, request.revision)
+    if grant.state != "active":
+        if request.revision is None or request.revision <= grant.revision:
+            raise Conflict(
+                "the grant is revoked; a newer revision may grant it again",
+                field="ref",
+                code="grant_revoked",
+            )
+        _grant_again(ctx, session, client, grant, request, windows, fp)
+        return grant, True
+    if grant.fingerprint != fp:
+        raise Conflict("this ref is already used by another grant", field="ref", code="ref_in_use")
+    note_revision(grant, request.revision)
+    return grant, False
+
+
+def _grant_again(
+    ctx: HubContext,
+    session: Session,
+    client: Client,
+    grant: Grant,
+    request: GrantAccessIn,
+    windows: Sequence[Window],
+    fp: str,
+) -> None:
+    """Makes a revoked grant active again with the request's content and a new code."""
+    now = ctx.clock.now()
+    require_future(windows, now, _last_field(request))
+    doors = client_doors(session, client, request.doors)
+    sites = repo.sites(session, (d.site_id for d in doors))
+    require_capability(ctx, sites, doors, STORE_CREDENTIALS, "credential")
+    # A new code: the old one was revoked at the doors, and may have been passed on.
+    code = new_code(ctx, session, sites, doors, windows, grant.id)
+    grant.state = "active"
+    grant.revoked_at = None
+    grant.operation = request.operation
+    grant.credential = request.credential
+    grant.code_sealed = ctx.box.seal(code)
+    grant.code_digest = code_digest(ctx, code)
+    grant.valid_from_at = windows[0].valid_from
+    grant.valid_to_at = windows[-1].valid_to
+    grant.locale = request.locale
+    grant.deliver_via = list(dict.fromkeys(request.deliver_via))
+    grant.recipient_phone_sealed = seal(ctx, request.recipient.phone)
+    grant.recipient_email_sealed = seal(ctx, request.recipient.email)
+    grant.fingerprint = fp
+    grant.updated_at = now
+    note_revision(grant, request.revision)
+    repo.replace_windows(session, grant.id, windows)
+    rows = {row.door_id: row for row in repo.grant_doors(session, grant.id)}
+    for door in doors:
+        row = rows.get(door.id)
+        if row is None:
+            session.add(_new_door_row(grant.id, door.id, now))
+        else:
+            # A newer version than the revocation's: the door takes this one, whatever order
+            # the two reach it in. Doors left out keep their revocation.
+            _bump(row, "program", now)
+    session.flush()
+    for door in doors:
+        _enqueue_program(ctx, session, grant.id, door.id)
+    for delivery in repo.deliveries(session, grant.id):
+        if delivery.state == "queued" and delivery.template == "access_revoked":
+            # Not sent yet, and no longer true: the guest gets the new code instead.
+            delivery.state = "failed"
+            delivery.error = "superseded"
+    _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
+    repo.add_audit(
+        session,
+        client_id=client.id,
+        ref=grant.ref,
+        action="grant",
+        door_id=None,
+        outcome="granted_again",
+        at=now,
+    )
+    log.info("grant %s granted again (revision %d)", grant.id, grant.revision)
+
+
+def update_access(
+    ctx: HubContext, session: Session, client: Client, request: UpdateAccessIn
+) -> Grant:
+    """Moves, widens or re-doors a grant and reprograms what changed."""
+    now = ctx.clock.now()
+    grant = get_grant(session, client, request.ref, for_update=True)
+    check_revision(grant, request.revision)
+    if grant.state != "active":
+        raise Conflict("the grant is revoked", field="ref", code="grant_revoked")
+    current = repo.grant_windows(session, grant.id)
+    if request.windows and (request.valid_from is not None or request.valid_to is not None):
+        raise InvalidInput("give windows or valid_from/valid_to, not both", field="windows")
+    if request.windows:
+        windows = windows_of(ctx, valid_from=None, valid_to=None, windows=request.windows)
+        require_future(windows, now, _last_field(request))
+    elif request.valid_from is not None or request.valid_to is not None:
+        if len(current) > 1:
+            raise InvalidInput("this grant has several windows: give windows", field="windows")
+        windows = windows_of(
+            ctx,
+            valid_from=request.valid_from or grant.valid_from_at,
+            valid_to=request.valid_to or grant.valid_to_at,
+            windows=None,
+        )
+        require_future(windows, now, "valid_to")
+    else:
+        windows = current
+    rows = {row.door_id: row for row in repo.grant_doors(session, grant.id)}
+    held = [door_id for door_id, row in rows.items() if row.action == "program"]
+    door_ids = list(request.doors) if request.doors is not None else held
+    doors = client_doors(session, client, door_ids)
+    sites = repo.sites(session, (d.site_id for d in doors))
+    require_capability(ctx, sites, doors, STORE_CREDENTIALS, "doors")
+
+    windows_changed = windows != current
+    doors_changed = set(door_ids) != set(held)
+    code_changed = False
+    taken = repo.taken_code_digests(session, door_ids, windows, grant.id)
+    if grant.code_digest in taken:
+        code = new_code(ctx, session, sites, doors, windows, grant.id)
+        grant.code_sealed = ctx.box.seal(code)
+        grant.code_digest = code_digest(ctx, code)
+        code_changed = True
+    if windows_changed:
+        repo.replace_windows(session, grant.id, windows)
+        grant.valid_from_at = windows[0].valid_from
+        grant.valid_to_at = windows[-1].valid_to
+    if request.recipient is not None:
+        grant.recipient_phone_sealed = seal(ctx, request.recipient.phone)
+        grant.recipient_email_sealed = seal(ctx, request.recipient.email)
+    # The grant's content is now this: a GrantAccess repeating an older content must conflict.
+    grant.fingerprint = content_fingerprint(
+        ctx,
+        grant,
+        doors=door_ids,
+        windows=windows,
+        phone=opened(ctx, grant.recipient_phone_sealed),
+        email=opened(ctx, grant.recipient_email_sealed),
+    )
+    note_revision(grant, request.revision)
+    to_program: list[str] = []
+    for door in doors:
+        row = rows.get(door.id)
+        if row is None:
+            session.add(_new_door_row(grant.id, door.id, now))
+            to_program.append(door.id)
+        elif row.action != "program" or windows_changed or code_changed:
+            _bump(row, "program", now)
+            to_program.append(door.id)
+    for door_id, row in rows.items():
+        if row.action == "program" and door_id not in door_ids:
+            _bump(row, "revoke", now)
+            to_program.append(door_id)
+    session.flush()
+    for door_id in to_program:
+        _enqueue_program(ctx, session, grant.id, door_id)
+    if windows_changed or doors_changed or code_changed:
+        _add_deliveries(ctx, session, grant, "access_changed", grant.deliver_via)
+    grant.updated_at = now
+    repo.add_audit(
+        session,
+        client_id=client.id,
+        ref=grant.ref,
+        action="update",
+        door_id=None,
+        outcome="changed" if to_program else "unchanged",
+        at=now,
+    )
+    return grant
+
+
+def revoke_access(
+    ctx: HubContext, session: Session, client: Client, request: RevokeAccessIn
+) -> Grant:
+    """Revokes a grant on every door; a second call changes nothing."""
+    now = ctx.clock.now()
+    grant = get_grant(session, client, request.ref, for_update=True)
+    check_revision(grant, request.revision)
+    note_revision(grant, request.revision)
+    if grant.state == "revoked":
+        return grant
+    grant.state = "revoked"
+    grant.revoked_at = now
+    grant.updated_at = now
+    for row in repo.grant_doors(session, grant.id):
+        if row.action == "program":
+            _bump(row, "revoke", now)
+            session.flush()
+            _enqueue_program(ctx, session, grant.id, row.door_id)
+    _add_deliveries(ctx, session, grant, "access_revoked", grant.deliver_via)
+    repo.add_audit(
+        session,
+        client_id=client.id,
+        ref=grant.ref,
+        action="revoke",
+        door_id=None,
+        outcome="ok",
+        at=now,
+    )
+    return grant

@@ -1,0 +1,142 @@
+"""The booking follows what the real hub holds: current content, revocations, refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.booking.conftest import BookingFactory
+from tests.booking.hub_proxy import END, START, World, start_real_hub
+from tests.conftest import DatabaseUrlFactory
+
+
+@pytest.fixture
+def world(
+    make_booking: BookingFactory, database_url: DatabaseUrlFactory, tmp_path: Path
+) -> Iterator[World]:
+    """A booking context whose tenants use the real hub on loopback (started)."""
+    with start_real_hub(make_booking, database_url, tmp_path) as (booking, real_hub):
+        yield World(booking, real_hub)
+
+
+LATER_START = "2026-05-04T14:00:00Z"
+LATER_END = "2026-05-04T15:00:00Z"
+
+
+def test_sync_access__moved_away_and_back__the_door_opens_at_the_original_time_only(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    world.move(created["id"], LATER_START, LATER_END)
+    world.run_jobs()
+    world.move(created["id"], START, END)
+    world.run_jobs()
+    world.real_hub.run_jobs()
+
+    grant = world.real_hub.grant(created["ref"])
+    assert grant["windows"] == [
+        {"valid_from": "2026-05-04T09:45:00Z", "valid_to": "2026-05-04T12:15:00Z"}
+    ]
+    access = world.get(created["id"])["access"]
+    assert access["state"] == "granted"
+    assert access["code"] == grant["code"]
+    assert world.try_code("dor_a", access["code"], START).ref == created["ref"]
+    assert world.try_code("dor_a", access["code"], LATER_START).reason == "outside_window"
+
+
+def test_sync_access__hub_answers_with_another_grant__booking_corrects_it(world: World) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    # A hub that answers a repeated GrantAccess with the grant as it stands (at 10:00).
+    world.hub.answer_as_it_stands.add("GrantAccess")
+    world.move(created["id"], LATER_START, LATER_END)
+    world.run_jobs()
+
+    assert world.hub.names()[-2:] == ["GrantAccess", "UpdateAccess"]
+    assert world.real_hub.grant(created["ref"])["valid_from"] == "2026-05-04T13:45:00Z"
+    assert world.get(created["id"])["access"]["state"] == "granted"
+
+
+def test_sync_access__revoked_at_the_hub__no_code_shown_and_a_move_grants_a_working_one(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    world.real_hub.run_jobs()
+    old_code = world.get(created["id"])["access"]["code"]
+    # Someone revokes the grant at the hub directly.
+    assert world.real_hub.post("RevokeAccess", {"ref": created["ref"]}).status_code == 200
+    world.real_hub.run_jobs()
+    assert world.try_code("dor_a", old_code, START).reason == "revoked"
+
+    world.sync_again(created["id"])
+    world.run_jobs()
+    assert world.get(created["id"])["access"] == {
+        "state": "failed",
+        "credential": "pin",
+        "error": "grant_revoked",
+    }
+
+    world.move(created["id"], LATER_START, LATER_END)
+    world.run_jobs()
+    world.real_hub.run_jobs()
+    access = world.get(created["id"])["access"]
+    assert access["state"] == "granted"
+    assert access["code"] != old_code
+    assert world.try_code("dor_a", access["code"], LATER_START).ref == created["ref"]
+    assert world.try_code("dor_b", access["code"], LATER_START).ref == created["ref"]
+    grant = world.real_hub.grant(created["ref"])
+    assert grant["state"] == "active"
+    assert [d["template"] for d in grant["deliveries"]].count("access_granted") == 4  # 2 x 2
+
+
+def test_sync_access__no_free_code_at_the_door__failed_with_no_free_code(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def exhausted(length: int, taken: object) -> str:
+        raise RuntimeError("no free PIN code found")
+
+    monkeypatch.setattr("hallkey.hub.grant_checks.generate_pin", exhausted)
+    created = world.reserve()
+    world.run_jobs()
+    assert world.get(created["id"])["access"] == {
+        "state": "failed",
+        "credential": "pin",
+        "error": "no_free_code",
+    }
+    assert "UpdateAccess" not in world.hub.names()
+
+
+def test_sync_access__hub_keeps_answering_with_another_grant__pending_without_a_code(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    assert world.get(created["id"])["access"]["state"] == "granted"
+    # Every answer is the grant as it stands: neither GrantAccess nor UpdateAccess takes.
+    world.hub.answer_as_it_stands.update({"GrantAccess", "UpdateAccess"})
+    world.move(created["id"], LATER_START, LATER_END)
+    world.run_jobs()
+    assert world.hub.names()[-2:] == ["GrantAccess", "UpdateAccess"]
+    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
+
+    world.hub.answer_as_it_stands.clear()
+    world.booking.clock.advance(timedelta(minutes=10))
+    world.run_jobs()
+    assert world.get(created["id"])["access"]["state"] == "granted"
+    assert world.real_hub.grant(created["ref"])["valid_from"] == "2026-05-04T13:45:00Z"
+
+
+def test_sync_access__move_while_the_hub_is_down__pending_without_the_old_code(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    world.hub.refuse["GrantAccess"] = (503, "unavailable")
+    world.move(created["id"], LATER_START, LATER_END)
+    world.run_jobs()
+    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
