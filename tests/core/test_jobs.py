@@ -180,7 +180,7 @@ def test_run_that_outlived_its_lease__leaves_the_job_to_the_worker_that_took_it_
     slow._retry(first, "late", None)
     with queue.database.transaction() as session:
         row = session.execute(queue.table.select()).one()
-    assert (row.attempts, row.locked_by) == (2, "second")
+    assert (row.attempts, row.locked_by) == (2, second.claim)
     Worker(name="second", queue=queue, handlers={})._done(second, None)
     with queue.database.transaction() as session:
         assert queue.pending_count(session) == 0

@@ -78,6 +78,7 @@ def create_context(
         poll_seconds=settings.worker_poll_seconds,
         lease_seconds=settings.job_lease_seconds,
         backoff_max_seconds=settings.job_backoff_max_seconds,
+        probe_seconds=settings.peer_probe_seconds,
     )
     with database.transaction() as session:
         # The in-memory lock system starts empty: install the doors of `memory` sites.
