@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from hallkey.core.auth import bearer_token
 from hallkey.core.errors import Unavailable
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
+from hallkey.hub import reconcile, service
 from hallkey.hub import repository as repo
-from hallkey.hub import service
 from hallkey.hub.connectors.base import ConnectorError
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import Client
@@ -138,6 +138,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         ]
         with ctx.database.transaction() as session:
             site = service.authenticate_site(session, token)
+            reconcile.site_seen(ctx, session, site)  # before its events mark doors online
             accepted = service.ingest_controller_events(ctx, session, site, events)
         return AcceptedOut(accepted=accepted)
 

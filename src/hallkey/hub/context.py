@@ -40,6 +40,8 @@ class HubContext:
     connectors: ConnectorRegistry
     sender: MessageSender
     worker: Worker = field(init=False)
+    # Sites heard from since this process started (the first call of each is a reconnect).
+    sites_seen: set[str] = field(default_factory=set, init=False)
 
     def close(self) -> None:
         """Releases the database connections."""

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from hallkey.core.ids import new_id
+from hallkey.core.jobs import PRIORITY_REVOKE
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import PULSE, STORE_CREDENTIALS, DoorTarget, LockConnector
@@ -167,7 +168,17 @@ def _bump(row: GrantDoor, action: str, now: datetime) -> None:
 
 
 def _enqueue_program(ctx: HubContext, session: Session, grant_id: str, door_id: str) -> None:
-    ctx.jobs.enqueue(session, PROGRAM_JOB, {"grant_id": grant_id, "door_id": door_id})
+    # Both rows are in the session already (no query). The door's site is the job's peer: when
+    # it answers again the job runs at once; a revocation goes before any programming.
+    door = session.get(Door, door_id)
+    row = session.get(GrantDoor, (grant_id, door_id))
+    ctx.jobs.enqueue(
+        session,
+        PROGRAM_JOB,
+        {"grant_id": grant_id, "door_id": door_id},
+        peer=f"site:{door.site_id}" if door is not None else None,
+        priority=PRIORITY_REVOKE if row is not None and row.action == "revoke" else 0,
+    )
 
 
 def push_door_again(ctx: HubContext, session: Session, row: GrantDoor) -> None:
@@ -625,6 +636,7 @@ def ingest_controller_events(
         ):
             stored += 1
     if stored:
-        ctx.jobs.enqueue(session, FORWARD_JOB, {"client_id": site.client_id})
+        peer = f"client:{site.client_id}"
+        ctx.jobs.enqueue(session, FORWARD_JOB, {"client_id": site.client_id}, peer=peer)
     log.info("site %s: %d events, %d new", site.id, len(events), stored)
     return len(events)

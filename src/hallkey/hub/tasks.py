@@ -271,7 +271,8 @@ def forward_events(ctx: HubContext, job: JobRun) -> None:
     with ctx.database.transaction() as session:
         repo.mark_forwarded(session, [event.id for event, _ in batch], ctx.clock.now())
         if len(batch) == FORWARD_BATCH:
-            ctx.jobs.enqueue(session, service.FORWARD_JOB, {"client_id": client_id})
+            payload = {"client_id": client_id}
+            ctx.jobs.enqueue(session, service.FORWARD_JOB, payload, peer=f"client:{client_id}")
     log.info("client %s: %d events forwarded", client_id, len(batch))
 
 

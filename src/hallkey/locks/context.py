@@ -75,4 +75,6 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
     )
     with database.transaction() as session:
         ctx.jobs.enqueue_once(session, PUSH_SWEEP_ID, PUSH_SWEEP)
+    # Each start of a worker tells the hub at once that the controller is back.
+    ctx.worker.on_start.append(lambda: tasks.queue_heartbeat(ctx))
     return ctx

@@ -21,6 +21,7 @@ can fork the chain.
 """
 
 from hallkey.core.jobs.queue import (
+    PRIORITY_REVOKE,
     GiveUp,
     Handler,
     JobInfo,
@@ -36,6 +37,7 @@ from hallkey.core.jobs.worker import JOBS_PROCESSED, Worker
 
 __all__ = [
     "JOBS_PROCESSED",
+    "PRIORITY_REVOKE",
     "GiveUp",
     "Handler",
     "JobInfo",

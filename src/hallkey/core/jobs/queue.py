@@ -37,6 +37,9 @@ from hallkey.core.ids import new_id
 
 _ADDED_FLAG = "hallkey_jobs_added"
 
+PRIORITY_REVOKE = 10
+"""Priority of a job that takes access away: it runs before any job that gives access."""
+
 WORKER_NAME_LENGTH = 48
 """Longest worker name: a claim token is the name, a colon and 12 hex digits (String(64))."""
 
