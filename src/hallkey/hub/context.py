@@ -12,12 +12,12 @@ from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
 from hallkey.core.migrations import upgrade
-from hallkey.core.security import SecretBox, derive_key
+from hallkey.core.security import SecretBox, check_box, derive_key
 from hallkey.core.settings import Settings
 from hallkey.hub.connectors.registry import ConnectorRegistry
 from hallkey.hub.delivery.base import MessageSender
 from hallkey.hub.delivery.outbox import OutboxFolderSender
-from hallkey.hub.models import Door, Site, jobs_table
+from hallkey.hub.models import Client, Door, Site, jobs_table
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "hub_alembic_version"
@@ -82,6 +82,15 @@ def create_context(
         backoff_max_seconds=settings.job_backoff_max_seconds,
         probe_seconds=settings.peer_probe_seconds,
     )
+    with database.transaction() as session:
+        sample = session.scalars(select(Site.config_sealed).limit(1)).first()
+        sample = (
+            sample
+            or session.scalars(
+                select(Client.events_token_sealed).where(Client.events_token_sealed.is_not(None))
+            ).first()
+        )
+    check_box(ctx.box, sample, "hub")
     with database.transaction() as session:
         # The in-memory lock system starts empty: install the doors of `memory` sites.
         remote_ids = session.scalars(

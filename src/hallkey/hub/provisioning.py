@@ -58,7 +58,8 @@ def set_client_events(
     session.flush()
     if events_url and events_token:
         # Events that arrived before the client had an address go out now.
-        ctx.jobs.enqueue(session, FORWARD_JOB, {"client_id": client_id})
+        payload = {"client_id": client_id}
+        ctx.jobs.enqueue(session, FORWARD_JOB, payload, peer=f"client:{client_id}")
 
 
 def create_site(
