@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from hallkey.booking.tasks import SYNC_ACCESS
+from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.jobs import JobQueue
 from hallkey.hub.service import PROGRAM_JOB
 from hallkey.locks.models import Credential, CredentialWindow
