@@ -459,3 +459,39 @@ def test_worker_thread__peer_back_after_a_long_backoff__its_jobs_run_within_a_pr
         worker.stop()
     with queue.database.transaction() as session:
         assert queue.pending_count(session) == 0
+
+
+def test_rearm_while_running__the_old_runs_heartbeat__never_delays_the_new_run(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    started, release = threading.Event(), threading.Event()
+    beats: list[bool] = []
+
+    def push(job: JobRun) -> None:
+        started.set()
+        assert release.wait(10)
+
+    class Recording(Worker):
+        def _renew(self, job: JobRun) -> bool:
+            beats.append(super()._renew(job))
+            return beats[-1]
+
+    with queue.database.transaction() as session:
+        queue.enqueue_once(session, "job_push", "push")
+    worker = Recording(
+        name="a", queue=queue, handlers={"push": push}, lease_seconds=30, heartbeat_seconds=0.01
+    )
+    running = threading.Thread(target=worker.run_once)
+    running.start()
+    assert started.wait(10)
+    clock.advance(timedelta(seconds=5))
+    with queue.database.transaction() as session:
+        queue.enqueue_once(session, "job_push", "push", rearm=True)
+    wait_for(lambda: False in beats)  # a beat after the re-arm found the claim gone...
+    row = _row(queue, "job_push")
+    assert (row.run_at, row.locked_by) == (clock.now(), None)  # ... and left the row due now
+    release.set()
+    running.join()
+    assert _row(queue, "job_push").run_at == clock.now()

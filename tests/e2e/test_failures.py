@@ -145,6 +145,11 @@ def grow_backoff(d: Deployment, queue: JobQueue, kind: str, *, at_least: timedel
     raise AssertionError(f"the backoff of {kind} did not grow to {at_least}")
 
 
+def online(d: Deployment) -> dict[str, bool]:
+    with d.hub() as hub:
+        return {door["id"]: door["online"] for door in hub.get("/hub/v1/doors").json()}
+
+
 def hub_door_states(d: Deployment, ref: str) -> set[str]:
     with d.hub() as hub:
         response = hub.get(f"/hub/v1/grants/{ref}")
@@ -170,11 +175,16 @@ def test_controller_down__booking_cancelled__code_refused_within_seconds_of_its_
     wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "revoked")
     # The revocation cannot reach the doors; its retries back off to minutes.
     grow_backoff(d, d.contexts.hub.jobs, PROGRAM_JOB, at_least=timedelta(minutes=2))
+    assert not any(online(d).get(door) for door in doors)  # the reconciler saw them go
 
+    # The hub's own probe is kept out of it: the controller, on its return, tells the hub.
+    d.contexts.hub.worker.probe_seconds = 3600
     d.start("locks")
     wait_for(lambda: hub_door_states(d, created["ref"]) == {"revoked"}, RECOVERY_DEADLINE)
     for door in doors:
         assert keypad(d, door, typed)["reason"] == "revoked"
+    # ... and the hub reconciled the doors it had seen go offline.
+    wait_for(lambda: all(online(d).get(door) for door in doors), RECOVERY_DEADLINE)
 
 
 def test_hub_down__several_bookings__all_granted_within_seconds_of_its_return(
