@@ -66,7 +66,9 @@ def site_seen(ctx: HubContext, session: Session, site: Site) -> None:
         return
     for door_id, _ in doors:
         job_id = once_id(RECONCILE_DOOR_JOB, door_id)
-        ctx.jobs.enqueue_once(session, job_id, RECONCILE_DOOR_JOB, {"door_id": door_id})
+        # After the woken programming: what the hub knows must change goes first.
+        payload = {"door_id": door_id}
+        ctx.jobs.enqueue_once(session, job_id, RECONCILE_DOOR_JOB, payload, priority=-1)
     ctx.sites_seen.add(site.id)
 
 
