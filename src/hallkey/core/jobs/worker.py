@@ -173,22 +173,30 @@ class Worker:
     def _done(self, job: JobRun, next_run: timedelta | None) -> None:
         table = self._table
         with self.queue.database.transaction() as session:
-            if job.peer is not None:
-                # The peer answered: what waits on it need not sit out its backoff.
-                self.queue.wake_peer(session, job.peer)
             if next_run is None:
                 session.execute(delete(table).where(self._still_ours(job)))
-                return
-            session.execute(
-                update(table)
-                .where(self._still_ours(job))
-                .values(
-                    run_at=self.queue.clock.now() + next_run,
-                    attempts=0,
-                    last_error=None,
-                    locked_by=None,
+            else:
+                session.execute(
+                    update(table)
+                    .where(self._still_ours(job))
+                    .values(
+                        run_at=self.queue.clock.now() + next_run,
+                        attempts=0,
+                        last_error=None,
+                        locked_by=None,
+                    )
                 )
-            )
+        if job.peer is not None:
+            self._wake(job.peer)
+
+    def _wake(self, peer: str) -> None:
+        """The peer answered: what waits on it need not sit out its backoff. (A transaction of
+        its own: a failure here must not undo the job's outcome; the probe makes up for it.)"""
+        try:
+            with self.queue.database.transaction() as session:
+                self.queue.wake_peer(session, peer)
+        except Exception as exc:
+            log.warning("jobs of peer %s not woken: %s", peer, type(exc).__name__)
 
     def run_pending(self, limit: int = 1000) -> int:
         """Runs due jobs until none is left (or `limit`); returns how many ran."""
