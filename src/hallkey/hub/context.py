@@ -83,13 +83,9 @@ def create_context(
         probe_seconds=settings.peer_probe_seconds,
     )
     with database.transaction() as session:
+        tokens = select(Client.events_token_sealed).where(Client.events_token_sealed.is_not(None))
         sample = session.scalars(select(Site.config_sealed).limit(1)).first()
-        sample = (
-            sample
-            or session.scalars(
-                select(Client.events_token_sealed).where(Client.events_token_sealed.is_not(None))
-            ).first()
-        )
+        sample = sample or session.scalars(tokens.limit(1)).first()
     check_box(ctx.box, sample, "hub")
     with database.transaction() as session:
         # The in-memory lock system starts empty: install the doors of `memory` sites.

@@ -168,8 +168,8 @@ def _bump(row: GrantDoor, action: str, now: datetime) -> None:
 
 
 def _enqueue_program(ctx: HubContext, session: Session, grant_id: str, door_id: str) -> None:
-    # Both rows are in the session already (no query). The door's site is the job's peer: when
-    # it answers again the job runs at once; a revocation goes before any programming.
+    # (Both rows are mostly in the session already.) The door's site is the job's peer: when it
+    # answers again the job runs at once; a revocation goes before any programming.
     door = session.get(Door, door_id)
     row = session.get(GrantDoor, (grant_id, door_id))
     ctx.jobs.enqueue(
