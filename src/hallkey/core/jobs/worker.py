@@ -43,7 +43,6 @@ class Worker:
         backoff_max_seconds: float = 300.0,
         probe_seconds: float = 2.0,
         heartbeat_seconds: float | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -55,7 +54,6 @@ class Worker:
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
         self.on_start: list[Callable[[], None]] = []
         """Called each time the worker starts (e.g. to say "I am back" to a peer at once)."""
-        self._monotonic = monotonic
         self._last_probe: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -247,7 +245,7 @@ class Worker:
     def _maybe_probe(self) -> None:
         """Probes the peers at most once every `probe_seconds` (of real time: a test's manual
         clock may stand still, and a recovery must still be noticed)."""
-        now = self._monotonic()
+        now = time.monotonic()
         if self._last_probe is not None and now - self._last_probe < self.probe_seconds:
             return
         self._last_probe = now
