@@ -8,22 +8,33 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from sqlalchemy import update
+
+from hallkey import booking
+from hallkey.app import build_contexts
+from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.clock import SystemClock
-from hallkey.core.settings import Settings
+from hallkey.core.security import SecretKeyMismatch
+from hallkey.core.settings import ContextName, Settings
 from hallkey.locks import create_context, create_controller, create_door
+from tests.servers import free_port
 
 HALLKEY = [sys.executable, "-m", "hallkey.cli"]
+KEY = "cli-test"
 
 
-def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, data_dir: Path, secret_key: str = KEY, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HALLKEY_")}
-    env["HALLKEY_SECRET_KEY"] = "cli-test"
+    env["HALLKEY_SECRET_KEY"] = secret_key
     return subprocess.run(
         [*HALLKEY, *args, "--data-dir", str(data_dir)],
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -56,3 +67,71 @@ def test_demo__after_an_interrupted_seeding__says_so_plainly(tmp_path: Path) -> 
     assert "interrupted half-way" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "demo.json").exists()
+
+
+def test_serve__with_another_secret_key_than_the_databases__refuses_to_start_and_says_why(
+    tmp_path: Path,
+) -> None:
+    assert _run("demo", data_dir=tmp_path).returncode == 0
+
+    # Would serve (and never end) if it started: the timeout fails the test then.
+    result = _run(
+        "serve", "--port", str(free_port()), data_dir=tmp_path, secret_key="another", timeout=60
+    )
+
+    assert result.returncode != 0
+    assert (
+        "HALLKEY_SECRET_KEY does not match the key this booking database was set up with"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_each_context__started_with_another_secret_key__refuses_to_start(
+    tmp_path: Path,
+) -> None:
+    seeded = _run("demo", data_dir=tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+
+    roles: tuple[ContextName, ...] = ("booking", "hub", "locks")
+    for role in roles:
+        wrong = Settings(data_dir=tmp_path, secret_key="another")
+        with pytest.raises(SecretKeyMismatch, match=f"the key this {role} database was set up"):
+            build_contexts(wrong, roles=(role,))
+        build_contexts(Settings(data_dir=tmp_path, secret_key=KEY), roles=(role,)).close()
+
+
+def test_jobs_retry__a_job_given_up_on__is_listed_and_queued_again(tmp_path: Path) -> None:
+    ctx = booking.create_context(Settings(data_dir=tmp_path, secret_key=KEY), SystemClock())
+    with ctx.database.transaction() as session:
+        dead_id = ctx.jobs.enqueue(session, SYNC_ACCESS, {"reservation_id": "bkg_1"}, peer="hub")
+        ctx.jobs.enqueue(session, SYNC_ACCESS, {"reservation_id": "bkg_2"}, peer="hub")
+        table = ctx.jobs.table
+        session.execute(
+            update(table)
+            .where(table.c.id == dead_id)
+            .values(status="dead", attempts=7, last_error="hub refused: 422")
+        )
+    ctx.close()
+
+    listed = _run("jobs", "list", "--role", "booking", "--dead", data_dir=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split("\t") for line in listed.stdout.splitlines()[1:]]
+    assert [(row[0], row[1], row[2], row[3]) for row in rows] == [
+        (dead_id, SYNC_ACCESS, "dead", "7")
+    ]
+    assert "bkg_1" not in listed.stdout  # payloads are not shown
+
+    retried = _run("jobs", "retry", "--role", "booking", "--kind", SYNC_ACCESS, data_dir=tmp_path)
+    assert retried.returncode == 0, retried.stderr
+    assert "1 dead job(s) queued again" in retried.stdout
+
+    ctx = booking.create_context(Settings(data_dir=tmp_path, secret_key=KEY), SystemClock())
+    with ctx.database.transaction() as session:
+        row = session.execute(ctx.jobs.table.select().where(table.c.id == dead_id)).one()
+        assert (row.status, row.attempts) == ("pending", 0)
+        assert row.run_at <= ctx.clock.now()
+        assert ctx.jobs.pending_count(session, SYNC_ACCESS) == 2
+    ctx.close()
+    again = _run("jobs", "list", "--role", "booking", "--dead", data_dir=tmp_path)
+    assert again.stdout.splitlines()[1:] == []

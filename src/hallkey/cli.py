@@ -1,4 +1,4 @@
-"""The `hallkey` command: serve, worker, migrate, demo."""
+"""The `hallkey` command: serve, worker, migrate, demo, jobs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -16,7 +17,9 @@ import uvicorn
 
 from hallkey.app import Contexts, build_app, build_contexts
 from hallkey.core.errors import Conflict
+from hallkey.core.jobs import JobQueue
 from hallkey.core.logs import configure_logging
+from hallkey.core.security import SecretKeyMismatch
 from hallkey.core.settings import CONTEXT_NAMES, ContextName, Settings
 from hallkey.demo import DemoUrls, demo_is_seeded, seed_demo, write_demo_file
 
@@ -51,6 +54,15 @@ def _roles(role: Role | None) -> tuple[ContextName, ...]:
     return (role.value,) if role is not None else CONTEXT_NAMES
 
 
+def _contexts(settings: Settings, roles: Sequence[ContextName]) -> Contexts:
+    """Builds the contexts, or exits with the reason when one must not start (no traceback)."""
+    try:
+        return build_contexts(settings, roles=roles)
+    except SecretKeyMismatch as exc:
+        typer.echo(f"hallkey: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -63,7 +75,7 @@ def serve(
     settings = _settings(data_dir, host, port)
     if demo and role is not None:
         raise typer.BadParameter("--demo seeds all three contexts: run `hallkey demo` instead")
-    contexts = build_contexts(settings, roles=_roles(role))
+    contexts = _contexts(settings, _roles(role))
     if demo:
         _ensure_demo(contexts, settings)
     web = build_app(contexts, run_workers=settings.run_workers)
@@ -84,7 +96,7 @@ def worker(
 ) -> None:
     """Runs one context's background work alone (start as many as you like on PostgreSQL)."""
     settings = _settings(data_dir)
-    contexts = build_contexts(settings, roles=_roles(role))
+    contexts = _contexts(settings, _roles(role))
     (job_worker,) = contexts.workers()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -105,7 +117,7 @@ def migrate(
 ) -> None:
     """Brings the databases to the newest schema (also done at every start)."""
     settings = _settings(data_dir)
-    build_contexts(settings, roles=_roles(role)).close()
+    _contexts(settings, _roles(role)).close()
     typer.echo("migrated: " + ", ".join(_roles(role)))
 
 
@@ -120,7 +132,7 @@ def demo_command(
     settings = _settings(data_dir)
     base = settings.base_url.rstrip("/")
     urls = DemoUrls(booking=booking_url or base, hub=hub_url or base, locks=locks_url or base)
-    contexts = build_contexts(settings)
+    contexts = _contexts(settings, CONTEXT_NAMES)
     try:
         path = _ensure_demo(contexts, settings, urls)
     finally:
@@ -155,6 +167,57 @@ def _ensure_demo(contexts: Contexts, settings: Settings, urls: DemoUrls | None =
     write_demo_file(path, seeded)
     log.info("demo seeded; ids, logins and keys in %s", path)
     return path
+
+
+jobs_app = typer.Typer(no_args_is_help=True, help="Look at a context's background jobs.")
+app.add_typer(jobs_app, name="jobs")
+RoleOption = Annotated[Role, typer.Option(help="Whose jobs")]
+
+
+def _queue(contexts: Contexts) -> JobQueue:
+    (job_worker,) = contexts.workers()
+    return job_worker.queue
+
+
+@jobs_app.command("list")
+def jobs_list(
+    role: RoleOption,
+    dead: Annotated[bool, typer.Option("--dead", help="Only the jobs given up on")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Lists a context's queued jobs (dead ones first), without their payloads."""
+    settings = _settings(data_dir)
+    contexts = _contexts(settings, _roles(role))
+    try:
+        queue = _queue(contexts)
+        with queue.database.transaction() as session:
+            jobs = queue.list_jobs(session, dead_only=dead)
+    finally:
+        contexts.close()
+    typer.echo("id\tkind\tstatus\tattempts\trun_at\tpeer\tpriority\tlast_error")
+    for job in jobs:
+        fields = (job.id, job.kind, job.status, job.attempts, job.run_at.isoformat())
+        more = (job.peer or "-", job.priority, job.last_error or "-")
+        typer.echo("\t".join(str(value) for value in (*fields, *more)))
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    role: RoleOption,
+    kind: Annotated[str | None, typer.Option(help="Only dead jobs of this kind")] = None,
+    job_id: Annotated[str | None, typer.Option("--id", help="Only the dead job of this id")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Brings dead jobs back to run now from their first try (e.g. after a key was fixed)."""
+    settings = _settings(data_dir)
+    contexts = _contexts(settings, _roles(role))
+    try:
+        queue = _queue(contexts)
+        with queue.database.transaction() as session:
+            revived = queue.retry_dead(session, kind=kind, job_id=job_id)
+    finally:
+        contexts.close()
+    typer.echo(f"{role.value}: {revived} dead job(s) queued again")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,11 +5,16 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
 
 from hallkey.core.clock import ManualClock, SystemClock
 from hallkey.core.db import Database, make_metadata
 from hallkey.core.jobs import GiveUp, JobQueue, JobRun, RetryLater, Worker, job_table
+from hallkey.core.settings import Settings
 from tests.conftest import DatabaseUrlFactory
+from tests.servers import wait_for
 
 T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 
@@ -180,7 +185,7 @@ def test_run_that_outlived_its_lease__leaves_the_job_to_the_worker_that_took_it_
     slow._retry(first, "late", None)
     with queue.database.transaction() as session:
         row = session.execute(queue.table.select()).one()
-    assert (row.attempts, row.locked_by) == (2, "second")
+    assert (row.attempts, row.locked_by) == (2, second.claim)
     Worker(name="second", queue=queue, handlers={})._done(second, None)
     with queue.database.transaction() as session:
         assert queue.pending_count(session) == 0
@@ -243,3 +248,250 @@ def test_enqueue_once_rearm__while_the_job_runs__makes_it_run_once_more(
     assert seen == [1, 2]
     with queue.database.transaction() as session:
         assert queue.pending_count(session) == 0
+
+
+def _row(queue: JobQueue, job_id: str) -> Any:
+    with queue.database.transaction() as session:
+        return session.execute(queue.table.select().where(queue.table.c.id == job_id)).first()
+
+
+def test_rearm_while_running__a_second_worker_runs_it__the_first_run_leaves_its_row_alone(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    started = [threading.Event(), threading.Event()]
+    release = [threading.Event(), threading.Event()]
+    runs: list[str] = []
+
+    def push(job: JobRun) -> None:
+        n = len(runs)
+        runs.append(job.claim)
+        started[n].set()
+        assert release[n].wait(10)
+
+    def rearm() -> None:
+        with queue.database.transaction() as session:
+            queue.enqueue_once(session, "job_push", "push", rearm=True)
+
+    rearm()
+    a = Worker(name="a", queue=queue, handlers={"push": push})
+    b = Worker(name="b", queue=queue, handlers={"push": push})
+    run_a = threading.Thread(target=a.run_once)
+    run_a.start()
+    assert started[0].wait(10)
+    rearm()  # new input while A runs: the job must run once more
+    run_b = threading.Thread(target=b.run_once)
+    run_b.start()
+    assert started[1].wait(10)  # B claimed the re-armed job and runs it
+
+    release[0].set()
+    run_a.join()  # A ends: B's run still holds the row
+    row = _row(queue, "job_push")
+    assert row is not None and row.locked_by == runs[1] and row.locked_by.startswith("b:")
+
+    release[1].set()
+    run_b.join()  # B's end settles it
+    assert _row(queue, "job_push") is None
+
+
+def test_long_job__running_past_its_lease__keeps_it_while_its_worker_lives(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    started, release = threading.Event(), threading.Event()
+    runs: list[int] = []
+
+    def slow(job: JobRun) -> None:
+        runs.append(job.attempt)
+        started.set()
+        assert release.wait(10)
+
+    with queue.database.transaction() as session:
+        job_id = queue.enqueue(session, "slow", {})
+    live = Worker(
+        name="live", queue=queue, handlers={"slow": slow}, lease_seconds=30, heartbeat_seconds=0.01
+    )
+    running = threading.Thread(target=live.run_once)
+    running.start()
+    assert started.wait(10)
+    clock.advance(timedelta(seconds=31))  # past the lease it claimed...
+    wait_for(lambda: _row(queue, job_id).run_at > clock.now())  # ... which its heartbeat renews
+
+    other = Worker(name="other", queue=queue, handlers={"slow": slow}, lease_seconds=30)
+    assert other.run_pending() == 0
+    release.set()
+    running.join()
+    assert runs == [1]
+    assert _row(queue, job_id) is None
+
+
+def test_dead_worker__with_the_default_lease__its_job_is_taken_over_within_fifteen_seconds(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    lease = Settings(secret_key="x").job_lease_seconds
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "work", {})
+    killed = Worker(name="killed", queue=queue, handlers={}, lease_seconds=lease)
+    assert killed._claim() is not None  # claimed, then the process was killed
+    done: list[int] = []
+    survivor = Worker(
+        name="survivor", queue=queue, handlers={"work": lambda j: done.append(j.attempt)}
+    )
+    clock.advance(timedelta(seconds=15))
+    assert survivor.run_pending() == 1
+    assert done == [2]
+
+
+def _peer_handlers(up: set[str], ran: list[str]) -> dict[str, Any]:
+    def call(job: JobRun) -> None:
+        if job.peer not in up:
+            raise RetryLater("peer unreachable", after_seconds=3600)
+        ran.append(str(job.payload["n"]))
+
+    return {"call": call}
+
+
+def test_peer_answers_again__its_waiting_jobs_run_at_once__other_peers_keep_waiting(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    up: set[str] = set()
+    ran: list[str] = []
+    worker = Worker(name="w", queue=queue, handlers=_peer_handlers(up, ran))
+    with queue.database.transaction() as session:
+        for n in range(3):
+            queue.enqueue(session, "call", {"n": f"a{n}"}, peer="site:a")
+        queue.enqueue(session, "call", {"n": "b0"}, peer="site:b")
+    assert worker.run_pending() == 4  # all fail: an hour to wait
+    assert ran == []
+
+    up.update({"site:a", "site:b"})
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "call", {"n": "a-new"}, peer="site:a")
+    assert worker.run_pending() == 4  # the new one gets through and wakes its peer's others
+    assert sorted(ran) == ["a-new", "a0", "a1", "a2"]
+    with queue.database.transaction() as session:
+        assert queue.pending_count(session) == 1  # site:b's still sits out its backoff
+
+
+def test_wake_peer__makes_waiting_jobs_due__never_a_running_one(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    ran: list[str] = []
+    worker = Worker(name="w", queue=queue, handlers=_peer_handlers(set(), ran), lease_seconds=30)
+    with queue.database.transaction() as session:
+        waiting = queue.enqueue(session, "call", {"n": "1"}, peer="hub")
+        later = T0 + timedelta(minutes=1)
+        running = queue.enqueue(session, "call", {"n": "2"}, peer="hub", run_at=later)
+    assert worker.run_pending() == 1  # the first fails: it waits an hour
+    clock.advance(timedelta(minutes=1))
+    assert worker._claim() is not None  # the second is running now (lease 30 s)
+    with queue.database.transaction() as session:
+        assert queue.wake_peer(session, "hub") == 1
+    assert _row(queue, waiting).run_at == clock.now()
+    assert _row(queue, running).run_at == clock.now() + timedelta(seconds=30)
+
+
+def test_due_jobs__run_by_priority_then_due_time(database_url: DatabaseUrlFactory) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    order: list[str] = []
+    worker = Worker(name="w", queue=queue, handlers={"x": lambda j: order.append(j.payload["n"])})
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "x", {"n": "program-1"}, run_at=T0 - timedelta(minutes=2))
+        queue.enqueue(session, "x", {"n": "program-2"}, run_at=T0 - timedelta(minutes=1))
+        queue.enqueue(session, "x", {"n": "revoke"}, priority=10)
+    assert worker.run_pending() == 3
+    assert order == ["revoke", "program-1", "program-2"]
+
+
+def test_probe__makes_the_most_urgent_waiting_job_of_each_peer_due(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    ran: list[str] = []
+    worker = Worker(name="w", queue=queue, handlers=_peer_handlers(set(), ran))
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "call", {"n": "a-program"}, peer="site:a")
+        queue.enqueue(session, "call", {"n": "a-revoke"}, peer="site:a", priority=10)
+        queue.enqueue(session, "call", {"n": "b"}, peer="site:b")
+        queue.enqueue(session, "call", {"n": "no-peer"})
+    assert worker.run_pending() == 4
+    assert worker.probe_peers() == 2
+    with queue.database.transaction() as session:
+        due = session.execute(
+            select(queue.table.c.payload).where(queue.table.c.run_at <= clock.now())
+        ).all()
+    assert sorted(row.payload["n"] for row in due) == ["a-revoke", "b"]
+
+
+def test_worker_thread__peer_back_after_a_long_backoff__its_jobs_run_within_a_probe(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)  # stands still: only the probe can bring the jobs back
+    queue = _queue(database_url("jobs"), clock)
+    up: set[str] = set()
+    ran: list[str] = []
+    worker = Worker(
+        name="w",
+        queue=queue,
+        handlers=_peer_handlers(up, ran),
+        poll_seconds=0.02,
+        probe_seconds=0.05,
+    )
+    with queue.database.transaction() as session:
+        for n in range(3):
+            queue.enqueue(session, "call", {"n": str(n)}, peer="hub")
+    assert worker.run_pending() == 3  # all wait an hour now
+    up.add("hub")
+    worker.start()
+    try:
+        wait_for(lambda: sorted(ran) == ["0", "1", "2"])
+    finally:
+        worker.stop()
+    with queue.database.transaction() as session:
+        assert queue.pending_count(session) == 0
+
+
+def test_rearm_while_running__the_old_runs_heartbeat__never_delays_the_new_run(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    started, release = threading.Event(), threading.Event()
+    beats: list[bool] = []
+
+    def push(job: JobRun) -> None:
+        started.set()
+        assert release.wait(10)
+
+    class Recording(Worker):
+        def _renew(self, job: JobRun) -> bool:
+            beats.append(super()._renew(job))
+            return beats[-1]
+
+    with queue.database.transaction() as session:
+        queue.enqueue_once(session, "job_push", "push")
+    worker = Recording(
+        name="a", queue=queue, handlers={"push": push}, lease_seconds=30, heartbeat_seconds=0.01
+    )
+    running = threading.Thread(target=worker.run_once)
+    running.start()
+    assert started.wait(10)
+    clock.advance(timedelta(seconds=5))
+    with queue.database.transaction() as session:
+        queue.enqueue_once(session, "job_push", "push", rearm=True)
+    wait_for(lambda: False in beats)  # a beat after the re-arm found the claim gone...
+    row = _row(queue, "job_push")
+    assert (row.run_at, row.locked_by) == (clock.now(), None)  # ... and left the row due now
+    release.set()
+    running.join()
+    assert _row(queue, "job_push").run_at == clock.now()

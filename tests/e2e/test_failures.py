@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
+from hallkey.booking.service import SYNC_ACCESS
+from hallkey.core.jobs import JobQueue
+from hallkey.hub.service import PROGRAM_JOB
 from hallkey.locks.models import Credential, CredentialWindow
 from tests.conftest import DatabaseUrlFactory
 from tests.e2e.harness import Deployment, deployment
@@ -111,3 +114,95 @@ def test_controller_restored_from_an_old_backup__reconciler_puts_the_code_back(
     with d.hub() as hub:
         listed = {door["id"]: door for door in hub.get("/hub/v1/doors").json()}
     assert all(listed[door]["online"] and listed[door]["last_seen"] for door in doors)
+
+
+RECOVERY_DEADLINE = 15.0
+"""Seconds of real time (the clock stands still) in which waiting work must catch up."""
+
+
+def grow_backoff(d: Deployment, queue: JobQueue, kind: str, *, at_least: timedelta) -> None:
+    """Moves the clock on until every pending job of `kind` waits `at_least` for its next try."""
+    table = queue.table
+
+    def waits() -> list[timedelta]:
+        """The wait of each job of `kind`; zero while one is running."""
+        with queue.database.transaction() as session:
+            rows = session.execute(
+                select(table.c.run_at, table.c.locked_by).where(
+                    table.c.kind == kind, table.c.status == "pending"
+                )
+            ).all()
+        if not rows or any(row.locked_by for row in rows):
+            return [timedelta(0)]
+        return [row.run_at - d.clock.now() for row in rows]
+
+    for _ in range(40):
+        if min(waits()) >= at_least:
+            return
+        d.clock.advance(timedelta(minutes=5))
+        queue.wakeup.set()
+        wait_for(lambda: min(waits()) > timedelta(0))
+    raise AssertionError(f"the backoff of {kind} did not grow to {at_least}")
+
+
+def online(d: Deployment) -> dict[str, bool]:
+    with d.hub() as hub:
+        return {door["id"]: door["online"] for door in hub.get("/hub/v1/doors").json()}
+
+
+def hub_door_states(d: Deployment, ref: str) -> set[str]:
+    with d.hub() as hub:
+        response = hub.get(f"/hub/v1/grants/{ref}")
+    if response.status_code == 404:
+        return set()  # not granted yet
+    assert response.status_code == 200, response.text
+    return {door["state"] for door in response.json()["doors"]}
+
+
+def test_controller_down__booking_cancelled__code_refused_within_seconds_of_its_return(
+    split: Deployment,
+) -> None:
+    d = split
+    assert d.contexts.hub is not None
+    created = book(d, NOW + timedelta(minutes=5), NOW + timedelta(hours=5), CUSTOMER)
+    wait_for(lambda: hub_door_states(d, created["ref"]) == {"programmed"})
+    typed = reservation(d, created["id"])["access"]["code_formatted"]
+    doors = d.demo["resources"][0]["doors"]
+
+    d.stop("locks")
+    with d.booking() as api:
+        assert api.post(f"/api/v1/reservations/{created['id']}/cancel").status_code == 200
+    wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "revoked")
+    # The revocation cannot reach the doors; its retries back off to minutes.
+    grow_backoff(d, d.contexts.hub.jobs, PROGRAM_JOB, at_least=timedelta(minutes=2))
+    assert not any(online(d).get(door) for door in doors)  # the reconciler saw them go
+
+    # The hub's own probe is kept out of it: the controller, on its return, tells the hub.
+    d.contexts.hub.worker.probe_seconds = 3600
+    d.start("locks")
+    wait_for(lambda: hub_door_states(d, created["ref"]) == {"revoked"}, RECOVERY_DEADLINE)
+    for door in doors:
+        assert keypad(d, door, typed)["reason"] == "revoked"
+    # ... and the hub reconciled the doors it had seen go offline.
+    wait_for(lambda: all(online(d).get(door) for door in doors), RECOVERY_DEADLINE)
+
+
+def test_hub_down__several_bookings__all_granted_within_seconds_of_its_return(
+    split: Deployment,
+) -> None:
+    d = split
+    assert d.contexts.booking is not None
+    d.stop("hub")
+    day = NOW + timedelta(days=1)
+    created = [
+        book(d, day + timedelta(hours=3 * n), day + timedelta(hours=3 * n + 2), CUSTOMER)
+        for n in range(4)
+    ]
+    grow_backoff(d, d.contexts.booking.jobs, SYNC_ACCESS, at_least=timedelta(minutes=2))
+    assert {reservation(d, r["id"])["access"]["state"] for r in created} == {"pending"}
+
+    d.start("hub")
+    wait_for(
+        lambda: {reservation(d, r["id"])["access"]["state"] for r in created} == {"granted"},
+        RECOVERY_DEADLINE,
+    )

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
 from hallkey.booking import tasks
-from hallkey.booking.models import jobs_table
+from hallkey.booking.models import Tenant, jobs_table
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
 from hallkey.core.migrations import upgrade
-from hallkey.core.security import SecretBox
+from hallkey.core.security import SecretBox, check_box
 from hallkey.core.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -49,6 +51,7 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
         poll_seconds=settings.worker_poll_seconds,
         lease_seconds=settings.job_lease_seconds,
         backoff_max_seconds=settings.job_backoff_max_seconds,
+        probe_seconds=settings.peer_probe_seconds,
     )
     ctx = BookingContext(
         settings=settings,
@@ -60,4 +63,7 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
     )
     # The handlers need the context, and the context holds the worker.
     worker.handlers = dict(tasks.handlers(ctx))
+    with database.transaction() as session:
+        sample = session.scalars(select(Tenant.hub_api_key_sealed).limit(1)).first()
+    check_box(ctx.box, sample, "booking")
     return ctx

@@ -34,6 +34,7 @@ from hallkey.booking.schemas import (
 )
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.ids import new_id, new_ref
+from hallkey.core.jobs import PRIORITY_REVOKE
 
 if TYPE_CHECKING:
     from hallkey.booking.context import BookingContext
@@ -131,7 +132,7 @@ def create_reservation(
     session.add(reservation)
     _flush(session)
     if status == "confirmed":
-        ctx.jobs.enqueue(session, SYNC_ACCESS, {"reservation_id": reservation.id})
+        ctx.jobs.enqueue(session, SYNC_ACCESS, {"reservation_id": reservation.id}, peer="hub")
     log.info("reservation %s (%s) created on %s", reservation.id, status, resource.id)
     return reservation
 
@@ -150,7 +151,10 @@ def _changed(ctx: BookingContext, session: Session, reservation: Reservation) ->
     reservation.version += 1
     reservation.updated_at = ctx.clock.now()
     _flush(session)
-    ctx.jobs.enqueue(session, SYNC_ACCESS, {"reservation_id": reservation.id})
+    # Access taken away (cancelled, denied) is synced before access given.
+    priority = PRIORITY_REVOKE if reservation.status != "confirmed" else 0
+    payload = {"reservation_id": reservation.id}
+    ctx.jobs.enqueue(session, SYNC_ACCESS, payload, peer="hub", priority=priority)
 
 
 def move_reservation(

@@ -99,3 +99,22 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise ValueError("sealed value cannot be opened with this key") from exc
+
+
+class SecretKeyMismatch(RuntimeError):
+    """The secret key cannot open what a context's database holds: it was set up with another."""
+
+
+def check_box(box: SecretBox, sample: str | None, context: str) -> None:
+    """Raises SecretKeyMismatch unless `box` opens `sample`, a value sealed in the database.
+
+    Checked at start: a wrong key would otherwise show only later, as work that never succeeds.
+    """
+    if sample is None:
+        return  # nothing sealed yet: any key is the one it will be set up with
+    try:
+        box.open(sample)
+    except ValueError:
+        raise SecretKeyMismatch(
+            f"HALLKEY_SECRET_KEY does not match the key this {context} database was set up with"
+        ) from None

@@ -45,11 +45,16 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     """How often an idle worker looks for due jobs (new jobs in-process wake it at once)."""
 
-    job_lease_seconds: float = Field(default=60.0, gt=0)
-    """How long a worker holds a job before another worker may take it over."""
+    job_lease_seconds: float = Field(default=15.0, gt=0)
+    """How long a claim on a job lasts unless renewed; a running job renews it every third of
+    it, so a dead worker's jobs are taken over by another worker within this time."""
 
     job_backoff_max_seconds: float = Field(default=300.0, gt=0)
-    """Longest wait between two tries of a failing job."""
+    """Longest wait between two tries of a failing job (a peer's recovery cuts it short)."""
+
+    peer_probe_seconds: float = Field(default=2.0, gt=0)
+    """While jobs wait on an unreachable peer, how often one of them is tried anyway, so that
+    the peer's recovery is noticed (and all its waiting work run) within about this time."""
 
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     """Timeout of every call to another context or device."""
@@ -69,6 +74,9 @@ class Settings(BaseSettings):
     hub_max_grant_days: int = Field(default=400, ge=1, le=3660)
     """Longest span of a grant, in days: from its first start (or now, if that is earlier)
     to its last end; a longer one is refused (422)."""
+
+    locks_heartbeat_seconds: float = Field(default=30.0, ge=1)
+    """How often a door controller tells the hub it is reachable (also once at each start)."""
 
     locks_keypad_unlock_seconds: int = Field(default=5, ge=1, le=300)
     """How long a door stays unlocked after a granted keypad code."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.errors import AppError, Unavailable
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
-from hallkey.hub import grants, service
+from hallkey.hub import grants, reconcile, service
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import ConnectorError
 from hallkey.hub.context import HubContext
@@ -185,6 +185,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         token = bearer_token(request)
         with ctx.database.transaction() as session:
             site = service.authenticate_site(session, token)
+            reconcile.site_seen(ctx, session, site)  # before its events mark doors online
             return service.ingest_controller_events(ctx, session, site, body.events)
 
     return [router, site_router]

@@ -12,12 +12,12 @@ from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
 from hallkey.core.migrations import upgrade
-from hallkey.core.security import SecretBox, derive_key
+from hallkey.core.security import SecretBox, check_box, derive_key
 from hallkey.core.settings import Settings
 from hallkey.hub.connectors.registry import ConnectorRegistry
 from hallkey.hub.delivery.base import MessageSender
 from hallkey.hub.delivery.outbox import OutboxFolderSender
-from hallkey.hub.models import Door, Site, jobs_table
+from hallkey.hub.models import Client, Door, Site, jobs_table
 from hallkey.hub.throttles import HubThrottles
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -42,6 +42,8 @@ class HubContext:
     sender: MessageSender
     worker: Worker = field(init=False)
     throttles: HubThrottles = field(init=False)
+    # Sites heard from since this process started (the first call of each is a reconnect).
+    sites_seen: set[str] = field(default_factory=set, init=False)
 
     def close(self) -> None:
         """Releases the database connections."""
@@ -81,7 +83,13 @@ def create_context(
         poll_seconds=settings.worker_poll_seconds,
         lease_seconds=settings.job_lease_seconds,
         backoff_max_seconds=settings.job_backoff_max_seconds,
+        probe_seconds=settings.peer_probe_seconds,
     )
+    with database.transaction() as session:
+        tokens = select(Client.events_token_sealed).where(Client.events_token_sealed.is_not(None))
+        sample = session.scalars(select(Site.config_sealed).limit(1)).first()
+        sample = sample or session.scalars(tokens.limit(1)).first()
+    check_box(ctx.box, sample, "hub")
     with database.transaction() as session:
         # The in-memory lock system starts empty: install the doors of `memory` sites.
         remote_ids = session.scalars(

@@ -75,4 +75,5 @@ def enqueue_forwarding(ctx: HubContext, session: Session, client_id: str) -> Non
         FORWARD_JOB,
         {"client_id": client_id},
         rearm=True,
+        peer=f"client:{client_id}",
     )

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from prometheus_client import Counter
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import JobRun, once_id
 from hallkey.hub import repository as repo
@@ -49,6 +50,26 @@ def reconcile_doors(ctx: HubContext, job: JobRun) -> timedelta:
             job_id = once_id(RECONCILE_DOOR_JOB, door_id)
             ctx.jobs.enqueue_once(session, job_id, RECONCILE_DOOR_JOB, {"door_id": door_id})
     return timedelta(seconds=ctx.settings.hub_reconcile_seconds)
+
+
+def site_seen(ctx: HubContext, session: Session, site: Site) -> None:
+    """Reacts to an authenticated call from a site's controller: the site is reachable now.
+
+    Its waiting programming jobs run at once (revocations first) instead of after their
+    backoff; and when the hub thought a door offline, or has not heard from the site since this
+    process started, its doors are reconciled at once: a controller that restarted may have
+    lost, or kept, credentials that the hub changed meanwhile.
+    """
+    ctx.jobs.wake_peer(session, f"site:{site.id}")
+    doors = session.execute(select(Door.id, Door.online).where(Door.site_id == site.id)).all()
+    if site.id in ctx.sites_seen and all(online for _, online in doors):
+        return
+    for door_id, _ in doors:
+        job_id = once_id(RECONCILE_DOOR_JOB, door_id)
+        # After the woken programming: what the hub knows must change goes first.
+        payload = {"door_id": door_id}
+        ctx.jobs.enqueue_once(session, job_id, RECONCILE_DOOR_JOB, payload, priority=-1)
+    ctx.sites_seen.add(site.id)
 
 
 def reconcile_door(ctx: HubContext, job: JobRun) -> None:

@@ -20,7 +20,7 @@ from hallkey.core.errors import (
     Unavailable,
 )
 from hallkey.core.ids import new_id
-from hallkey.core.jobs import once_id
+from hallkey.core.jobs import PRIORITY_REVOKE, once_id
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
 from hallkey.hub import events
 from hallkey.hub import repository as repo
@@ -121,7 +121,17 @@ def _bump(row: GrantDoor, action: str, now: datetime) -> None:
 
 
 def _enqueue_program(ctx: HubContext, session: Session, grant_id: str, door_id: str) -> None:
-    ctx.jobs.enqueue(session, PROGRAM_JOB, {"grant_id": grant_id, "door_id": door_id})
+    # (Both rows are mostly in the session already.) The door's site is the job's peer: when it
+    # answers again the job runs at once; a revocation goes before any programming.
+    door = session.get(Door, door_id)
+    row = session.get(GrantDoor, (grant_id, door_id))
+    ctx.jobs.enqueue(
+        session,
+        PROGRAM_JOB,
+        {"grant_id": grant_id, "door_id": door_id},
+        peer=f"site:{door.site_id}" if door is not None else None,
+        priority=PRIORITY_REVOKE if row is not None and row.action == "revoke" else 0,
+    )
 
 
 def push_door_again(

@@ -7,14 +7,16 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
+
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
 from hallkey.core.migrations import upgrade
-from hallkey.core.security import SecretBox
+from hallkey.core.security import SecretBox, check_box
 from hallkey.core.settings import Settings
 from hallkey.locks import tasks
-from hallkey.locks.models import jobs_table
+from hallkey.locks.models import Controller, jobs_table
 from hallkey.locks.service import PUSH_SWEEP, PUSH_SWEEP_ID
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -71,7 +73,13 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
         poll_seconds=settings.worker_poll_seconds,
         lease_seconds=settings.job_lease_seconds,
         backoff_max_seconds=settings.job_backoff_max_seconds,
+        probe_seconds=settings.peer_probe_seconds,
     )
     with database.transaction() as session:
+        sample = session.scalars(select(Controller.pin_secret_sealed).limit(1)).first()
+    check_box(ctx.box, sample, "locks")
+    with database.transaction() as session:
         ctx.jobs.enqueue_once(session, PUSH_SWEEP_ID, PUSH_SWEEP)
+    # Each start of a worker tells the hub at once that the controller is back.
+    ctx.worker.on_start.append(lambda: tasks.queue_heartbeat(ctx))
     return ctx

@@ -44,7 +44,7 @@ def queue_push(ctx: LocksContext, session: Session, controller_id: str) -> None:
     job_id = once_id(PUSH_EVENTS, controller_id)
     payload = {"controller_id": controller_id}
     # Re-armed: a push under way may have read the events before this one was committed.
-    ctx.jobs.enqueue_once(session, job_id, PUSH_EVENTS, payload, rearm=True)
+    ctx.jobs.enqueue_once(session, job_id, PUSH_EVENTS, payload, rearm=True, peer="hub")
 
 
 _PUSH_QUEUED = "locks_push_queued"

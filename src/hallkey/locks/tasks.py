@@ -1,4 +1,4 @@
-"""Background jobs of the door controller: pushing door events to the hub."""
+"""Background jobs of the door controller: pushing door events to the hub, a heartbeat."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.core.jobs import GiveUp, Handler, JobRun
 from hallkey.locks import repository
+from hallkey.locks.models import Controller
 from hallkey.locks.push import send_events
 from hallkey.locks.service import PUSH_EVENTS, PUSH_SWEEP, queue_push
 
@@ -21,6 +25,16 @@ PUSH_BATCH = 200
 
 SWEEP_EVERY = timedelta(minutes=1)
 """How soon an event that came in while its controller's push was finishing goes out."""
+
+HEARTBEAT = "hub_heartbeat"
+HEARTBEAT_ID = "job_locks_hub_heartbeat"
+"""The recurring job telling the hub, for each linked controller, that it is reachable."""
+
+
+def queue_heartbeat(ctx: LocksContext) -> None:
+    """Makes the heartbeat run now (a worker that starts tells the hub it is back at once)."""
+    with ctx.database.transaction() as session:
+        ctx.jobs.enqueue_once(session, HEARTBEAT_ID, HEARTBEAT, rearm=True)
 
 
 def handlers(ctx: LocksContext) -> dict[str, Handler]:
@@ -37,7 +51,41 @@ def handlers(ctx: LocksContext) -> dict[str, Handler]:
                 queue_push(ctx, session, controller_id)
         return SWEEP_EVERY
 
-    return {PUSH_EVENTS: push_events, PUSH_SWEEP: push_sweep}
+    def hub_heartbeat(job: JobRun) -> timedelta:
+        if send_heartbeats(ctx):
+            with ctx.database.transaction() as session:
+                ctx.jobs.wake_peer(session, "hub")  # it answers: pushes need not wait
+        return timedelta(seconds=ctx.settings.locks_heartbeat_seconds)
+
+    return {PUSH_EVENTS: push_events, PUSH_SWEEP: push_sweep, HEARTBEAT: hub_heartbeat}
+
+
+def send_heartbeats(ctx: LocksContext) -> bool:
+    """POSTs an empty batch of events to the hub for each linked controller; tells whether
+    the hub answered one. The hub takes any call of a site as "reachable now" and then sends
+    what waited for the controller, revocations first (and reconciles its doors)."""
+    with ctx.database.transaction() as session:
+        linked = session.scalars(
+            select(Controller).where(
+                Controller.hub_events_url.is_not(None),
+                Controller.hub_events_token_sealed.is_not(None),
+            )
+        )
+        links = [
+            (c.id, c.hub_events_url, ctx.box.open(c.hub_events_token_sealed))
+            for c in linked
+            if c.hub_events_url and c.hub_events_token_sealed
+        ]
+    answered = False
+    for controller_id, url, token in links:
+        try:
+            with make_client(url, token, ctx.settings.http_timeout_seconds) as client:
+                call_json(client, "POST", url, {"events": []}, ok_statuses=(200,))
+        except PeerError as exc:
+            log.info("heartbeat of controller %s: hub %s", controller_id, exc.status or exc.code)
+            continue
+        answered = True
+    return answered
 
 
 def _utc_z(value: Any) -> str:

@@ -1,0 +1,294 @@
+"""The worker: claims due jobs, keeps their lease while they run, settles their outcome."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+
+from prometheus_client import Counter
+from sqlalchemy import ColumnElement, Table, and_, delete, select, update
+
+from hallkey.core.jobs.queue import GiveUp, Handler, JobQueue, JobRun, RetryLater, claim_token
+
+log = logging.getLogger("hallkey.core.jobs")
+
+JOBS_PROCESSED = Counter(
+    "hallkey_jobs_processed_total", "Background jobs run, by outcome", ["table", "kind", "outcome"]
+)
+
+
+class Worker:
+    """Runs the due jobs of one context, in a thread of its own or step by step in tests.
+
+    A claim moves the job's `run_at` one lease ahead and stores a token of its own in
+    `locked_by`; while the handler runs, a heartbeat renews the lease every `heartbeat_seconds`
+    (a third of the lease), so a live run keeps its job however long it takes and a dead
+    worker's job is taken over within one lease. The run's end settles the row only if the
+    claim is still its own: a re-arm or a take-over gave the row to another run.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        queue: JobQueue,
+        handlers: Mapping[str, Handler],
+        poll_seconds: float = 0.5,
+        lease_seconds: float = 15.0,
+        backoff_max_seconds: float = 300.0,
+        probe_seconds: float = 2.0,
+        heartbeat_seconds: float | None = None,
+    ) -> None:
+        self.name = name
+        self.queue = queue
+        self.handlers = dict(handlers)
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.probe_seconds = probe_seconds
+        self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
+        self.on_start: list[Callable[[], None]] = []
+        """Called each time the worker starts (e.g. to say "I am back" to a peer at once)."""
+        self._last_probe: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def _table(self) -> Table:
+        return self.queue.table
+
+    def _claim(self) -> JobRun | None:
+        table = self._table
+        clock = self.queue.clock
+        token = claim_token(self.name)
+        with self.queue.database.transaction() as session:
+            now = clock.now()
+            due = (
+                select(table.c.id)
+                .where(table.c.status == "pending", table.c.run_at <= now)
+                .order_by(table.c.priority.desc(), table.c.run_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
+            )
+            row = session.execute(
+                update(table)
+                .where(table.c.id == due)
+                .values(
+                    run_at=now + timedelta(seconds=self.lease_seconds),
+                    attempts=table.c.attempts + 1,
+                    locked_by=token,
+                )
+                .returning(
+                    table.c.id, table.c.kind, table.c.payload, table.c.attempts, table.c.peer
+                )
+            ).first()
+        if row is None:
+            return None
+        return JobRun(
+            job_id=row.id,
+            kind=row.kind,
+            payload=dict(row.payload),
+            attempt=row.attempts,
+            claim=token,
+            peer=row.peer,
+        )
+
+    def run_once(self) -> bool:
+        """Runs one due job, if there is one; tells whether it found one."""
+        job = self._claim()
+        if job is None:
+            return False
+        handler = self.handlers.get(job.kind)
+        table_name = self._table.name
+        try:
+            if handler is None:
+                # A newer version's job met an older worker (a rolling deploy): leave it for
+                # a worker that knows it.
+                raise RetryLater(f"no handler for job kind {job.kind}", after_seconds=60)
+            with self._keeping_lease(job):
+                next_run = handler(job)
+        except GiveUp as exc:
+            self._finish(job, status="dead", error=exc.reason)
+            JOBS_PROCESSED.labels(table_name, job.kind, "dead").inc()
+            log.warning("job %s (%s) gave up: %s", job.job_id, job.kind, exc.reason)
+        except RetryLater as exc:
+            self._retry(job, exc.reason, exc.after_seconds)
+            JOBS_PROCESSED.labels(table_name, job.kind, "retry").inc()
+        except Exception as exc:
+            # Only the exception type: messages may quote personal data or secrets.
+            reason = f"unexpected {type(exc).__name__}"
+            log.error("job %s (%s) failed: %s", job.job_id, job.kind, reason)
+            self._retry(job, reason, None)
+            JOBS_PROCESSED.labels(table_name, job.kind, "error").inc()
+        else:
+            self._done(job, next_run)
+            JOBS_PROCESSED.labels(table_name, job.kind, "done").inc()
+        return True
+
+    @contextmanager
+    def _keeping_lease(self, job: JobRun) -> Iterator[None]:
+        """Renews the job's lease in a thread of its own while the block runs."""
+        finished = threading.Event()
+
+        def beat() -> None:
+            while not finished.wait(self.heartbeat_seconds):
+                try:
+                    if not self._renew(job):
+                        return  # re-armed or taken over: the row is another run's now
+                except Exception as exc:
+                    log.warning("job %s: lease not renewed: %s", job.job_id, type(exc).__name__)
+
+        thread = threading.Thread(target=beat, name=f"lease-{job.job_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            finished.set()
+            thread.join()
+
+    def _renew(self, job: JobRun) -> bool:
+        """Moves the job's lease one lease ahead while the claim is ours; tells whether it was."""
+        with self.queue.database.transaction() as session:
+            result = session.execute(
+                update(self._table)
+                .where(self._still_ours(job))
+                .values(run_at=self.queue.clock.now() + timedelta(seconds=self.lease_seconds))
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def _still_ours(self, job: JobRun) -> ColumnElement[bool]:
+        """Matches the job's row only while this run's claim holds it: a run that outlived its
+        lease, or whose job was re-armed, must not delete or reschedule another run's row."""
+        table = self._table
+        return and_(table.c.id == job.job_id, table.c.locked_by == job.claim)
+
+    def _done(self, job: JobRun, next_run: timedelta | None) -> None:
+        table = self._table
+        with self.queue.database.transaction() as session:
+            if next_run is None:
+                session.execute(delete(table).where(self._still_ours(job)))
+            else:
+                session.execute(
+                    update(table)
+                    .where(self._still_ours(job))
+                    .values(
+                        run_at=self.queue.clock.now() + next_run,
+                        attempts=0,
+                        last_error=None,
+                        locked_by=None,
+                    )
+                )
+        if job.peer is not None:
+            self._wake(job.peer)
+
+    def _wake(self, peer: str) -> None:
+        """The peer answered: what waits on it need not sit out its backoff. (A transaction of
+        its own: a failure here must not undo the job's outcome; the probe makes up for it.)"""
+        try:
+            with self.queue.database.transaction() as session:
+                self.queue.wake_peer(session, peer)
+        except Exception as exc:
+            log.warning("jobs of peer %s not woken: %s", peer, type(exc).__name__)
+
+    def run_pending(self, limit: int = 1000) -> int:
+        """Runs due jobs until none is left (or `limit`); returns how many ran."""
+        count = 0
+        while count < limit and self.run_once():
+            count += 1
+        return count
+
+    def backoff_seconds(self, attempt: int) -> float:
+        """Returns the wait before try `attempt + 1`: exponential, capped, with jitter."""
+        base = min(self.backoff_max_seconds, 2.0 ** min(attempt - 1, 20))
+        return float(base * (0.75 + random.random() / 2))  # noqa: S311 - jitter, not secrecy
+
+    def _retry(self, job: JobRun, reason: str, after_seconds: float | None) -> None:
+        delay = after_seconds if after_seconds is not None else self.backoff_seconds(job.attempt)
+        log.info(
+            "job %s (%s) try %d: %s; again in %.1fs",
+            job.job_id,
+            job.kind,
+            job.attempt,
+            reason,
+            delay,
+        )
+        with self.queue.database.transaction() as session:
+            session.execute(
+                update(self._table)
+                .where(self._still_ours(job))
+                .values(
+                    run_at=self.queue.clock.now() + timedelta(seconds=delay),
+                    last_error=reason[:300],
+                    locked_by=None,
+                )
+            )
+
+    def _finish(self, job: JobRun, *, status: str, error: str) -> None:
+        with self.queue.database.transaction() as session:
+            session.execute(
+                update(self._table)
+                .where(self._still_ours(job))
+                .values(status=status, last_error=error[:300], locked_by=None)
+            )
+
+    def probe_peers(self) -> int:
+        """Makes the first job waiting on each peer due now; returns how many."""
+        with self.queue.database.transaction() as session:
+            return self.queue.probe_peers(session)
+
+    def _maybe_probe(self) -> None:
+        """Probes the peers at most once every `probe_seconds` (of real time: a test's manual
+        clock may stand still, and a recovery must still be noticed)."""
+        now = time.monotonic()
+        if self._last_probe is not None and now - self._last_probe < self.probe_seconds:
+            return
+        self._last_probe = now
+        self.probe_peers()
+
+    def start(self) -> None:
+        """Starts the worker's thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._started()
+        self._thread = threading.Thread(target=self._loop, name=f"worker-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Asks the worker's thread to stop after its current job and waits for it."""
+        self._stop.set()
+        self.queue.wakeup.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run_forever(self) -> None:
+        """Runs jobs in the calling thread until `stop` is called."""
+        self._stop.clear()
+        self._started()
+        self._loop()
+
+    def _started(self) -> None:
+        for hook in self.on_start:
+            try:
+                hook()
+            except Exception as exc:
+                log.error("worker %s: start hook failed: %s", self.name, type(exc).__name__)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._maybe_probe()
+                found = self.run_once()
+            except Exception as exc:
+                log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
+                found = False
+            if not found:
+                self.queue.wakeup.wait(self.poll_seconds)
+                self.queue.wakeup.clear()
