@@ -59,7 +59,8 @@ def test_hub_down__reservation_waits_pending__and_is_granted_when_the_hub_is_bac
     catch_up(d, lambda: reservation(d, created["id"])["access"]["state"] == "granted")
     typed = reservation(d, created["id"])["access"]["code_formatted"]
     door = d.demo["resources"][0]["doors"][0]
-    wait_for(lambda: keypad(d, door, typed)["granted"] is True)
+    wait_for(lambda: d.door_states(created["ref"]) == {"programmed"}, timeout=15)
+    assert keypad(d, door, typed)["granted"] is True
 
 
 def test_controller_down__door_pending_then_failed__programmed_when_it_is_back(

@@ -284,10 +284,11 @@ def test_connector__not_a_ref__is_refused_for_good_and_the_door_is_untouched(
     case: ConnectorCase, ref: str
 ) -> None:
     case.connector.program(case.door, "rsv_kept", _pin(case, "604918"))
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: case.connector.program(case.door, ref, _pin(case, "604919")),
         lambda: case.connector.revoke(case.door, ref, 9),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ConnectorError) as error:
             call()
         assert (error.value.code, error.value.retryable) == ("unsupported", False)

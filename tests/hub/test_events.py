@@ -19,7 +19,7 @@ def booking_app(received: dict[str, dict[str, Any]]) -> FastAPI:
     return protocol_booking_app(received, lambda event: None)
 
 
-def _push(hub: HubWorld, events: list[dict[str, Any]], token: str | None = None) -> Any:
+def _push(hub: HubWorld, events: list[Any], token: str | None = None) -> Any:
     return hub.http.post(
         "/hub/v1/controller-events",
         json={"events": events},

@@ -33,5 +33,6 @@ def test_hub_answer__rejections_that_name_no_event_sent__are_ignored() -> None:
 
 
 def test_hub_answer__of_an_older_hub_or_not_json__rejects_nothing() -> None:
-    for answer in ({"accepted": 3}, None, [], {"rejected": "all"}):
+    answers: list[object] = [{"accepted": 3}, None, [], {"rejected": "all"}]
+    for answer in answers:
         assert rejected_events(answer, SENT) == {}
