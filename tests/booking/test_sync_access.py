@@ -205,7 +205,9 @@ def test_sync_access__revoke_refused__is_retried_until_the_hub_takes_it(world: W
     cancel(world, created["id"])
     assert world.run_jobs() == 1
     assert world.real_hub.grant(created["ref"])["state"] == "active"
-    assert world.get(created["id"])["access"]["state"] == "granted"
+    # The door still honours the code until the hub takes the revocation, but a cancelled
+    # booking shows no code: its access is pending until then.
+    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
 
     world.hub.refuse["RevokeAccess"] = (422, "refused")  # even a final-looking refusal
     world.booking.clock.advance(timedelta(minutes=10))
@@ -266,3 +268,27 @@ def test_sync_access__club_members__each_get_the_key_on_their_own_phone(world: W
         ("UpdateAccess", ids[0]["ref"], "+4790000001"),
     ]
     assert world.get(ids[0]["id"])["customer"]["name"] == "Ola (IL Testby)"
+
+
+def test_sync_access__move_or_cancel__shows_pending_without_the_old_code_until_the_hub_confirms(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    assert world.get(created["id"])["access"]["state"] == "granted"
+    moved = world.booking.client.patch(
+        f"/api/v1/reservations/{created['id']}",
+        json={"start": "2026-05-04T14:00:00Z", "end": "2026-05-04T15:00:00Z"},
+        headers=world.booking.headers(),
+    )
+    assert moved.json()["access"] == {"state": "pending", "credential": "pin"}
+    world.run_jobs()
+    granted = world.get(created["id"])["access"]
+    assert granted["state"] == "granted"
+    assert granted["code"] == world.real_hub.grant(created["ref"])["code"]
+    cancelled = world.booking.client.post(
+        f"/api/v1/reservations/{created['id']}/cancel", headers=world.booking.headers()
+    )
+    assert cancelled.json()["access"] == {"state": "pending", "credential": "pin"}
+    world.run_jobs()
+    assert world.get(created["id"])["access"] == {"state": "revoked", "credential": "pin"}

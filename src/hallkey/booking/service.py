@@ -150,6 +150,11 @@ def get_reservation(
 def _changed(ctx: BookingContext, session: Session, reservation: Reservation) -> None:
     reservation.version += 1
     reservation.updated_at = ctx.clock.now()
+    # Until the hub confirms this version, the credential on file is not what the doors will
+    # honour (a moved window, a cancelled booking): show the access as pending, without it.
+    reservation.access_state = "pending"
+    reservation.access_secret_sealed = None
+    reservation.access_error = None
     _flush(session)
     # Access taken away (cancelled, denied) is synced before access given.
     priority = PRIORITY_REVOKE if reservation.status != "confirmed" else 0
