@@ -381,6 +381,8 @@ def ingest_controller_events(
             len(rejected),
             ", ".join(sorted({r.code for r in rejected})),
         )
-    log.info("site %s: %d events, %d new", site.id, len(raw_events), stored)
+    # An empty batch is a controller's heartbeat (every 30 s a site): not worth an INFO line.
+    level = logging.INFO if raw_events else logging.DEBUG
+    log.log(level, "site %s: %d events, %d new", site.id, len(raw_events), stored)
     rejected.sort(key=lambda r: r.index)
     return AcceptedOut(accepted=accepted, rejected=rejected)
