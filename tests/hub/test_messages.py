@@ -172,3 +172,60 @@ def test_deliver__killed_between_sending_and_marking_sent__the_retry_sends_nothi
     hub.run_jobs()
     assert [d["state"] for d in hub.get("grants/rsv_one").json()["deliveries"]] == ["sent"]
     assert len(hub.message_files()) == 1
+
+
+def test_messages__granted_again_before_the_first_code_went_out__the_new_code_once(
+    hub: HubWorld,
+) -> None:
+    hub.grant(revision=1, deliver_via=["sms"])
+    assert hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 2}).status_code == 200
+    again = hub.post("GrantAccess", hub.grant_body(revision=3, deliver_via=["sms"]))
+    assert again.status_code == 201, again.text
+    hub.run_jobs()
+    hub.clock.advance(timedelta(minutes=10))  # whatever waited for a retry has run too
+    hub.run_jobs()
+
+    messages = hub.messages()
+    assert len(messages) == 1
+    assert again.json()["code"] in messages[0]
+    states = [(d["template"], d["state"]) for d in hub.get("grants/rsv_one").json()["deliveries"]]
+    assert states == [
+        ("access_granted", "failed"),
+        ("access_revoked", "failed"),
+        ("access_granted", "sent"),
+    ]
+
+
+def test_messages__granted_again_and_revoked_before_the_new_code_went_out__no_second_revocation(
+    hub: HubWorld,
+) -> None:
+    hub.grant(revision=1, deliver_via=["sms"])
+    hub.run_jobs()
+    hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 2})
+    hub.run_jobs()  # the first code, then its revocation: two messages
+    again = hub.post("GrantAccess", hub.grant_body(revision=3, deliver_via=["sms"]))
+    assert again.status_code == 201
+    assert hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 4}).status_code == 200
+    hub.run_jobs()
+    hub.clock.advance(timedelta(minutes=10))
+    hub.run_jobs()
+
+    # Nobody is told that the new code, which they never got, stops working.
+    assert len(hub.messages()) == 2
+    states = [(d["template"], d["state"]) for d in hub.get("grants/rsv_one").json()["deliveries"]]
+    assert states[2:] == [("access_granted", "failed"), ("access_revoked", "failed")]
+
+
+def test_messages__granted_again_and_revoked_after_the_new_code_went_out__revocation_told(
+    hub: HubWorld,
+) -> None:
+    hub.grant(revision=1, deliver_via=["sms"])
+    hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 2})
+    hub.post("GrantAccess", hub.grant_body(revision=3, deliver_via=["sms"]))
+    hub.run_jobs()  # the new code only
+    hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 4})
+    hub.run_jobs()
+
+    messages = hub.messages()
+    assert len(messages) == 2
+    assert sum("trukket tilbake" in message for message in messages) == 1

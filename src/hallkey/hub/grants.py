@@ -21,6 +21,7 @@ from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import STORE_CREDENTIALS
 from hallkey.hub.context import HubContext
+from hallkey.hub.delivery.generations import supersede
 from hallkey.hub.domain import Window, fingerprint, grant_request_canonical
 from hallkey.hub.grant_checks import (
     check_revision,
@@ -240,11 +241,8 @@ def _grant_again(
     session.flush()
     for door in doors:
         _enqueue_program(ctx, session, grant.id, door.id)
-    for delivery in repo.deliveries(session, grant.id):
-        if delivery.state == "queued" and delivery.template == "access_revoked":
-            # Not sent yet, and no longer true: the guest gets the new code instead.
-            delivery.state = "failed"
-            delivery.error = "superseded"
+    # Every message so far is about the revoked code: the guest gets the new one instead.
+    supersede(repo.deliveries(session, grant.id))
     _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
     repo.add_audit(
         session,

@@ -203,14 +203,17 @@ def client_door_rows(session: Session, client_id: str) -> list[tuple[Door, Site]
 
 
 def doors_by_remote_id(
-    session: Session, site_id: str, remote_ids: Iterable[str]
+    session: Session, site_id: str, remote_ids: Iterable[str], *, for_update: bool = False
 ) -> dict[str, Door]:
-    """Returns a site's doors by their lock-system id."""
+    """Returns a site's doors by their lock-system id (row-locked in door id order when
+    `for_update`, the order every transaction that locks several doors takes them in)."""
     ids = set(remote_ids)
     if not ids:
         return {}
-    rows = session.scalars(select(Door).where(Door.site_id == site_id, Door.remote_id.in_(ids)))
-    return {door.remote_id: door for door in rows}
+    query = select(Door).where(Door.site_id == site_id, Door.remote_id.in_(ids)).order_by(Door.id)
+    if for_update:
+        query = query.with_for_update()
+    return {door.remote_id: door for door in session.scalars(query)}
 
 
 def insert_event_if_new(session: Session, values: dict[str, Any]) -> bool:

@@ -339,7 +339,11 @@ def ingest_controller_events(
     the others as rejected, so that one bad event never blocks the rest."""
     now = ctx.clock.now()
     valid, rejected = events.split_events(raw_events)
-    doors = repo.doors_by_remote_id(session, site.id, (event.door for _, event in valid))
+    # Locked up front, in door id order: marking doors seen one event at a time (in the push's
+    # order) would lock them in any order, and deadlock with a GrantAccess on the same doors.
+    doors = repo.doors_by_remote_id(
+        session, site.id, (event.door for _, event in valid), for_update=True
+    )
     accepted = stored = 0
     for index, event in valid:
         door = doors.get(event.door)

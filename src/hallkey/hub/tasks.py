@@ -20,6 +20,7 @@ from hallkey.hub.connectors.base import (
 )
 from hallkey.hub.context import PURGE_JOB, RECONCILE_ALL_JOB, HubContext
 from hallkey.hub.delivery.base import OutgoingMessage, SendError
+from hallkey.hub.delivery.generations import carries_current_code
 from hallkey.hub.delivery.templates import render
 from hallkey.hub.domain import (
     PROGRAM_TRIES_BEFORE_FAILED,
@@ -38,8 +39,6 @@ DOOR_FAILURES = Counter(
 )
 PURGE_EVERY = timedelta(hours=1)
 MAX_REPROGRAM_ROUNDS = 5
-CREDENTIAL_TEMPLATES = frozenset({"access_granted", "access_changed"})
-"""The messages that carry the code: a revocation is sent only after one of them."""
 
 
 def handlers(ctx: HubContext) -> dict[str, Handler]:
@@ -265,10 +264,12 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
 def _credential_was_sent(session: Session, revocation: Delivery) -> bool:
     """Tells whether a message with the credential went out on the revocation's channel;
     raises RetryLater while one may still go out (it is dropped, the grant being revoked)."""
+    # Only messages with the code the grant holds now: an earlier code (before a revocation
+    # and a new grant) was told of its own revocation, or superseded.
     credentials = [
         d
         for d in repo.deliveries(session, revocation.grant_id)
-        if d.channel == revocation.channel and d.template in CREDENTIAL_TEMPLATES
+        if d.channel == revocation.channel and carries_current_code(d)
     ]
     if any(d.state == "queued" for d in credentials):
         raise RetryLater(f"delivery {revocation.id}: waits for the credential's delivery")
