@@ -50,3 +50,50 @@ def test_database_errors__do_not_quote_the_values(tmp_path: object) -> None:
         session.execute(text("INSERT INTO t VALUES (:p)"), {"p": "+4741357986"})
     assert "41357986" not in str(error.value)
     database.dispose()
+
+
+class _DriverError(Exception):
+    """Stands in for a driver's error object (psycopg's carry `sqlstate`)."""
+
+    def __init__(self, message: str, sqlstate: str | None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def _failing_app(orig: Exception) -> TestClient:
+    from sqlalchemy.exc import OperationalError
+
+    router = APIRouter()
+
+    @router.get("/busy")
+    def busy() -> None:
+        raise OperationalError("UPDATE …", {}, orig)
+
+    part = ContextPart(name="t", title="t", openapi_path="/t/openapi.json", routers=[router])
+    return TestClient(create_app([part], run_workers=False), raise_server_exceptions=True)
+
+
+@pytest.mark.parametrize(
+    "orig",
+    [
+        _DriverError(f"deadlock detected {PLANTED}", "40P01"),
+        _DriverError("could not serialize access", "40001"),
+        _DriverError("database is locked", None),
+    ],
+)
+def test_database_busy__deadlock_serialization_or_lock_timeout__is_a_503_to_retry(
+    orig: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with _failing_app(orig) as client:
+        response = client.get("/busy")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error"]["code"] == "busy"
+    assert "Zebulon" not in caplog.text
+
+
+def test_database_error__not_transient__stays_a_500() -> None:
+    with _failing_app(_DriverError("no such table: x", "42P01")) as client:
+        response = client.get("/busy")
+    assert response.status_code == 500

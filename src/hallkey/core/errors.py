@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -135,9 +136,35 @@ def _field_of(error: dict[str, Any]) -> str | None:
     return ".".join(parts) or None
 
 
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+"""PostgreSQL's serialization failure, deadlock and lock-not-available: the transaction was
+rolled back whole and the same request succeeds when sent again."""
+
+
+def is_transient_database_error(exc: OperationalError) -> bool:
+    """Tells whether a database error only means "busy now": a PostgreSQL deadlock or
+    serialization failure, or SQLite's lock wait running out."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Renders AppError, validation errors and HTTP errors in the common JSON shape, and any
-    other exception as a 500 without its message."""
+    """Renders AppError, validation errors and HTTP errors in the common JSON shape, a database
+    that is only busy as a 503 to retry, and any other exception as a 500 without its message."""
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> JSONResponse:
+        if not is_transient_database_error(exc):
+            raise exc
+        # The type only: the driver's message may quote stored values.
+        log.warning("database busy on %s %s; answered 503", request.method, _route(request))
+        return JSONResponse(
+            error_body("busy", "the database was busy; send the request again"),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
