@@ -10,7 +10,7 @@ import pytest
 
 from hallkey.core.clock import ManualClock
 from hallkey.hub.delivery import MessageSender, OutboxFolderSender, OutgoingMessage, SendError
-from tests.hub.conftest import EMAIL, PHONE, HubWorld
+from tests.hub.conftest import EMAIL, END, PHONE, START, HubWorld, iso
 
 
 def _by_channel(hub: HubWorld) -> dict[str, str]:
@@ -229,3 +229,22 @@ def test_messages__granted_again_and_revoked_after_the_new_code_went_out__revoca
     messages = hub.messages()
     assert len(messages) == 2
     assert sum("trukket tilbake" in message for message in messages) == 1
+
+
+def test_messages__moved_before_the_first_code_went_out__one_message_with_the_new_time(
+    hub: HubWorld,
+) -> None:
+    hub.grant(deliver_via=["sms"])
+    later = {"ref": "rsv_one", "valid_from": iso(START + timedelta(hours=2))}
+    later["valid_to"] = iso(END + timedelta(hours=2))
+    assert hub.post("UpdateAccess", later).status_code == 200
+    hub.run_jobs()
+
+    messages = hub.messages()
+    assert len(messages) == 1  # the queued one is drawn up now, with the moved window
+    assert "20:00" in messages[0]  # 18:00 Oslo moved two hours on
+    # Once that message has gone out, a further move is told in a message of its own.
+    back = {"ref": "rsv_one", "valid_from": iso(START), "valid_to": iso(END)}
+    assert hub.post("UpdateAccess", back).status_code == 200
+    hub.run_jobs()
+    assert len(hub.messages()) == 2

@@ -21,7 +21,7 @@ from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import STORE_CREDENTIALS
 from hallkey.hub.context import HubContext
-from hallkey.hub.delivery.generations import supersede
+from hallkey.hub.delivery.generations import channels_awaiting_code, supersede
 from hallkey.hub.domain import Window, fingerprint, grant_request_canonical
 from hallkey.hub.grant_checks import (
     check_revision,
@@ -333,7 +333,10 @@ def update_access(
     for door_id in to_program:
         _enqueue_program(ctx, session, grant.id, door_id)
     if windows_changed or doors_changed or code_changed:
-        _add_deliveries(ctx, session, grant, "access_changed", grant.deliver_via)
+        # A code message still queued tells the new state when it goes out: one is enough.
+        waiting = channels_awaiting_code(repo.deliveries(session, grant.id))
+        channels = [channel for channel in grant.deliver_via if channel not in waiting]
+        _add_deliveries(ctx, session, grant, "access_changed", channels)
     grant.updated_at = now
     repo.add_audit(
         session,

@@ -35,3 +35,16 @@ def supersede(deliveries: Iterable[Delivery]) -> None:
 def carries_current_code(delivery: Delivery) -> bool:
     """Tells whether a message carries the code the grant holds now."""
     return delivery.template in CREDENTIAL_TEMPLATES and delivery.error != SUPERSEDED
+
+
+def channels_awaiting_code(deliveries: Iterable[Delivery]) -> set[str]:
+    """Returns the channels on which a message with the code is still queued.
+
+    Such a message is drawn up when it is sent, from the grant as it is then, so a change
+    made before it goes out needs no second message on that channel.
+    """
+    return {
+        d.channel
+        for d in deliveries
+        if d.state == "queued" and d.template in CREDENTIAL_TEMPLATES and d.error != SUPERSEDED
+    }
