@@ -495,3 +495,35 @@ def test_rearm_while_running__the_old_runs_heartbeat__never_delays_the_new_run(
     release.set()
     running.join()
     assert _row(queue, "job_push").run_at == clock.now()
+
+
+def test_peer_refused_for_now__slow_schedule__neither_probe_nor_wake_brings_it_forward(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    tries: list[str] = []
+
+    def refused(job: JobRun) -> None:
+        # The peer answers, but refuses (a full door): trying again soon cannot help.
+        tries.append(str(job.payload["n"]))
+        raise RetryLater("no_space_on_door", after_seconds=900, keep_schedule=True)
+
+    worker = Worker(
+        name="w",
+        queue=queue,
+        handlers={"refused": refused, "ok": lambda job: None},
+    )
+    with queue.database.transaction() as session:
+        slow = queue.enqueue(session, "refused", {"n": "full-door"}, peer="site:a")
+    assert worker.run_pending() == 1
+    assert worker.probe_peers() == 0  # a probe would re-run the doomed call every 2 s
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "ok", {}, peer="site:a")
+    assert worker.run_pending() == 1  # the peer's success wakes its waiting jobs, not this one
+    assert tries == ["full-door"]
+    assert _row(queue, slow).run_at == T0 + timedelta(seconds=900)
+
+    clock.advance(timedelta(seconds=900))
+    assert worker.run_pending() == 1  # on its own schedule it is tried again
+    assert tries == ["full-door", "full-door"]

@@ -16,6 +16,7 @@ from tests.servers import serving
 
 MB = 1024 * 1024
 WRONG_HUB_KEY = {"Authorization": "Bearer hkh_0000000000000000.not-the-secret"}
+WRONG_LOCKS_KEY = {"Authorization": "Bearer hkl_0000000000000000.not-the-secret"}
 
 
 def _json_endpoints(web: Web) -> list[tuple[str, str, str]]:
@@ -158,10 +159,26 @@ def test_wrong_keys__21st_from_one_address__429_with_retry_after__other_addresse
         assert refused.status_code == 429
         assert refused.json()["error"]["code"] == "too_many_requests"
         assert int(refused.headers["Retry-After"]) >= 1
-        # The address is refused whatever it presents, in every context; others go on.
-        assert attacker.get("/locks/v1/doors", headers=web.auth("locks")).status_code == 429
+        # Every further wrong key from the address is refused, in every context; others go on.
+        assert attacker.get("/locks/v1/doors", headers=WRONG_LOCKS_KEY).status_code == 429
         assert neighbour.get("/hub/v1/doors", headers=web.auth("hub")).status_code == 200
         assert neighbour.get("/locks/v1/doors", headers=web.auth("locks")).status_code == 200
+
+
+def test_wrong_keys__flood_from_a_shared_address__its_valid_keys_are_still_served(
+    web: Web,
+) -> None:
+    # The hub and a keyless stranger behind one address (a proxy, a NAT, one host): the
+    # stranger's wrong keys must not stall the hub's calls, or a revocation never reaches
+    # the door while the stranger keeps sending one wrong key a second.
+    with web.client("198.51.100.10") as shared:
+        for _ in range(25):
+            shared.get("/hub/v1/doors", headers=WRONG_HUB_KEY)
+        assert shared.get("/hub/v1/doors", headers=WRONG_HUB_KEY).status_code == 429
+        assert shared.get("/hub/v1/doors", headers=web.auth("hub")).status_code == 200
+        assert shared.get("/locks/v1/doors", headers=web.auth("locks")).status_code == 200
+        revoke = f"/locks/v1/doors/{web.door}/credentials/rsv_cancelled?version=1"
+        assert shared.delete(revoke, headers=web.auth("locks")).status_code == 200
 
 
 def test_missing_keys__are_not_counted_as_wrong_ones(web: Web) -> None:

@@ -6,8 +6,11 @@ and answered with a 422. `KeyGuard` finds the route itself, verifies its `ApiKey
 one) before anything of the body is read, and only then lets the body through, counted
 against `max_body_bytes` whether or not it announced a `Content-Length`.
 
-Wrong keys are counted per source address: past the limit that address gets 429 with
-`Retry-After` for a while, valid key or not, so keys cannot be guessed at speed.
+Wrong keys are counted per source address: past the limit, each further wrong key from that
+address gets 429 with `Retry-After` instead of 401, so keys cannot be guessed at speed. A valid
+key is always served: an address is shared (a proxy, a NAT, the host where the hub and the
+booking system call each other), and a keyless stranger must not be able to stall the calls
+of a peer behind it (a revocation on its way to a door).
 """
 
 from __future__ import annotations
@@ -106,13 +109,13 @@ class KeyGuard:
         if key is None:
             return  # a public route
         address = _source(scope)
-        self.wrong_keys.check(address, "too many wrong API keys from this address")
         authorization = Headers(scope=scope).get("authorization")
         try:
             scope[VERIFIED_KEY] = await run_in_threadpool(key.check, authorization)
         except Unauthorized as exc:
             if bearer_of(authorization) is not None:  # a key was tried, not merely left out
                 log.info("wrong %s key on %s", key.scheme_name, route.path)
+                # Past the limit this raises 429 (uncounted): the wrong key learns nothing more.
                 self.wrong_keys.hit(address, "too many wrong API keys from this address")
             exc.headers.setdefault("WWW-Authenticate", "Bearer")
             raise

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     """Largest request body any API takes (413 beyond), counted also without Content-Length."""
 
     wrong_keys_per_minute: int = Field(default=20, ge=1)
-    """Wrong API keys one source address may present per minute before it gets 429."""
+    """Wrong API keys one source address may present per minute before further ones get 429."""
 
     log_level: str = "INFO"
     """Python logging level."""

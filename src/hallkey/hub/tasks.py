@@ -91,7 +91,7 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
             # Refused for good as things stand (a full door, an unknown door): an operator
             # may mend it, and the door must then follow without anyone asking. Slowly.
             raise RetryLater(
-                f"door {door_id}: {exc.code}", after_seconds=SLOW_RETRY_SECONDS
+                f"door {door_id}: {exc.code}", after_seconds=SLOW_RETRY_SECONDS, keep_schedule=True
             ) from None
         if _record_success(ctx, grant_id, door_id, version, action, ref):
             return

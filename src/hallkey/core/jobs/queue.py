@@ -87,12 +87,23 @@ def once_id(kind: str, key: str) -> str:
 
 
 class RetryLater(Exception):
-    """Raised by a handler to be tried again; `reason` is logged and must hold no secrets."""
+    """Raised by a handler to be tried again; `reason` is logged and must hold no secrets.
 
-    def __init__(self, reason: str, *, after_seconds: float | None = None) -> None:
+    With `keep_schedule`, `after_seconds` is a schedule of the handler's own, not a backoff:
+    the peer answered and refused for now (a full door), so its answering again says nothing
+    about this job. Such a job is not counted as waiting on its peer: neither the peer probe
+    nor a wake brings it forward (else a probe would re-run a doomed call every few seconds).
+    """
+
+    def __init__(
+        self, reason: str, *, after_seconds: float | None = None, keep_schedule: bool = False
+    ) -> None:
+        if keep_schedule and after_seconds is None:
+            raise ValueError("keep_schedule needs after_seconds")
         super().__init__(reason)
         self.reason = reason
         self.after_seconds = after_seconds
+        self.keep_schedule = keep_schedule
 
 
 class GiveUp(Exception):
@@ -237,7 +248,11 @@ class JobQueue:
         session.info[_ADDED_FLAG] = True
 
     def _waiting(self, now: datetime) -> ColumnElement[bool]:
-        """Matches the jobs that failed and now sit out their backoff (never a running one)."""
+        """Matches the jobs that failed and now sit out their backoff (never a running one).
+
+        A failed try counts in `attempts`; a job that is merely scheduled (new, recurring, or
+        rescheduled by `RetryLater(keep_schedule=True)`) has none, and is never woken early.
+        """
         table = self.table
         return and_(
             table.c.status == "pending",

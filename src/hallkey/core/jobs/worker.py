@@ -118,7 +118,7 @@ class Worker:
             JOBS_PROCESSED.labels(table_name, job.kind, "dead").inc()
             log.warning("job %s (%s) gave up: %s", job.job_id, job.kind, exc.reason)
         except RetryLater as exc:
-            self._retry(job, exc.reason, exc.after_seconds)
+            self._retry(job, exc.reason, exc.after_seconds, keep_schedule=exc.keep_schedule)
             JOBS_PROCESSED.labels(table_name, job.kind, "retry").inc()
         except Exception as exc:
             # Only the exception type: messages may quote personal data or secrets.
@@ -208,7 +208,9 @@ class Worker:
         base = min(self.backoff_max_seconds, 2.0 ** min(attempt - 1, 20))
         return float(base * (0.75 + random.random() / 2))  # noqa: S311 - jitter, not secrecy
 
-    def _retry(self, job: JobRun, reason: str, after_seconds: float | None) -> None:
+    def _retry(
+        self, job: JobRun, reason: str, after_seconds: float | None, *, keep_schedule: bool = False
+    ) -> None:
         delay = after_seconds if after_seconds is not None else self.backoff_seconds(job.attempt)
         log.info(
             "job %s (%s) try %d: %s; again in %.1fs",
@@ -226,6 +228,9 @@ class Worker:
                     run_at=self.queue.clock.now() + timedelta(seconds=delay),
                     last_error=reason[:300],
                     locked_by=None,
+                    # A schedule of the handler's own is not a failed try towards an
+                    # unreachable peer: without tries, no probe or wake shortens it.
+                    **({"attempts": 0} if keep_schedule else {}),
                 )
             )
 
