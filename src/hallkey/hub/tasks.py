@@ -32,6 +32,9 @@ from hallkey.hub.models import Delivery, Door, Grant, GrantDoor, Site
 
 log = logging.getLogger(__name__)
 
+CODE_CLASH_RETRY_SECONDS = 30.0
+"""Wait before programming a door again after it refused the code as held by another ref."""
+
 DOOR_FAILURES = Counter(
     "hallkey_hub_door_failures_total",
     "Doors of a grant that turned `failed` (an operator should look), by error code",
@@ -86,6 +89,14 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
             # of yet. It is retried like an offline door (and shown `failed` after a few tries).
             retryable = exc.retryable or exc.code == "code_rejected"
             _record_failure(ctx, grant_id, door_id, version, exc, retryable=retryable)
+            if exc.code == "code_rejected":
+                # The lock answered: probing it sooner cannot help; the clash ends when the
+                # other grant's change lands there.
+                raise RetryLater(
+                    f"door {door_id}: {exc.code}",
+                    after_seconds=CODE_CLASH_RETRY_SECONDS,
+                    keep_schedule=True,
+                ) from None
             if retryable:
                 raise RetryLater(f"door {door_id}: {exc.code}") from None
             # Refused for good as things stand (a full door, an unknown door): an operator
