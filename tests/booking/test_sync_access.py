@@ -205,7 +205,8 @@ def test_sync_access__revoke_refused__is_retried_until_the_hub_takes_it(world: W
     cancel(world, created["id"])
     assert world.run_jobs() == 1
     assert world.real_hub.grant(created["ref"])["state"] == "active"
-    assert world.get(created["id"])["access"]["state"] == "granted"
+    # Cancelled: the code is no longer shown, though the hub has not revoked it yet.
+    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
 
     world.hub.refuse["RevokeAccess"] = (422, "refused")  # even a final-looking refusal
     world.booking.clock.advance(timedelta(minutes=10))

@@ -150,6 +150,11 @@ def get_reservation(
 def _changed(ctx: BookingContext, session: Session, reservation: Reservation) -> None:
     reservation.version += 1
     reservation.updated_at = ctx.clock.now()
+    # The access shown so far is what the hub confirmed for the previous version (another
+    # time, or a booking still on): no code is shown until the hub confirms this one.
+    reservation.access_state = "pending"
+    reservation.access_secret_sealed = None
+    reservation.access_error = None
     _flush(session)
     # Access taken away (cancelled, denied) is synced before access given.
     priority = PRIORITY_REVOKE if reservation.status != "confirmed" else 0
