@@ -140,3 +140,94 @@ def test_sync_access__move_while_the_hub_is_down__pending_without_the_old_code(
     world.move(created["id"], LATER_START, LATER_END)
     world.run_jobs()
     assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
+
+
+def test_sync_access__moved_before_the_hub_heard__no_code_shown_that_the_door_refuses(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    world.real_hub.run_jobs()
+    old_code = world.get(created["id"])["access"]["code"]
+
+    response = world.booking.client.patch(
+        f"/api/v1/reservations/{created['id']}",
+        json={"start": LATER_START, "end": LATER_END},
+        headers=world.booking.headers(),
+    )
+    assert response.status_code == 200, response.text
+    # The hub holds the old time until the push runs: its code is refused at the new one.
+    assert world.try_code("dor_a", old_code, LATER_START).reason == "outside_window"
+    assert response.json()["access"] == {"state": "pending", "credential": "pin"}
+    assert world.get(created["id"])["access"] == {"state": "pending", "credential": "pin"}
+
+    world.run_jobs()
+    world.real_hub.run_jobs()
+    access = world.get(created["id"])["access"]
+    assert access["state"] == "granted"
+    assert world.try_code("dor_a", access["code"], LATER_START).ref == created["ref"]
+
+
+def test_sync_access__cancelled__its_code_is_hidden_at_once_and_then_revoked(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    assert world.get(created["id"])["access"]["state"] == "granted"
+
+    response = world.booking.client.post(
+        f"/api/v1/reservations/{created['id']}/cancel", headers=world.booking.headers()
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["access"] == {"state": "pending", "credential": "pin"}
+
+    world.run_jobs()
+    assert world.get(created["id"])["access"] == {"state": "revoked", "credential": "pin"}
+    assert world.real_hub.grant(created["ref"])["state"] == "revoked"
+
+
+def test_sync_access__move_refused_then_retried_once_the_hub_is_mended__granted_again(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    world.real_hub.run_jobs()
+    old_code = world.get(created["id"])["access"]["code"]
+    world.hub.refuse["UpdateAccess"] = (409, "no_free_code")  # the door is full at the new time
+    world.move(created["id"], LATER_START, LATER_END)
+    world.run_jobs()
+    world.real_hub.run_jobs()
+    assert world.get(created["id"])["access"]["error"] == "no_free_code"
+    assert world.try_code("dor_a", old_code, START).reason == "revoked"  # failed closed
+
+    # The operator makes room and brings the dead push back (`hallkey jobs retry`).
+    del world.hub.refuse["UpdateAccess"]
+    with world.booking.ctx.database.transaction() as session:
+        assert world.booking.ctx.jobs.retry_dead(session, kind="sync_access") == 1
+    world.run_jobs()
+    world.real_hub.run_jobs()
+
+    access = world.get(created["id"])["access"]
+    assert access["state"] == "granted"
+    assert access["code"] != old_code
+    assert world.try_code("dor_a", access["code"], LATER_START).ref == created["ref"]
+    assert world.try_code("dor_a", access["code"], START).reason == "outside_window"
+    assert world.try_code("dor_a", old_code, LATER_START).granted is False
+
+
+def test_sync_access__refused_at_a_version_the_hub_holds__still_revoked(world: World) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    assert world.real_hub.grant(created["ref"])["state"] == "active"
+    # The same version pushed again (as after a change the hub never saw) and refused.
+    world.hub.refuse["GrantAccess"] = (422, "unsupported_by_door")
+    world.sync_again(created["id"])
+    world.run_jobs()
+
+    assert world.hub.names()[-2:] == ["RevokeAccess", "RevokeAccess"]
+    assert world.real_hub.grant(created["ref"])["state"] == "revoked"
+    assert world.get(created["id"])["access"] == {
+        "state": "failed",
+        "credential": "pin",
+        "error": "unsupported_by_door",
+    }

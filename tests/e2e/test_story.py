@@ -141,6 +141,8 @@ def test_booking_becomes_a_pin_that_opens_its_doors_only_in_its_window(
     wait_for(lambda: keypad(d, doors[0], typed).get("reason") == "outside_window")
     assert at(d, new_start, doors[0], typed)["granted"] is True
     assert at(d, new_start, doors[1], typed)["granted"] is True
+    # Shown again once the booking has heard the hub take the new time.
+    wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "granted")
     assert reservation(d, created["id"])["access"]["code"] == code
 
     # A cancel stops the code at once, on every door.

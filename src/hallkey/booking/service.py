@@ -150,8 +150,8 @@ def get_reservation(
 def _changed(ctx: BookingContext, session: Session, reservation: Reservation) -> None:
     reservation.version += 1
     reservation.updated_at = ctx.clock.now()
-    # Until the hub confirms this version, the credential on file is not what the doors will
-    # honour (a moved window, a cancelled booking): show the access as pending, without it.
+    # The access shown so far is what the hub confirmed for the previous version (another
+    # time, or a booking still on): no code is shown until the hub confirms this one.
     reservation.access_state = "pending"
     reservation.access_secret_sealed = None
     reservation.access_error = None

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SECRET_FIELDS = ("code", "code_formatted", "url", "mobile_key")
+STALE_REVISION = "stale_revision"
+GRANT_REVOKED = "grant_revoked"
 GRANT_DIFFERS = "grant_differs"
 """The hub's grant stays other than asked, even after an UpdateAccess: tried again later."""
 
@@ -191,10 +193,33 @@ def _holds(grant: dict[str, Any], snap: _Snapshot) -> bool:
     )
 
 
-def _revoke(client: httpx.Client, snap: _Snapshot) -> None:
+def _revoke(client: httpx.Client, snap: _Snapshot, revision: int | None = None) -> None:
     # 404: the hub never made the grant, so there is nothing to revoke.
-    body = {"ref": snap.ref, "revision": snap.version}
+    body = {"ref": snap.ref, "revision": snap.version if revision is None else revision}
     call_json(client, "POST", "/hub/v1/RevokeAccess", body, ok_statuses=(200, 404))
+
+
+def _withdraw(client: httpx.Client, snap: _Snapshot) -> None:
+    """Stops what an older version of the reservation was granted, after the hub refused
+    this version for good (fail closed), without barring a retry of this version.
+
+    The revocation carries the revision just below this version: it still overtakes anything
+    older, and a later GrantAccess of this same version (an operator's `jobs retry` once the
+    hub is mended) is newer than it, so the hub grants again. Were it sent as this version,
+    the hub would answer that retry `grant_revoked` for good.
+    """
+    try:
+        _revoke(client, snap, revision=snap.version - 1)
+    except PeerError as exc:
+        if exc.code != STALE_REVISION:
+            raise
+        # The hub already holds this version (its content changed since without a new
+        # version): fail closed at this version; only a newer one is not ours to undo.
+        try:
+            _revoke(client, snap)
+        except PeerError as again:
+            if again.code != STALE_REVISION:
+                raise
 
 
 def _write(ctx: BookingContext, snap: _Snapshot, **values: Any) -> None:
@@ -234,9 +259,10 @@ def run_sync_access(ctx: BookingContext, reservation_id: str) -> None:
                     refused = exc
                     # Refused for good. Fail closed: whatever an earlier version of this
                     # reservation was granted (another time, other doors) must stop working —
-                    # unless the hub has a newer version than this, which is not ours to undo.
-                    if exc.code != "stale_revision":
-                        _revoke(c, snap)
+                    # unless the hub has a newer version than this, which is not ours to undo,
+                    # or the grant is revoked already.
+                    if exc.code not in (STALE_REVISION, GRANT_REVOKED):
+                        _withdraw(c, snap)
             else:
                 _revoke(c, snap)
     except PeerError as exc:
