@@ -69,7 +69,7 @@ def serving(app: ASGIApp, port: int | None = None) -> Iterator[ServerThread]:
         server.stop()
 
 
-def wait_for(predicate: object, timeout: float = 5.0, interval: float = 0.02) -> None:
+def wait_for(predicate: object, timeout: float = 15.0, interval: float = 0.02) -> None:
     """Waits until `predicate()` is truthy; fails the test after `timeout` seconds."""
     assert callable(predicate)
     deadline = time.monotonic() + timeout

@@ -91,7 +91,8 @@ def test_booking_becomes_a_pin_that_opens_its_doors_only_in_its_window(
 
     # The code lies in the local outbox, once by SMS and once by email.
     def outbox() -> list[Path]:
-        return sorted((d.settings.outbox_dir).glob("*"))
+        # *.txt: a message being written is a temporary file until it is linked into place.
+        return sorted((d.settings.outbox_dir).glob("*.txt"))
 
     wait_for(lambda: len(outbox()) == 2)
     assert {path.name.rsplit("-", 1)[-1] for path in outbox()} == {"sms.txt", "email.txt"}
@@ -138,12 +139,13 @@ def test_booking_becomes_a_pin_that_opens_its_doors_only_in_its_window(
             json={"start": iso(new_start), "end": iso(new_end)},
         )
     assert moved.status_code == 200, moved.text
-    wait_for(lambda: keypad(d, doors[0], typed).get("reason") == "outside_window")
-    assert at(d, new_start, doors[0], typed)["granted"] is True
-    assert at(d, new_start, doors[1], typed)["granted"] is True
-    # Shown again once the booking has heard the hub take the new time.
+    # Shown again once the booking has heard the hub take the new time; the doors follow.
     wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "granted")
     assert reservation(d, created["id"])["access"]["code"] == code
+    wait_for(lambda: d.door_states(created["ref"]) == {"programmed"}, timeout=15)
+    assert keypad(d, doors[0], typed).get("reason") == "outside_window"
+    assert at(d, new_start, doors[0], typed)["granted"] is True
+    assert at(d, new_start, doors[1], typed)["granted"] is True
 
     # A cancel stops the code at once, on every door.
     with d.booking() as api:
