@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from hallkey.booking import customers, events, public, scopes, service, tokens
 from hallkey.booking.context import BookingContext
 from hallkey.booking.schemas import (
-    AcceptedOut,
     AccessEventsIn,
     AvailabilityOut,
     CustomerExportOut,
@@ -27,6 +26,7 @@ from hallkey.booking.schemas import (
     ResourceOut,
 )
 from hallkey.core.auth import bearer_token, database_key
+from hallkey.core.batches import BatchAnswer
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 
 TENANT_QUERY = Query(
@@ -194,9 +194,9 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         return erased
 
     @router.post(
-        "/access-events", response_model=AcceptedOut, openapi_extra=needs(scopes.EVENTS_WRITE)
+        "/access-events", response_model=BatchAnswer, openapi_extra=needs(scopes.EVENTS_WRITE)
     )
-    def access_events(body: AccessEventsIn, request: Request) -> AcceptedOut:
+    def access_events(body: AccessEventsIn, request: Request) -> BatchAnswer:
         """Receives door events pushed by the hub: stores the good ones once, lists the bad."""
         with transaction() as session:
             tenant_id = tenant_of(request, session, scopes.EVENTS_WRITE)

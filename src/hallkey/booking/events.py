@@ -10,13 +10,13 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hallkey.booking import repository as repo
 from hallkey.booking.models import AccessEvent
-from hallkey.booking.schemas import AcceptedOut, AccessEventIn, RejectedEventOut
+from hallkey.booking.schemas import AccessEventIn
+from hallkey.core.batches import BatchAnswer, split_items
 
 if TYPE_CHECKING:
     from hallkey.booking.context import BookingContext
@@ -24,37 +24,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _rejection(index: int, raw: Any, exc: ValidationError) -> RejectedEventOut:
-    """Returns why an event was refused: the first error's field and message, never a value."""
-    raw_id = raw.get("id") if isinstance(raw, dict) else None
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or None
-    return RejectedEventOut(
-        index=index,
-        id=raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None,
-        code="invalid",
-        message=f"{field}: {first['msg']}" if field else str(first["msg"]),
-        field=field,
-    )
-
-
-def check_events(raw_events: Sequence[Any]) -> tuple[list[AccessEventIn], list[RejectedEventOut]]:
-    """Returns the valid events of a batch and the rejection of each invalid one."""
-    valid: list[AccessEventIn] = []
-    rejected: list[RejectedEventOut] = []
-    for index, raw in enumerate(raw_events):
-        try:
-            valid.append(AccessEventIn.model_validate(raw))
-        except ValidationError as exc:
-            rejected.append(_rejection(index, raw, exc))
-    return valid, rejected
-
-
 def record_access_events(
     ctx: BookingContext, session: Session, tenant_id: str, raw_events: Sequence[Any]
-) -> AcceptedOut:
+) -> BatchAnswer:
     """Stores the valid door events of a batch, each once per tenant; lists the invalid ones."""
-    events, rejected = check_events(raw_events)
+    valid, rejected = split_items(raw_events, AccessEventIn)
+    events = [event for _, event in valid]
     now = ctx.clock.now()
     known = repo.existing_event_ids(session, tenant_id, [e.id for e in events])
     for event in events:
@@ -87,4 +62,4 @@ def record_access_events(
             ",".join(str(r.index) for r in rejected[:20]),
         )
     log.info("stored door events for tenant %s: %d accepted", tenant_id, len(events))
-    return AcceptedOut(accepted=len(events), rejected=rejected)
+    return BatchAnswer(accepted=len(events), rejected=rejected)

@@ -236,20 +236,3 @@ class AccessEventsIn(_Strict):
         max_length=MAX_EVENTS_PER_BATCH,
         description="door events shaped as AccessEventIn; bad ones are listed in `rejected`",
     )
-
-
-class RejectedEventOut(BaseModel):
-    """An event of a batch that was not stored, and why (never its content)."""
-
-    index: int
-    id: str | None
-    code: str
-    message: str
-    field: str | None
-
-
-class AcceptedOut(BaseModel):
-    """How many events of a batch were taken (new or already stored) and which were not."""
-
-    accepted: int
-    rejected: list[RejectedEventOut]

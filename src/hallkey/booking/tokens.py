@@ -6,21 +6,23 @@ from sqlalchemy.orm import Session
 
 from hallkey.booking import repository as repo
 from hallkey.booking import scopes
+from hallkey.booking.models import ApiToken
 from hallkey.core.errors import Forbidden, Unauthorized
 from hallkey.core.security import parse_api_key, verify_secret
+
+
+def _token(session: Session, token: str) -> ApiToken:
+    parsed = parse_api_key(token, "hkb")
+    found = repo.token_by_key_id(session, parsed[0]) if parsed else None
+    if parsed is None or found is None or not verify_secret(parsed[1], found.secret_hash):
+        raise Unauthorized("invalid API token")
+    return found
 
 
 def verify(session: Session, token: str) -> str:
     """Returns the tenant id of a valid booking API token, whatever its scopes; raises
     Unauthorized otherwise (also for a key of another kind)."""
-    parsed = parse_api_key(token, "hkb")
-    if parsed is None:
-        raise Unauthorized("invalid API token")
-    key_id, secret = parsed
-    found = repo.token_by_key_id(session, key_id)
-    if found is None or not verify_secret(secret, found.secret_hash):
-        raise Unauthorized("invalid API token")
-    return found.tenant_id
+    return _token(session, token).tenant_id
 
 
 def authenticate(session: Session, token: str, needed: str) -> str:
@@ -29,13 +31,7 @@ def authenticate(session: Session, token: str, needed: str) -> str:
     Raises Unauthorized if the token is not valid, Forbidden (`insufficient_scope`) if it
     may not do this; neither names any of the data asked for.
     """
-    parsed = parse_api_key(token, "hkb")
-    if parsed is None:
-        raise Unauthorized("invalid API token")
-    key_id, secret = parsed
-    found = repo.token_by_key_id(session, key_id)
-    if found is None or not verify_secret(secret, found.secret_hash):
-        raise Unauthorized("invalid API token")
+    found = _token(session, token)
     if not scopes.allows(found.scopes, needed):
         raise Forbidden(f"this token lacks the scope {needed}", code="insufficient_scope")
     return found.tenant_id

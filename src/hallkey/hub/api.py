@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.orm import Session
 
 from hallkey.core.auth import bearer_token, database_key
+from hallkey.core.batches import BatchAnswer
 from hallkey.core.errors import AppError, Unavailable
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
 from hallkey.hub import grants, reconcile, service
@@ -20,7 +21,6 @@ from hallkey.hub.connectors.base import ConnectorError
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import Client
 from hallkey.hub.schemas import (
-    AcceptedOut,
     ControllerEventsIn,
     DoorOut,
     EventOut,
@@ -178,8 +178,8 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         with client_transaction(request) as (session, client):
             return service.list_doors(ctx, session, client)
 
-    @site_router.post("/controller-events", response_model=AcceptedOut)
-    def controller_events(body: ControllerEventsIn, request: Request) -> AcceptedOut:
+    @site_router.post("/controller-events", response_model=BatchAnswer)
+    def controller_events(body: ControllerEventsIn, request: Request) -> BatchAnswer:
         """Takes door events from a site's controller (bearer: the site's events key); stores
         the valid ones and lists the others in `rejected`. `{"events": []}` is a heartbeat."""
         token = bearer_token(request)

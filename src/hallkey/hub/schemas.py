@@ -183,20 +183,3 @@ class ControllerEventsIn(_Request):
             description="ControllerEventIn objects; an empty list is a heartbeat",
         ),
     ]
-
-
-class RejectedEventOut(BaseModel):
-    """An event of a push that was not stored, and why (`field` within the event)."""
-
-    index: int
-    id: str | None
-    code: str
-    message: str
-    field: str | None
-
-
-class AcceptedOut(BaseModel):
-    """The answer to a push: how many events were stored (or were already), and the rest."""
-
-    accepted: int
-    rejected: list[RejectedEventOut] = Field(default_factory=list)

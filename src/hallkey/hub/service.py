@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hallkey.core.batches import BatchAnswer, rejected_item, split_items
 from hallkey.core.errors import (
     Conflict,
     Forbidden,
@@ -32,7 +33,7 @@ from hallkey.hub.domain import (
 )
 from hallkey.hub.models import Client, Delivery, Door, Grant, GrantDoor, Site
 from hallkey.hub.schemas import (
-    AcceptedOut,
+    ControllerEventIn,
     DeliveryOut,
     DoorErrorOut,
     DoorOut,
@@ -334,11 +335,11 @@ def list_events(
 
 def ingest_controller_events(
     ctx: HubContext, session: Session, site: Site, raw_events: Sequence[Any]
-) -> AcceptedOut:
+) -> BatchAnswer:
     """Stores the valid events of a site's push (idempotent by the site's event id) and lists
     the others as rejected, so that one bad event never blocks the rest."""
     now = ctx.clock.now()
-    valid, rejected = events.split_events(raw_events)
+    valid, rejected = split_items(raw_events, ControllerEventIn)
     # Locked up front, in door id order: marking doors seen one event at a time (in the push's
     # order) would lock them in any order, and deadlock with a GrantAccess on the same doors.
     doors = repo.doors_by_remote_id(
@@ -349,7 +350,7 @@ def ingest_controller_events(
         door = doors.get(event.door)
         if door is None:
             rejected.append(
-                events.rejected_event(
+                rejected_item(
                     index, {"id": event.id}, "unknown_door", "no such door at this site", "door"
                 )
             )
@@ -389,4 +390,4 @@ def ingest_controller_events(
     level = logging.INFO if raw_events else logging.DEBUG
     log.log(level, "site %s: %d events, %d new", site.id, len(raw_events), stored)
     rejected.sort(key=lambda r: r.index)
-    return AcceptedOut(accepted=accepted, rejected=rejected)
+    return BatchAnswer(accepted=accepted, rejected=rejected)
