@@ -226,7 +226,8 @@ def test_put_credential__bad_input__is_422_and_changes_nothing(locks: Locks) -> 
         ("rsv_1", {"type": "pin", "code": CODE, "windows": good * 501}, "windows"),
         ("rsv_1", {"type": "pin", "code": "12ab56", "windows": good}, "code"),
         ("rsv_1", {"type": "pin", "code": "123", "windows": good}, "code"),
-        ("rsv_1", {"type": "mobile_key", "code": CODE, "windows": good}, "type"),
+        ("rsv_1", {"type": "sms", "code": CODE, "windows": good}, "type"),
+        ("rsv_1", {"type": "mobile_key", "code": CODE, "windows": good}, "code"),
         (
             "rsv_1",
             {
