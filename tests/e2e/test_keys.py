@@ -15,6 +15,7 @@ import jwt
 import pytest
 
 from hallkey.booking.models import Resource
+from tests.booking.qr_reader import read_qr
 from tests.conftest import DatabaseUrlFactory
 from tests.e2e.harness import Deployment, deployment
 from tests.servers import wait_for
@@ -131,7 +132,7 @@ def test_url_key__booking_to_door_and_back__opens_in_its_window_and_stops_on_can
 
 
 def test_mobile_key__booking_to_reader_and_back__opens_with_the_hub_down_until_revoked(
-    split: Deployment,
+    split: Deployment, tmp_path: Path
 ) -> None:
     d = split
     resource_id = _use_credential(d, "mobile_key")
@@ -143,6 +144,10 @@ def test_mobile_key__booking_to_reader_and_back__opens_with_the_hub_down_until_r
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["sub"] == created["ref"] and door in claims["doors"]
     assert "Kari" not in str(claims) and "912" not in str(claims)
+    with d.booking() as api:
+        qr = api.get(f"/api/v1/reservations/{created['id']}/mobile-key.svg")
+    assert qr.headers["content-type"].startswith("image/svg+xml")
+    assert read_qr(qr.text, tmp_path) == token  # exactly the token, nothing else
 
     def present() -> dict[str, Any]:
         with d.locks() as api:
