@@ -4,6 +4,7 @@ the event back on the reservation, and a cancel that stops it."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from hallkey.booking.models import Resource
 from tests.booking.qr_reader import read_qr
 from tests.conftest import DatabaseUrlFactory
 from tests.e2e.harness import Deployment, deployment
+from tests.e2e.test_privacy import database_text
 from tests.servers import wait_for
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
@@ -167,3 +169,51 @@ def test_mobile_key__booking_to_reader_and_back__opens_with_the_hub_down_until_r
         assert api.post(f"/api/v1/reservations/{created['id']}/cancel").status_code == 200
     wait_for(lambda: d.door_states(created["ref"]) == {"revoked"}, timeout=30)
     assert present() == {"granted": False, "reason": "revoked"}
+
+
+@pytest.mark.parametrize("credential", ["url_key", "mobile_key"])
+def test_key_credentials__whole_story__nothing_personal_at_the_door_and_no_key_in_logs(
+    combined: Deployment, credential: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # The test's own HTTP client stands for the guest's phone, which logs the link it opens;
+    # the servers' logs are what must hold no key.
+    caplog.set_level(logging.WARNING, logger="httpx")
+    caplog.set_level(logging.WARNING, logger="httpcore")
+    d = combined
+    resource_id = _use_credential(d, credential)
+    door = d.demo["resources"][0]["doors"][0]
+    planted = {"name": "Zebulon Quixwhistle", "phone": "+47 413 57 986", "email": "zq@example.net"}
+    with d.booking() as api:
+        response = api.post(
+            "/api/v1/reservations",
+            json={"resource_id": resource_id, "start": iso(START), "end": iso(END),
+                  "customer": planted},
+        )  # fmt: skip
+    created = response.json()
+    access = _granted(d, created)
+    d.clock.set(START)
+    if credential == "url_key":
+        secret = access["url"].rsplit("/k/", 1)[1]
+        with httpx.Client(base_url=d.urls.hub, timeout=10) as page:
+            assert _press_open(page, f"/k/{secret}", door).status_code == 200
+    else:
+        secret = access["mobile_key"]
+        with d.locks() as api:
+            answer = api.post(f"/locks/v1/doors/{door}/mobile-key", json={"token": secret})
+        assert answer.json()["granted"] is True
+    with d.booking() as api:
+        assert api.post(f"/api/v1/reservations/{created['id']}/cancel").status_code == 200
+    wait_for(lambda: d.door_states(created["ref"]) == {"revoked"}, timeout=30)
+    assert d.contexts.locks is not None and d.contexts.hub is not None
+
+    at_door = database_text(d.contexts.locks.database)
+    at_hub = database_text(d.contexts.hub.database)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+
+    for needle in ("Zebulon", "Quixwhistle", "4741357986", "41357986", "zq@example"):
+        assert needle not in at_door, needle
+    assert "Zebulon" not in at_hub and "Quixwhistle" not in at_hub
+    assert created["ref"] in at_door  # the ref is all the door knows
+    assert secret not in at_door and secret not in at_hub  # the hub keeps no plain key
+    assert secret not in logged and secret.split(".")[-1] not in logged
