@@ -220,10 +220,6 @@ def jobs_retry(
     typer.echo(f"{role.value}: {revived} dead job(s) queued again")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
-
-
 keys_app = typer.Typer(no_args_is_help=True, help="The hub's keys that sign mobile keys.")
 app.add_typer(keys_app, name="keys")
 
@@ -245,3 +241,7 @@ def keys_rotate(data_dir: DataDirOption = None) -> None:
     finally:
         contexts.close()
     typer.echo(f"hub: mobile keys are now signed with key {kid}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
