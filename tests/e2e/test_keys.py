@@ -98,8 +98,9 @@ def _door(d: Deployment, door: str) -> dict[str, Any]:
 def _press_open(page: httpx.Client, path: str, door: str) -> httpx.Response:
     shown = page.get(path)
     csrf = re.search(r'name="csrf" value="([^"]+)"', shown.text)
+    action = re.search(r'<form method="post" action="([^"]+)"', shown.text)
     return page.post(
-        f"{path}/open",
+        action.group(1) if action else f"{path}/open",
         content=f"csrf={csrf.group(1) if csrf else ''}&door={door}",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )

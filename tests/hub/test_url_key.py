@@ -30,8 +30,10 @@ def _open(hub: HubWorld, url: str, door: str = "door-a", **headers: str) -> http
     page = hub.http.get(_path(url), headers=headers)
     match = re.search(r'name="csrf" value="([^"]+)"', page.text)
     csrf = match.group(1) if match else ""
+    # Where the page's form posts to (the button exists only while the key is valid).
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
     response: httpx.Response = hub.http.post(
-        _path(url) + "/open",
+        action.group(1) if action else _path(url) + "/open",
         content=f"csrf={csrf}&door={door}",
         headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
     )
@@ -86,8 +88,10 @@ def test_url_key_page__inside_the_window__open_pulses_the_door_and_is_audited(
     response = _open(hub, url)
 
     assert "Åpne: Hovedinngang" in page.text
+    assert f'action="{_path(url)}/open"' in page.text
     assert response.status_code == 200, response.text
     assert "Døren er åpen til" in response.text
+    assert f'href="{_path(url)}?lang=en"' in response.text  # from /open, back to the page
     assert _pulses(hub) == ["rsv_one"]
     with hub.ctx.database.transaction() as session:
         audit = session.execute(

@@ -109,7 +109,13 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 
 def _render(
-    lang: str, page: KeyPage | None, csrf: str, *, notice: str = "", notice_ok: bool = False
+    lang: str,
+    token: str,
+    page: KeyPage | None,
+    csrf: str,
+    *,
+    notice: str = "",
+    notice_ok: bool = False,
 ) -> str:
     t = _T[lang]
     other = "en" if lang == "nb" else "nb"
@@ -140,7 +146,7 @@ def _render(
         if page.state == "open":
             for door in page.doors:
                 parts.append(
-                    '<form method="post" action="open">'
+                    f'<form method="post" action="/k/{escape(token)}/open">'
                     f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
                     f'<input type="hidden" name="door" value="{escape(door.id)}">'
                     f'<input type="hidden" name="lang" value="{lang}">'
@@ -150,7 +156,10 @@ def _render(
         else:
             items = "".join(f"<li>{escape(door.name)}</li>" for door in page.doors)
             parts.append(f"<ul>{items}</ul>")
-    parts.append(f'<p><a href="?lang={other}">{escape(t["other_lang"])}</a></p></body></html>')
+    # Absolute links: after an Open the browser stands on `/k/{token}/open`.
+    home = f"/k/{escape(token)}"
+    parts.append(f'<p><a href="{home}?lang={other}">{escape(t["other_lang"])}</a></p>')
+    parts.append("</body></html>")
     return "".join(parts)
 
 
@@ -182,7 +191,7 @@ def build_url_key_router(ctx: HubContext) -> APIRouter:
         try:
             addresses.hit(client)
         except AppError as exc:
-            return respond(request, lang, _render(lang, None, csrf, notice=_T[lang]["busy"]),
+            return respond(request, lang, _render(lang, "", None, csrf, notice=_T[lang]["busy"]),
                            exc.status, csrf, exc.headers)  # fmt: skip
         return None
 
@@ -203,7 +212,7 @@ def build_url_key_router(ctx: HubContext) -> APIRouter:
             return refused
         found = page(token)
         status = 200 if found is not None else 404
-        return respond(request, lang, _render(lang, found, csrf), status, csrf)
+        return respond(request, lang, _render(lang, token, found, csrf), status, csrf)
 
     @router.post("/k/{token}/open", response_class=HTMLResponse)
     def open_door(
@@ -222,7 +231,7 @@ def build_url_key_router(ctx: HubContext) -> APIRouter:
         sent = form.get("csrf", "")
         if not cookie or not hmac.compare_digest(cookie.encode(), sent.encode()):
             # A form posted from another site (or an old one): nothing opens.
-            html_text = _render(lang, page(token), csrf, notice=_T[lang]["forbidden"])
+            html_text = _render(lang, token, page(token), csrf, notice=_T[lang]["forbidden"])
             return respond(request, lang, html_text, 403, csrf)
         try:
             with ctx.database.transaction() as session:
@@ -233,13 +242,13 @@ def build_url_key_router(ctx: HubContext) -> APIRouter:
             notice = _T[lang]["refused"].format(why=exc.message)
             if found is None:
                 notice = ""
-            return respond(request, lang, _render(lang, found, csrf, notice=notice),
+            return respond(request, lang, _render(lang, token, found, csrf, notice=notice),
                            exc.status, csrf, exc.headers)  # fmt: skip
         found = page(token)
         zone = ZoneInfo(found.timezone if found else ctx.settings.default_timezone)
         shown_until = f"{until.astimezone(zone):%H:%M:%S}"
         notice = _T[lang]["opened"].format(until=shown_until)
-        html_text = _render(lang, found, csrf, notice=notice, notice_ok=True)
+        html_text = _render(lang, token, found, csrf, notice=notice, notice_ok=True)
         return respond(request, lang, html_text, 200, csrf)
 
     return router
