@@ -135,3 +135,25 @@ def test_jobs_retry__a_job_given_up_on__is_listed_and_queued_again(tmp_path: Pat
     ctx.close()
     again = _run("jobs", "list", "--role", "booking", "--dead", data_dir=tmp_path)
     assert again.stdout.splitlines()[1:] == []
+
+
+def test_keys_rotate__twice__new_signing_key_each_time_and_the_old_ones_retired(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import select
+
+    from hallkey import hub
+    from hallkey.hub.models import SigningKey
+
+    first = _run("keys", "rotate", data_dir=tmp_path)
+    second = _run("keys", "rotate", data_dir=tmp_path)
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    kids = [run.stdout.strip().rsplit(" ", 1)[-1] for run in (first, second)]
+    assert kids[0] != kids[1] and all(kid.startswith("mkk_") for kid in kids)
+    ctx = hub.create_context(Settings(data_dir=tmp_path, secret_key=KEY), SystemClock())
+    with ctx.database.transaction() as session:
+        keys = {key.kid: key.retired_at for key in session.scalars(select(SigningKey))}
+    ctx.close()
+    assert set(keys) == set(kids)
+    assert keys[kids[0]] is not None and keys[kids[1]] is None

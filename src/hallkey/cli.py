@@ -220,5 +220,28 @@ def jobs_retry(
     typer.echo(f"{role.value}: {revived} dead job(s) queued again")
 
 
+keys_app = typer.Typer(no_args_is_help=True, help="The hub's keys that sign mobile keys.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate(data_dir: DataDirOption = None) -> None:
+    """Makes a new signing key for mobile keys; the old ones stay published until the last
+    mobile key they signed has expired."""
+    from hallkey.hub import rotate_signing_key
+
+    settings = _settings(data_dir)
+    contexts = _contexts(settings, ("hub",))
+    try:
+        hub_ctx = contexts.hub
+        if hub_ctx is None:
+            raise typer.Exit(1)
+        with hub_ctx.database.transaction() as session:
+            kid = rotate_signing_key(hub_ctx, session)
+    finally:
+        contexts.close()
+    typer.echo(f"hub: mobile keys are now signed with key {kid}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

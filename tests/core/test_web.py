@@ -112,7 +112,7 @@ def test_api_key__right_secret_under_another_kinds_prefix__401(
             "/api/openapi.json",
             {("get", "/api/v1/resources"), ("get", "/api/v1/resources/{resource_id}/availability")},
         ),
-        ("/hub/openapi.json", set()),
+        ("/hub/openapi.json", {("get", "/hub/v1/keys")}),
         ("/locks/openapi.json", set()),
     ],
 )
@@ -145,6 +145,7 @@ def test_public_routes__without_a_key__answer_200(web: Web) -> None:
             client.get(f"/api/v1/resources/{web.resource}/availability", params=frame).status_code
             == 200
         )
+        assert client.get("/hub/v1/keys").json() == {"keys": []}  # no mobile key signed yet
         assert client.get("/healthz").status_code == 200
         assert client.get("/metrics").status_code == 200
 

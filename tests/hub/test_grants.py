@@ -130,7 +130,7 @@ def test_grant_access__bad_phone__is_422_without_echoing_it(hub: HubWorld) -> No
 
 
 def test_grant_access__credential_or_operation_not_yet_supported__is_422(hub: HubWorld) -> None:
-    response = hub.post("GrantAccess", hub.grant_body(credential="url_key"))
+    response = hub.post("GrantAccess", hub.grant_body(credential="sms"))
     assert response.status_code == 422
     assert response.json()["error"] == {
         "code": "unsupported",

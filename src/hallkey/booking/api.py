@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Security
+from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hallkey.booking import customers, events, public, scopes, service, tokens
 from hallkey.booking.context import BookingContext
+from hallkey.booking.qr import qr_svg
 from hallkey.booking.schemas import (
     AccessEventsIn,
     AvailabilityOut,
@@ -27,6 +28,7 @@ from hallkey.booking.schemas import (
 )
 from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.batches import BatchAnswer
+from hallkey.core.errors import NotFound
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 
 TENANT_QUERY = Query(
@@ -114,6 +116,23 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.get_reservation(session, tenant_id, reservation_id)
             return service.reservation_view(ctx, session, reservation)
+
+    @router.get(
+        "/reservations/{reservation_id}/mobile-key.svg",
+        response_class=Response,
+        openapi_extra=needs(scopes.RESERVATIONS),
+        responses={200: {"content": {"image/svg+xml": {}}}},
+    )
+    def mobile_key_qr(reservation_id: str, request: Request) -> Response:
+        """Returns the reservation's mobile key as a QR code (SVG) holding exactly the token;
+        404 while it has none."""
+        with ctx.database.transaction() as session:
+            tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
+            reservation = service.get_reservation(session, tenant_id, reservation_id)
+            token = service.reservation_view(ctx, session, reservation).access.mobile_key
+        if token is None:
+            raise NotFound("this reservation has no mobile key", code="no_mobile_key")
+        return Response(qr_svg(token), media_type="image/svg+xml")
 
     @router.patch(
         "/reservations/{reservation_id}",

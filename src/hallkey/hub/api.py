@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, Security
@@ -13,12 +12,10 @@ from sqlalchemy.orm import Session
 
 from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.batches import BatchAnswer
-from hallkey.core.errors import AppError, Unavailable
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
-from hallkey.hub import grants, reconcile, service
-from hallkey.hub import repository as repo
-from hallkey.hub.connectors.base import ConnectorError
+from hallkey.hub import grants, pulse, reconcile, service, views
 from hallkey.hub.context import HubContext
+from hallkey.hub.credentials import signing
 from hallkey.hub.models import Client
 from hallkey.hub.schemas import (
     ControllerEventsIn,
@@ -26,33 +23,16 @@ from hallkey.hub.schemas import (
     EventOut,
     GrantAccessIn,
     GrantOut,
+    JwksOut,
     PulseIn,
     PulseOut,
     ResendIn,
     RevokeAccessIn,
     UpdateAccessIn,
 )
+from hallkey.hub.url_key_page import build_url_key_router
 
 log = logging.getLogger(__name__)
-
-
-def _pulse(plan: service.PulsePlan) -> datetime:
-    """Sends a planned pulse; every failure becomes a clean 503 naming the door."""
-    if plan.connector is None:
-        raise service.SiteMisconfigured(
-            "the site of this door is misconfigured; an operator must mend it", field="door"
-        )
-    try:
-        return plan.connector.pulse(plan.door, plan.seconds, plan.ref)
-    except ConnectorError as exc:
-        raise Unavailable(exc.message, field="door", code=exc.code) from None
-    except Exception as exc:
-        # A connector's own bug or an unexpected failure of its transport: the type only,
-        # as its message may quote the site's config.
-        log.error("pulse at door %s failed: %s", plan.door.id, type(exc).__name__)
-        raise Unavailable(
-            "the door could not be reached", field="door", code="door_unavailable"
-        ) from None
 
 
 def build_routers(ctx: HubContext) -> list[APIRouter]:
@@ -95,7 +75,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         """Grants a ref access to doors in a time frame, issuing and delivering a credential."""
         with client_transaction(request) as (session, client):
             grant, created = grants.grant_access(ctx, session, client, body)
-            view = service.grant_view(ctx, session, grant)
+            view = views.grant_view(ctx, session, grant)
         if not created:
             response.status_code = 200
         return view
@@ -105,7 +85,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         """Moves, widens or re-doors a grant."""
         with client_transaction(request) as (session, client), unknown_refs(client):
             grant = grants.update_access(ctx, session, client, body)
-            return service.grant_view(ctx, session, grant)
+            return views.grant_view(ctx, session, grant)
 
     @router.post("/RevokeAccess", response_model=GrantOut)
     def revoke_access(body: RevokeAccessIn, request: Request) -> GrantOut:
@@ -113,7 +93,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         # Never throttled: a revocation must not wait, and it reveals nothing a guesser wants.
         with client_transaction(request) as (session, client):
             grant = grants.revoke_access(ctx, session, client, body)
-            return service.grant_view(ctx, session, grant)
+            return views.grant_view(ctx, session, grant)
 
     @router.post(
         "/GrantPulseAccess",
@@ -124,25 +104,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         """Opens a door now for a few seconds, if the grant is valid there now."""
         with client_transaction(request) as (session, client), unknown_refs(client):
             plan = service.plan_pulse(ctx, session, client, body)
-        # The device is called outside any transaction; whatever happens there is audited.
-        outcome = "error"
-        try:
-            until = _pulse(plan)
-            outcome = "ok"
-        except AppError as exc:
-            outcome = exc.code
-            raise
-        finally:
-            with ctx.database.transaction() as session:
-                repo.add_audit(
-                    session,
-                    client_id=plan.client_id,
-                    ref=plan.ref,
-                    action="pulse",
-                    door_id=plan.door.id,
-                    outcome=outcome,
-                    at=ctx.clock.now(),
-                )
+        until = pulse.send_pulse(ctx, plan)
         return PulseOut(ref=plan.ref, door=plan.door.id, unlocked_until=until)
 
     @router.post("/ResendAccess", response_model=GrantOut)
@@ -150,13 +112,13 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         """Delivers the credential again."""
         with client_transaction(request) as (session, client), unknown_refs(client):
             grant = service.resend_access(ctx, session, client, body)
-            return service.grant_view(ctx, session, grant)
+            return views.grant_view(ctx, session, grant)
 
     @router.get("/grants/{ref}", response_model=GrantOut)
     def get_grant(ref: str, request: Request) -> GrantOut:
         """Returns a grant with its state per door and its deliveries."""
         with client_transaction(request) as (session, client), unknown_refs(client):
-            return service.grant_view(ctx, session, service.get_grant(session, client, ref))
+            return views.grant_view(ctx, session, service.get_grant(session, client, ref))
 
     @router.get("/events", response_model=list[EventOut])
     def list_events(
@@ -188,7 +150,15 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
             reconcile.site_seen(ctx, session, site)  # before its events mark doors online
             return service.ingest_controller_events(ctx, session, site, body.events)
 
-    return [router, site_router]
+    public_router = APIRouter(prefix="/hub/v1", tags=["hub"], responses=ERROR_RESPONSES)
+
+    @public_router.get("/keys", response_model=JwksOut)
+    def public_keys() -> JwksOut:
+        """Returns the JWKS of the keys that sign mobile keys (public: no key needed)."""
+        with ctx.database.transaction() as session:
+            return JwksOut(keys=signing.published(ctx, session))
+
+    return [router, site_router, public_router, build_url_key_router(ctx)]
 
 
 __all__ = ["build_routers"]

@@ -19,15 +19,14 @@ from sqlalchemy.orm import Session
 from hallkey.core.errors import Conflict, InvalidInput
 from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
-from hallkey.hub.connectors.base import STORE_CREDENTIALS
 from hallkey.hub.context import HubContext
+from hallkey.hub.credentials import CredentialType, credential_type
 from hallkey.hub.delivery.generations import channels_awaiting_code, supersede
 from hallkey.hub.domain import Window, fingerprint, grant_request_canonical
 from hallkey.hub.grant_checks import (
     check_revision,
     client_doors,
     content_fingerprint,
-    new_code,
     note_revision,
     opened,
     require_capability,
@@ -41,7 +40,6 @@ from hallkey.hub.service import (
     _add_deliveries,
     _bump,
     _enqueue_program,
-    code_digest,
     get_grant,
 )
 
@@ -62,6 +60,16 @@ def _new_door_row(grant_id: str, door_id: str, now: datetime) -> GrantDoor:
     )
 
 
+def _kind(name: str) -> CredentialType:
+    """Returns the credential type a grant names; raises InvalidInput for one not issued."""
+    kind = credential_type(name)
+    if kind is None:
+        raise InvalidInput(
+            f"credential {name} is not supported yet", field="credential", code="unsupported"
+        )
+    return kind
+
+
 def _check_request(request: GrantAccessIn) -> None:
     if request.operation != "code":
         raise InvalidInput(
@@ -69,12 +77,7 @@ def _check_request(request: GrantAccessIn) -> None:
             field="operation",
             code="unsupported",
         )
-    if request.credential != "pin":
-        raise InvalidInput(
-            f"credential {request.credential} is not supported yet",
-            field="credential",
-            code="unsupported",
-        )
+    _kind(request.credential)
     for channel, address, field in (
         ("sms", request.recipient.phone, "recipient.phone"),
         ("email", request.recipient.email, "recipient.email"),
@@ -118,8 +121,8 @@ def grant_access(
     require_future(windows, now, _last_field(request))
     doors = client_doors(session, client, request.doors)
     sites = repo.sites(session, (d.site_id for d in doors))
-    require_capability(ctx, sites, doors, STORE_CREDENTIALS, "credential")
-    code = new_code(ctx, session, sites, doors, windows, None)
+    kind = _kind(request.credential)
+    require_capability(ctx, sites, doors, kind.door_capability, "credential")
     grant = Grant(
         id=new_id("grt"),
         client_id=client.id,
@@ -127,8 +130,6 @@ def grant_access(
         state="active",
         operation=request.operation,
         credential=request.credential,
-        code_sealed=ctx.box.seal(code),
-        code_digest=code_digest(ctx, code),
         valid_from_at=windows[0].valid_from,
         valid_to_at=windows[-1].valid_to,
         locale=request.locale,
@@ -140,6 +141,7 @@ def grant_access(
         created_at=now,
         updated_at=now,
     )
+    kind.issue(ctx, session, grant, sites, doors, windows)
     try:
         with session.begin_nested():
             session.add(grant)
@@ -210,15 +212,16 @@ def _grant_again(
     require_future(windows, now, _last_field(request))
     doors = client_doors(session, client, request.doors)
     sites = repo.sites(session, (d.site_id for d in doors))
-    require_capability(ctx, sites, doors, STORE_CREDENTIALS, "credential")
-    # A new code: the old one was revoked at the doors, and may have been passed on.
-    code = new_code(ctx, session, sites, doors, windows, grant.id)
+    kind = _kind(request.credential)
+    require_capability(ctx, sites, doors, kind.door_capability, "credential")
     grant.state = "active"
     grant.revoked_at = None
     grant.operation = request.operation
     grant.credential = request.credential
-    grant.code_sealed = ctx.box.seal(code)
-    grant.code_digest = code_digest(ctx, code)
+    # Only the new credential works: the old one was revoked, and may have been passed on.
+    grant.code_sealed = grant.code_digest = None
+    grant.key_digest = grant.key_nonce = grant.key_sealed = None
+    kind.issue(ctx, session, grant, sites, doors, windows)
     grant.valid_from_at = windows[0].valid_from
     grant.valid_to_at = windows[-1].valid_to
     grant.locale = request.locale
@@ -288,17 +291,12 @@ def update_access(
     door_ids = list(request.doors) if request.doors is not None else held
     doors = client_doors(session, client, door_ids)
     sites = repo.sites(session, (d.site_id for d in doors))
-    require_capability(ctx, sites, doors, STORE_CREDENTIALS, "doors")
+    kind = _kind(grant.credential)
+    require_capability(ctx, sites, doors, kind.door_capability, "doors")
 
     windows_changed = windows != current
     doors_changed = set(door_ids) != set(held)
-    code_changed = False
-    taken = repo.taken_code_digests(session, door_ids, windows, grant.id)
-    if grant.code_digest in taken:
-        code = new_code(ctx, session, sites, doors, windows, grant.id)
-        grant.code_sealed = ctx.box.seal(code)
-        grant.code_digest = code_digest(ctx, code)
-        code_changed = True
+    code_changed = kind.refresh(ctx, session, grant, sites, doors, windows)
     if windows_changed:
         repo.replace_windows(session, grant.id, windows)
         grant.valid_from_at = windows[0].valid_from

@@ -86,6 +86,8 @@ class Grant(Base):
         # Retention purge: grants that ended (or were revoked) long enough ago.
         Index("ix_hub_grants_valid_to_at", "valid_to_at"),
         Index("ix_hub_grants_revoked_at", "revoked_at"),
+        # The URL-key page finds its grant by the digest of the token in the link.
+        Index("ix_hub_grants_key_digest", "key_digest", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -112,6 +114,27 @@ class Grant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # URL key: the SHA-256 of the link's token (never the token) and the random nonce from
+    # which the token is derived again with the hub's key, to show or resend the link.
+    key_digest: Mapped[str | None] = mapped_column(String(64))
+    key_nonce: Mapped[str | None] = mapped_column(String(32))
+    # Mobile key: the signed token, sealed (it opens doors, like a code).
+    key_sealed: Mapped[str | None] = mapped_column(Text)
+
+
+class SigningKey(Base):
+    """An Ed25519 key that signs mobile keys; published until its last token has expired."""
+
+    __tablename__ = "hub_signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    private_sealed: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when a newer key takes over signing.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The latest `exp` of a token it signed: it stays in the JWKS until then.
+    published_until_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class GrantWindow(Base):

@@ -28,12 +28,15 @@ from hallkey.hub.connectors.base import (
     LockConnector,
 )
 from hallkey.hub.context import HubContext
+from hallkey.hub.credentials import CREDENTIALS
 from hallkey.hub.domain import WantedCredential, door_drift
 from hallkey.hub.models import Door, Grant, GrantDoor, Site
 
 log = logging.getLogger(__name__)
 
 RECONCILE_DOOR_JOB = "reconcile_door"
+HUB_ONLY = tuple(name for name, kind in CREDENTIALS.items() if not kind.stored_at_door)
+"""Credential types the doors never hold (a URL key): nothing of them to compare."""
 
 DRIFT_REPAIRED = Counter(
     "hallkey_hub_reconcile_repairs_total",
@@ -86,7 +89,9 @@ def reconcile_door(ctx: HubContext, job: JobRun) -> None:
         # Read before asking the door: a row that changes meanwhile is left to its own job.
         applied = {
             ref: (row.grant_id, row.desired_version)
-            for row, ref in repo.applied_at_door(session, door_id, ctx.clock.now())
+            for row, ref in repo.applied_at_door(
+                session, door_id, ctx.clock.now(), hub_only=HUB_ONLY
+            )
         }
     try:
         status = connector.status(target)
@@ -136,7 +141,9 @@ def _repair_applied(
         # door still honours is checked even if its grant has ended (a shortened grant).
         rows: dict[str, GrantDoor] = {
             ref: row
-            for row, ref in repo.applied_at_door(session, door_id, now, held_windows)
+            for row, ref in repo.applied_at_door(
+                session, door_id, now, held_windows, hub_only=HUB_ONLY
+            )
             if ref not in applied or applied[ref] == (row.grant_id, row.desired_version)
         }
         windows = repo.windows_of_grants(session, [row.grant_id for row in rows.values()])

@@ -304,11 +304,17 @@ def purge_recipients(session: Session, cutoff: datetime, now: datetime) -> int:
 
 
 def applied_at_door(
-    session: Session, door_id: str, now: datetime, held_refs: Iterable[str] = ()
+    session: Session,
+    door_id: str,
+    now: datetime,
+    held_refs: Iterable[str] = (),
+    *,
+    hub_only: Sequence[str] = (),
 ) -> list[tuple[GrantDoor, str]]:
     """Returns the door's grant rows believed applied (programmed or revoked) or given up as
     `failed` (so a door refusing for good is checked too), each with its grant's ref: those
-    whose grant has not ended, and those of `held_refs` in any case."""
+    whose grant has not ended, and those of `held_refs` in any case; never those of the
+    `hub_only` credential types, which the door does not hold."""
     refs = list(held_refs)
     live = Grant.valid_to_at > now
     query = (
@@ -318,6 +324,7 @@ def applied_at_door(
             GrantDoor.door_id == door_id,
             GrantDoor.state.in_(("programmed", "revoked", "failed")),
             or_(live, Grant.ref.in_(refs)) if refs else live,
+            Grant.credential.not_in(list(hub_only)),
         )
     )
     return [(row, ref) for row, ref in session.execute(query).all()]
@@ -358,3 +365,19 @@ def quarantine_event(session: Session, event_id: str, code: str, at: datetime) -
         .where(DoorEvent.id == event_id, DoorEvent.forwarded_at.is_(None))
         .values(forwarded_at=at, forward_error=code)
     )
+
+
+def grant_by_key_digest(session: Session, digest: str) -> Grant | None:
+    """Returns the grant whose URL key has this digest (any client)."""
+    return session.scalars(select(Grant).where(Grant.key_digest == digest)).first()
+
+
+def doors_by_id(session: Session, door_ids: Iterable[str]) -> dict[str, tuple[Door, Site]]:
+    """Returns doors with their sites, by id."""
+    ids = list(door_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Door, Site).join(Site, Site.id == Door.site_id).where(Door.id.in_(ids))
+    ).all()
+    return {door.id: (door, site) for door, site in rows}

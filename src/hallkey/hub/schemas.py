@@ -122,6 +122,8 @@ class GrantOut(BaseModel):
     credential: str
     code: str | None = None
     code_formatted: str | None = None
+    url: str | None = None
+    mobile_key: str | None = None
     valid_from: datetime
     valid_to: datetime
     windows: list[WindowOut]
@@ -183,3 +185,9 @@ class ControllerEventsIn(_Request):
             description="ControllerEventIn objects; an empty list is a heartbeat",
         ),
     ]
+
+
+class JwksOut(BaseModel):
+    """A JSON Web Key Set (RFC 7517): the public keys that verify mobile keys."""
+
+    keys: list[dict[str, Any]]

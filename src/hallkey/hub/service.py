@@ -27,22 +27,14 @@ from hallkey.hub import events
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import PULSE, DoorTarget, LockConnector
 from hallkey.hub.context import HubContext
-from hallkey.hub.domain import (
-    format_code,
-    valid_at,
-)
+from hallkey.hub.domain import valid_at
 from hallkey.hub.models import Client, Delivery, Door, Grant, GrantDoor, Site
 from hallkey.hub.schemas import (
     ControllerEventIn,
-    DeliveryOut,
-    DoorErrorOut,
     DoorOut,
     EventOut,
-    GrantDoorOut,
-    GrantOut,
     PulseIn,
     ResendIn,
-    WindowOut,
 )
 from hallkey.hub.throttles import ref_key
 
@@ -181,42 +173,6 @@ def _add_deliveries(
 
 
 # --- views ------------------------------------------------------------------------------
-
-
-def grant_view(ctx: HubContext, session: Session, grant: Grant) -> GrantOut:
-    """Returns the grant as the API shows it."""
-    code = ctx.box.open(grant.code_sealed) if grant.code_sealed else None
-    return GrantOut(
-        ref=grant.ref,
-        state="active" if grant.state == "active" else "revoked",
-        operation=grant.operation,
-        credential=grant.credential,
-        code=code,
-        code_formatted=format_code(code) if code else None,
-        valid_from=grant.valid_from_at,
-        valid_to=grant.valid_to_at,
-        windows=[
-            WindowOut(valid_from=w.valid_from, valid_to=w.valid_to)
-            for w in repo.grant_windows(session, grant.id)
-        ],
-        doors=[
-            GrantDoorOut(
-                id=row.door_id,
-                state=row.state,
-                errors=[DoorErrorOut(**error) for error in row.errors],
-            )
-            for row in repo.grant_doors(session, grant.id)
-        ],
-        deliveries=[
-            DeliveryOut(
-                id=d.id,
-                channel=d.channel,
-                template=d.template,
-                state=d.state,
-            )
-            for d in repo.deliveries(session, grant.id)
-        ],
-    )
 
 
 def get_grant(session: Session, client: Client, ref: str, *, for_update: bool = False) -> Grant:

@@ -9,7 +9,7 @@ from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
-from hallkey.hub import forwarding, reconcile, service
+from hallkey.hub import forwarding, reconcile, service, views
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import (
     ERROR_CODES,
@@ -19,13 +19,13 @@ from hallkey.hub.connectors.base import (
     LockConnector,
 )
 from hallkey.hub.context import PURGE_JOB, RECONCILE_ALL_JOB, HubContext
+from hallkey.hub.credentials import credential_type, signing
 from hallkey.hub.delivery.base import OutgoingMessage, SendError
 from hallkey.hub.delivery.generations import carries_current_code
 from hallkey.hub.delivery.templates import render
 from hallkey.hub.domain import (
     PROGRAM_TRIES_BEFORE_FAILED,
     SLOW_RETRY_SECONDS,
-    format_code,
     retention_cutoff,
 )
 from hallkey.hub.models import Delivery, Door, Grant, GrantDoor, Site
@@ -76,14 +76,24 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
             target = service.door_target(door)
             connector = service.site_connector(ctx, site)
             credential: Credential | None = None
-            if action == "program":
-                code = ctx.box.open(grant.code_sealed) if grant.code_sealed else None
+            kind = credential_type(grant.credential)
+            # A credential the hub alone checks (a URL key) has nothing to put on the door.
+            at_door = kind is None or kind.stored_at_door
+            if action == "program" and at_door:
                 windows = tuple(repo.grant_windows(session, grant_id))
                 credential = Credential(
-                    type=grant.credential, code=code, windows=windows, version=version
+                    type=grant.credential,
+                    code=kind.door_code(ctx, grant) if kind else None,
+                    windows=windows,
+                    version=version,
+                    # The reader of a mobile key verifies it offline with these.
+                    keys=tuple(signing.published(ctx, session))
+                    if grant.credential == "mobile_key"
+                    else (),
                 )
         try:
-            _apply(connector, target, ref, credential, version)
+            if at_door:
+                _apply(connector, target, ref, credential, version)
         except ConnectorError as exc:
             # A code clash can be passing: another grant's move that its door has not heard
             # of yet. It is retried like an offline door (and shown `failed` after a few tries).
@@ -232,7 +242,7 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
         ]
         doors = [d for d in (session.get(Door, row.door_id) for row in rows) if d is not None]
         site = session.get(Site, doors[0].site_id) if doors else None
-        code = ctx.box.open(grant.code_sealed) if grant.code_sealed else None
+        shown = views.shown_credential(ctx, grant)
         rendered = render(
             delivery.template,
             grant.locale,
@@ -240,7 +250,8 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
             place=site.name if site else "",
             windows=repo.grant_windows(session, grant.id),
             timezone=site.timezone if site else ctx.settings.default_timezone,
-            code=format_code(code) if code else None,
+            code=shown.code_formatted,
+            link=shown.url or shown.mobile_key,
         )
         channel = delivery.channel
     message = OutgoingMessage(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Security
 from hallkey.core.auth import database_key
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
 from hallkey.core.throttle import Rate, Throttle
-from hallkey.locks import service
+from hallkey.locks import mobile_keys, service
 from hallkey.locks.domain import VERSION_LIMIT
 from hallkey.locks.schemas import (
     CredentialListItem,
@@ -22,6 +22,7 @@ from hallkey.locks.schemas import (
     EventOut,
     KeypadBody,
     KeypadOut,
+    MobileKeyBody,
     PulseBody,
 )
 
@@ -128,6 +129,23 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
         )
         with ctx.database.transaction() as session:
             return service.keypad(ctx, session, controller_id, door_id, body.code)
+
+    @router.post(
+        "/locks/v1/doors/{door_id}/mobile-key",
+        response_model=KeypadOut,
+        response_model_exclude_none=True,
+    )
+    def mobile_key(
+        controller_id: Annotated[str, auth], door_id: DoorId, body: MobileKeyBody
+    ) -> KeypadOut:
+        """Decides offline on a mobile key read at the door: 200, granted with the ref or
+        refused with a reason (`invalid_key`, `wrong_door`, `outside_window`, `revoked`,
+        `locked_out`); 429 beyond 60 reads a minute at one door."""
+        keypad_throttle.hit(
+            f"{controller_id}/{door_id}", "too many reads at this door; wait a little"
+        )
+        with ctx.database.transaction() as session:
+            return mobile_keys.present(ctx, session, controller_id, door_id, body.token)
 
     @router.get("/locks/v1/events", response_model=list[EventOut])
     def list_events(

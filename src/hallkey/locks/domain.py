@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-DenyReason = Literal["unknown_code", "outside_window", "revoked", "locked_out"]
+DenyReason = Literal[
+    "unknown_code", "outside_window", "revoked", "locked_out", "invalid_key", "wrong_door"
+]
 EventKind = Literal["access_granted", "access_denied", "door_pulsed", "keypad_locked_out"]
 
 LOCKOUT_THRESHOLD = 5

@@ -65,7 +65,8 @@ class Door(Base):
 
 
 class Credential(Base):
-    """A PIN for one ref on one door: only its keyed digest is kept, never the code."""
+    """A PIN (only its keyed digest is kept, never the code) or a mobile key (nothing but
+    its windows: the token carries its own proof) for one ref on one door."""
 
     __tablename__ = "locks_credentials"
     __table_args__ = (
@@ -98,6 +99,20 @@ class CredentialWindow(Base):
     )
     valid_from_at: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_to_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PublicKey(Base):
+    """A public key of the hub (Ed25519, by key id) that mobile keys are verified with."""
+
+    __tablename__ = "locks_public_keys"
+
+    controller_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("locks_controllers.id"), primary_key=True
+    )
+    kid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The raw public key, base64url (the JWK's `x`).
+    x: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Event(Base):

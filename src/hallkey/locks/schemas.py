@@ -21,11 +21,26 @@ class WindowBody(Request):
     valid_to: UtcDatetime
 
 
-class CredentialPut(Request):
-    """The PIN of one ref on one door, and when it is valid."""
+class PublicKeyBody(Request):
+    """One of the hub's public keys, as a JWK (RFC 8037: an Ed25519 `OKP` key)."""
 
-    type: Literal["pin"]
-    code: str = Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits, without `#`")
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$", description="the raw key, base64url")
+    kid: str = Field(min_length=1, max_length=40)
+    alg: Literal["EdDSA"] | None = None
+    use: Literal["sig"] | None = None
+
+
+class CredentialPut(Request):
+    """The credential of one ref on one door, and when it is valid: a PIN (`code`) or a
+    mobile key (`keys`: the hub's public keys that verify it; the token never comes here)."""
+
+    type: Literal["pin", "mobile_key"]
+    code: str | None = Field(
+        default=None, pattern=r"^[0-9]{4,8}$", description="a PIN: 4 to 8 digits, without `#`"
+    )
+    keys: list[PublicKeyBody] = Field(default_factory=list, max_length=16)
     windows: list[WindowBody] = Field(min_length=1, max_length=MAX_WINDOWS)
     version: int = Field(
         default=0,
@@ -110,6 +125,12 @@ class KeypadBody(Request):
         "matter); spaces and one trailing `#` are ignored",
         examples=["482915#"],
     )
+
+
+class MobileKeyBody(Request):
+    """What a mobile-key reader read: the token (a JWT) from the guest's QR code or phone."""
+
+    token: str = Field(strict=True, min_length=1, max_length=4096)
 
 
 class KeypadOut(BaseModel):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hallkey.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hallkey.core.jobs import once_id
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
-from hallkey.locks import domain, repository
+from hallkey.locks import domain, public_keys, repository
 from hallkey.locks.models import Controller, Credential, CredentialWindow, Door, Event
 from hallkey.locks.schemas import (
     CredentialListItem,
@@ -57,6 +57,11 @@ def authenticate(session: Session, token: str) -> str:
     if parsed is None or found is None or not verify_secret(parsed[1], found.api_secret_hash):
         raise Unauthorized("invalid locks API key")
     return found.id
+
+
+def door_for_update(session: Session, controller_id: str, door_id: str) -> Door:
+    """Returns the controller's door, row-locked; raises NotFound."""
+    return _door(session, controller_id, door_id, for_update=True)
 
 
 def _door(session: Session, controller_id: str, door_id: str, *, for_update: bool = False) -> Door:
@@ -109,10 +114,14 @@ def put_credential(
     ref: str,
     body: CredentialPut,
 ) -> CredentialOut:
-    """Programs (or reprograms, un-revoking) the PIN of `ref` on the door; returns it."""
+    """Programs (or reprograms, un-revoking) the PIN or mobile key of `ref` on the door;
+    returns it."""
     door = _door(session, controller_id, door_id, for_update=True)
-    if not domain.is_valid_code(body.code):
+    if body.type == "pin" and (body.code is None or not domain.is_valid_code(body.code)):
         raise InvalidInput("code must be 4 to 8 digits", field="code")
+    if body.type == "mobile_key" and (body.code is not None or not body.keys):
+        field = "code" if body.code is not None else "keys"
+        raise InvalidInput("a mobile key takes the hub's keys and no code", field=field)
     windows = [domain.Window(w.valid_from, w.valid_to) for w in body.windows]
     problem = domain.windows_problem(windows)
     if problem is not None:
@@ -124,11 +133,13 @@ def put_credential(
     ):
         log.info("credential %s on door %s: stale write (v%d) ignored", ref, door.id, body.version)
         return _credential_out(session, credential)
-    digest = _digest(ctx, session, controller_id, body.code)
+    if body.keys:
+        public_keys.store(session, controller_id, body.keys, now)
+    digest = _digest(ctx, session, controller_id, body.code) if body.code is not None else None
 
     clashing = [
         c
-        for c in repository.credentials_by_digest(session, door.id, digest)
+        for c in (repository.credentials_by_digest(session, door.id, digest) if digest else [])
         if c.ref != ref and not c.revoked
     ]
     if clashing:

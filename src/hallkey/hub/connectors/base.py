@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from hallkey.hub.domain import Window
 
@@ -51,6 +51,8 @@ class Credential:
     windows: tuple[Window, ...]
     version: int = 0
     """The hub's version of this door's state for the ref; the lock ignores older writes."""
+    keys: tuple[dict[str, Any], ...] = ()
+    """For a mobile key: the hub's public keys (JWKs) with which the door verifies it."""
 
 
 @dataclass(frozen=True)

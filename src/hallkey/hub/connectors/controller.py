@@ -50,13 +50,19 @@ class ControllerConnector:
 
     def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
         """PUTs the credential of `ref` onto the controller's door."""
-        if credential.type != "pin" or credential.code is None:
+        body: dict[str, Any]
+        if credential.type == "pin" and credential.code is not None:
+            body = {"type": "pin", "code": credential.code}
+        elif credential.type == "mobile_key":
+            # The controller verifies the token offline: it needs the keys, not the token.
+            body = {"type": "mobile_key", "keys": list(credential.keys)}
+        else:
             raise ConnectorError(
-                "unsupported", "the controller stores PIN codes only", retryable=False
+                "unsupported",
+                "the controller stores PIN codes and mobile keys only",
+                retryable=False,
             )
-        body = {
-            "type": "pin",
-            "code": credential.code,
+        body |= {
             "windows": [
                 {"valid_from": utc_text(w.valid_from), "valid_to": utc_text(w.valid_to)}
                 for w in credential.windows

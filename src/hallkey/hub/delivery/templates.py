@@ -89,6 +89,40 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
     },
 }
 
+_LINK_TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
+    # The same messages for a key that is a link (URL key) or a token (mobile key).
+    "access_granted": {
+        "nb": (
+            "Din nøkkel til {place}",
+            "Nøkkelen din til {doors} på {place}: {link} Gyldig {time_frame}.",
+            "Hei!\n\nDu har fått tilgang til {doors} på {place}.\n\n"
+            "Tidsrom: {time_frame}\nNøkkel: {link}\n\n"
+            "Nøkkelen virker bare i tidsrommet.\n",
+        ),
+        "en": (
+            "Your key for {place}",
+            "Your key for {doors} at {place}: {link} Valid {time_frame}.",
+            "Hello,\n\nYou have been given access to {doors} at {place}.\n\n"
+            "Time: {time_frame}\nKey: {link}\n\n"
+            "The key works only in that time.\n",
+        ),
+    },
+    "access_changed": {
+        "nb": (
+            "Endret tilgang til {place}",
+            "Tilgangen din til {doors} på {place} er endret: {link} Gyldig {time_frame}.",
+            "Hei!\n\nTilgangen din til {doors} på {place} er endret.\n\n"
+            "Nytt tidsrom: {time_frame}\nNøkkel: {link}\n",
+        ),
+        "en": (
+            "Your access to {place} has changed",
+            "Your access to {doors} at {place} has changed: {link} Valid {time_frame}.",
+            "Hello,\n\nYour access to {doors} at {place} has changed.\n\n"
+            "New time: {time_frame}\nKey: {link}\n",
+        ),
+    },
+}
+
 
 def _day(locale: str, day: int, month: int) -> str:
     name = _MONTHS[locale][month - 1]
@@ -131,15 +165,19 @@ def render(
     windows: Sequence[Window],
     timezone: str,
     code: str | None,
+    link: str | None = None,
 ) -> Rendered:
-    """Returns the message `template` in `locale` (falling back to nb) with its placeholders."""
-    texts = _TEXTS[template].get(locale) or _TEXTS[template][DEFAULT_LOCALE]
+    """Returns the message `template` in `locale` (falling back to nb) with its placeholders;
+    with a `link` (a URL key or mobile key) instead of a code, its wording for a key."""
+    table = _LINK_TEXTS if link and template in _LINK_TEXTS else _TEXTS
+    texts = table[template].get(locale) or table[template][DEFAULT_LOCALE]
     lang = locale if locale in LOCALES else DEFAULT_LOCALE
     values = {
         "doors": join_names(doors, lang),
         "place": place,
         "time_frame": format_time_frame(windows, timezone, lang),
         "code": code or "",
+        "link": link or "",
     }
     subject, sms, email = (text.format(**values) for text in texts)
     return Rendered(subject=subject, sms=sms, email=email)
