@@ -70,7 +70,7 @@ def resources_with_venues(session: Session, tenant_id: str) -> Sequence[tuple[Re
     rows = session.execute(
         select(Resource, Venue)
         .join(Venue, Venue.id == Resource.venue_id)
-        .where(Resource.tenant_id == tenant_id)
+        .where(Resource.tenant_id == tenant_id, Resource.active)
         .order_by(Resource.name, Resource.id)
     ).all()
     return [(row[0], row[1]) for row in rows]

@@ -97,6 +97,8 @@ def create_reservation(
     resource = repo.resource(session, data.resource_id)
     if resource is None or resource.tenant_id != tenant_id:
         raise NotFound("unknown resource", field="resource_id")
+    if not resource.active:
+        raise InvalidInput("this resource takes no new bookings", field="resource_id")
     credential = (data.access.credential if data.access else None) or resource.credential
     if credential != resource.credential:
         raise InvalidInput(
