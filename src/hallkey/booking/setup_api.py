@@ -28,6 +28,7 @@ from hallkey.booking.setup_schemas import (
 from hallkey.core.auth import ApiKey, bearer_token, database_key
 from hallkey.core.schemas import ERROR_RESPONSES
 
+OPERATOR_ONLY = {"x-operator-only": True}
 SlugPath = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
@@ -68,13 +69,13 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     def tenant_of(request: Request, session: Session, tenant: str | None) -> str:
         return setup.setup_tenant(session, bearer_token(request), tenant)
 
-    @operator.get("/tenants/{slug}", response_model=TenantOut)
+    @operator.get("/tenants/{slug}", response_model=TenantOut, openapi_extra=OPERATOR_ONLY)
     def get_tenant(slug: str = SlugPath) -> TenantOut:
         """Returns a tenant with its host names and tokens (operator)."""
         with ctx.database.transaction() as session:
             return setup.tenant_view(session, slug)
 
-    @operator.put("/tenants/{slug}", response_model=TenantOut)
+    @operator.put("/tenants/{slug}", response_model=TenantOut, openapi_extra=OPERATOR_ONLY)
     def put_tenant(body: TenantPut, response: Response, slug: str = SlugPath) -> TenantOut:
         """Creates the tenant (201) or brings it to the body (200) (operator)."""
         with transaction() as session:
@@ -82,7 +83,12 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         response.status_code = 201 if created else 200
         return tenant
 
-    @operator.post("/tenants/{slug}/tokens", status_code=201, response_model=IssuedTokenOut)
+    @operator.post(
+        "/tenants/{slug}/tokens",
+        status_code=201,
+        response_model=IssuedTokenOut,
+        openapi_extra=OPERATOR_ONLY,
+    )
     def issue_token(body: TokenIn, slug: str = SlugPath) -> IssuedTokenOut:
         """Issues an API token of the tenant; its plaintext is shown only here (operator)."""
         with transaction() as session:
