@@ -17,6 +17,7 @@ import uvicorn
 
 from hallkey import setup_cli
 from hallkey.app import Contexts, build_app, build_contexts
+from hallkey.apply import ApplyError
 from hallkey.core.errors import Conflict
 from hallkey.core.jobs import JobQueue
 from hallkey.core.logs import configure_logging
@@ -157,7 +158,7 @@ def _ensure_demo(contexts: Contexts, settings: Settings, urls: DemoUrls | None =
     urls = urls or DemoUrls(booking=base, hub=base, locks=base)
     try:
         seeded = seed_demo(contexts.booking, contexts.hub, contexts.locks, urls)
-    except Conflict:
+    except (Conflict, ApplyError):
         # The seeding commits to three databases in turn; one was interrupted half-way.
         typer.echo(
             f"an earlier demo seeding in {settings.data_dir} was interrupted half-way. "
