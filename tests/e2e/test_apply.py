@@ -191,3 +191,27 @@ def test_apply__edited_file__changes_only_the_edit_and_deactivates_a_removed_res
         "~ resource 'Fjellhallen, hall A': max_booking_minutes",
         "~ resource 'Fjellhallen, møterom': active",
     ]
+
+
+def test_apply__controller_made_by_hand_before__gets_a_new_key_for_its_new_site(
+    running: Deployment, operator: Operator
+) -> None:
+    d, op = running, operator
+    made = op.locks.client.post(
+        "/locks/v1/operator/controllers", json={"name": "Fjellhallen dørsentral"}
+    ).json()
+
+    done = op.apply(FJELLBY)
+    assert "~ controller 'Fjellhallen dørsentral': new locks API key for its site" in done.changes
+    assert "+ controller 'Fjellhallen dørsentral'" not in done.changes
+    new_key = done.keys["controllers"]["Fjellhallen dørsentral"]
+    with _client(d.urls.locks, made["api_key"]) as old, _client(d.urls.locks, new_key) as new:
+        assert old.get("/locks/v1/doors").status_code == 401
+        assert {door["id"] for door in new.get("/locks/v1/doors").json()} == {
+            "fjellhallen-inngang",
+            "fjellhallen-garderobe",
+        }
+    listed = op.locks.client.get("/locks/v1/operator/controllers").json()
+    (linked,) = [c for c in listed if c["id"] == made["id"]]
+    assert linked["hub_events_url"] == f"{d.urls.hub}/hub/v1/controller-events"
+    assert op.apply(FJELLBY).changes == []

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hallkey.core import operators
-from hallkey.core.errors import InvalidInput, NotFound
+from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.schemas import RequestModel
 from hallkey.core.security import issue_api_key
-from hallkey.locks import provisioning
+from hallkey.locks import provisioning, repository
 from hallkey.locks.models import Controller, Door, operator_keys_table
 from hallkey.locks.service import controller_record
 
@@ -152,6 +152,8 @@ def update_controller(
 
 def create_door(ctx: LocksContext, session: Session, body: OperatorDoorIn) -> OperatorDoorOut:
     """Creates a door on a controller."""
+    if body.id is not None and repository.door_exists(session, body.id):
+        raise Conflict("a door with this id exists", field="id")
     door_id = provisioning.create_door(
         ctx, session, controller_id=body.controller_id, name=body.name, door_id=body.id
     )
