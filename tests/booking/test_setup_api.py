@@ -3,13 +3,18 @@ rules, for the operator (naming the tenant) or a tenant's own `setup` token."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from hallkey.booking import issue_api_token, issue_operator_key
-from hallkey.booking.models import Resource, Tenant, Venue
-from tests.booking.conftest import Booking, reservation_body
+from hallkey.booking.models import Reservation, Resource, Tenant, Venue
+from tests.booking.conftest import T0, Booking, reservation_body
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _operator(booking: Booking) -> dict[str, str]:
@@ -203,3 +208,38 @@ def test_tenants__booking_token_or_other_contexts_key__is_not_an_operator(
             "/api/v1/tenants/testby", headers={"Authorization": f"Bearer {token}"}
         )
         assert answer.status_code == 401, token
+
+
+def test_setup__doors_changed__bookings_still_to_come_are_synced_again_past_ones_not(
+    booking: Booking,
+) -> None:
+    def booked(start: datetime) -> str:
+        body = reservation_body(booking.resource_id, iso(start), iso(start + timedelta(hours=1)))
+        made = booking.client.post("/api/v1/reservations", json=body, headers=booking.headers())
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
+
+    past = booked(T0 + timedelta(hours=1))
+    coming = booked(T0 + timedelta(days=2))
+    booking.clock.set(T0 + timedelta(days=1))
+    headers = _setup_token(booking)
+    renamed = booking.client.patch(
+        f"/api/v1/resources/{booking.resource_id}", json={"name": "Storsalen"}, headers=headers
+    )
+    assert renamed.status_code == 200
+    assert _versions(booking, past, coming) == (1, 1)
+    moved = booking.client.patch(
+        f"/api/v1/resources/{booking.resource_id}",
+        json={"door_ids": ["dor_a", "dor_new"]},
+        headers=headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert _versions(booking, past, coming) == (1, 2)
+    access = booking.client.get(f"/api/v1/reservations/{coming}", headers=booking.headers())
+    assert access.json()["access"]["state"] == "pending"
+
+
+def _versions(booking: Booking, *ids: str) -> tuple[int, ...]:
+    with booking.ctx.database.transaction() as session:
+        found = [session.get(Reservation, rid) for rid in ids]
+        return tuple(r.version for r in found if r is not None)

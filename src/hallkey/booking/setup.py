@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from hallkey.booking import domain, provisioning, scopes, tokens
+from hallkey.booking import domain, provisioning, scopes, service, tokens
 from hallkey.booking import repository as repo
 from hallkey.booking.models import ApiToken, Resource, Tenant, Venue, operator_keys_table
 from hallkey.booking.setup_schemas import (
@@ -314,4 +314,9 @@ def update_resource(
     resource.max_booking_minutes = wanted.max_booking_minutes
     resource.horizon_days = wanted.horizon_days
     session.flush()
+    access = ("door_ids", "access_before_minutes", "access_after_minutes")
+    if any(getattr(current, name) != getattr(wanted, name) for name in access):
+        # The grants at the hub hold the old doors and windows: every booking still to come
+        # is synced again, so its key follows (new doors programmed, old ones revoked).
+        service.resync_resource_access(ctx, session, resource)
     return resource_setup_out(resource)
