@@ -145,10 +145,40 @@ def test_apply__new_municipality__dry_run_then_apply_then_nothing_and_its_door_o
         opened = locks.post(
             "/locks/v1/doors/fjellhallen-garderobe/keypad", json={"code": access["code_formatted"]}
         )
-        # The demo's controller knows nothing of Fjellby's doors.
     assert opened.json() == {"granted": True, "ref": booked["ref"]}
+    # The demo's controller knows nothing of Fjellby's doors.
     with d.locks() as demo_locks:
         assert demo_locks.get("/locks/v1/doors/fjellhallen-inngang").status_code == 404
+
+    # The hall loses a door in the file: the booking's key follows, on the doors themselves.
+    narrower = FJELLBY.replace(
+        'doors = ["fjellhallen-inngang", "fjellhallen-garderobe"]',
+        'doors = ["fjellhallen-inngang"]',
+    )
+    assert op.apply(narrower).changes == ["~ resource 'Fjellhallen, hall A': door_ids"]
+
+    def by_door() -> dict[str, str]:
+        with _client(d.urls.hub, done.keys["hub_api_key"]) as hub:
+            grant = hub.get(f"/hub/v1/grants/{booked['ref']}").json()
+        return {door["id"]: door["state"] for door in grant["doors"]}
+
+    wanted = {"fjellhallen-inngang": "programmed", "fjellhallen-garderobe": "revoked"}
+    wait_for(lambda: by_door() == wanted, timeout=30)
+    wait_for(
+        lambda: (
+            portal.get(f"/api/v1/reservations/{booked['id']}").json()["access"]["state"]
+            == "granted"
+        ),
+        timeout=30,
+    )
+    typed = portal.get(f"/api/v1/reservations/{booked['id']}").json()["access"]["code_formatted"]
+    with _client(d.urls.locks, controller_key) as locks:
+        at_garderobe = locks.post(
+            "/locks/v1/doors/fjellhallen-garderobe/keypad", json={"code": typed}
+        ).json()
+        at_inngang = locks.post("/locks/v1/doors/fjellhallen-inngang/keypad", json={"code": typed})
+    assert at_garderobe["granted"] is False
+    assert at_inngang.json() == {"granted": True, "ref": booked["ref"]}
     portal.close()
 
 
