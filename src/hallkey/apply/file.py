@@ -7,15 +7,39 @@ makes a new one (and deactivates a renamed resource's old self).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DOOR_ID = r"^[A-Za-z0-9_.:\-]{1,64}$"
 SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
-Name = str
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
+DAY_MINUTES = 24 * 60
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a known IANA time zone") from None
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_zone)]
+Minutes = Annotated[int, Field(ge=0, le=DAY_MINUTES)]
 
 
 class SetupFileError(Exception):
@@ -33,7 +57,7 @@ class _Model(BaseModel):
 class TenantSpec(_Model):
     slug: str = Field(pattern=SLUG)
     name: str = Field(min_length=1, max_length=200)
-    timezone: str = "Europe/Oslo"
+    timezone: TimeZone = "Europe/Oslo"
     hostnames: list[str] = Field(default_factory=list, max_length=20)
 
 
@@ -63,8 +87,8 @@ class SiteSpec(_Model):
     controller: str | None = Field(default=None, min_length=1, max_length=200)
     # Other connectors: their site configuration (see the README), applied when the site is made.
     config: dict[str, str] = Field(default_factory=dict)
-    timezone: str = "Europe/Oslo"
-    pin_length: int = 6
+    timezone: TimeZone = "Europe/Oslo"
+    pin_length: int = Field(default=6, ge=4, le=8)
     doors: list[DoorSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -85,20 +109,39 @@ class ResourceSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
     doors: list[str] = Field(min_length=1, max_length=20)
     credential: Literal["pin", "mobile_key", "url_key", "sms"] = "pin"
-    access_before_minutes: int = 15
-    access_after_minutes: int = 15
+    access_before_minutes: Minutes = 15
+    access_after_minutes: Minutes = 15
     # Left out: open around the clock.
     opening_hours: dict[str, list[list[str]]] | None = None
     approval_required: bool = False
-    min_booking_minutes: int = 15
-    max_booking_minutes: int = 24 * 60
-    horizon_days: int = 365
+    min_booking_minutes: int = Field(default=15, ge=1)
+    max_booking_minutes: int = Field(default=DAY_MINUTES, ge=1, le=366 * DAY_MINUTES)
+    horizon_days: int = Field(default=365, ge=1, le=3660)
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, hours: dict[str, list[list[str]]] | None) -> dict[str, list[list[str]]] | None:
+        for day, intervals in (hours or {}).items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"opening hours are keyed by {', '.join(WEEKDAYS)}")
+            for interval in intervals:
+                if len(interval) != 2 or not all(HHMM.match(t) for t in interval):
+                    raise ValueError('each opening is ["HH:MM", "HH:MM"]')
+                if interval[1] <= interval[0]:
+                    raise ValueError("an opening must close after it opens")
+        return hours
+
+    @model_validator(mode="after")
+    def _shortest_not_longest(self) -> ResourceSpec:
+        if self.min_booking_minutes > self.max_booking_minutes:
+            raise ValueError("min_booking_minutes is longer than max_booking_minutes")
+        return self
 
 
 class VenueSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
-    address: str = ""
-    timezone: str | None = None
+    address: str = Field(default="", max_length=500)
+    timezone: TimeZone | None = None
     resources: list[ResourceSpec] = Field(default_factory=list)
 
 
