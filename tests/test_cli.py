@@ -157,3 +157,36 @@ def test_keys_rotate__twice__new_signing_key_each_time_and_the_old_ones_retired(
     ctx.close()
     assert set(keys) == set(kids)
     assert keys[kids[0]] is not None and keys[kids[1]] is None
+
+
+def _apply(*args: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HALLKEY_")}
+    fjellby = Path(__file__).parent / "e2e" / "fjellby.toml"
+    return subprocess.run(
+        [*HALLKEY, "apply", str(fjellby), *args],
+        env={**env, **env_extra},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_apply__no_operator_key__says_which_to_set_and_how_to_make_it() -> None:
+    result = _apply("--dry-run", env_extra={})
+    assert result.returncode == 2
+    assert "HALLKEY_BOOKING_OPERATOR_KEY" in result.stderr
+    assert "hallkey operator-key --role booking" in result.stderr
+
+
+def test_apply__context_unreachable__fails_naming_it_without_a_traceback() -> None:
+    keys = {
+        f"HALLKEY_{role}_OPERATOR_KEY": f"hk{role[0].lower()}o_0123.secret"
+        for role in ("BOOKING", "HUB", "LOCKS")
+    }
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    result = _apply(f"--locks-url={nowhere}", env_extra=keys)
+    assert result.returncode == 1
+    assert f"cannot reach {nowhere}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "secret" not in result.stderr

@@ -71,3 +71,33 @@ def build_contexts(
 def build_app(contexts: Contexts, *, run_workers: bool) -> FastAPI:
     """Returns the web app serving the given contexts."""
     return create_app(contexts.parts, run_workers=run_workers)
+
+
+def issue_operator_key(contexts: Contexts, role: ContextName, name: str) -> tuple[str, str]:
+    """Makes an operator key of one context of this process; returns (its id, the key)."""
+    if role == "booking" and contexts.booking is not None:
+        ctx_b = contexts.booking
+        with ctx_b.database.transaction() as session:
+            return booking.issue_operator_key(ctx_b, session, name=name)
+    if role == "hub" and contexts.hub is not None:
+        ctx_h = contexts.hub
+        with ctx_h.database.transaction() as session:
+            return hub.issue_operator_key(ctx_h, session, name=name)
+    if role == "locks" and contexts.locks is not None:
+        ctx_l = contexts.locks
+        with ctx_l.database.transaction() as session:
+            return locks.issue_operator_key(ctx_l, session, name=name)
+    raise ValueError(f"this process does not run the {role} context")
+
+
+def revoke_operator_key(contexts: Contexts, role: ContextName, key_id: str) -> None:
+    """Deletes an operator key of one context of this process."""
+    if role == "booking" and contexts.booking is not None:
+        with contexts.booking.database.transaction() as session:
+            booking.revoke_operator_key(contexts.booking, session, key_id=key_id)
+    elif role == "hub" and contexts.hub is not None:
+        with contexts.hub.database.transaction() as session:
+            hub.revoke_operator_key(contexts.hub, session, key_id=key_id)
+    elif role == "locks" and contexts.locks is not None:
+        with contexts.locks.database.transaction() as session:
+            locks.revoke_operator_key(contexts.locks, session, key_id=key_id)

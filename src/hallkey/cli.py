@@ -1,4 +1,4 @@
-"""The `hallkey` command: serve, worker, migrate, demo, jobs."""
+"""The `hallkey` command: serve, worker, migrate, demo, apply, operator-key, jobs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from hallkey import setup_cli
 from hallkey.app import Contexts, build_app, build_contexts
+from hallkey.apply import ApplyError
 from hallkey.core.errors import Conflict
 from hallkey.core.jobs import JobQueue
 from hallkey.core.logs import configure_logging
@@ -156,7 +158,7 @@ def _ensure_demo(contexts: Contexts, settings: Settings, urls: DemoUrls | None =
     urls = urls or DemoUrls(booking=base, hub=base, locks=base)
     try:
         seeded = seed_demo(contexts.booking, contexts.hub, contexts.locks, urls)
-    except Conflict:
+    except (Conflict, ApplyError):
         # The seeding commits to three databases in turn; one was interrupted half-way.
         typer.echo(
             f"an earlier demo seeding in {settings.data_dir} was interrupted half-way. "
@@ -168,6 +170,9 @@ def _ensure_demo(contexts: Contexts, settings: Settings, urls: DemoUrls | None =
     log.info("demo seeded; ids, logins and keys in %s", path)
     return path
 
+
+app.command("apply")(setup_cli.apply_command)
+app.command("operator-key")(setup_cli.operator_key_command)
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Look at a context's background jobs.")
 app.add_typer(jobs_app, name="jobs")

@@ -1,8 +1,10 @@
 """Demo data: one municipality whose first resource can be booked and opened at once.
 
-The seeding wires the three contexts together exactly as an operator would: the door
-controller, the hub's client, site and doors, and the booking tenant, each knowing the
-others only by URL and key. Every id, login and key goes to DATA_DIR/demo.json.
+The demo is a set-up file shipped in the package (`demo.toml`), applied exactly as `hallkey
+apply` applies any municipality's: through the three contexts' HTTP APIs with operator keys
+(here in-process, before any server listens; the keys are deleted afterwards). Only what the
+file cannot hold yet is seeded directly: the case officer and a customer. Every id, login and
+key goes to DATA_DIR/demo.json.
 """
 
 from __future__ import annotations
@@ -10,22 +12,23 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from hallkey import booking, hub, locks
+from hallkey.apply import Endpoint, Outcome, SetupFile, apply_setup, load_setup_file
+from hallkey.core.inprocess import InProcessTransport
+from hallkey.core.web import create_app
 
 DEMO_TENANT_SLUG = "demo"
-
-# (door id, name); the same id at the hub and at the controller.
-DEMO_DOORS = [
-    ("gymsal-hovedinngang", "Gymsal, hovedinngang"),
-    ("gymsal-sideinngang", "Gymsal, sideinngang"),
-    ("moterom-1", "Møterom 1"),
-]
-OFFICE_HOURS = {day: [["08:00", "22:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
-OFFICE_HOURS |= {day: [["10:00", "18:00"]] for day in ("sat", "sun")}
+DEMO_FILE = Path(__file__).with_name("demo.toml")
+DEMO_STAFF_TOKEN = "demo staff and integrations"  # noqa: S105 - a token's name
+IN_PROCESS_URL = "http://in-process.invalid"
 
 
 @dataclass(frozen=True)
@@ -37,88 +40,62 @@ class DemoUrls:
     locks: str
 
 
+@contextmanager
+def in_process_operator(
+    booking_ctx: booking.BookingContext,
+    hub_ctx: hub.HubContext,
+    locks_ctx: locks.LocksContext,
+    urls: DemoUrls,
+) -> Iterator[tuple[Endpoint, Endpoint, Endpoint]]:
+    """Yields the operator's endpoints of the three contexts, called in-process; their
+    operator keys exist only for the duration of the block."""
+    parts = [booking.build_part(booking_ctx), hub.build_part(hub_ctx), locks.build_part(locks_ctx)]
+    transport = InProcessTransport(create_app(parts, run_workers=False))
+    with booking_ctx.database.transaction() as session:
+        booking_key = booking.issue_operator_key(booking_ctx, session, name="demo seeding")
+    with hub_ctx.database.transaction() as session:
+        hub_key = hub.issue_operator_key(hub_ctx, session, name="demo seeding")
+    with locks_ctx.database.transaction() as session:
+        locks_key = locks.issue_operator_key(locks_ctx, session, name="demo seeding")
+    try:
+        with ExitStack() as stack:
+
+            def endpoint(key: str, public_url: str) -> Endpoint:
+                client = httpx.Client(
+                    transport=transport,
+                    base_url=IN_PROCESS_URL,
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                return Endpoint(stack.enter_context(client), public_url.rstrip("/"))
+
+            yield (
+                endpoint(booking_key[1], urls.booking),
+                endpoint(hub_key[1], urls.hub),
+                endpoint(locks_key[1], urls.locks),
+            )
+    finally:
+        with booking_ctx.database.transaction() as session:
+            booking.revoke_operator_key(booking_ctx, session, key_id=booking_key[0])
+        with hub_ctx.database.transaction() as session:
+            hub.revoke_operator_key(hub_ctx, session, key_id=hub_key[0])
+        with locks_ctx.database.transaction() as session:
+            locks.revoke_operator_key(locks_ctx, session, key_id=locks_key[0])
+
+
 def seed_demo(
     booking_ctx: booking.BookingContext,
     hub_ctx: hub.HubContext,
     locks_ctx: locks.LocksContext,
     urls: DemoUrls,
 ) -> dict[str, Any]:
-    """Creates the demo municipality in all three databases; returns what demo.json holds."""
-    with locks_ctx.database.transaction() as session:
-        controller_id, locks_api_key = locks.create_controller(
-            locks_ctx, session, name="Sentrum kulturhus dørsentral"
-        )
-        for door_id, name in DEMO_DOORS:
-            locks.create_door(
-                locks_ctx, session, controller_id=controller_id, name=name, door_id=door_id
-            )
-
-    with hub_ctx.database.transaction() as session:
-        client_id, hub_api_key = hub.create_client(hub_ctx, session, name="Demo kommune booking")
-        site_id, site_events_token = hub.create_site(
-            hub_ctx,
-            session,
-            client_id=client_id,
-            name="Sentrum kulturhus",
-            connector="controller",
-            config={"base_url": urls.locks, "api_key": locks_api_key},
-        )
-        for door_id, name in DEMO_DOORS:
-            hub.create_door(
-                hub_ctx, session, site_id=site_id, name=name, door_id=door_id, remote_id=door_id
-            )
-
-    with locks_ctx.database.transaction() as session:
-        locks.set_hub_link(
-            locks_ctx,
-            session,
-            controller_id=controller_id,
-            hub_events_url=f"{urls.hub}/hub/v1/controller-events",
-            hub_events_token=site_events_token,
-        )
-
+    """Applies the demo file to all three contexts; returns what demo.json holds."""
+    setup = load_setup_file(DEMO_FILE)
+    with in_process_operator(booking_ctx, hub_ctx, locks_ctx, urls) as (b, h, lk):
+        outcome = apply_setup(setup, booking=b, hub=h, locks=lk)
     admin_password = secrets.token_urlsafe(12)
     with booking_ctx.database.transaction() as session:
-        tenant_id = booking.create_tenant(
-            booking_ctx,
-            session,
-            name="Demo kommune",
-            slug=DEMO_TENANT_SLUG,
-            hub_url=urls.hub,
-            hub_api_key=hub_api_key,
-        )
-        venue_id = booking.create_venue(
-            booking_ctx,
-            session,
-            tenant_id=tenant_id,
-            name="Sentrum kulturhus",
-            address="Storgata 1, 0155 Oslo",
-        )
-        resources = [
-            (
-                booking.create_resource(
-                    booking_ctx,
-                    session,
-                    venue_id=venue_id,
-                    name="Gymsal (døgnåpen)",
-                    door_ids=[DEMO_DOORS[0][0], DEMO_DOORS[1][0]],
-                ),
-                "Gymsal (døgnåpen)",
-                [DEMO_DOORS[0][0], DEMO_DOORS[1][0]],
-            ),
-            (
-                booking.create_resource(
-                    booking_ctx,
-                    session,
-                    venue_id=venue_id,
-                    name="Møterom 1",
-                    door_ids=[DEMO_DOORS[2][0]],
-                    opening_hours=OFFICE_HOURS,
-                ),
-                "Møterom 1",
-                [DEMO_DOORS[2][0]],
-            ),
-        ]
+        tenant_id = outcome.ids["tenant"]
+        # Staff accounts and customers are not in set-up files yet: seeded directly.
         booking.create_staff_user(
             booking_ctx,
             session,
@@ -135,44 +112,28 @@ def seed_demo(
             phone="+4791234567",
             email="post@demo-il.example",
         )
-        # Staff scope: reservations, approve/deny, customers' export and erasure (the README's
-        # "Try it"); it cannot post door events.
-        booking_api_token = booking.issue_api_token(
-            booking_ctx,
-            session,
-            tenant_id=tenant_id,
-            name="demo staff and integrations",
-            scopes=["staff"],
-        )
-        # The hub holds this one: it may post door events and do nothing else.
-        hub_events_token = booking.issue_api_token(
-            booking_ctx,
-            session,
-            tenant_id=tenant_id,
-            name="hub door events",
-            scopes=["events:write"],
-        )
+    return _demo_json(setup, outcome, urls, admin_password)
 
-    with hub_ctx.database.transaction() as session:
-        hub.set_client_events(
-            hub_ctx,
-            session,
-            client_id=client_id,
-            events_url=f"{urls.booking}/api/v1/access-events",
-            events_token=hub_events_token,
-        )
 
+def _demo_json(
+    setup: SetupFile, outcome: Outcome, urls: DemoUrls, admin_password: str
+) -> dict[str, Any]:
+    (controller,) = outcome.keys["controllers"].values()
+    resource_ids: dict[str, str] = outcome.ids["resources"]
+    specs = [resource for venue in setup.venues for resource in venue.resources]
     return {
         "base_url": urls.booking,
         "admin": {"username": "saksbehandler", "password": admin_password},
-        "booking_api_token": booking_api_token,
-        "hub_api_key": hub_api_key,
-        "locks_api_key": locks_api_key,
+        "booking_api_token": outcome.keys["booking_tokens"][DEMO_STAFF_TOKEN],
+        "hub_api_key": outcome.keys["hub_api_key"],
+        "locks_api_key": controller,
         "resources": [
-            {"id": resource_id, "name": name, "doors": doors}
-            for resource_id, name, doors in resources
+            {"id": resource_ids[spec.name], "name": spec.name, "doors": list(spec.doors)}
+            for spec in specs
         ],
-        "doors": [{"id": door_id, "name": name} for door_id, name in DEMO_DOORS],
+        "doors": [
+            {"id": door.id, "name": door.name} for site in setup.sites for door in site.doors
+        ],
     }
 
 

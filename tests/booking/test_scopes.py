@@ -174,7 +174,7 @@ def test_scopes__unknown_or_no_scope__cannot_be_issued(booking: Booking) -> None
         assert caught.value.field == "scopes"
 
 
-PUBLIC_PATHS = {"/api/v1/resources", "/api/v1/resources/{resource_id}/availability"}
+PUBLIC = {("get", "/api/v1/resources"), ("get", "/api/v1/resources/{resource_id}/availability")}
 
 
 def test_scopes__every_endpoint_but_the_public_ones__declares_the_scope_it_needs(
@@ -182,13 +182,17 @@ def test_scopes__every_endpoint_but_the_public_ones__declares_the_scope_it_needs
 ) -> None:
     doc = booking.client.get("/api/openapi.json").json()
     declared = {
-        (method, path): operation.get("x-required-scope")
+        (method, path): (operation.get("x-required-scope"), operation.get("x-operator-only"))
         for path, operations in doc["paths"].items()
         for method, operation in operations.items()
     }
-    for (method, path), scope in declared.items():
-        if path in PUBLIC_PATHS:
-            assert scope is None, (method, path)
+    scopes = {"reservations", "decide", "customers", "events:write", "setup"}
+    for (method, path), (scope, operator_only) in declared.items():
+        if (method, path) in PUBLIC:
+            assert (scope, operator_only) == (None, None), (method, path)
+        elif path.startswith("/api/v1/tenants/"):
+            assert (scope, operator_only) == (None, True), (method, path)
         else:
-            assert scope in {"reservations", "decide", "customers", "events:write"}, (method, path)
-    assert declared[("post", "/api/v1/access-events")] == "events:write"
+            assert scope in scopes and operator_only is None, (method, path)
+    assert declared[("post", "/api/v1/access-events")][0] == "events:write"
+    assert declared[("post", "/api/v1/resources")][0] == "setup"

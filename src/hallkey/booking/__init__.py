@@ -12,6 +12,7 @@ from hallkey.booking.provisioning import (
     set_tenant_hostnames,
     tenant_exists,
 )
+from hallkey.booking.setup import issue_operator_key, revoke_operator_key
 
 __all__ = [
     "BookingContext",
@@ -23,6 +24,8 @@ __all__ = [
     "create_tenant",
     "create_venue",
     "issue_api_token",
+    "issue_operator_key",
+    "revoke_operator_key",
     "set_tenant_hostnames",
     "tenant_exists",
 ]

@@ -31,6 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hallkey.core.db import UTCDateTime, make_metadata
 from hallkey.core.jobs import job_table
+from hallkey.core.operators import operator_key_table
 
 
 class Base(DeclarativeBase):
@@ -112,6 +113,8 @@ class Resource(Base):
     min_booking_minutes: Mapped[int] = mapped_column(Integer, server_default="15")
     max_booking_minutes: Mapped[int] = mapped_column(Integer, server_default="1440")
     horizon_days: Mapped[int] = mapped_column(Integer, server_default="365")
+    # An inactive resource takes no new bookings and is not offered; its reservations stay.
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -185,3 +188,4 @@ class AccessEvent(Base):
 
 
 jobs_table = job_table(Base.metadata, "booking_jobs")
+operator_keys_table = operator_key_table(Base.metadata, "booking_operator_keys")

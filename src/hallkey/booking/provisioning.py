@@ -137,6 +137,30 @@ def create_venue(
     return venue.id
 
 
+def check_resource_rules(
+    *,
+    credential: str,
+    access_before_minutes: int,
+    access_after_minutes: int,
+    min_booking_minutes: int,
+    max_booking_minutes: int,
+    horizon_days: int,
+) -> None:
+    """Raises InvalidInput naming the first of a resource's rules that is out of bounds."""
+    if credential not in domain.CREDENTIALS:
+        raise InvalidInput("unknown credential type", field="credential")
+    if not 0 <= access_before_minutes <= 24 * 60:
+        raise InvalidInput("must be 0 to 1440 minutes", field="access_before_minutes")
+    if not 0 <= access_after_minutes <= 24 * 60:
+        raise InvalidInput("must be 0 to 1440 minutes", field="access_after_minutes")
+    if not 1 <= max_booking_minutes <= MAX_BOOKING_MINUTES_LIMIT:
+        raise InvalidInput("must be 1 minute to 366 days", field="max_booking_minutes")
+    if not 1 <= min_booking_minutes <= max_booking_minutes:
+        raise InvalidInput("must be 1 minute to the longest booking", field="min_booking_minutes")
+    if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
+        raise InvalidInput(f"must be 1 to {MAX_HORIZON_DAYS} days", field="horizon_days")
+
+
 def create_resource(
     ctx: BookingContext,
     session: Session,
@@ -152,6 +176,7 @@ def create_resource(
     min_booking_minutes: int = 15,
     max_booking_minutes: int = 24 * 60,
     horizon_days: int = 365,
+    active: bool = True,
 ) -> str:
     """Returns the id of a new bookable resource of a venue, opened by the given hub doors.
 
@@ -161,18 +186,14 @@ def create_resource(
     venue = session.get(Venue, venue_id)
     if venue is None:
         raise NotFound("unknown venue", field="venue_id")
-    if credential not in domain.CREDENTIALS:
-        raise InvalidInput("unknown credential type", field="credential")
-    if not 0 <= access_before_minutes <= 24 * 60:
-        raise InvalidInput("must be 0 to 1440 minutes", field="access_before_minutes")
-    if not 0 <= access_after_minutes <= 24 * 60:
-        raise InvalidInput("must be 0 to 1440 minutes", field="access_after_minutes")
-    if not 1 <= max_booking_minutes <= MAX_BOOKING_MINUTES_LIMIT:
-        raise InvalidInput("must be 1 minute to 366 days", field="max_booking_minutes")
-    if not 1 <= min_booking_minutes <= max_booking_minutes:
-        raise InvalidInput("must be 1 minute to the longest booking", field="min_booking_minutes")
-    if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
-        raise InvalidInput(f"must be 1 to {MAX_HORIZON_DAYS} days", field="horizon_days")
+    check_resource_rules(
+        credential=credential,
+        access_before_minutes=access_before_minutes,
+        access_after_minutes=access_after_minutes,
+        min_booking_minutes=min_booking_minutes,
+        max_booking_minutes=max_booking_minutes,
+        horizon_days=horizon_days,
+    )
     resource = Resource(
         id=new_id("res"),
         tenant_id=venue.tenant_id,
@@ -187,6 +208,7 @@ def create_resource(
         min_booking_minutes=min_booking_minutes,
         max_booking_minutes=max_booking_minutes,
         horizon_days=horizon_days,
+        active=active,
         created_at=ctx.clock.now(),
     )
     session.add(resource)

@@ -70,7 +70,7 @@ def resources_with_venues(session: Session, tenant_id: str) -> Sequence[tuple[Re
     rows = session.execute(
         select(Resource, Venue)
         .join(Venue, Venue.id == Resource.venue_id)
-        .where(Resource.tenant_id == tenant_id)
+        .where(Resource.tenant_id == tenant_id, Resource.active)
         .order_by(Resource.name, Resource.id)
     ).all()
     return [(row[0], row[1]) for row in rows]
@@ -160,3 +160,22 @@ def existing_event_ids(session: Session, tenant_id: str, ids: Sequence[str]) -> 
 def count_rows(session: Session, model: type[Reservation] | type[Customer]) -> int:
     """Returns the number of rows of a table (for checks and tests)."""
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def confirmed_reservations_of(
+    session: Session, resource_id: str, *, ending_after: datetime, lock: bool = False
+) -> Sequence[Reservation]:
+    """Returns the confirmed reservations of a resource that end after `ending_after`, oldest
+    first (locked if asked); the (resource_id, start_at, end_at) index serves it."""
+    query = (
+        select(Reservation)
+        .where(
+            Reservation.resource_id == resource_id,
+            Reservation.status == "confirmed",
+            Reservation.end_at > ending_after,
+        )
+        .order_by(Reservation.start_at, Reservation.id)
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).all()

@@ -1,8 +1,9 @@
 """What a booking API token may do. Every endpoint names the one scope it needs.
 
 `staff` is the bundle a portal or a case officer's integration holds: `reservations`,
-`decide` and `customers`. `events:write` (the hub pushing door events) is never part of a
-bundle: a token that holds it should hold nothing else.
+`decide` and `customers`. `setup` (venues and resources) is not part of it. `events:write`
+(the hub pushing door events) is never part of a bundle: a token that holds it should hold
+nothing else.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ CUSTOMERS = "customers"
 """Export and erase customers' data."""
 EVENTS_WRITE = "events:write"
 """Only `POST /api/v1/access-events`: the hub's token for door events."""
+SETUP = "setup"
+"""Set the tenant up: venues and resources with their rules (a tenant admin's integration)."""
 STAFF = "staff"
 """Everything staff do through the API: reservations, decide and customers."""
 
 BUNDLES: dict[str, frozenset[str]] = {STAFF: frozenset({RESERVATIONS, DECIDE, CUSTOMERS})}
-ALL: frozenset[str] = frozenset({RESERVATIONS, DECIDE, CUSTOMERS, EVENTS_WRITE, STAFF})
+ALL: frozenset[str] = frozenset({RESERVATIONS, DECIDE, CUSTOMERS, EVENTS_WRITE, SETUP, STAFF})
 
 
 def allows(held: Iterable[str], needed: str) -> bool:

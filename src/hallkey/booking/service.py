@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.booking import customers, domain
 from hallkey.booking import repository as repo
-from hallkey.booking.models import Reservation
+from hallkey.booking.models import Reservation, Resource
 from hallkey.booking.schemas import (
     AccessOut,
     CustomerOut,
@@ -97,6 +97,8 @@ def create_reservation(
     resource = repo.resource(session, data.resource_id)
     if resource is None or resource.tenant_id != tenant_id:
         raise NotFound("unknown resource", field="resource_id")
+    if not resource.active:
+        raise InvalidInput("this resource takes no new bookings", field="resource_id")
     credential = (data.access.credential if data.access else None) or resource.credential
     if credential != resource.credential:
         raise InvalidInput(
@@ -160,6 +162,19 @@ def _changed(ctx: BookingContext, session: Session, reservation: Reservation) ->
     priority = PRIORITY_REVOKE if reservation.status != "confirmed" else 0
     payload = {"reservation_id": reservation.id}
     ctx.jobs.enqueue(session, SYNC_ACCESS, payload, peer="hub", priority=priority)
+
+
+def resync_resource_access(ctx: BookingContext, session: Session, resource: Resource) -> int:
+    """Syncs again every confirmed reservation of the resource whose access has not yet ended
+    (its doors or access minutes changed, and the keys follow); returns how many."""
+    after = timedelta(minutes=resource.access_after_minutes)
+    ending_after = ctx.clock.now() - after
+    found = repo.confirmed_reservations_of(
+        session, resource.id, ending_after=ending_after, lock=True
+    )
+    for reservation in found:
+        _changed(ctx, session, reservation)
+    return len(found)
 
 
 def move_reservation(

@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     wrong_keys_per_minute: int = Field(default=20, ge=1)
     """Wrong API keys one source address may present per minute before further ones get 429."""
 
+    booking_operator_key: str | None = None
+    """The booking operator key `hallkey apply` presents (made by `hallkey operator-key`)."""
+
+    hub_operator_key: str | None = None
+    """The hub operator key `hallkey apply` presents."""
+
+    locks_operator_key: str | None = None
+    """The door controller operator key `hallkey apply` presents."""
+
     log_level: str = "INFO"
     """Python logging level."""
 

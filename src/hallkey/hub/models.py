@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hallkey.core.db import UTCDateTime, make_metadata
 from hallkey.core.jobs import job_table
+from hallkey.core.operators import operator_key_table
 
 
 class Base(DeclarativeBase):
@@ -235,3 +236,4 @@ class AuditEntry(Base):
 
 
 jobs_table = job_table(Base.metadata, "hub_jobs")
+operator_keys_table = operator_key_table(Base.metadata, "hub_operator_keys")

@@ -5,6 +5,7 @@ It knows nothing about people: only the opaque grant `ref`.
 
 from hallkey.locks.app import build_part
 from hallkey.locks.context import LocksContext, create_context
+from hallkey.locks.operator import issue_operator_key, revoke_operator_key
 from hallkey.locks.provisioning import create_controller, create_door, set_hub_link
 
 __all__ = [
@@ -13,5 +14,7 @@ __all__ = [
     "create_context",
     "create_controller",
     "create_door",
+    "issue_operator_key",
+    "revoke_operator_key",
     "set_hub_link",
 ]

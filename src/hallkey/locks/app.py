@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hallkey.core.web import ContextPart, database_part
+from hallkey.locks import operator_api
 from hallkey.locks.api import build_routers
 from hallkey.locks.context import LocksContext
 
@@ -13,7 +14,7 @@ def build_part(ctx: LocksContext) -> ContextPart:
         name="locks",
         title="hallkey door controller",
         openapi_path="/locks/openapi.json",
-        routers=build_routers(ctx),
+        routers=[*build_routers(ctx), operator_api.build_router(ctx)],
         database=ctx.database,
         worker=ctx.worker,
         close=ctx.close,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hallkey.core.db import UTCDateTime, make_metadata
 from hallkey.core.jobs import job_table
+from hallkey.core.operators import operator_key_table
 
 
 class Base(DeclarativeBase):
@@ -140,3 +141,4 @@ class Event(Base):
 
 
 jobs_table = job_table(Base.metadata, "locks_jobs")
+operator_keys_table = operator_key_table(Base.metadata, "locks_operator_keys")

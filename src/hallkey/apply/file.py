@@ -1,0 +1,207 @@
+"""The set-up file: what one municipality looks like, read from TOML and checked whole.
+
+Things are matched by what the file names them: the tenant by `slug`, the hub client, sites,
+controllers, venues and resources by `name`, doors by `id`. Renaming one in the file therefore
+makes a new one (and deactivates a renamed resource's old self).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DOOR_ID = r"^[A-Za-z0-9_.:\-]{1,64}$"
+SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
+DAY_MINUTES = 24 * 60
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a known IANA time zone") from None
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_zone)]
+Minutes = Annotated[int, Field(ge=0, le=DAY_MINUTES)]
+
+
+class SetupFileError(Exception):
+    """The file cannot be read or breaks a rule; `problems` says where and why, one a line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class TenantSpec(_Model):
+    slug: str = Field(pattern=SLUG)
+    name: str = Field(min_length=1, max_length=200)
+    timezone: TimeZone = "Europe/Oslo"
+    hostnames: list[str] = Field(default_factory=list, max_length=20)
+
+
+class TokenSpec(_Model):
+    """A booking API token of the tenant, made once (by name); shown when it is made."""
+
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] = Field(min_length=1)
+
+
+class HubSpec(_Model):
+    client: str = Field(min_length=1, max_length=200)
+
+
+class DoorSpec(_Model):
+    id: str = Field(pattern=DOOR_ID)
+    name: str = Field(min_length=1, max_length=200)
+    # Its id in the lock system behind the site's connector (default: `id`).
+    remote_id: str | None = Field(default=None, pattern=DOOR_ID)
+
+
+class SiteSpec(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    connector: str = Field(min_length=1, max_length=32)
+    # connector = "controller": the hallkey door controller of this name (default: the site's
+    # name), made with the same doors under the same ids.
+    controller: str | None = Field(default=None, min_length=1, max_length=200)
+    # Other connectors: their site configuration (see the README), applied when the site is made.
+    config: dict[str, str] = Field(default_factory=dict)
+    timezone: TimeZone = "Europe/Oslo"
+    pin_length: int = Field(default=6, ge=4, le=8)
+    doors: list[DoorSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _controller_only_for_controllers(self) -> SiteSpec:
+        if self.connector == "controller" and self.config:
+            raise ValueError("a controller site takes no config: the controller is made for it")
+        if self.connector != "controller" and self.controller is not None:
+            raise ValueError("only a site with connector = 'controller' names a controller")
+        return self
+
+    @property
+    def controller_name(self) -> str | None:
+        """Returns the name of the site's hallkey controller, or None for other connectors."""
+        return (self.controller or self.name) if self.connector == "controller" else None
+
+
+class ResourceSpec(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    doors: list[str] = Field(min_length=1, max_length=20)
+    credential: Literal["pin", "mobile_key", "url_key", "sms"] = "pin"
+    access_before_minutes: Minutes = 15
+    access_after_minutes: Minutes = 15
+    # Left out: open around the clock.
+    opening_hours: dict[str, list[list[str]]] | None = None
+    approval_required: bool = False
+    min_booking_minutes: int = Field(default=15, ge=1)
+    max_booking_minutes: int = Field(default=DAY_MINUTES, ge=1, le=366 * DAY_MINUTES)
+    horizon_days: int = Field(default=365, ge=1, le=3660)
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, hours: dict[str, list[list[str]]] | None) -> dict[str, list[list[str]]] | None:
+        for day, intervals in (hours or {}).items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"opening hours are keyed by {', '.join(WEEKDAYS)}")
+            for interval in intervals:
+                if len(interval) != 2 or not all(HHMM.match(t) for t in interval):
+                    raise ValueError('each opening is ["HH:MM", "HH:MM"]')
+                if interval[1] <= interval[0]:
+                    raise ValueError("an opening must close after it opens")
+        return hours
+
+    @model_validator(mode="after")
+    def _shortest_not_longest(self) -> ResourceSpec:
+        if self.min_booking_minutes > self.max_booking_minutes:
+            raise ValueError("min_booking_minutes is longer than max_booking_minutes")
+        return self
+
+
+class VenueSpec(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(default="", max_length=500)
+    timezone: TimeZone | None = None
+    resources: list[ResourceSpec] = Field(default_factory=list)
+
+
+class SetupFile(_Model):
+    """One municipality across the three contexts."""
+
+    tenant: TenantSpec
+    hub: HubSpec
+    sites: list[SiteSpec] = Field(default_factory=list)
+    venues: list[VenueSpec] = Field(default_factory=list)
+    tokens: list[TokenSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_and_doors(self) -> SetupFile:
+        _unique("sites", [site.name for site in self.sites])
+        _unique("venues", [venue.name for venue in self.venues])
+        _unique("tokens", [token.name for token in self.tokens])
+        _unique("resources", [r.name for venue in self.venues for r in venue.resources])
+        _unique("doors", [door.id for site in self.sites for door in site.doors])
+        controllers = [site.controller_name for site in self.sites if site.controller_name]
+        _unique("controllers", controllers)
+        known = {door.id for site in self.sites for door in site.doors}
+        for venue in self.venues:
+            for resource in venue.resources:
+                unknown = sorted(set(resource.doors) - known)
+                if unknown:
+                    raise ValueError(
+                        f"resource {resource.name!r} names doors no site has: {', '.join(unknown)}"
+                    )
+        return self
+
+
+def _unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"two {what} are named {name!r}")
+        seen.add(name)
+
+
+def parse_setup(text: str) -> SetupFile:
+    """Returns the set-up a TOML text describes; raises SetupFileError naming each problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SetupFileError([f"not valid TOML: {exc}"]) from None
+    try:
+        return SetupFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "file"
+            problems.append(f"{where}: {error['msg']}")
+        raise SetupFileError(problems) from None
+
+
+def load_setup_file(path: Path) -> SetupFile:
+    """Returns the set-up of a TOML file; raises SetupFileError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SetupFileError([f"{path}: {exc.strerror}"]) from None
+    return parse_setup(text)

@@ -1,0 +1,322 @@
+"""Setting a tenant up through the API: the operator's tenants and tokens, staff's venues and
+resources. Services only: the request owns the transaction.
+
+Two identities may set a tenant up: the booking operator (an `hkbo_` key, any tenant, named by
+slug) and a tenant's own token with the `setup` scope (its tenant only).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from hallkey.booking import domain, provisioning, scopes, service, tokens
+from hallkey.booking import repository as repo
+from hallkey.booking.models import ApiToken, Resource, Tenant, Venue, operator_keys_table
+from hallkey.booking.setup_schemas import (
+    IssuedTokenOut,
+    ResourceIn,
+    ResourcePatch,
+    ResourceSetupOut,
+    TenantOut,
+    TenantPut,
+    TokenIn,
+    TokenSummary,
+    VenueIn,
+    VenueOut,
+    VenuePatch,
+)
+from hallkey.core import operators
+from hallkey.core.errors import BadRequest, Forbidden, NotFound
+from hallkey.core.security import parse_api_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hallkey.booking.context import BookingContext
+
+OPERATOR_PREFIX = "hkbo"
+
+
+def issue_operator_key(ctx: BookingContext, session: Session, *, name: str) -> tuple[str, str]:
+    """Stores a new booking operator key; returns (its id, the key, shown only now)."""
+    return operators.issue_operator_key(
+        session, operator_keys_table, OPERATOR_PREFIX, name=name, now=ctx.clock.now()
+    )
+
+
+def revoke_operator_key(ctx: BookingContext, session: Session, *, key_id: str) -> None:
+    """Deletes a booking operator key."""
+    operators.revoke_operator_key(session, operator_keys_table, key_id)
+
+
+def authenticate_operator(session: Session, token: str) -> str:
+    """Returns the id of the booking operator key presented; raises Unauthorized."""
+    return operators.authenticate_operator(session, operator_keys_table, OPERATOR_PREFIX, token)
+
+
+def is_operator_key(token: str) -> bool:
+    """Tells whether a presented key has the operator's form (not whether it is valid)."""
+    return parse_api_key(token, OPERATOR_PREFIX) is not None
+
+
+def verify_setup_key(session: Session, token: str) -> None:
+    """Raises Unauthorized unless the key is a valid operator key or booking API token."""
+    if is_operator_key(token):
+        authenticate_operator(session, token)
+    else:
+        tokens.verify(session, token)
+
+
+def setup_tenant(session: Session, token: str, tenant_slug: str | None) -> str:
+    """Returns the tenant a set-up request acts for: the operator names it (`tenant`), a
+    tenant's token with the `setup` scope is its own."""
+    if is_operator_key(token):
+        authenticate_operator(session, token)
+        if tenant_slug is None:
+            raise BadRequest("the operator names the tenant", field="tenant")
+        return _tenant_by_slug(session, tenant_slug).id
+    tenant_id = tokens.authenticate(session, token, scopes.SETUP)
+    if tenant_slug is not None and _tenant_by_slug(session, tenant_slug).id != tenant_id:
+        raise Forbidden("this token belongs to another tenant", field="tenant")
+    return tenant_id
+
+
+def _tenant_by_slug(session: Session, slug: str) -> Tenant:
+    tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+    if tenant is None:
+        raise NotFound("unknown tenant", field="tenant")
+    return tenant
+
+
+# --- tenants and their tokens (operator) ------------------------------------------------
+
+
+def tenant_view(session: Session, slug: str) -> TenantOut:
+    """Returns a tenant with its host names and live tokens (never their secrets)."""
+    tenant = _tenant_by_slug(session, slug)
+    live = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.tenant_id == tenant.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.name, ApiToken.id)
+    )
+    return TenantOut(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        timezone=tenant.timezone,
+        hub_url=tenant.hub_url,
+        hostnames=sorted(repo.hostnames_of(session, tenant.id)),
+        tokens=[TokenSummary(id=t.id, name=t.name, scopes=list(t.scopes)) for t in live],
+    )
+
+
+def put_tenant(
+    ctx: BookingContext, session: Session, slug: str, body: TenantPut
+) -> tuple[TenantOut, bool]:
+    """Creates the tenant of this slug or brings it to `body`; returns it and whether it is new."""
+    tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+    if tenant is None:
+        if body.hub_api_key is None:
+            raise BadRequest("a new tenant needs its hub_api_key", field="hub_api_key")
+        provisioning.create_tenant(
+            ctx,
+            session,
+            name=body.name,
+            slug=slug,
+            hub_url=body.hub_url,
+            hub_api_key=body.hub_api_key,
+            timezone=body.timezone,
+            hostnames=body.hostnames or (),
+        )
+        return tenant_view(session, slug), True
+    domain.zone(body.timezone)
+    tenant.name = body.name
+    tenant.timezone = body.timezone
+    tenant.hub_url = body.hub_url.rstrip("/")
+    if body.hub_api_key is not None:
+        tenant.hub_api_key_sealed = ctx.box.seal(body.hub_api_key)
+    if body.hostnames is not None:
+        provisioning.set_tenant_hostnames(
+            ctx, session, tenant_id=tenant.id, hostnames=body.hostnames
+        )
+    session.flush()
+    return tenant_view(session, slug), False
+
+
+def issue_token(ctx: BookingContext, session: Session, slug: str, body: TokenIn) -> IssuedTokenOut:
+    """Issues a tenant's API token with these scopes; the plaintext is in this answer only."""
+    tenant = _tenant_by_slug(session, slug)
+    plaintext = provisioning.issue_api_token(
+        ctx, session, tenant_id=tenant.id, name=body.name, scopes=body.scopes
+    )
+    parsed = parse_api_key(plaintext, "hkb")
+    assert parsed is not None
+    token = session.scalars(select(ApiToken).where(ApiToken.key_id == parsed[0])).one()
+    return IssuedTokenOut(id=token.id, name=token.name, scopes=list(token.scopes), token=plaintext)
+
+
+# --- venues and resources (operator or a `setup` token) ---------------------------------
+
+
+def resource_setup_out(resource: Resource) -> ResourceSetupOut:
+    """Returns a resource with all its rules."""
+    return ResourceSetupOut(
+        id=resource.id,
+        venue_id=resource.venue_id,
+        name=resource.name,
+        active=resource.active,
+        door_ids=list(resource.door_ids),
+        credential=resource.credential,
+        access_before_minutes=resource.access_before_minutes,
+        access_after_minutes=resource.access_after_minutes,
+        opening_hours=resource.opening_hours,
+        approval_required=resource.approval_required,
+        min_booking_minutes=resource.min_booking_minutes,
+        max_booking_minutes=resource.max_booking_minutes,
+        horizon_days=resource.horizon_days,
+    )
+
+
+def _venue_out(session: Session, venue: Venue) -> VenueOut:
+    resources = session.scalars(
+        select(Resource).where(Resource.venue_id == venue.id).order_by(Resource.name, Resource.id)
+    )
+    return VenueOut(
+        id=venue.id,
+        name=venue.name,
+        address=venue.address,
+        timezone=venue.timezone,
+        resources=[resource_setup_out(resource) for resource in resources],
+    )
+
+
+def _venue(session: Session, tenant_id: str, venue_id: str) -> Venue:
+    venue = session.get(Venue, venue_id)
+    if venue is None or venue.tenant_id != tenant_id:
+        raise NotFound("unknown venue", field="venue_id")
+    return venue
+
+
+def list_venues(session: Session, tenant_id: str) -> list[VenueOut]:
+    """Returns the tenant's venues, each with all its resources (inactive ones too)."""
+    venues = session.scalars(
+        select(Venue).where(Venue.tenant_id == tenant_id).order_by(Venue.name, Venue.id)
+    )
+    return [_venue_out(session, venue) for venue in venues]
+
+
+def create_venue(ctx: BookingContext, session: Session, tenant_id: str, body: VenueIn) -> VenueOut:
+    """Creates a venue of the tenant."""
+    venue_id = provisioning.create_venue(
+        ctx,
+        session,
+        tenant_id=tenant_id,
+        name=body.name,
+        address=body.address,
+        timezone=body.timezone,
+    )
+    return _venue_out(session, _venue(session, tenant_id, venue_id))
+
+
+def update_venue(
+    ctx: BookingContext, session: Session, tenant_id: str, venue_id: str, body: VenuePatch
+) -> VenueOut:
+    """Changes what the patch names of a venue."""
+    venue = _venue(session, tenant_id, venue_id)
+    if body.timezone is not None:
+        domain.zone(body.timezone)
+        venue.timezone = body.timezone
+    if body.name is not None:
+        venue.name = body.name
+    if body.address is not None:
+        venue.address = body.address
+    session.flush()
+    return _venue_out(session, venue)
+
+
+def create_resource(
+    ctx: BookingContext, session: Session, tenant_id: str, body: ResourceIn
+) -> ResourceSetupOut:
+    """Creates a resource of one of the tenant's venues, with its rules and doors."""
+    _venue(session, tenant_id, body.venue_id)
+    defaults = ResourceSetupOut(
+        id="",
+        venue_id=body.venue_id,
+        name=body.name,
+        active=body.active,
+        door_ids=body.door_ids,
+        credential="pin",
+        access_before_minutes=15,
+        access_after_minutes=15,
+        opening_hours=None,
+        approval_required=False,
+        min_booking_minutes=15,
+        max_booking_minutes=24 * 60,
+        horizon_days=365,
+    )
+    wanted = defaults.model_copy(update=body.model_dump(exclude_none=True, exclude={"active"}))
+    resource_id = provisioning.create_resource(
+        ctx,
+        session,
+        venue_id=wanted.venue_id,
+        name=wanted.name,
+        door_ids=wanted.door_ids,
+        credential=wanted.credential,
+        access_before_minutes=wanted.access_before_minutes,
+        access_after_minutes=wanted.access_after_minutes,
+        opening_hours=wanted.opening_hours,
+        approval_required=wanted.approval_required,
+        min_booking_minutes=wanted.min_booking_minutes,
+        max_booking_minutes=wanted.max_booking_minutes,
+        horizon_days=wanted.horizon_days,
+        active=wanted.active,
+    )
+    resource = session.get(Resource, resource_id)
+    assert resource is not None
+    return resource_setup_out(resource)
+
+
+def update_resource(
+    ctx: BookingContext, session: Session, tenant_id: str, resource_id: str, body: ResourcePatch
+) -> ResourceSetupOut:
+    """Changes what the patch names of a resource; the rules are checked as a whole."""
+    resource = session.get(Resource, resource_id)
+    if resource is None or resource.tenant_id != tenant_id:
+        raise NotFound("unknown resource", field="resource_id")
+    current = resource_setup_out(resource)
+    changes = body.model_dump(exclude_none=True, exclude={"clear_opening_hours"})
+    if body.clear_opening_hours:
+        if body.opening_hours is not None:
+            raise BadRequest(
+                "give opening_hours or clear_opening_hours, not both", field="opening_hours"
+            )
+        changes["opening_hours"] = None
+    wanted = current.model_copy(update=changes)
+    provisioning.check_resource_rules(
+        credential=wanted.credential,
+        access_before_minutes=wanted.access_before_minutes,
+        access_after_minutes=wanted.access_after_minutes,
+        min_booking_minutes=wanted.min_booking_minutes,
+        max_booking_minutes=wanted.max_booking_minutes,
+        horizon_days=wanted.horizon_days,
+    )
+    resource.name = wanted.name
+    resource.active = wanted.active
+    resource.door_ids = list(wanted.door_ids)
+    resource.credential = wanted.credential
+    resource.access_before_minutes = wanted.access_before_minutes
+    resource.access_after_minutes = wanted.access_after_minutes
+    resource.opening_hours = domain.validate_opening_hours(wanted.opening_hours)
+    resource.approval_required = wanted.approval_required
+    resource.min_booking_minutes = wanted.min_booking_minutes
+    resource.max_booking_minutes = wanted.max_booking_minutes
+    resource.horizon_days = wanted.horizon_days
+    session.flush()
+    access = ("door_ids", "access_before_minutes", "access_after_minutes")
+    if any(getattr(current, name) != getattr(wanted, name) for name in access):
+        # The grants at the hub hold the old doors and windows: every booking still to come
+        # is synced again, so its key follows (new doors programmed, old ones revoked).
+        service.resync_resource_access(ctx, session, resource)
+    return resource_setup_out(resource)

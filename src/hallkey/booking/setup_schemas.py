@@ -1,0 +1,162 @@
+"""Request and response bodies of the booking set-up API: tenants, tokens, venues, resources."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field, field_validator
+
+from hallkey.booking.schemas import Credential, clean_name
+from hallkey.core.schemas import RequestModel
+
+DOOR_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
+OpeningHoursIn = dict[str, list[list[str]]]
+
+
+def _name(value: str | None) -> str | None:
+    return None if value is None else clean_name(value)
+
+
+class TenantPut(RequestModel):
+    """A tenant as the operator wants it; `hub_api_key` is needed only to create it."""
+
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = Field(default="Europe/Oslo", min_length=1, max_length=64)
+    hub_url: str = Field(min_length=8, max_length=500, pattern=r"^https?://")
+    hub_api_key: str | None = Field(default=None, min_length=8, max_length=200)
+    hostnames: list[str] | None = Field(default=None, max_length=20)
+
+    @field_validator("name")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _name(value)
+
+
+class TokenSummary(BaseModel):
+    id: str
+    name: str
+    scopes: list[str]
+
+
+class TenantOut(BaseModel):
+    id: str
+    slug: str
+    name: str
+    timezone: str
+    hub_url: str
+    hostnames: list[str]
+    tokens: list[TokenSummary]
+
+
+class TokenIn(RequestModel):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] = Field(min_length=1, max_length=10)
+
+    @field_validator("name")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _name(value)
+
+
+class IssuedTokenOut(TokenSummary):
+    """A new token: `token` is shown only in this answer."""
+
+    token: str
+
+
+class VenueIn(RequestModel):
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(default="", max_length=500)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator("name")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _name(value)
+
+
+class VenuePatch(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=500)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator("name")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _name(value)
+
+
+class ResourceRules(RequestModel):
+    """A resource's rules; in a PATCH each one left out stays as it is."""
+
+    credential: Credential | None = None
+    access_before_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    access_after_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    opening_hours: OpeningHoursIn | None = None
+    approval_required: bool | None = None
+    min_booking_minutes: int | None = Field(default=None, ge=1)
+    max_booking_minutes: int | None = Field(default=None, ge=1)
+    horizon_days: int | None = Field(default=None, ge=1)
+    door_ids: list[str] | None = Field(default=None, min_length=1, max_length=20)
+
+    @field_validator("door_ids")
+    @classmethod
+    def _doors(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if any(not re.fullmatch(DOOR_ID_PATTERN, door) for door in value):
+            raise ValueError("door ids are 1 to 64 letters, digits or _.:-")
+        if len(set(value)) != len(value):
+            raise ValueError("a door is named twice")
+        return value
+
+
+class ResourceIn(ResourceRules):
+    venue_id: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    door_ids: list[str] = Field(min_length=1, max_length=20)
+    # Opening hours: null (or left out) means open around the clock.
+    active: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _name(value)
+
+
+class ResourcePatch(ResourceRules):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    active: bool | None = None
+    # True clears the opening hours (open around the clock); null opening_hours alone keeps them.
+    clear_opening_hours: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _name(value)
+
+
+class ResourceSetupOut(BaseModel):
+    """A resource with every rule, as staff set it up."""
+
+    id: str
+    venue_id: str
+    name: str
+    active: bool
+    door_ids: list[str]
+    credential: str
+    access_before_minutes: int
+    access_after_minutes: int
+    opening_hours: OpeningHoursIn | None
+    approval_required: bool
+    min_booking_minutes: int
+    max_booking_minutes: int
+    horizon_days: int
+
+
+class VenueOut(BaseModel):
+    id: str
+    name: str
+    address: str
+    timezone: str
+    resources: list[ResourceSetupOut]

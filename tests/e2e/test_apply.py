@@ -1,0 +1,247 @@
+"""`hallkey apply` on a running deployment: a new municipality from a file, through the APIs.
+
+Combined and split (three servers), on SQLite and PostgreSQL: a dry run changes nothing and
+says what it would do, an apply makes it all, a second apply changes nothing, a booking on
+the new municipality opens its door, and a resource removed from the file is deactivated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hallkey.app import issue_operator_key
+from hallkey.apply import Endpoint, Outcome, apply_setup, parse_setup
+from tests.conftest import DatabaseUrlFactory
+from tests.e2e.harness import Deployment, Mode, deployment
+from tests.servers import wait_for
+
+NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+FJELLBY = (Path(__file__).parent / "fjellby.toml").read_text()
+CUSTOMER = {"name": "Ola Nordmann", "phone": "+47 912 34 568", "email": "ola@example.org"}
+
+
+@pytest.fixture(params=["combined", "split"])
+def running(
+    request: pytest.FixtureRequest, database_url: DatabaseUrlFactory, tmp_path: Path
+) -> Iterator[Deployment]:
+    mode: Mode = request.param
+    with deployment(mode, database_url, tmp_path / "var", NOW) as deployed:
+        yield deployed
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _client(url: str, key: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+
+
+class Operator:
+    """The operator's endpoints at each context of a deployment."""
+
+    def __init__(self, d: Deployment) -> None:
+        keys = {role: issue_operator_key(d.contexts, role, "test")[1] for role in _ROLES}
+        self.booking = Endpoint(_client(d.urls.booking, keys["booking"]), d.urls.booking)
+        self.hub = Endpoint(_client(d.urls.hub, keys["hub"]), d.urls.hub)
+        self.locks = Endpoint(_client(d.urls.locks, keys["locks"]), d.urls.locks)
+
+    def apply(self, text: str, *, dry_run: bool = False) -> Outcome:
+        return apply_setup(
+            parse_setup(text), booking=self.booking, hub=self.hub, locks=self.locks, dry_run=dry_run
+        )
+
+    def close(self) -> None:
+        for endpoint in (self.booking, self.hub, self.locks):
+            endpoint.client.close()
+
+
+_ROLES: tuple[Any, ...] = ("booking", "hub", "locks")
+
+
+@pytest.fixture
+def operator(running: Deployment) -> Iterator[Operator]:
+    made = Operator(running)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _everything(op: Operator) -> dict[str, Any]:
+    """Returns what the three contexts hold of set-up, as the operator sees it."""
+    tenant = op.booking.client.get("/api/v1/tenants/fjellby")
+    venues = op.booking.client.get("/api/v1/venues", params={"tenant": "fjellby"})
+    return {
+        "tenant": tenant.json() if tenant.status_code == 200 else tenant.status_code,
+        "venues": venues.json() if venues.status_code == 200 else venues.status_code,
+        "clients": op.hub.client.get("/hub/v1/operator/clients").json(),
+        "sites": op.hub.client.get("/hub/v1/operator/sites").json(),
+        "controllers": op.locks.client.get("/locks/v1/operator/controllers").json(),
+    }
+
+
+def test_apply__new_municipality__dry_run_then_apply_then_nothing_and_its_door_opens(
+    running: Deployment, operator: Operator
+) -> None:
+    d, op = running, operator
+    before = _everything(op)
+
+    planned = op.apply(FJELLBY, dry_run=True)
+    assert "+ tenant 'fjellby'" in planned.changes
+    assert "+ resource 'Fjellhallen, hall A'" in planned.changes
+    assert "+ controller 'Fjellhallen dørsentral'" in planned.changes
+    assert planned.keys == {}
+    assert _everything(op) == before
+
+    done = op.apply(FJELLBY)
+    assert done.changes == planned.changes
+    assert set(done.keys) == {"hub_api_key", "controllers", "booking_tokens"}
+    after = _everything(op)
+    assert after != before
+
+    again = op.apply(FJELLBY)
+    assert again.changes == []
+    assert again.keys == {}
+    assert op.apply(FJELLBY, dry_run=True).changes == []
+    assert _everything(op) == after
+
+    # A booking on the new municipality, with its own token, opens its own door.
+    portal = _client(d.urls.booking, done.keys["booking_tokens"]["portal"])
+    hall = done.ids["resources"]["Fjellhallen, hall A"]
+    start = NOW + timedelta(minutes=5)
+    created = portal.post(
+        "/api/v1/reservations",
+        json={
+            "resource_id": hall,
+            "start": iso(start),
+            "end": iso(start + timedelta(hours=1)),
+            "customer": CUSTOMER,
+        },
+    )
+    assert created.status_code == 201, created.text
+    booked = created.json()
+    assert booked["status"] == "confirmed"
+
+    def door_states() -> set[str]:
+        hub = _client(d.urls.hub, done.keys["hub_api_key"])
+        with hub:
+            response = hub.get(f"/hub/v1/grants/{booked['ref']}")
+        return (
+            {door["state"] for door in response.json()["doors"]} if response.is_success else set()
+        )
+
+    wait_for(lambda: door_states() == {"programmed"}, timeout=30)
+    access = portal.get(f"/api/v1/reservations/{booked['id']}").json()["access"]
+    assert access["state"] == "granted"
+    controller_key = done.keys["controllers"]["Fjellhallen dørsentral"]
+    with _client(d.urls.locks, controller_key) as locks:
+        opened = locks.post(
+            "/locks/v1/doors/fjellhallen-garderobe/keypad", json={"code": access["code_formatted"]}
+        )
+    assert opened.json() == {"granted": True, "ref": booked["ref"]}
+    # The demo's controller knows nothing of Fjellby's doors.
+    with d.locks() as demo_locks:
+        assert demo_locks.get("/locks/v1/doors/fjellhallen-inngang").status_code == 404
+
+    # The hall loses a door in the file: the booking's key follows, on the doors themselves.
+    narrower = FJELLBY.replace(
+        'doors = ["fjellhallen-inngang", "fjellhallen-garderobe"]',
+        'doors = ["fjellhallen-inngang"]',
+    )
+    assert op.apply(narrower).changes == ["~ resource 'Fjellhallen, hall A': door_ids"]
+
+    def by_door() -> dict[str, str]:
+        with _client(d.urls.hub, done.keys["hub_api_key"]) as hub:
+            grant = hub.get(f"/hub/v1/grants/{booked['ref']}").json()
+        return {door["id"]: door["state"] for door in grant["doors"]}
+
+    wanted = {"fjellhallen-inngang": "programmed", "fjellhallen-garderobe": "revoked"}
+    wait_for(lambda: by_door() == wanted, timeout=30)
+    wait_for(
+        lambda: (
+            portal.get(f"/api/v1/reservations/{booked['id']}").json()["access"]["state"]
+            == "granted"
+        ),
+        timeout=30,
+    )
+    typed = portal.get(f"/api/v1/reservations/{booked['id']}").json()["access"]["code_formatted"]
+    with _client(d.urls.locks, controller_key) as locks:
+        at_garderobe = locks.post(
+            "/locks/v1/doors/fjellhallen-garderobe/keypad", json={"code": typed}
+        ).json()
+        at_inngang = locks.post("/locks/v1/doors/fjellhallen-inngang/keypad", json={"code": typed})
+    assert at_garderobe["granted"] is False
+    assert at_inngang.json() == {"granted": True, "ref": booked["ref"]}
+    portal.close()
+
+
+def test_apply__edited_file__changes_only_the_edit_and_deactivates_a_removed_resource(
+    running: Deployment, operator: Operator
+) -> None:
+    d, op = running, operator
+    first = op.apply(FJELLBY)
+    meeting_room = first.ids["resources"]["Fjellhallen, møterom"]
+    edited = FJELLBY.replace("max_booking_minutes = 240", "max_booking_minutes = 180")
+    edited = edited[: edited.index('[[venues.resources]]\nname = "Fjellhallen, møterom"')]
+
+    planned = op.apply(edited, dry_run=True)
+    assert planned.changes == [
+        "~ resource 'Fjellhallen, hall A': max_booking_minutes",
+        "- resource 'Fjellhallen, møterom' deactivated (kept)",
+    ]
+    assert op.apply(edited).changes == planned.changes
+    assert op.apply(edited).changes == []
+
+    offered = httpx.get(f"{d.urls.booking}/api/v1/resources", params={"tenant": "fjellby"})
+    assert [r["name"] for r in offered.json()] == ["Fjellhallen, hall A"]
+    assert offered.json()[0]["max_booking_minutes"] == 180
+    portal = _client(d.urls.booking, first.keys["booking_tokens"]["portal"])
+    with portal:
+        refused = portal.post(
+            "/api/v1/reservations",
+            json={
+                "resource_id": meeting_room,
+                "start": iso(NOW + timedelta(days=1)),
+                "end": iso(NOW + timedelta(days=1, hours=1)),
+                "customer": CUSTOMER,
+            },
+        )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "resource_id"
+
+    # Put back in the file, it is active again.
+    assert op.apply(FJELLBY).changes == [
+        "~ resource 'Fjellhallen, hall A': max_booking_minutes",
+        "~ resource 'Fjellhallen, møterom': active",
+    ]
+
+
+def test_apply__controller_made_by_hand_before__gets_a_new_key_for_its_new_site(
+    running: Deployment, operator: Operator
+) -> None:
+    d, op = running, operator
+    made = op.locks.client.post(
+        "/locks/v1/operator/controllers", json={"name": "Fjellhallen dørsentral"}
+    ).json()
+
+    done = op.apply(FJELLBY)
+    assert "~ controller 'Fjellhallen dørsentral': new locks API key for its site" in done.changes
+    assert "+ controller 'Fjellhallen dørsentral'" not in done.changes
+    new_key = done.keys["controllers"]["Fjellhallen dørsentral"]
+    with _client(d.urls.locks, made["api_key"]) as old, _client(d.urls.locks, new_key) as new:
+        assert old.get("/locks/v1/doors").status_code == 401
+        assert {door["id"] for door in new.get("/locks/v1/doors").json()} == {
+            "fjellhallen-inngang",
+            "fjellhallen-garderobe",
+        }
+    listed = op.locks.client.get("/locks/v1/operator/controllers").json()
+    (linked,) = [c for c in listed if c["id"] == made["id"]]
+    assert linked["hub_events_url"] == f"{d.urls.hub}/hub/v1/controller-events"
+    assert op.apply(FJELLBY).changes == []
