@@ -447,3 +447,39 @@ def test_controller_connector__dot_segment_ref__reaches_the_controller_and_is_it
                 cause = error.value.__cause__
                 assert isinstance(cause, PeerError) and cause.status == 422, cause
                 assert cause.code == "invalid"
+
+
+@pytest.fixture(params=["controller"])
+def scheduling_case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConnectorCase]:
+    """Yields each connector that keeps unlock schedules (`schedule`) in turn."""
+    with _case(str(request.param), tmp_path) as case:
+        assert "schedule" in case.connector.capabilities
+        yield case
+
+
+def test_connector__unlock_schedule__is_held_moved_and_revoked_like_a_credential(
+    scheduling_case: ConnectorCase,
+) -> None:
+    case = scheduling_case
+    now = case.now()
+    first = (Window(now + timedelta(hours=1), now + timedelta(hours=2)),)
+    moved = (Window(now + timedelta(hours=3), now + timedelta(hours=4)),)
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, first, version=1))
+    assert [(c.ref, c.windows) for c in case.connector.live_credentials(case.door)] == [
+        ("rsv_open", first)
+    ]
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, moved, version=2))
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, first, version=1))
+    assert [c.windows for c in case.connector.live_credentials(case.door)] == [moved]
+    case.connector.revoke(case.door, "rsv_open", 3)
+    assert case.connector.live_credentials(case.door) == []
+
+
+def test_connector__unlock_schedule_with_a_code__is_unsupported(
+    scheduling_case: ConnectorCase,
+) -> None:
+    case = scheduling_case
+    window = (Window(case.now(), case.now() + timedelta(hours=1)),)
+    with pytest.raises(ConnectorError) as error:
+        case.connector.program(case.door, "rsv_open", Credential("unlock", "482915", window))
+    assert (error.value.code, error.value.retryable) == ("unsupported", False)

@@ -145,6 +145,7 @@ def create_resource(
     name: str,
     door_ids: list[str],
     credential: str = "pin",
+    access_operation: str = "code",
     access_before_minutes: int = 15,
     access_after_minutes: int = 15,
     opening_hours: dict[str, list[list[str]]] | None = None,
@@ -163,6 +164,8 @@ def create_resource(
         raise NotFound("unknown venue", field="venue_id")
     if credential not in domain.CREDENTIALS:
         raise InvalidInput("unknown credential type", field="credential")
+    if access_operation not in domain.ACCESS_OPERATIONS:
+        raise InvalidInput("must be code or unlock", field="access_operation")
     if not 0 <= access_before_minutes <= 24 * 60:
         raise InvalidInput("must be 0 to 1440 minutes", field="access_before_minutes")
     if not 0 <= access_after_minutes <= 24 * 60:
@@ -180,6 +183,7 @@ def create_resource(
         name=name,
         door_ids=[str(door) for door in door_ids],
         credential=credential,
+        access_operation=access_operation,
         access_before_minutes=access_before_minutes,
         access_after_minutes=access_after_minutes,
         opening_hours=domain.validate_opening_hours(opening_hours),

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from hallkey.core.errors import Conflict, InvalidInput
 from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
-from hallkey.hub.connectors.base import STORE_CREDENTIALS
+from hallkey.hub.connectors.base import SCHEDULE, STORE_CREDENTIALS
 from hallkey.hub.context import HubContext
 from hallkey.hub.domain import Window, fingerprint, grant_request_canonical
 from hallkey.hub.grant_checks import (
@@ -61,13 +61,15 @@ def _new_door_row(grant_id: str, door_id: str, now: datetime) -> GrantDoor:
     )
 
 
+def _needs(operation: str) -> tuple[str, str]:
+    """Returns what a door must be able to do for the operation, and the field to blame."""
+    return (SCHEDULE, "operation") if operation == "unlock" else (STORE_CREDENTIALS, "credential")
+
+
 def _check_request(request: GrantAccessIn) -> None:
-    if request.operation != "code":
-        raise InvalidInput(
-            f"operation {request.operation} is not supported yet",
-            field="operation",
-            code="unsupported",
-        )
+    if request.operation == "unlock" and request.deliver_via:
+        # The doors stand open for everyone: there is no credential to send anybody.
+        raise InvalidInput("an unlock grant has nothing to deliver", field="deliver_via")
     if request.credential != "pin":
         raise InvalidInput(
             f"credential {request.credential} is not supported yet",
@@ -117,8 +119,10 @@ def grant_access(
     require_future(windows, now, _last_field(request))
     doors = client_doors(session, client, request.doors)
     sites = repo.sites(session, (d.site_id for d in doors))
-    require_capability(ctx, sites, doors, STORE_CREDENTIALS, "credential")
-    code = new_code(ctx, session, sites, doors, windows, None)
+    require_capability(ctx, sites, doors, *_needs(request.operation))
+    code = (
+        new_code(ctx, session, sites, doors, windows, None) if request.operation == "code" else None
+    )
     grant = Grant(
         id=new_id("grt"),
         client_id=client.id,
@@ -126,8 +130,8 @@ def grant_access(
         state="active",
         operation=request.operation,
         credential=request.credential,
-        code_sealed=ctx.box.seal(code),
-        code_digest=code_digest(ctx, code),
+        code_sealed=seal(ctx, code),
+        code_digest=code_digest(ctx, code) if code else None,
         valid_from_at=windows[0].valid_from,
         valid_to_at=windows[-1].valid_to,
         locale=request.locale,
@@ -209,15 +213,19 @@ def _grant_again(
     require_future(windows, now, _last_field(request))
     doors = client_doors(session, client, request.doors)
     sites = repo.sites(session, (d.site_id for d in doors))
-    require_capability(ctx, sites, doors, STORE_CREDENTIALS, "credential")
+    require_capability(ctx, sites, doors, *_needs(request.operation))
     # A new code: the old one was revoked at the doors, and may have been passed on.
-    code = new_code(ctx, session, sites, doors, windows, grant.id)
+    code = (
+        new_code(ctx, session, sites, doors, windows, grant.id)
+        if request.operation == "code"
+        else None
+    )
     grant.state = "active"
     grant.revoked_at = None
     grant.operation = request.operation
     grant.credential = request.credential
-    grant.code_sealed = ctx.box.seal(code)
-    grant.code_digest = code_digest(ctx, code)
+    grant.code_sealed = seal(ctx, code)
+    grant.code_digest = code_digest(ctx, code) if code else None
     grant.valid_from_at = windows[0].valid_from
     grant.valid_to_at = windows[-1].valid_to
     grant.locale = request.locale
@@ -290,13 +298,13 @@ def update_access(
     door_ids = list(request.doors) if request.doors is not None else held
     doors = client_doors(session, client, door_ids)
     sites = repo.sites(session, (d.site_id for d in doors))
-    require_capability(ctx, sites, doors, STORE_CREDENTIALS, "doors")
+    require_capability(ctx, sites, doors, _needs(grant.operation)[0], "doors")
 
     windows_changed = windows != current
     doors_changed = set(door_ids) != set(held)
     code_changed = False
     taken = repo.taken_code_digests(session, door_ids, windows, grant.id)
-    if grant.code_digest in taken:
+    if grant.code_digest is not None and grant.code_digest in taken:
         code = new_code(ctx, session, sites, doors, windows, grant.id)
         grant.code_sealed = ctx.box.seal(code)
         grant.code_digest = code_digest(ctx, code)

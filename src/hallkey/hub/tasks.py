@@ -77,9 +77,9 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
             if action == "program":
                 code = ctx.box.open(grant.code_sealed) if grant.code_sealed else None
                 windows = tuple(repo.grant_windows(session, grant_id))
-                credential = Credential(
-                    type=grant.credential, code=code, windows=windows, version=version
-                )
+                # An unlock grant programs a schedule, not its credential: no code.
+                kind = "unlock" if grant.operation == "unlock" else grant.credential
+                credential = Credential(type=kind, code=code, windows=windows, version=version)
         try:
             _apply(connector, target, ref, credential, version)
         except ConnectorError as exc:

@@ -22,10 +22,15 @@ class WindowBody(Request):
 
 
 class CredentialPut(Request):
-    """The PIN of one ref on one door, and when it is valid."""
+    """What one ref holds on one door, and when: a PIN, or an unlock schedule (`unlock`: the
+    door stands unlocked from each window's start and locks itself at its end; no code)."""
 
-    type: Literal["pin"]
-    code: str = Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits, without `#`")
+    type: Literal["pin", "unlock"]
+    code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4,8}$",
+        description="4 to 8 digits, without `#`; required for `pin`, absent for `unlock`",
+    )
     windows: list[WindowBody] = Field(min_length=1, max_length=MAX_WINDOWS)
     version: int = Field(
         default=0,
