@@ -13,7 +13,9 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -77,6 +79,8 @@ class MqttRelay:
     states: list[bool] = field(default_factory=list)
     commands: list[tuple[str, str]] = field(default_factory=list)
     pulse_seconds: float = 1.0
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The device's own clock (a test shares the hub's): when an `unlock` runs `until`."""
     _client: mqtt.Client | None = None
     _timer: threading.Timer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -162,8 +166,16 @@ class MqttRelay:
         self.commands.append((message.topic, payload))
         if self.flavour == "hallkey":
             command = json.loads(payload)
-            if command.get("action") == "pulse":
+            action = command.get("action")
+            if action == "pulse":
                 self._unlock_for(float(command["seconds"]))
+            elif action == "unlock":
+                until = datetime.fromisoformat(str(command["until"]).replace("Z", "+00:00"))
+                self._unlock_for(max((until - self.clock()).total_seconds(), 0.0))
+            elif action == "lock":
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._set_locked(True)
             return
         name = message.topic.rsplit("/", 1)[-1]
         if name == "PulseTime1":

@@ -84,7 +84,7 @@ def test_doors__mqtt_relay__online_battery_and_last_seen_from_its_retained_topic
     reconcile(hub)
 
     door = doors(hub)[door_id]
-    assert (door["connector"], door["capabilities"]) == ("mqtt", ["pulse"])
+    assert (door["connector"], door["capabilities"]) == ("mqtt", ["pulse", "schedule"])
     assert (door["online"], door["battery"]) == (True, 64)
     assert door["last_seen"] == iso(hub.clock.now())
 

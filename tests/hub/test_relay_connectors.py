@@ -11,10 +11,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hallkey.core.clock import ManualClock
-from hallkey.hub.connectors import ConnectorError, ConnectorRegistry, DoorTarget, UnknownConnector
+from hallkey.hub.connectors import (
+    ConnectorError,
+    ConnectorRegistry,
+    Credential,
+    DoorTarget,
+    UnknownConnector,
+)
 from hallkey.hub.connectors.mqtt import MqttConnector, tasmota_pulse_time
 from hallkey.hub.connectors.mqtt_broker import BrokerAddress, MqttBrokers
 from hallkey.hub.connectors.shelly import ShellyConnector, ShellyRelay
+from hallkey.hub.domain import Window
 from tests.hub.relays import (
     BROKER_URL,
     MqttRelay,
@@ -196,3 +203,79 @@ def test_shelly__pulse__returns_the_relock_time_from_the_hubs_clock() -> None:
         connector = ShellyConnector({"front": ShellyRelay(server.base_url, "pw", 0)}, clock, 2.0)
         until = connector.pulse(DoorTarget(id="d", remote_id="front", site_id="s"), 7, None)
     assert until == T0 + timedelta(seconds=7)
+
+
+def _unlock(start: datetime, end: datetime) -> Credential:
+    return Credential("unlock", None, (Window(start, end),), version=1)
+
+
+def test_mqtt_hallkey__unlock_in_its_window__opens_until_the_end_and_the_relay_relocks_itself(
+    registry: ConnectorRegistry, hallkey_relay: MqttRelay
+) -> None:
+    clock = registry.clock
+    assert isinstance(clock, ManualClock)
+    hallkey_relay.clock = clock.now
+    connector = _mqtt(registry, hallkey_relay)
+    assert connector.capabilities == frozenset({"pulse", "schedule"})
+    assert connector.keeps_schedules is False
+    end = T0 + timedelta(seconds=1)
+    connector.program(_door(hallkey_relay), "rsv_open", _unlock(T0 - timedelta(hours=1), end))
+    wait_for(lambda: hallkey_relay.states[:1] == [False])
+
+    registry.close()  # the hub goes away while the door stands open
+
+    wait_for(lambda: hallkey_relay.states == [False, True], timeout=5)
+    [(_, payload)] = hallkey_relay.commands
+    command = json.loads(payload)
+    assert command.keys() == {"id", "action", "until"}
+    assert (command["action"], command["until"]) == ("unlock", "2026-12-01T12:00:01Z")
+
+
+def test_mqtt_hallkey__unlock_before_its_window__sends_nothing_yet(
+    registry: ConnectorRegistry, hallkey_relay: MqttRelay
+) -> None:
+    connector = _mqtt(registry, hallkey_relay)
+    start = T0 + timedelta(hours=1)
+    connector.program(_door(hallkey_relay), "rsv_open", _unlock(start, start + timedelta(hours=2)))
+    connector.status(_door(hallkey_relay))  # a round trip after the program call
+    assert hallkey_relay.commands == []
+    with pytest.raises(ConnectorError) as error:
+        connector.program(
+            DoorTarget(id="x", remote_id=f"{hallkey_relay.prefix}-x", site_id="s"),
+            "rsv_open",
+            _unlock(start, start + timedelta(hours=2)),
+        )
+    assert error.value.code == "unknown_door"
+
+
+def test_mqtt_hallkey__revoke_while_open__locks_at_once(
+    registry: ConnectorRegistry, hallkey_relay: MqttRelay
+) -> None:
+    hallkey_relay.clock = registry.clock.now
+    connector = _mqtt(registry, hallkey_relay)
+    door = _door(hallkey_relay)
+    connector.program(door, "rsv_open", _unlock(T0, T0 + timedelta(hours=2)))
+    wait_for(lambda: hallkey_relay.states == [False])
+    # The hub reads the door's retained state to see it open before it locks it.
+    wait_for(lambda: _state_locked(connector, door) is False)
+
+    connector.revoke(door, "rsv_open", 2)
+
+    wait_for(lambda: hallkey_relay.states == [False, True])
+    assert [json.loads(p)["action"] for _, p in hallkey_relay.commands] == ["unlock", "lock"]
+
+
+def _state_locked(connector: MqttConnector, door: DoorTarget) -> bool | None:
+    state = connector.broker.latest(f"{connector.prefix}/{door.remote_id}/state")
+    return None if state is None else bool(json.loads(state.payload)["locked"])
+
+
+def test_mqtt_tasmota__unlock_schedule__is_unsupported(
+    registry: ConnectorRegistry, tasmota_relay: MqttRelay
+) -> None:
+    connector = _mqtt(registry, tasmota_relay)
+    assert "schedule" not in connector.capabilities
+    with pytest.raises(ConnectorError) as error:
+        connector.program(_door(tasmota_relay), "rsv_open", _unlock(T0, T0 + timedelta(hours=1)))
+    assert (error.value.code, error.value.retryable) == ("unsupported", False)
+    assert tasmota_relay.commands == []

@@ -9,7 +9,7 @@ from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
-from hallkey.hub import forwarding, reconcile, service
+from hallkey.hub import forwarding, reconcile, service, unlock_windows
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import (
     ERROR_CODES,
@@ -51,6 +51,7 @@ def handlers(ctx: HubContext) -> dict[str, Handler]:
         PURGE_JOB: lambda job: purge_recipients(ctx, job),
         RECONCILE_ALL_JOB: lambda job: reconcile.reconcile_doors(ctx, job),
         reconcile.RECONCILE_DOOR_JOB: lambda job: reconcile.reconcile_door(ctx, job),
+        unlock_windows.UNLOCK_WINDOW_JOB: lambda job: unlock_windows.open_window(ctx, job),
     }
 
 
@@ -74,6 +75,12 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
             target = service.door_target(door)
             connector = service.site_connector(ctx, site)
             credential: Credential | None = None
+            # A device that takes one opening at a time needs the hub at each window's start.
+            opens_each_window = (
+                action == "program"
+                and grant.operation == "unlock"
+                and not connector.keeps_schedules
+            )
             if action == "program":
                 code = ctx.box.open(grant.code_sealed) if grant.code_sealed else None
                 windows = tuple(repo.grant_windows(session, grant_id))
@@ -95,6 +102,8 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
                 f"door {door_id}: {exc.code}", after_seconds=SLOW_RETRY_SECONDS
             ) from None
         if _record_success(ctx, grant_id, door_id, version, action, ref):
+            if opens_each_window and credential is not None:
+                unlock_windows.queue_window_openings(ctx, grant_id, door_id, credential.windows)
             return
     raise RetryLater(f"door {door_id}: desired state keeps moving")
 

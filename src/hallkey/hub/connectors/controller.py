@@ -32,6 +32,7 @@ class ControllerConnector:
 
     # The controller keeps PIN codes and unlock schedules and runs both on its own clock.
     capabilities = frozenset({STORE_CREDENTIALS, PULSE, SCHEDULE})
+    keeps_schedules = True
 
     def __init__(self, base_url: str, api_key: str, timeout_seconds: float) -> None:
         self.base_url = base_url

@@ -11,11 +11,12 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from hallkey.core.clock import Clock
 from hallkey.hub.connectors.base import (
     PULSE,
+    SCHEDULE,
     ConnectorError,
     Credential,
     DoorStatus,
@@ -49,11 +50,10 @@ def tasmota_pulse_time(seconds: int) -> int:
 
 
 class MqttConnector:
-    """A `LockConnector` for pulse relays behind an MQTT broker (no stored credentials)."""
+    """A `LockConnector` for relays behind an MQTT broker: they keep no codes; hallkey's
+    flavour also opens for a schedule's windows, one at a time (`unlock` until the end)."""
 
-    # Pulse only: neither flavour keeps codes, and an unlock schedule needs the hub's
-    # operation `unlock`, which is not offered on these doors yet.
-    capabilities = frozenset({PULSE})
+    keeps_schedules = False
 
     def __init__(self, broker: MqttBroker, flavour: str, prefix: str, clock: Clock) -> None:
         if flavour not in FLAVOURS:
@@ -62,6 +62,7 @@ class MqttConnector:
             raise ValueError("prefix must be a topic without wildcards")
         self.broker = broker
         self.flavour = flavour
+        self.capabilities = frozenset({PULSE, SCHEDULE} if flavour == "hallkey" else {PULSE})
         self.prefix = prefix.rstrip("/")
         self.clock = clock
 
@@ -95,12 +96,35 @@ class MqttConnector:
         return DoorStatus(online=online, battery=_battery(state.payload) if state else None)
 
     def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
-        """Refuses: an MQTT relay keeps no credentials."""
-        raise _unsupported("store credentials")
+        """Opens the door for the unlock window holding now, until its end (the device relocks
+        by itself then); refuses every stored credential."""
+        if SCHEDULE not in self.capabilities or credential.type != "unlock" or credential.code:
+            raise _unsupported("store credentials")
+        now = self.clock.now()
+        current = [w for w in credential.windows if w.valid_from <= now < w.valid_to]
+        if not current:
+            self._read(door)  # an unknown door is still an error now, not at the start
+            return
+        if not self._read(door).online:
+            raise ConnectorError(
+                "door_offline", "the relay's last will says offline", retryable=True
+            )
+        until = max(w.valid_to for w in current)
+        self._command(door, {"action": "unlock", "until": _utc(until)})
 
     def revoke(self, door: DoorTarget, ref: str, version: int = 0) -> None:
-        """Refuses: an MQTT relay keeps no credentials."""
-        raise _unsupported("store credentials")
+        """Locks the door now if it stands unlocked (hallkey flavour): a revoked or moved unlock
+        grant must not leave it open."""
+        if SCHEDULE not in self.capabilities:
+            raise _unsupported("store credentials")
+        self._read(door)
+        state = self.broker.latest(self._topics(door).state)
+        if state is not None and _unlocked(state.payload):
+            self._command(door, {"action": "lock"})
+
+    def _command(self, door: DoorTarget, command: dict[str, object]) -> None:
+        body = {"id": secrets.token_hex(8), **command}
+        self.broker.publish(f"{self.prefix}/{door.remote_id}/command", json.dumps(body))
 
     def live_credentials(self, door: DoorTarget) -> list[HeldCredential]:
         """Refuses: an MQTT relay keeps no credentials."""
@@ -114,8 +138,7 @@ class MqttConnector:
             )
         now = self.clock.now()
         if self.flavour == "hallkey":
-            command = {"id": secrets.token_hex(8), "action": "pulse", "seconds": seconds}
-            self.broker.publish(f"{self.prefix}/{door.remote_id}/command", json.dumps(command))
+            self._command(door, {"action": "pulse", "seconds": seconds})
         else:
             # PulseTime first: Power1 ON then ends by itself, on the device's own timer.
             self.broker.publish(
@@ -138,3 +161,15 @@ def _battery(payload: bytes) -> int | None:
     if isinstance(battery, int) and not isinstance(battery, bool) and 0 <= battery <= 100:
         return battery
     return None
+
+
+def _unlocked(payload: bytes) -> bool:
+    try:
+        state = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(state, dict) and state.get("locked") is False
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

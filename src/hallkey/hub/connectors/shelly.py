@@ -70,6 +70,7 @@ class ShellyConnector:
     """A `LockConnector` for Shelly Gen2 relays (pulse only; a relay keeps no codes)."""
 
     capabilities = frozenset({PULSE})
+    keeps_schedules = False
 
     def __init__(
         self, relays: dict[str, ShellyRelay], clock: Clock, timeout_seconds: float
