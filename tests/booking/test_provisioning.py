@@ -77,3 +77,27 @@ def test_provisioning__tenant_and_staff__are_checked_and_stored_safely(booking: 
             create_staff_user(
                 ctx, session, tenant_id=booking.tenant_id, username="ola", password="x", role="king"
             )
+
+
+def test_provisioning__resource_access_operation__code_by_default_unlock_or_refused(
+    booking: Booking,
+) -> None:
+    from hallkey.booking import create_resource
+    from hallkey.booking.models import Resource
+
+    ctx = booking.ctx
+    with ctx.database.transaction() as session:
+        hall = session.get(Resource, booking.resource_id)
+        assert hall is not None and hall.access_operation == "code"
+        event_id = create_resource(
+            ctx, session, venue_id=hall.venue_id, name="Open day", door_ids=["dor_a"],
+            access_operation="unlock",
+        )  # fmt: skip
+        event = session.get(Resource, event_id)
+        assert event is not None and event.access_operation == "unlock"
+        with pytest.raises(InvalidInput) as refused:
+            create_resource(
+                ctx, session, venue_id=hall.venue_id, name="X", door_ids=["dor_a"],
+                access_operation="open",
+            )  # fmt: skip
+        assert refused.value.field == "access_operation"

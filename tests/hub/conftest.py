@@ -164,3 +164,4 @@ def hub(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[HubWorld]:
             other_door=other_door,
             outbox=settings.outbox_dir,
         )
+    ctx.close()

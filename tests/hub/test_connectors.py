@@ -1,8 +1,10 @@
 """One contract for every lock connector, run against each implementation.
 
-To add an implementation, add a parameter to `case` that returns a `ConnectorCase`: the
-connector, a door it knows, a door it does not, the lock system's "now", and (if the test
-can) a way to take the door offline.
+To add an implementation, teach `_case` to build a `ConnectorCase` for it — the connector, a
+door it knows, a door it does not, the lock system's "now", and a way to take the door offline —
+and add its name to `any_case` (every connector) and to `case` (those that store credentials),
+`relay_case` (pulse-only relays) or `scheduling_case` (those that keep unlock schedules).
+MQTT runs against the real Mosquitto with a simulated relay; Shelly against a local relay.
 """
 
 from __future__ import annotations
@@ -28,13 +30,26 @@ from hallkey.hub.connectors import (
     MemoryConnector,
     MemoryLockSystem,
 )
-from hallkey.hub.connectors.base import ALL_CAPABILITIES, ERROR_CODES
+from hallkey.hub.connectors.base import ALL_CAPABILITIES, ERROR_CODES, STORE_CREDENTIALS
 from hallkey.hub.connectors.controller import ControllerConnector
+from hallkey.hub.connectors.mqtt import MqttConnector
+from hallkey.hub.connectors.mqtt_broker import BrokerAddress, MqttBrokers
+from hallkey.hub.connectors.shelly import ShellyConnector, ShellyRelay
 from hallkey.hub.domain import Window
 from hallkey.locks import build_part as locks_part
 from hallkey.locks import create_context as locks_context
 from hallkey.locks import create_controller, create_door
-from tests.servers import ServerThread, free_port
+from tests.hub.relays import (
+    BROKER_URL,
+    MqttRelay,
+    ShellyDevice,
+    port_in_range,
+    require_mosquitto,
+    unique_prefix,
+)
+from tests.servers import ServerThread, free_port, wait_for
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -95,14 +110,102 @@ def _controller_case(data_dir: Path) -> Iterator[ConnectorCase]:
         locks.close()
 
 
+@contextmanager
+def _mqtt_case(flavour: str) -> Iterator[ConnectorCase]:
+    """The MQTT connector on the real Mosquitto, with a simulated relay that obeys it."""
+    require_mosquitto()
+    clock = ManualClock(T0)
+    prefix = unique_prefix()
+    door_id = f"{prefix}-door1"
+    relay = MqttRelay(flavour, prefix, door_id).connect()
+    brokers = MqttBrokers(clock, 2.0)
+    connector = MqttConnector(brokers.get(BrokerAddress.parse(BROKER_URL)), flavour, prefix, clock)
+    door = DoorTarget(id="door-1", remote_id=door_id, site_id="site_1")
+
+    def set_online(online: bool) -> None:
+        if online:
+            relay.connect()
+        else:
+            relay.drop()  # the broker publishes the relay's last will
+        wait_for(lambda: connector.status(door).online is online)
+
+    try:
+        yield ConnectorCase(
+            connector=connector,
+            door=door,
+            unknown_door=DoorTarget(id="door-2", remote_id=f"{prefix}-nowhere", site_id="site_1"),
+            now=clock.now,
+            set_online=set_online,
+        )
+    finally:
+        brokers.close()
+        relay.remove()
+
+
+@contextmanager
+def _shelly_case() -> Iterator[ConnectorCase]:
+    """The Shelly connector against a local relay speaking Gen2 RPC with digest auth."""
+    clock = ManualClock(T0)
+    device = ShellyDevice(password="relay-secret")
+    server = ServerThread(device.app, port_in_range()).start()
+    relays = {
+        "relay-1": ShellyRelay(server.base_url, "relay-secret", 0),
+        "relay-9": ShellyRelay(server.base_url, "relay-secret", 9),  # no such switch
+    }
+
+    def set_online(online: bool) -> None:
+        if online:
+            server.start()
+        else:
+            server.stop()
+
+    try:
+        yield ConnectorCase(
+            connector=ShellyConnector(relays, clock, 2.0),
+            door=DoorTarget(id="door-1", remote_id="relay-1", site_id="site_1"),
+            unknown_door=DoorTarget(id="door-2", remote_id="relay-9", site_id="site_1"),
+            now=clock.now,
+            set_online=set_online,
+        )
+    finally:
+        server.stop()
+
+
+@contextmanager
+def _case(name: str, data_dir: Path) -> Iterator[ConnectorCase]:
+    if name == "memory":
+        yield _memory_case()
+    elif name == "controller":
+        with _controller_case(data_dir) as controller:
+            yield controller
+    elif name == "shelly":
+        with _shelly_case() as shelly:
+            yield shelly
+    else:
+        with _mqtt_case(name.removeprefix("mqtt-")) as mqtt:
+            yield mqtt
+
+
+@pytest.fixture(params=["memory", "controller", "mqtt-hallkey", "mqtt-tasmota", "shelly"])
+def any_case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConnectorCase]:
+    """Yields each connector implementation in turn."""
+    with _case(str(request.param), tmp_path) as case:
+        yield case
+
+
 @pytest.fixture(params=["memory", "controller"])
 def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConnectorCase]:
-    """Yields each connector implementation in turn."""
-    if request.param == "memory":
-        yield _memory_case()
-    else:
-        with _controller_case(tmp_path) as controller:
-            yield controller
+    """Yields each connector that stores credentials (`store_credentials`) in turn."""
+    with _case(str(request.param), tmp_path) as case:
+        assert STORE_CREDENTIALS in case.connector.capabilities
+        yield case
+
+
+@pytest.fixture(params=["mqtt-hallkey", "mqtt-tasmota", "shelly"])
+def relay_case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConnectorCase]:
+    """Yields each connector of pulse-only relays in turn."""
+    with _case(str(request.param), tmp_path) as case:
+        yield case
 
 
 def _pin(case: ConnectorCase, code: str, hours: tuple[int, int] = (1, 2)) -> Credential:
@@ -115,8 +218,8 @@ def _versioned(credential: Credential, version: int) -> Credential:
     return Credential(credential.type, credential.code, credential.windows, version=version)
 
 
-def test_connector__declares_known_capabilities(case: ConnectorCase) -> None:
-    assert case.connector.capabilities <= ALL_CAPABILITIES
+def test_connector__declares_known_capabilities(any_case: ConnectorCase) -> None:
+    assert any_case.connector.capabilities <= ALL_CAPABILITIES
 
 
 def test_connector__program_is_idempotent_and_replaces(case: ConnectorCase) -> None:
@@ -150,15 +253,16 @@ def test_connector__revoke_is_idempotent_also_for_an_unknown_ref(case: Connector
     assert {c.ref for c in case.connector.live_credentials(case.door)} == {"rsv_c1", "rsv_c2"}
 
 
-def test_connector__pulse_returns_when_the_door_relocks(case: ConnectorCase) -> None:
+def test_connector__pulse_returns_when_the_door_relocks(any_case: ConnectorCase) -> None:
+    case = any_case
     before = case.now()
     until = case.connector.pulse(case.door, 5, "rsv_c1")
     assert until.tzinfo is not None
     assert before + timedelta(seconds=4) <= until <= case.now() + timedelta(seconds=6)
 
 
-def test_connector__status_of_a_known_door(case: ConnectorCase) -> None:
-    status = case.connector.status(case.door)
+def test_connector__status_of_a_known_door(any_case: ConnectorCase) -> None:
+    status = any_case.connector.status(any_case.door)
     assert status.online is True
 
 
@@ -182,14 +286,18 @@ def test_connector__live_credentials__are_those_that_can_still_open_the_door(
     assert held == {"rsv_series": series, "rsv_soon": _pin(case, "902175").windows}
 
 
-def test_connector__unknown_door__is_unknown_door_and_final(case: ConnectorCase) -> None:
+def test_connector__unknown_door__is_unknown_door_and_final(any_case: ConnectorCase) -> None:
+    case = any_case
     calls: list[Callable[[], object]] = [
-        lambda: case.connector.program(case.unknown_door, "rsv_c1", _pin(case, "482915")),
-        lambda: case.connector.revoke(case.unknown_door, "rsv_c1"),
         lambda: case.connector.pulse(case.unknown_door, 5, None),
         lambda: case.connector.status(case.unknown_door),
-        lambda: case.connector.live_credentials(case.unknown_door),
     ]
+    if STORE_CREDENTIALS in case.connector.capabilities:
+        calls += [
+            lambda: case.connector.program(case.unknown_door, "rsv_c1", _pin(case, "482915")),
+            lambda: case.connector.revoke(case.unknown_door, "rsv_c1"),
+            lambda: case.connector.live_credentials(case.unknown_door),
+        ]
     for call in calls:
         with pytest.raises(ConnectorError) as error:
             call()
@@ -198,18 +306,50 @@ def test_connector__unknown_door__is_unknown_door_and_final(case: ConnectorCase)
         assert error.value.code in ERROR_CODES
 
 
-def test_connector__offline_door__is_door_offline_and_retryable(case: ConnectorCase) -> None:
-    if case.set_online is None:
-        pytest.skip("this implementation cannot be taken offline in a test")
+def test_connector__offline_door__is_door_offline_and_retryable(any_case: ConnectorCase) -> None:
+    case = any_case
+    assert case.set_online is not None
+    stores = STORE_CREDENTIALS in case.connector.capabilities
+
+    def act() -> None:
+        if stores:
+            case.connector.program(case.door, "rsv_c1", _pin(case, "482915"))
+        else:
+            case.connector.pulse(case.door, 2, "rsv_c1")
+
     case.set_online(False)
     try:
         with pytest.raises(ConnectorError) as error:
-            case.connector.program(case.door, "rsv_c1", _pin(case, "482915"))
+            act()
         assert error.value.code == "door_offline"
         assert error.value.retryable
+        # Its health reads as offline too: either said so, or not reachable at all.
+        try:
+            assert case.connector.status(case.door).online is False
+        except ConnectorError as status_error:
+            assert (status_error.code, status_error.retryable) == ("door_offline", True)
     finally:
         case.set_online(True)
-    case.connector.program(case.door, "rsv_c1", _pin(case, "482915"))
+    act()
+    assert case.connector.status(case.door).online is True
+
+
+def test_relay_connector__keeps_no_credentials__pins_and_listing_are_unsupported(
+    relay_case: ConnectorCase,
+) -> None:
+    case = relay_case
+    assert STORE_CREDENTIALS not in case.connector.capabilities
+    assert "pulse" in case.connector.capabilities
+    calls: list[Callable[[], object]] = [
+        lambda: case.connector.program(case.door, "rsv_c1", _pin(case, "482915")),
+        lambda: case.connector.live_credentials(case.door),
+    ]
+    if "schedule" not in case.connector.capabilities:
+        calls.append(lambda: case.connector.revoke(case.door, "rsv_c1", 1))
+    for call in calls:
+        with pytest.raises(ConnectorError) as error:
+            call()
+        assert (error.value.code, error.value.retryable) == ("unsupported", False)
 
 
 def test_memory_lock__full_door__is_no_space_on_door() -> None:
@@ -311,3 +451,39 @@ def test_controller_connector__dot_segment_ref__reaches_the_controller_and_is_it
                 cause = error.value.__cause__
                 assert isinstance(cause, PeerError) and cause.status == 422, cause
                 assert cause.code == "invalid"
+
+
+@pytest.fixture(params=["controller"])
+def scheduling_case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConnectorCase]:
+    """Yields each connector that keeps unlock schedules (`schedule`) in turn."""
+    with _case(str(request.param), tmp_path) as case:
+        assert "schedule" in case.connector.capabilities
+        yield case
+
+
+def test_connector__unlock_schedule__is_held_moved_and_revoked_like_a_credential(
+    scheduling_case: ConnectorCase,
+) -> None:
+    case = scheduling_case
+    now = case.now()
+    first = (Window(now + timedelta(hours=1), now + timedelta(hours=2)),)
+    moved = (Window(now + timedelta(hours=3), now + timedelta(hours=4)),)
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, first, version=1))
+    assert [(c.ref, c.windows) for c in case.connector.live_credentials(case.door)] == [
+        ("rsv_open", first)
+    ]
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, moved, version=2))
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, first, version=1))
+    assert [c.windows for c in case.connector.live_credentials(case.door)] == [moved]
+    case.connector.revoke(case.door, "rsv_open", 3)
+    assert case.connector.live_credentials(case.door) == []
+
+
+def test_connector__unlock_schedule_with_a_code__is_unsupported(
+    scheduling_case: ConnectorCase,
+) -> None:
+    case = scheduling_case
+    window = (Window(case.now(), case.now() + timedelta(hours=1)),)
+    with pytest.raises(ConnectorError) as error:
+        case.connector.program(case.door, "rsv_open", Credential("unlock", "482915", window))
+    assert (error.value.code, error.value.retryable) == ("unsupported", False)

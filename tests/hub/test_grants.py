@@ -129,7 +129,7 @@ def test_grant_access__bad_phone__is_422_without_echoing_it(hub: HubWorld) -> No
     assert response.json()["error"]["field"] == "recipient.phone"
 
 
-def test_grant_access__credential_or_operation_not_yet_supported__is_422(hub: HubWorld) -> None:
+def test_grant_access__credential_not_yet_supported__is_422(hub: HubWorld) -> None:
     response = hub.post("GrantAccess", hub.grant_body(credential="sms"))
     assert response.status_code == 422
     assert response.json()["error"] == {
@@ -137,9 +137,23 @@ def test_grant_access__credential_or_operation_not_yet_supported__is_422(hub: Hu
         "message": response.json()["error"]["message"],
         "field": "credential",
     }
+
+
+def test_grant_access__unlock_on_doors_without_schedules__is_422_naming_operation(
+    hub: HubWorld,
+) -> None:
+    response = hub.post("GrantAccess", hub.grant_body(operation="unlock", deliver_via=[]))
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("unsupported_by_door", "operation")
+    assert hub.get("grants/rsv_one").status_code == 404
+
+
+def test_grant_access__unlock_with_deliveries__is_422_naming_deliver_via(hub: HubWorld) -> None:
     response = hub.post("GrantAccess", hub.grant_body(operation="unlock"))
     assert response.status_code == 422
-    assert response.json()["error"]["field"] == "operation"
+    assert response.json()["error"]["field"] == "deliver_via"
+    assert hub.get("grants/rsv_one").status_code == 404
 
 
 def test_grant_access__pin_on_a_pulse_only_door__is_refused(hub: HubWorld) -> None:

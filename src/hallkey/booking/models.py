@@ -105,6 +105,9 @@ class Resource(Base):
     name: Mapped[str] = mapped_column(String(200))
     door_ids: Mapped[list[str]] = mapped_column(JSON)
     credential: Mapped[str] = mapped_column(String(20))
+    # `code`: each booking gets its credential; `unlock`: the doors stand open for the
+    # booking's frame (a public event) and lock again after, with nothing to hand out.
+    access_operation: Mapped[str] = mapped_column(String(16), server_default="code")
     access_before_minutes: Mapped[int] = mapped_column(Integer)
     access_after_minutes: Mapped[int] = mapped_column(Integer)
     opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

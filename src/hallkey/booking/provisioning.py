@@ -145,10 +145,13 @@ def check_resource_rules(
     min_booking_minutes: int,
     max_booking_minutes: int,
     horizon_days: int,
+    access_operation: str = "code",
 ) -> None:
     """Raises InvalidInput naming the first of a resource's rules that is out of bounds."""
     if credential not in domain.CREDENTIALS:
         raise InvalidInput("unknown credential type", field="credential")
+    if access_operation not in domain.ACCESS_OPERATIONS:
+        raise InvalidInput("must be code or unlock", field="access_operation")
     if not 0 <= access_before_minutes <= 24 * 60:
         raise InvalidInput("must be 0 to 1440 minutes", field="access_before_minutes")
     if not 0 <= access_after_minutes <= 24 * 60:
@@ -169,6 +172,7 @@ def create_resource(
     name: str,
     door_ids: list[str],
     credential: str = "pin",
+    access_operation: str = "code",
     access_before_minutes: int = 15,
     access_after_minutes: int = 15,
     opening_hours: dict[str, list[list[str]]] | None = None,
@@ -193,6 +197,7 @@ def create_resource(
         min_booking_minutes=min_booking_minutes,
         max_booking_minutes=max_booking_minutes,
         horizon_days=horizon_days,
+        access_operation=access_operation,
     )
     resource = Resource(
         id=new_id("res"),
@@ -201,6 +206,7 @@ def create_resource(
         name=name,
         door_ids=[str(door) for door in door_ids],
         credential=credential,
+        access_operation=access_operation,
         access_before_minutes=access_before_minutes,
         access_after_minutes=access_after_minutes,
         opening_hours=domain.validate_opening_hours(opening_hours),

@@ -54,6 +54,7 @@ class _Snapshot:
     hub_api_key: str
     doors: list[str]
     credential: str
+    operation: str
     valid_from: datetime
     valid_to: datetime
     phone: str | None
@@ -95,6 +96,7 @@ def _read(ctx: BookingContext, reservation_id: str) -> _Snapshot | None:
             hub_api_key=hub_api_key,
             doors=list(resource.door_ids),
             credential=reservation.access_credential,
+            operation=resource.access_operation,
             valid_from=window.start,
             valid_to=window.end,
             phone=reservation.contact_phone,
@@ -119,15 +121,16 @@ def _grant(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
     # Only the ref, the doors, the frame and how to reach the guest: never the name.
     body = {
         "ref": snap.ref,
-        "operation": "code",
+        "operation": snap.operation,
         "credential": snap.credential,
         "doors": snap.doors,
         "valid_from": _utc(snap.valid_from),
         "valid_to": _utc(snap.valid_to),
         "recipient": recipient,
-        "deliver_via": [
-            via for via, key in (("sms", "phone"), ("email", "email")) if key in recipient
-        ],
+        # An unlock hands nobody a credential: there is nothing to deliver.
+        "deliver_via": []
+        if snap.operation == "unlock"
+        else [via for via, key in (("sms", "phone"), ("email", "email")) if key in recipient],
         "locale": "nb",
         # The reservation's version orders our calls at the hub: an older one is refused
         # there, and a newer one may grant again a ref whose grant was revoked.

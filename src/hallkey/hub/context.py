@@ -46,7 +46,8 @@ class HubContext:
     sites_seen: set[str] = field(default_factory=set, init=False)
 
     def close(self) -> None:
-        """Releases the database connections."""
+        """Releases the database connections and the connectors' connections."""
+        self.connectors.close()
         self.database.dispose()
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hallkey.core.errors import Conflict, InvalidInput
 from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
+from hallkey.hub.connectors.base import SCHEDULE
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import CredentialType, credential_type
 from hallkey.hub.delivery.generations import channels_awaiting_code, supersede
@@ -70,13 +71,17 @@ def _kind(name: str) -> CredentialType:
     return kind
 
 
+def _needs(operation: str, kind: CredentialType) -> tuple[str, str]:
+    """Returns what every door must be able to do for the grant, and the field to blame."""
+    if operation == "unlock":
+        return SCHEDULE, "operation"
+    return kind.door_capability, "credential"
+
+
 def _check_request(request: GrantAccessIn) -> None:
-    if request.operation != "code":
-        raise InvalidInput(
-            f"operation {request.operation} is not supported yet",
-            field="operation",
-            code="unsupported",
-        )
+    if request.operation == "unlock" and request.deliver_via:
+        # The doors stand open for everyone: there is no credential to send anybody.
+        raise InvalidInput("an unlock grant has nothing to deliver", field="deliver_via")
     _kind(request.credential)
     for channel, address, field in (
         ("sms", request.recipient.phone, "recipient.phone"),
@@ -122,7 +127,7 @@ def grant_access(
     doors = client_doors(session, client, request.doors)
     sites = repo.sites(session, (d.site_id for d in doors))
     kind = _kind(request.credential)
-    require_capability(ctx, sites, doors, kind.door_capability, "credential")
+    require_capability(ctx, sites, doors, *_needs(request.operation, kind))
     grant = Grant(
         id=new_id("grt"),
         client_id=client.id,
@@ -141,7 +146,8 @@ def grant_access(
         created_at=now,
         updated_at=now,
     )
-    kind.issue(ctx, session, grant, sites, doors, windows)
+    if request.operation == "code":  # an unlock grant holds no credential: doors stand open
+        kind.issue(ctx, session, grant, sites, doors, windows)
     try:
         with session.begin_nested():
             session.add(grant)
@@ -213,7 +219,7 @@ def _grant_again(
     doors = client_doors(session, client, request.doors)
     sites = repo.sites(session, (d.site_id for d in doors))
     kind = _kind(request.credential)
-    require_capability(ctx, sites, doors, kind.door_capability, "credential")
+    require_capability(ctx, sites, doors, *_needs(request.operation, kind))
     grant.state = "active"
     grant.revoked_at = None
     grant.operation = request.operation
@@ -221,7 +227,8 @@ def _grant_again(
     # Only the new credential works: the old one was revoked, and may have been passed on.
     grant.code_sealed = grant.code_digest = None
     grant.key_digest = grant.key_nonce = grant.key_sealed = None
-    kind.issue(ctx, session, grant, sites, doors, windows)
+    if request.operation == "code":  # an unlock grant holds no credential: doors stand open
+        kind.issue(ctx, session, grant, sites, doors, windows)
     grant.valid_from_at = windows[0].valid_from
     grant.valid_to_at = windows[-1].valid_to
     grant.locale = request.locale
@@ -292,11 +299,13 @@ def update_access(
     doors = client_doors(session, client, door_ids)
     sites = repo.sites(session, (d.site_id for d in doors))
     kind = _kind(grant.credential)
-    require_capability(ctx, sites, doors, kind.door_capability, "doors")
+    require_capability(ctx, sites, doors, _needs(grant.operation, kind)[0], "doors")
 
     windows_changed = windows != current
     doors_changed = set(door_ids) != set(held)
-    code_changed = kind.refresh(ctx, session, grant, sites, doors, windows)
+    code_changed = grant.operation == "code" and kind.refresh(
+        ctx, session, grant, sites, doors, windows
+    )
     if windows_changed:
         repo.replace_windows(session, grant.id, windows)
         grant.valid_from_at = windows[0].valid_from

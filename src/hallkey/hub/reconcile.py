@@ -43,6 +43,11 @@ DRIFT_REPAIRED = Counter(
     "Differences between a door and the hub that the reconciler repaired",
     ["kind"],
 )
+DOORS_WENT_OFFLINE = Counter(
+    "hallkey_hub_doors_went_offline_total",
+    "Doors the hub saw go offline: an operator alert (with a WARNING line naming the door)",
+    ["connector"],
+)
 
 
 def reconcile_doors(ctx: HubContext, job: JobRun) -> timedelta:
@@ -86,6 +91,7 @@ def reconcile_door(ctx: HubContext, job: JobRun) -> None:
         connector = service.site_connector(ctx, site)
         target = service.door_target(door)
         client_id = site.client_id
+        kind = site.connector
         # Read before asking the door: a row that changes meanwhile is left to its own job.
         applied = {
             ref: (row.grant_id, row.desired_version)
@@ -101,24 +107,28 @@ def reconcile_door(ctx: HubContext, job: JobRun) -> None:
             else None
         )
     except ConnectorError as exc:
-        _record_health(ctx, door_id, online=False, battery=None)
+        # Unreachable or no longer known there: either way nobody can pass it now.
+        _record_health(ctx, door_id, kind, online=False, battery=None)
         log.info("reconcile door %s: %s", door_id, exc.code)
         return
-    _record_health(ctx, door_id, online=status.online, battery=status.battery)
+    _record_health(ctx, door_id, kind, online=status.online, battery=status.battery)
     if held is not None:
         stray = _repair_applied(ctx, door_id, applied, held)
         versions = {credential.ref: credential.version for credential in held}
         _revoke_stray(ctx, connector, target, client_id, {ref: versions[ref] for ref in stray})
 
 
-def _record_health(ctx: HubContext, door_id: str, *, online: bool, battery: int | None) -> None:
+def _record_health(
+    ctx: HubContext, door_id: str, connector: str, *, online: bool, battery: int | None
+) -> None:
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
         door = session.get(Door, door_id)
         if door is None:
             return
         if door.online and not online:
-            log.warning("door %s went offline", door_id)
+            DOORS_WENT_OFFLINE.labels(connector).inc()
+            log.warning("door %s (%s) went offline", door_id, connector)
         elif online and not door.online:
             log.info("door %s is back online", door_id)
         door.online = online

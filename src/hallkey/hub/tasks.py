@@ -9,7 +9,7 @@ from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
-from hallkey.hub import forwarding, reconcile, service, views
+from hallkey.hub import forwarding, reconcile, service, unlock_windows, views
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import (
     ERROR_CODES,
@@ -53,6 +53,7 @@ def handlers(ctx: HubContext) -> dict[str, Handler]:
         PURGE_JOB: lambda job: purge_recipients(ctx, job),
         RECONCILE_ALL_JOB: lambda job: reconcile.reconcile_doors(ctx, job),
         reconcile.RECONCILE_DOOR_JOB: lambda job: reconcile.reconcile_door(ctx, job),
+        unlock_windows.UNLOCK_WINDOW_JOB: lambda job: unlock_windows.open_window(ctx, job),
     }
 
 
@@ -77,9 +78,17 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
             connector = service.site_connector(ctx, site)
             credential: Credential | None = None
             kind = credential_type(grant.credential)
-            # A credential the hub alone checks (a URL key) has nothing to put on the door.
-            at_door = kind is None or kind.stored_at_door
-            if action == "program" and at_door:
+            unlock = grant.operation == "unlock"
+            # A credential the hub alone checks (a URL key) has nothing to put on the door; an
+            # unlock grant always has: its schedule.
+            at_door = unlock or kind is None or kind.stored_at_door
+            # A device that takes one opening at a time needs the hub at each window's start.
+            opens_each_window = action == "program" and unlock and not connector.keeps_schedules
+            if action == "program" and unlock:
+                # An unlock grant programs a schedule, not its credential: no code.
+                windows = tuple(repo.grant_windows(session, grant_id))
+                credential = Credential(type="unlock", code=None, windows=windows, version=version)
+            elif action == "program" and at_door:
                 windows = tuple(repo.grant_windows(session, grant_id))
                 credential = Credential(
                     type=grant.credential,
@@ -115,6 +124,8 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
                 f"door {door_id}: {exc.code}", after_seconds=SLOW_RETRY_SECONDS, keep_schedule=True
             ) from None
         if _record_success(ctx, grant_id, door_id, version, action, ref):
+            if opens_each_window and credential is not None:
+                unlock_windows.queue_window_openings(ctx, grant_id, door_id, credential.windows)
             return
     raise RetryLater(f"door {door_id}: desired state keeps moving")
 

@@ -17,7 +17,7 @@ from hallkey.core.security import SecretBox, check_box
 from hallkey.core.settings import Settings
 from hallkey.locks import tasks
 from hallkey.locks.models import Controller, jobs_table
-from hallkey.locks.service import PUSH_SWEEP, PUSH_SWEEP_ID
+from hallkey.locks.service import DOOR_SCHEDULE, DOOR_SCHEDULE_ID, PUSH_SWEEP, PUSH_SWEEP_ID
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "locks_alembic_version"
@@ -80,6 +80,7 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
     check_box(ctx.box, sample, "locks")
     with database.transaction() as session:
         ctx.jobs.enqueue_once(session, PUSH_SWEEP_ID, PUSH_SWEEP)
+        ctx.jobs.enqueue_once(session, DOOR_SCHEDULE_ID, DOOR_SCHEDULE)
     # Each start of a worker tells the hub at once that the controller is back.
     ctx.worker.on_start.append(lambda: tasks.queue_heartbeat(ctx))
     return ctx

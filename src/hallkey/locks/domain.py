@@ -6,7 +6,7 @@ Pure functions over plain values: no database, no clock, no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -14,7 +14,9 @@ from typing import Literal
 DenyReason = Literal[
     "unknown_code", "outside_window", "revoked", "locked_out", "invalid_key", "wrong_door"
 ]
-EventKind = Literal["access_granted", "access_denied", "door_pulsed", "keypad_locked_out"]
+EventKind = Literal[
+    "access_granted", "access_denied", "door_pulsed", "keypad_locked_out", "unlocked", "locked"
+]
 
 LOCKOUT_THRESHOLD = 5
 """Wrong codes within `FAILURE_WINDOW` that lock the keypad out."""
@@ -176,3 +178,49 @@ def extend_unlock(current: datetime | None, now: datetime, seconds: float) -> da
     """Returns the new unlocked-until time: never earlier than an unlock already running."""
     wanted = now + timedelta(seconds=seconds)
     return wanted if current is None or current < wanted else current
+
+
+@dataclass(frozen=True)
+class ScheduledUnlock:
+    """The unlock schedule a door is in now: whose, and until when (the window's end)."""
+
+    ref: str
+    until: datetime
+
+
+def current_unlock(
+    schedules: Mapping[str, Sequence[Window]], now: datetime
+) -> ScheduledUnlock | None:
+    """Returns the unlock schedule in force at `now`, or None.
+
+    When several hold (two events back to back on one door), the one lasting longest wins, so
+    the door is not locked between them; ties go to the smallest ref, so every reader agrees.
+    """
+    best: ScheduledUnlock | None = None
+    for ref in sorted(schedules):
+        for window in schedules[ref]:
+            if window.contains(now) and (best is None or window.valid_to > best.until):
+                best = ScheduledUnlock(ref, window.valid_to)
+    return best
+
+
+def next_schedule_change(
+    schedules: Mapping[str, Sequence[Window]], now: datetime
+) -> datetime | None:
+    """Returns the next instant after `now` at which an unlock schedule starts or ends."""
+    moments = [
+        moment
+        for windows in schedules.values()
+        for window in windows
+        for moment in (window.valid_from, window.valid_to)
+        if moment > now
+    ]
+    return min(moments, default=None)
+
+
+def unlocked_until(
+    pulse_until: datetime | None, schedule: ScheduledUnlock | None, now: datetime
+) -> datetime | None:
+    """Returns until when the door is unlocked at `now` (a pulse or a schedule), or None."""
+    ends = [end for end in (pulse_until, schedule.until if schedule else None) if end and end > now]
+    return max(ends, default=None)

@@ -61,13 +61,17 @@ class Door(Base):
     name: Mapped[str] = mapped_column(String(200))
     unlocked_until_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locked_out_until_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The ref whose unlock schedule the controller last put in force here (its `unlocked`
+    # event recorded, its `locked` event not yet): how the schedule job sees a change.
+    schedule_ref: Mapped[str | None] = mapped_column(String(64))
     max_credentials: Mapped[int] = mapped_column(Integer, default=1000)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Credential(Base):
-    """A PIN (only its keyed digest is kept, never the code) or a mobile key (nothing but
-    its windows: the token carries its own proof) for one ref on one door."""
+    """What one ref holds on one door: a PIN (only its keyed digest is kept, never the code),
+    a mobile key (nothing but its windows: the token carries its own proof) or an unlock
+    schedule (`type` `unlock`, no code: the door stands open in the windows)."""
 
     __tablename__ = "locks_credentials"
     __table_args__ = (

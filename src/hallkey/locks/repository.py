@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ulid import ULID
 
 from hallkey.core.ids import new_id
+from hallkey.locks.domain import Window
 from hallkey.locks.models import Controller, Credential, CredentialWindow, Door, Event
 
 _id_lock = threading.Lock()
@@ -104,6 +105,44 @@ def credentials_of_door(
     if live_at is not None:
         query = query.where(Credential.revoked.is_(False), _live_window(live_at))
     return session.scalars(query.order_by(Credential.ref)).all()
+
+
+def unlock_schedules(
+    session: Session, door_ids: Sequence[str], now: datetime
+) -> dict[str, dict[str, list[Window]]]:
+    """Returns, per door, the live unlock schedules by ref (not revoked, windows not ended)."""
+    result: dict[str, dict[str, list[Window]]] = {door_id: {} for door_id in door_ids}
+    if not door_ids:
+        return result
+    rows = session.execute(
+        select(Credential.door_id, Credential.ref, CredentialWindow)
+        .join(CredentialWindow, CredentialWindow.credential_id == Credential.id)
+        .where(
+            Credential.door_id.in_(door_ids),
+            Credential.type == "unlock",
+            Credential.revoked.is_(False),
+            CredentialWindow.valid_to_at > now,
+        )
+        .order_by(CredentialWindow.valid_from_at, CredentialWindow.id)
+    ).all()
+    for door_id, ref, window in rows:
+        result[door_id].setdefault(ref, []).append(Window(window.valid_from_at, window.valid_to_at))
+    return result
+
+
+def doors_with_schedules(session: Session, now: datetime) -> Sequence[str]:
+    """Returns the doors that hold a live unlock schedule or are left unlocked by one."""
+    scheduled = (
+        select(Credential.door_id)
+        .join(CredentialWindow, CredentialWindow.credential_id == Credential.id)
+        .where(
+            Credential.type == "unlock",
+            Credential.revoked.is_(False),
+            CredentialWindow.valid_to_at > now,
+        )
+    )
+    in_force = select(Door.id).where(Door.schedule_ref.is_not(None))
+    return sorted(set(session.scalars(scheduled)) | set(session.scalars(in_force)))
 
 
 def windows_of(

@@ -33,12 +33,16 @@ class PublicKeyBody(Request):
 
 
 class CredentialPut(Request):
-    """The credential of one ref on one door, and when it is valid: a PIN (`code`) or a
-    mobile key (`keys`: the hub's public keys that verify it; the token never comes here)."""
+    """What one ref holds on one door, and when: a PIN (`code`), a mobile key (`keys`: the
+    hub's public keys that verify it; the token never comes here), or an unlock schedule
+    (`unlock`: the door stands unlocked from each window's start and locks itself at its end;
+    no code)."""
 
-    type: Literal["pin", "mobile_key"]
+    type: Literal["pin", "mobile_key", "unlock"]
     code: str | None = Field(
-        default=None, pattern=r"^[0-9]{4,8}$", description="a PIN: 4 to 8 digits, without `#`"
+        default=None,
+        pattern=r"^[0-9]{4,8}$",
+        description="4 to 8 digits, without `#`; required for `pin`, absent otherwise",
     )
     keys: list[PublicKeyBody] = Field(default_factory=list, max_length=16)
     windows: list[WindowBody] = Field(min_length=1, max_length=MAX_WINDOWS)

@@ -49,6 +49,15 @@ def queue_push(ctx: LocksContext, session: Session, controller_id: str) -> None:
 
 _PUSH_QUEUED = "locks_push_queued"
 
+DOOR_SCHEDULE = "door_schedule"
+DOOR_SCHEDULE_ID = "job_locks_door_schedule"
+"""The recurring job that unlocks and locks doors by their unlock schedules, with events."""
+
+
+def queue_schedule(ctx: LocksContext, session: Session) -> None:
+    """Makes the schedule job run now: a schedule was added, moved or revoked."""
+    ctx.jobs.enqueue_once(session, DOOR_SCHEDULE_ID, DOOR_SCHEDULE, rearm=True)
+
 
 def authenticate(session: Session, token: str) -> str:
     """Returns the id of the controller whose locks API key is `token`; raises Unauthorized."""
@@ -71,13 +80,19 @@ def _door(session: Session, controller_id: str, door_id: str, *, for_update: boo
     return door
 
 
-def _door_out(door: Door, now: datetime) -> DoorOut:
-    locked = domain.is_locked(door.unlocked_until_at, now)
+def _door_out(
+    door: Door, now: datetime, schedules: dict[str, list[domain.Window]] | None = None
+) -> DoorOut:
+    # The schedule decides from the windows and the clock, not from the schedule job having
+    # run: a late worker delays the door's events, never its state.
+    until = domain.unlocked_until(
+        door.unlocked_until_at, domain.current_unlock(schedules or {}, now), now
+    )
     return DoorOut(
         id=door.id,
         name=door.name,
-        locked=locked,
-        unlocked_until=None if locked else door.unlocked_until_at,
+        locked=until is None,
+        unlocked_until=until,
         online=True,  # the doors are wired to this controller
     )
 
@@ -85,12 +100,16 @@ def _door_out(door: Door, now: datetime) -> DoorOut:
 def list_doors(ctx: LocksContext, session: Session, controller_id: str) -> list[DoorOut]:
     """Returns the controller's doors with their lock state."""
     now = ctx.clock.now()
-    return [_door_out(door, now) for door in repository.doors_of(session, controller_id)]
+    doors = repository.doors_of(session, controller_id)
+    schedules = repository.unlock_schedules(session, [door.id for door in doors], now)
+    return [_door_out(door, now, schedules[door.id]) for door in doors]
 
 
 def get_door(ctx: LocksContext, session: Session, controller_id: str, door_id: str) -> DoorOut:
     """Returns one door of the controller with its lock state."""
-    return _door_out(_door(session, controller_id, door_id), ctx.clock.now())
+    door = _door(session, controller_id, door_id)
+    now = ctx.clock.now()
+    return _door_out(door, now, repository.unlock_schedules(session, [door.id], now)[door.id])
 
 
 def _windows(rows: Sequence[CredentialWindow]) -> list[WindowBody]:
@@ -114,14 +133,17 @@ def put_credential(
     ref: str,
     body: CredentialPut,
 ) -> CredentialOut:
-    """Programs (or reprograms, un-revoking) the PIN or mobile key of `ref` on the door;
-    returns it."""
+    """Programs (or reprograms, un-revoking) the PIN, mobile key or unlock schedule of `ref`
+    on the door; returns it."""
     door = _door(session, controller_id, door_id, for_update=True)
     if body.type == "pin" and (body.code is None or not domain.is_valid_code(body.code)):
         raise InvalidInput("code must be 4 to 8 digits", field="code")
     if body.type == "mobile_key" and (body.code is not None or not body.keys):
         field = "code" if body.code is not None else "keys"
         raise InvalidInput("a mobile key takes the hub's keys and no code", field=field)
+    if body.type == "unlock" and (body.code is not None or body.keys):
+        field = "code" if body.code is not None else "keys"
+        raise InvalidInput("an unlock schedule has no code and no keys", field=field)
     windows = [domain.Window(w.valid_from, w.valid_to) for w in body.windows]
     problem = domain.windows_problem(windows)
     if problem is not None:
@@ -172,7 +194,9 @@ def put_credential(
     repository.replace_windows(
         session, credential.id, [(w.valid_from, w.valid_to) for w in windows]
     )
-    log.info("credential %s programmed on door %s (%d windows)", ref, door.id, len(windows))
+    if credential.type == "unlock":
+        queue_schedule(ctx, session)
+    log.info("%s %s programmed on door %s (%d windows)", body.type, ref, door.id, len(windows))
     return CredentialOut(
         door=door.id,
         ref=ref,
@@ -229,6 +253,8 @@ def revoke_credential(
         credential.revoked = True
         credential.version = version
         credential.updated_at = now
+        if credential.type == "unlock":
+            queue_schedule(ctx, session)  # a door standing open for it locks now
     session.flush()
     log.info("credential %s revoked on door %s", ref, door.id)
     return CredentialRevoked(door=door.id, ref=ref, revoked=True)
@@ -295,7 +321,7 @@ def pulse(
     door.unlocked_until_at = domain.extend_unlock(door.unlocked_until_at, now, seconds)
     record_event(ctx, session, door, "door_pulsed", at=now, ref=ref)
     log.info("door %s pulsed for %ds (ref %s)", door.id, seconds, ref)
-    return _door_out(door, now)
+    return _door_out(door, now, repository.unlock_schedules(session, [door.id], now)[door.id])
 
 
 KEYPAD_PRESSES_WHILE_LOCKED_OUT = Counter(

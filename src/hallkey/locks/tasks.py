@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.core.jobs import GiveUp, Handler, JobRun
-from hallkey.locks import repository
-from hallkey.locks.models import Controller
+from hallkey.locks import domain, repository
+from hallkey.locks.models import Controller, Door
 from hallkey.locks.push import send_events
-from hallkey.locks.service import PUSH_EVENTS, PUSH_SWEEP, queue_push
+from hallkey.locks.service import (
+    DOOR_SCHEDULE,
+    PUSH_EVENTS,
+    PUSH_SWEEP,
+    queue_push,
+    record_event,
+)
 
 if TYPE_CHECKING:
     from hallkey.locks.context import LocksContext
@@ -57,7 +63,53 @@ def handlers(ctx: LocksContext) -> dict[str, Handler]:
                 ctx.jobs.wake_peer(session, "hub")  # it answers: pushes need not wait
         return timedelta(seconds=ctx.settings.locks_heartbeat_seconds)
 
-    return {PUSH_EVENTS: push_events, PUSH_SWEEP: push_sweep, HEARTBEAT: hub_heartbeat}
+    def door_schedule(job: JobRun) -> timedelta:
+        return follow_schedules(ctx)
+
+    return {
+        PUSH_EVENTS: push_events,
+        PUSH_SWEEP: push_sweep,
+        HEARTBEAT: hub_heartbeat,
+        DOOR_SCHEDULE: door_schedule,
+    }
+
+
+SCHEDULE_CHECK_MAX = timedelta(minutes=1)
+"""The longest the schedule job sleeps: a clock step or a lost wake-up is caught this soon."""
+
+
+def follow_schedules(ctx: LocksContext) -> timedelta:
+    """Unlocks and locks every door by its unlock schedules, recording `unlocked` and `locked`
+    events by ref; returns how long until the next start or end of a window.
+
+    The controller does this on its own clock: it needs the hub only to be told the schedule,
+    so a door locks at the end of its window whether or not the hub is up then.
+    """
+    with ctx.database.transaction() as session:
+        now = ctx.clock.now()
+        door_ids = repository.doors_with_schedules(session, now)
+        schedules = repository.unlock_schedules(session, door_ids, now)
+        upcoming: list[datetime] = []
+        for door_id in door_ids:
+            door = session.get(Door, door_id, with_for_update=True)
+            if door is None:
+                continue
+            held = dict(schedules[door_id])
+            current = domain.current_unlock(held, now)
+            wanted = current.ref if current else None
+            if door.schedule_ref != wanted:
+                if door.schedule_ref is not None:
+                    record_event(ctx, session, door, "locked", at=now, ref=door.schedule_ref)
+                    log.info("door %s locked: its unlock schedule ended", door.id)
+                if wanted is not None:
+                    record_event(ctx, session, door, "unlocked", at=now, ref=wanted)
+                    log.info("door %s unlocked by its schedule", door.id)
+                door.schedule_ref = wanted
+            change = domain.next_schedule_change(held, now)
+            if change is not None:
+                upcoming.append(change)
+    wait = min((moment - now for moment in upcoming), default=SCHEDULE_CHECK_MAX)
+    return min(max(wait, timedelta(0)), SCHEDULE_CHECK_MAX)
 
 
 def send_heartbeats(ctx: LocksContext) -> bool:

@@ -85,8 +85,15 @@ class LockConnector(Protocol):
     capabilities: frozenset[str]
     """What this connector can do: a subset of `store_credentials`, `pulse`, `schedule`."""
 
+    keeps_schedules: bool
+    """With `schedule`: True when the lock system keeps a whole unlock schedule and runs it on
+    its own clock; False when it takes one opening at a time — then `program` of an `unlock`
+    credential opens the door for the window holding now (if any) until that window's end,
+    the device relocks by itself, and the hub calls `program` again at each window's start."""
+
     def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
-        """Makes the door accept `credential` for `ref` in its windows, replacing whatever
+        """Makes the door accept `credential` for `ref` in its windows (for type `unlock`: stand
+        unlocked in them, without a code; see `keeps_schedules`), replacing whatever
         that ref held there before (and undoing a revocation) — unless the door already holds
         a newer `credential.version` for the ref, or a revocation at the same version, when the
         call changes nothing.

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.hub.connectors.base import (
     PULSE,
+    SCHEDULE,
     STORE_CREDENTIALS,
     ConnectorError,
     Credential,
@@ -29,8 +30,9 @@ def utc_text(value: datetime) -> str:
 class ControllerConnector:
     """A `LockConnector` for a hallkey door controller; config `{"base_url", "api_key"}`."""
 
-    # No unlock schedules yet: the controller does not keep them (operation `unlock`).
-    capabilities = frozenset({STORE_CREDENTIALS, PULSE})
+    # The controller keeps PIN codes and unlock schedules and runs both on its own clock.
+    capabilities = frozenset({STORE_CREDENTIALS, PULSE, SCHEDULE})
+    keeps_schedules = True
 
     def __init__(self, base_url: str, api_key: str, timeout_seconds: float) -> None:
         self.base_url = base_url
@@ -49,9 +51,12 @@ class ControllerConnector:
         return f"/locks/v1/doors/{path_segment(door.remote_id)}"
 
     def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
-        """PUTs the credential of `ref` onto the controller's door."""
+        """PUTs the credential (a PIN, a mobile key's verifying keys) or the unlock schedule of
+        `ref` onto the controller's door."""
         body: dict[str, Any]
-        if credential.type == "pin" and credential.code is not None:
+        if credential.type == "unlock" and credential.code is None:
+            body = {"type": "unlock"}
+        elif credential.type == "pin" and credential.code is not None:
             body = {"type": "pin", "code": credential.code}
         elif credential.type == "mobile_key":
             # The controller verifies the token offline: it needs the keys, not the token.
@@ -59,7 +64,7 @@ class ControllerConnector:
         else:
             raise ConnectorError(
                 "unsupported",
-                "the controller stores PIN codes and mobile keys only",
+                "the controller keeps PIN codes, mobile keys and unlock schedules only",
                 retryable=False,
             )
         body |= {

@@ -204,6 +204,7 @@ class MemoryConnector:
     ) -> None:
         self.system = system
         self.capabilities = capabilities
+        self.keeps_schedules = True  # it keeps no schedules at all: no `schedule` capability
 
     def _require(self, capability: str) -> None:
         if capability not in self.capabilities:

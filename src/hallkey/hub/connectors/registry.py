@@ -8,6 +8,9 @@ from hallkey.core.clock import Clock
 from hallkey.hub.connectors.base import LockConnector
 from hallkey.hub.connectors.controller import ControllerConnector
 from hallkey.hub.connectors.memory import IMPLEMENTED, MemoryConnector, MemoryLockSystem
+from hallkey.hub.connectors.mqtt import MqttConnector
+from hallkey.hub.connectors.mqtt_broker import BrokerAddress, BrokerConfigError, MqttBrokers
+from hallkey.hub.connectors.shelly import ShellyConnector, parse_relays
 
 ConnectorFactory = Callable[[Mapping[str, str]], LockConnector]
 
@@ -17,15 +20,24 @@ class UnknownConnector(ValueError):
 
 
 class ConnectorRegistry:
-    """Maps connector names to factories; holds the hub's in-memory lock system."""
+    """Maps connector names to factories; holds the hub's in-memory lock system and its
+    long-lived MQTT connections (one per broker, shared by every site on it)."""
 
     def __init__(self, clock: Clock, timeout_seconds: float) -> None:
+        self.clock = clock
         self.memory = MemoryLockSystem(clock)
+        self.mqtt = MqttBrokers(clock, timeout_seconds)
         self.timeout_seconds = timeout_seconds
         self._factories: dict[str, ConnectorFactory] = {
             "memory": self._memory,
             "controller": self._controller,
+            "mqtt": self._mqtt,
+            "shelly": self._shelly,
         }
+
+    def close(self) -> None:
+        """Closes the connections the registry holds (MQTT brokers)."""
+        self.mqtt.close()
 
     @property
     def names(self) -> frozenset[str]:
@@ -58,3 +70,25 @@ class ConnectorRegistry:
         if not base_url or not api_key:
             raise UnknownConnector("controller connector needs base_url and api_key")
         return ControllerConnector(base_url, api_key, self.timeout_seconds)
+
+    def _mqtt(self, config: Mapping[str, str]) -> LockConnector:
+        try:
+            address = BrokerAddress.parse(config.get("broker", ""))
+        except BrokerConfigError as exc:
+            raise UnknownConnector(f"mqtt connector: {exc}") from None
+        try:
+            return MqttConnector(
+                self.mqtt.get(address),
+                config.get("flavour", "hallkey"),
+                config.get("prefix", "hallkey"),
+                self.clock,
+            )
+        except ValueError as exc:
+            raise UnknownConnector(f"mqtt connector: {exc}") from None
+
+    def _shelly(self, config: Mapping[str, str]) -> LockConnector:
+        try:
+            relays = parse_relays(config.get("doors", "{}"))
+        except ValueError as exc:
+            raise UnknownConnector(f"shelly connector: {exc}") from None
+        return ShellyConnector(relays, self.clock, self.timeout_seconds)
