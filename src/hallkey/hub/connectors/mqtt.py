@@ -113,14 +113,13 @@ class MqttConnector:
         self._command(door, {"action": "unlock", "until": _utc(until)})
 
     def revoke(self, door: DoorTarget, ref: str, version: int = 0) -> None:
-        """Locks the door now if it stands unlocked (hallkey flavour): a revoked or moved unlock
-        grant must not leave it open."""
+        """Locks the door now (hallkey flavour): a revoked or moved unlock grant must not leave
+        it open. Sent whatever the last state the hub has heard says: that state may not have
+        reached the hub yet, and locking a locked door is harmless — failing safe, locked."""
         if SCHEDULE not in self.capabilities:
             raise _unsupported("store credentials")
         self._read(door)
-        state = self.broker.latest(self._topics(door).state)
-        if state is not None and _unlocked(state.payload):
-            self._command(door, {"action": "lock"})
+        self._command(door, {"action": "lock"})
 
     def _command(self, door: DoorTarget, command: dict[str, object]) -> None:
         body = {"id": secrets.token_hex(8), **command}
