@@ -30,6 +30,10 @@ class Worker:
     (a third of the lease), so a live run keeps its job however long it takes and a dead
     worker's job is taken over within one lease. The run's end settles the row only if the
     claim is still its own: a re-arm or a take-over gave the row to another run.
+
+    `threads` loops claim and run jobs side by side (a job mostly waits on a peer's answer or
+    on the database); each claim is a row of its own, so they share nothing but the queue,
+    exactly as separate worker processes do.
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class Worker:
         backoff_max_seconds: float = 300.0,
         probe_seconds: float = 2.0,
         heartbeat_seconds: float | None = None,
+        threads: int = 1,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -52,11 +57,15 @@ class Worker:
         self.backoff_max_seconds = backoff_max_seconds
         self.probe_seconds = probe_seconds
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
+        if threads < 1:
+            raise ValueError("a worker needs at least one thread")
+        self.threads = threads
         self.on_start: list[Callable[[], None]] = []
         """Called each time the worker starts (e.g. to say "I am back" to a peer at once)."""
         self._last_probe: float | None = None
+        self._probe_lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     @property
     def _table(self) -> Table:
@@ -245,33 +254,43 @@ class Worker:
     def _maybe_probe(self) -> None:
         """Probes the peers at most once every `probe_seconds` (of real time: a test's manual
         clock may stand still, and a recovery must still be noticed)."""
-        now = time.monotonic()
-        if self._last_probe is not None and now - self._last_probe < self.probe_seconds:
-            return
-        self._last_probe = now
+        with self._probe_lock:
+            now = time.monotonic()
+            if self._last_probe is not None and now - self._last_probe < self.probe_seconds:
+                return
+            self._last_probe = now
         self.probe_peers()
 
     def start(self) -> None:
-        """Starts the worker's thread."""
-        if self._thread is not None:
+        """Starts the worker's threads."""
+        if self._threads:
             return
         self._stop.clear()
         self._started()
-        self._thread = threading.Thread(target=self._loop, name=f"worker-{self.name}", daemon=True)
-        self._thread.start()
+        self._spawn(self.threads)
+
+    def _spawn(self, count: int) -> None:
+        for index in range(count):
+            thread = threading.Thread(
+                target=self._loop, name=f"worker-{self.name}-{index}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Asks the worker's thread to stop after its current job and waits for it."""
+        """Asks the worker's threads to stop after their current job and waits for them."""
         self._stop.set()
         self.queue.wakeup.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
 
     def run_forever(self) -> None:
-        """Runs jobs in the calling thread until `stop` is called."""
+        """Runs jobs in the calling thread (and `threads - 1` more) until `stop` is called."""
         self._stop.clear()
         self._started()
+        self._spawn(self.threads - 1)
         self._loop()
 
     def _started(self) -> None:
@@ -290,5 +309,7 @@ class Worker:
                 log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
                 found = False
             if not found:
+                # A new job wakes every idle thread (they all wait on one event); those that
+                # find nothing to claim wait again.
                 self.queue.wakeup.wait(self.poll_seconds)
                 self.queue.wakeup.clear()
