@@ -265,23 +265,34 @@ def _roomy_doors(server: Server, capacity: int) -> None:
     engine.dispose()
 
 
+def _rss_mb(pid: int) -> float:
+    """Returns the resident memory of process `pid` in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def bench_load(server: Server, args: argparse.Namespace) -> None:
     """Prints the API table (creates/s at 1/8/32 clients) and the pipeline table."""
     _roomy_doors(server, 1_000_000)
     slots = load.Slots(first=datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2))
     print(f"\nAPI: POST /api/v1/reservations, {args.api_seconds:.0f} s per row")
-    print(f"{'clients':>8} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(
+        f"{'clients':>8} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}"
+        "  pipeline caught up after"
+    )
     for clients in (1, 8, 32):
         figure = load.api_figure(server.base, server.demo, slots, clients, args.api_seconds)
-        print(
-            f"{figure.clients:>8} {figure.rate:>10.1f} {figure.p50_ms:>8.1f}"
-            f" {figure.p99_ms:>8.1f} {figure.errors:>7}",
-            flush=True,
-        )
         # Let the pipeline catch up, so that the next row measures the API, not the backlog.
         hub = load.HubTables(server.urls["hub"])
-        _wait_idle(hub, server)
+        caught_up = _wait_idle(hub)
         hub.dispose()
+        print(
+            f"{figure.clients:>8} {figure.rate:>10.1f} {figure.p50_ms:>8.1f}"
+            f" {figure.p99_ms:>8.1f} {figure.errors:>8}  {caught_up:.1f} s",
+            flush=True,
+        )
     hub = load.HubTables(server.urls["hub"])
     runs = [
         ("sustained", 8, args.pipeline_seconds, args.rate),
@@ -306,11 +317,12 @@ def bench_load(server: Server, args: argparse.Namespace) -> None:
     hub.dispose()
 
 
-def _wait_idle(hub: load.HubTables, server: Server, limit_s: float = 300.0) -> None:
-    """Waits until the hub has no grant with a door or message still to do."""
+def _wait_idle(hub: load.HubTables, limit_s: float = 600.0) -> float:
+    """Waits until the hub has no grant with a door or message still to do; returns how long
+    that took."""
     engine = hub.engine
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    while time.monotonic() < started + limit_s:
         with engine.connect() as connection:
             left = connection.execute(
                 text(
@@ -319,8 +331,9 @@ def _wait_idle(hub: load.HubTables, server: Server, limit_s: float = 300.0) -> N
                 )
             ).scalar_one()
         if left == 0:
-            return
+            break
         time.sleep(0.5)
+    return time.monotonic() - started
 
 
 def main() -> None:
@@ -350,6 +363,7 @@ def main() -> None:
             bench_booking(base, demo, args.reservations)
         if args.only != "hot":
             bench_load(server, args)
+        print(f"server RSS at end: {_rss_mb(server.pid):.0f} MB")
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

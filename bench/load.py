@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,7 @@ def post_load(
                     status = response.status_code
                     ref = response.json().get("ref") if status == 201 else None
                 except httpx.HTTPError:
+                    # A dropped connection (ReadError, RemoteProtocolError): counted as 0.
                     status, ref = 0, None
                 sample = Sample(sent_at, time.perf_counter() - t0, status, ref)
                 with lock:
@@ -133,7 +135,8 @@ class ApiFigure:
     rate: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    errors: str
+    """Other answers than 201, by status (`0`: the connection failed, e.g. `ReadError`)."""
 
 
 def api_figure(
@@ -147,7 +150,13 @@ def api_figure(
         rate=len(ok) / seconds,
         p50_ms=percentile(ok, 0.5),
         p99_ms=percentile(ok, 0.99),
-        errors=len(samples) - len(ok),
+        errors=" ".join(
+            f"{status}:{count}"
+            for status, count in sorted(
+                Counter(s.status for s in samples if s.status != 201).items()
+            )
+        )
+        or "-",
     )
 
 
