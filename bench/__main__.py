@@ -273,10 +273,8 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def bench_load(server: Server, args: argparse.Namespace) -> None:
-    """Prints the API table (creates/s at 1/8/32 clients) and the pipeline table."""
-    _roomy_doors(server, 1_000_000)
-    slots = load.Slots(first=datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2))
+def bench_api(server: Server, args: argparse.Namespace, slots: load.Slots) -> None:
+    """Prints the API table: creates/s and latency at 1, 8 and 32 clients."""
     print(f"\nAPI: POST /api/v1/reservations, {args.api_seconds:.0f} s per row")
     print(
         f"{'clients':>8} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}"
@@ -293,6 +291,10 @@ def bench_load(server: Server, args: argparse.Namespace) -> None:
             f" {figure.p99_ms:>8.1f} {figure.errors:>8}  {caught_up:.1f} s",
             flush=True,
         )
+
+
+def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) -> None:
+    """Prints the pipeline table: a sustained rate, then a burst, each until drained."""
     hub = load.HubTables(server.urls["hub"])
     runs = [
         ("sustained", 8, args.pipeline_seconds, args.rate),
@@ -342,7 +344,9 @@ def main() -> None:
     parser.add_argument("--reservations", type=int, default=2000)
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
-        "--only", choices=("hot", "load"), help="run only the hot paths or only the load figures"
+        "--only",
+        choices=("hot", "load", "api", "pipeline"),
+        help="run only the hot paths, the load figures (api and pipeline), or one of those",
     )
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: any)")
     parser.add_argument("--api-seconds", type=float, default=10.0)
@@ -357,12 +361,18 @@ def main() -> None:
             f"load average at start: {os.getloadavg()[0]:.2f}"
             " (a shared machine: final figures need a quiet one)"
         )
-        if args.only != "load":
+        if args.only is None or args.only == "hot":
             bench_end_to_end(base, demo, 30)
             bench_keypad(base, demo, args.credentials)
             bench_booking(base, demo, args.reservations)
         if args.only != "hot":
-            bench_load(server, args)
+            _roomy_doors(server, 1_000_000)
+            first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
+            slots = load.Slots(first=first)
+            if args.only in (None, "load", "api"):
+                bench_api(server, args, slots)
+            if args.only in (None, "load", "pipeline"):
+                bench_pipeline(server, args, slots)
         print(f"server RSS at end: {_rss_mb(server.pid):.0f} MB")
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
