@@ -265,6 +265,13 @@ def _roomy_doors(server: Server, capacity: int) -> None:
     engine.dispose()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """Returns the CPU time process `pid` has used so far (user + system, Linux)."""
+    # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mb(pid: int) -> float:
     """Returns the resident memory of process `pid` in MB (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -278,17 +285,19 @@ def bench_api(server: Server, args: argparse.Namespace, slots: load.Slots) -> No
     print(f"\nAPI: POST /api/v1/reservations, {args.api_seconds:.0f} s per row")
     print(
         f"{'clients':>8} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}"
-        "  pipeline caught up after"
+        "  pipeline caught up after, CPU ms a booking (all work)"
     )
     for clients in (1, 8, 32):
+        cpu = _cpu_seconds(server.pid)
         figure = load.api_figure(server.base, server.demo, slots, clients, args.api_seconds)
         # Let the pipeline catch up, so that the next row measures the API, not the backlog.
         hub = load.HubTables(server.urls["hub"])
         caught_up = _wait_idle(hub)
         hub.dispose()
+        cpu_ms = (_cpu_seconds(server.pid) - cpu) * 1000 / max(1, figure.created)
         print(
             f"{figure.clients:>8} {figure.rate:>10.1f} {figure.p50_ms:>8.1f}"
-            f" {figure.p99_ms:>8.1f} {figure.errors:>8}  {caught_up:.1f} s",
+            f" {figure.p99_ms:>8.1f} {figure.errors:>8}  {caught_up:.1f} s, {cpu_ms:.0f} ms",
             flush=True,
         )
 
@@ -303,17 +312,19 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
     print("\nPipeline: POST → every door programmed and every message sent")
     print(
         f"{'load':>22} {'created':>8} {'per s':>6} {'p50 s':>6} {'p95 s':>6}"
-        f" {'drained after':>14}  backlog every 5 s"
+        f" {'drained after':>14} {'CPU ms/bkg':>10}  backlog every 5 s"
     )
     for label, clients, seconds, rate in runs:
+        cpu = _cpu_seconds(server.pid)
         name = f"{label} {rate or 'max'}/s {seconds:.0f}s"
         outcome = load.pipeline_figure(
             name, server.base, server.demo, slots, hub, clients=clients, seconds=seconds, rate=rate
         )
         drained = "never" if outcome.drain_s is None else f"{outcome.drain_s:.1f} s"
+        cpu_ms = (_cpu_seconds(server.pid) - cpu) * 1000 / max(1, outcome.created)
         print(
             f"{outcome.label:>22} {outcome.created:>8} {outcome.rate:>6.1f} {outcome.p50_s:>6.2f}"
-            f" {outcome.p95_s:>6.2f} {drained:>14}  {outcome.backlog}",
+            f" {outcome.p95_s:>6.2f} {drained:>14} {cpu_ms:>10.0f}  {outcome.backlog}",
             flush=True,
         )
     hub.dispose()

@@ -132,6 +132,7 @@ class ApiFigure:
     """Creates per second and latency at one number of clients."""
 
     clients: int
+    created: int
     rate: float
     p50_ms: float
     p99_ms: float
@@ -147,6 +148,7 @@ def api_figure(
     ok = [s.seconds * 1000 for s in samples if s.status == 201]
     return ApiFigure(
         clients=clients,
+        created=len(ok),
         rate=len(ok) / seconds,
         p50_ms=percentile(ok, 0.5),
         p99_ms=percentile(ok, 0.99),

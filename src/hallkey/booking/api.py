@@ -98,8 +98,11 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     )
     def create_reservation(body: ReservationCreate, request: Request) -> ReservationOut:
         """Reserves a resource; a confirmed reservation gets its access from the hub."""
-        with transaction() as session:
+        # The token is checked in a read-only session first: on SQLite the write lock is then
+        # held only for the booking itself, not for the lookup of who is booking.
+        with ctx.database.read() as session:
             tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
+        with transaction() as session:
             reservation = service.create_reservation(ctx, session, tenant_id, body)
             return service.reservation_view(ctx, session, reservation, new=True)
 

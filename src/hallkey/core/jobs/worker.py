@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from prometheus_client import Counter
 from sqlalchemy import ColumnElement, Table, and_, delete, select, update
+from sqlalchemy.orm import Session
 
 from hallkey.core.jobs.queue import GiveUp, Handler, JobQueue, JobRun, RetryLater, claim_token
 
@@ -66,6 +67,9 @@ class Worker:
         self._probe_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._running: dict[str, JobRun] = {}
+        self._running_lock = threading.Lock()
+        self._beat_thread: threading.Thread | None = None
 
     @property
     def _table(self) -> Table:
@@ -142,24 +146,44 @@ class Worker:
 
     @contextmanager
     def _keeping_lease(self, job: JobRun) -> Iterator[None]:
-        """Renews the job's lease in a thread of its own while the block runs."""
-        finished = threading.Event()
+        """Keeps the job's lease renewed while the block runs.
 
-        def beat() -> None:
-            while not finished.wait(self.heartbeat_seconds):
-                try:
-                    if not self._renew(job):
-                        return  # re-armed or taken over: the row is another run's now
-                except Exception as exc:
-                    log.warning("job %s: lease not renewed: %s", job.job_id, type(exc).__name__)
-
-        thread = threading.Thread(target=beat, name=f"lease-{job.job_id}", daemon=True)
-        thread.start()
+        One heartbeat thread serves every running job of the worker (a thread per job cost
+        more than many small jobs themselves); it ends when no job runs.
+        """
+        with self._running_lock:
+            self._running[job.claim] = job
+            if self._beat_thread is None:
+                self._beat_thread = threading.Thread(
+                    target=self._beat, name=f"lease-{self.name}", daemon=True
+                )
+                self._beat_thread.start()
         try:
             yield
         finally:
-            finished.set()
-            thread.join()
+            with self._running_lock:
+                self._running.pop(job.claim, None)
+
+    def _beat(self) -> None:
+        """Renews, every `heartbeat_seconds`, the lease of each job that still runs."""
+        while True:
+            time.sleep(self.heartbeat_seconds)
+            with self._running_lock:
+                running = list(self._running.values())
+                if not running:
+                    self._beat_thread = None
+                    return
+            for job in running:
+                with self._running_lock:
+                    if job.claim not in self._running:
+                        continue  # it ended meanwhile: its row is settled or another's
+                try:
+                    if not self._renew(job):
+                        # Re-armed or taken over: the row is another run's now.
+                        with self._running_lock:
+                            self._running.pop(job.claim, None)
+                except Exception as exc:
+                    log.warning("job %s: lease not renewed: %s", job.job_id, type(exc).__name__)
 
     def _renew(self, job: JobRun) -> bool:
         """Moves the job's lease one lease ahead while the claim is ours; tells whether it was."""
@@ -180,6 +204,8 @@ class Worker:
     def _done(self, job: JobRun, next_run: timedelta | None) -> None:
         table = self._table
         with self.queue.database.transaction() as session:
+            if job.peer is not None:
+                self._wake(session, job.peer)
             if next_run is None:
                 session.execute(delete(table).where(self._still_ours(job)))
             else:
@@ -193,14 +219,13 @@ class Worker:
                         locked_by=None,
                     )
                 )
-        if job.peer is not None:
-            self._wake(job.peer)
 
-    def _wake(self, peer: str) -> None:
-        """The peer answered: what waits on it need not sit out its backoff. (A transaction of
-        its own: a failure here must not undo the job's outcome; the probe makes up for it.)"""
+    def _wake(self, session: Session, peer: str) -> None:
+        """The peer answered: what waits on it need not sit out its backoff. (In the outcome's
+        transaction, one write fewer per job, but in a savepoint of its own: a failure here
+        must not undo the job's outcome; the probe makes up for it.)"""
         try:
-            with self.queue.database.transaction() as session:
+            with session.begin_nested():
                 self.queue.wake_peer(session, peer)
         except Exception as exc:
             log.warning("jobs of peer %s not woken: %s", peer, type(exc).__name__)
