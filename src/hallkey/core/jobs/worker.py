@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
+from queue import SimpleQueue
 
 from prometheus_client import Counter
 from sqlalchemy import ColumnElement, Table, and_, delete, select, update
@@ -32,9 +33,10 @@ class Worker:
     worker's job is taken over within one lease. The run's end settles the row only if the
     claim is still its own: a re-arm or a take-over gave the row to another run.
 
-    `threads` loops claim and run jobs side by side (a job mostly waits on a peer's answer or
-    on the database); each claim is a row of its own, so they share nothing but the queue,
-    exactly as separate worker processes do.
+    `threads` runners run jobs side by side (a job mostly waits on a peer's answer or on the
+    database); a dispatcher claims as many due jobs as runners are idle, in one transaction.
+    Claims are rows of their own, so several workers (threads or processes) share nothing but
+    the queue.
     """
 
     def __init__(
@@ -67,6 +69,10 @@ class Worker:
         self._probe_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._inbox: SimpleQueue[JobRun | None] = SimpleQueue()
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+        self._slot_free = threading.Event()
         self._running: dict[str, JobRun] = {}
         self._running_lock = threading.Lock()
         self._beat_thread: threading.Thread | None = None
@@ -76,6 +82,16 @@ class Worker:
         return self.queue.table
 
     def _claim(self) -> JobRun | None:
+        """Claims the most urgent due job, if there is one."""
+        jobs = self._claim_batch(1)
+        return jobs[0] if jobs else None
+
+    def _claim_batch(self, limit: int) -> list[JobRun]:
+        """Claims up to `limit` due jobs in one transaction, the most urgent first.
+
+        The jobs of one claim share its token: a claim is still told apart by the job's id,
+        and any later claim of the same job carries a new token.
+        """
         table = self._table
         clock = self.queue.clock
         token = claim_token(self.name)
@@ -85,38 +101,51 @@ class Worker:
                 select(table.c.id)
                 .where(table.c.status == "pending", table.c.run_at <= now)
                 .order_by(table.c.priority.desc(), table.c.run_at)
-                .limit(1)
+                .limit(limit)
                 .with_for_update(skip_locked=True)
-                .scalar_subquery()
             )
-            row = session.execute(
-                update(table)
-                .where(table.c.id == due)
-                .values(
-                    run_at=now + timedelta(seconds=self.lease_seconds),
-                    attempts=table.c.attempts + 1,
-                    locked_by=token,
-                )
-                .returning(
-                    table.c.id, table.c.kind, table.c.payload, table.c.attempts, table.c.peer
-                )
-            ).first()
-        if row is None:
-            return None
-        return JobRun(
-            job_id=row.id,
-            kind=row.kind,
-            payload=dict(row.payload),
-            attempt=row.attempts,
-            claim=token,
-            peer=row.peer,
-        )
+            rows = list(
+                session.execute(
+                    update(table)
+                    .where(table.c.id.in_(due))
+                    .values(
+                        run_at=now + timedelta(seconds=self.lease_seconds),
+                        attempts=table.c.attempts + 1,
+                        locked_by=token,
+                    )
+                    .returning(
+                        table.c.id,
+                        table.c.kind,
+                        table.c.payload,
+                        table.c.attempts,
+                        table.c.peer,
+                        table.c.priority,
+                    )
+                ).all()
+            )
+        rows.sort(key=lambda row: -int(row.priority))
+        return [
+            JobRun(
+                job_id=row.id,
+                kind=row.kind,
+                payload=dict(row.payload),
+                attempt=row.attempts,
+                claim=token,
+                peer=row.peer,
+            )
+            for row in rows
+        ]
 
     def run_once(self) -> bool:
         """Runs one due job, if there is one; tells whether it found one."""
         job = self._claim()
         if job is None:
             return False
+        self._run(job)
+        return True
+
+    def _run(self, job: JobRun) -> None:
+        """Runs one claimed job and settles its outcome."""
         handler = self.handlers.get(job.kind)
         table_name = self._table.name
         try:
@@ -142,7 +171,6 @@ class Worker:
         else:
             self._done(job, next_run)
             JOBS_PROCESSED.labels(table_name, job.kind, "done").inc()
-        return True
 
     @contextmanager
     def _keeping_lease(self, job: JobRun) -> Iterator[None]:
@@ -287,36 +315,37 @@ class Worker:
         self.probe_peers()
 
     def start(self) -> None:
-        """Starts the worker's threads."""
+        """Starts the worker's dispatcher and runner threads."""
         if self._threads:
             return
-        self._stop.clear()
-        self._started()
-        self._spawn(self.threads)
+        self._begin()
+        self._spawn(f"worker-{self.name}", self._dispatch)
 
-    def _spawn(self, count: int) -> None:
-        for index in range(count):
-            thread = threading.Thread(
-                target=self._loop, name=f"worker-{self.name}-{index}", daemon=True
-            )
-            self._threads.append(thread)
-            thread.start()
+    def run_forever(self) -> None:
+        """Runs jobs until `stop` is called, dispatching from the calling thread."""
+        self._begin()
+        self._dispatch()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Asks the worker's threads to stop after their current job and waits for them."""
+        """Asks the worker to stop after the jobs it has claimed and waits for its threads."""
         self._stop.set()
         self.queue.wakeup.set()
+        self._slot_free.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
 
-    def run_forever(self) -> None:
-        """Runs jobs in the calling thread (and `threads - 1` more) until `stop` is called."""
+    def _begin(self) -> None:
         self._stop.clear()
         self._started()
-        self._spawn(self.threads - 1)
-        self._loop()
+        for index in range(self.threads):
+            self._spawn(f"worker-{self.name}-{index}", self._runner)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _started(self) -> None:
         for hook in self.on_start:
@@ -325,16 +354,45 @@ class Worker:
             except Exception as exc:
                 log.error("worker %s: start hook failed: %s", self.name, type(exc).__name__)
 
-    def _loop(self) -> None:
+    def _dispatch(self) -> None:
+        """Claims as many due jobs as there are idle runners, in one transaction, and hands
+        them out; only this thread waits for new jobs (no herd of claims on each one)."""
         while not self._stop.is_set():
-            try:
-                self._maybe_probe()
-                found = self.run_once()
-            except Exception as exc:
-                log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
-                found = False
-            if not found:
-                # A new job wakes every idle thread (they all wait on one event); those that
-                # find nothing to claim wait again.
+            with self._busy_lock:
+                free = self.threads - self._busy
+            jobs: list[JobRun] = []
+            if free:
+                try:
+                    self._maybe_probe()
+                    jobs = self._claim_batch(free)
+                except Exception as exc:
+                    log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
+            if jobs:
+                with self._busy_lock:
+                    self._busy += len(jobs)
+                for job in jobs:
+                    self._inbox.put(job)
+            elif free:
                 self.queue.wakeup.wait(self.poll_seconds)
                 self.queue.wakeup.clear()
+            else:
+                self._slot_free.wait(self.poll_seconds)
+                self._slot_free.clear()
+        for _ in range(self.threads):
+            self._inbox.put(None)  # after the claimed jobs: each runner ends on one
+
+    def _runner(self) -> None:
+        """Runs the jobs the dispatcher hands out until it says to stop."""
+        while (job := self._inbox.get()) is not None:
+            try:
+                self._run(job)
+            except Exception as exc:
+                # Settling failed (the database went away): the lease runs out and the job
+                # is claimed again.
+                log.error(
+                    "worker %s: job %s not settled: %s", self.name, job.job_id, type(exc).__name__
+                )
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
+                self._slot_free.set()
