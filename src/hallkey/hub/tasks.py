@@ -59,7 +59,9 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
     grant_id = str(job.payload["grant_id"])
     door_id = str(job.payload["door_id"])
     for _ in range(MAX_REPROGRAM_ROUNDS):
-        with ctx.database.transaction() as session:
+        # Only reads: the outcome is settled under the grant's and the door's row locks, against
+        # the version read here, so this need not queue for SQLite's write lock.
+        with ctx.database.read() as session:
             row = session.get(GrantDoor, (grant_id, door_id))
             grant = session.get(Grant, grant_id)
             door = session.get(Door, door_id)
