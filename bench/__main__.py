@@ -1,4 +1,6 @@
-"""Measures hallkey's hot paths against a real `hallkey serve --demo` process.
+"""Measures hallkey's hot paths and its behaviour under load (`bench.load`: the API at 1, 8 and
+32 clients, the pipeline at a sustained rate and after a burst) against a real
+`hallkey serve --demo` process.
 
 Prints figures; asserts nothing. Options: `--postgres URL` runs the three contexts on fresh
 PostgreSQL databases created through URL (an admin connection), `--reservations N` sets how many
