@@ -1,4 +1,6 @@
-"""Measures hallkey's hot paths against a real `hallkey serve --demo` process.
+"""Measures hallkey's hot paths and its behaviour under load (`bench.load`: the API at 1, 8 and
+32 clients, the pipeline at a sustained rate and after a burst) against a real
+`hallkey serve --demo` process.
 
 Prints figures; asserts nothing. Options: `--postgres URL` runs the three contexts on fresh
 PostgreSQL databases created through URL (an admin connection), `--reservations N` sets how many
@@ -20,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench import load
 from hallkey.core.db import normalise_url
 
 
@@ -66,9 +70,19 @@ def _postgres_databases(admin_url: str | None) -> Iterator[dict[str, str]]:
         engine.dispose()
 
 
+@dataclass
+class Server:
+    """A running `hallkey serve --demo`: its address, demo.json, process and databases."""
+
+    base: str
+    demo: dict[str, Any]
+    pid: int
+    urls: dict[str, str]
+
+
 @contextmanager
-def _server(env_extra: dict[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    port = _free_port()
+def _server(env_extra: dict[str, str], port: int) -> Iterator[Server]:
+    port = port or _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "var"
         # ERROR: filling the resource with 2000 bookings overfills its doors (1000 codes
@@ -100,7 +114,15 @@ def _server(env_extra: dict[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
                 if time.monotonic() > deadline:
                     raise SystemExit("server did not start")
                 time.sleep(0.1)
-            yield base, json.loads((data_dir / "demo.json").read_text())
+            urls = {
+                ctx: env_extra.get(
+                    f"HALLKEY_{ctx.upper()}_DATABASE_URL", f"sqlite:///{data_dir / ctx}.db"
+                )
+                for ctx in ("booking", "hub", "locks")
+            }
+            demo = json.loads((data_dir / "demo.json").read_text())
+            print(f"server pid {process.pid}", flush=True)
+            yield Server(base, demo, process.pid, urls)
         finally:
             process.terminate()
             process.wait(timeout=15)
@@ -236,17 +258,136 @@ def bench_end_to_end(base: str, demo: dict[str, Any], repeat: int) -> None:
     _report("POST reservation → access granted (combined process)", samples)
 
 
+def _roomy_doors(server: Server, capacity: int) -> None:
+    """Lets the demo doors hold `capacity` codes: the load figures measure speed, and the
+    demo's 1000 codes a door would turn most of a long run into `no_space_on_door`."""
+    engine = create_engine(normalise_url(server.urls["locks"]))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE locks_doors SET max_credentials = :n"), {"n": capacity})
+    engine.dispose()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """Returns the CPU time process `pid` has used so far (user + system, Linux)."""
+    # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    """Returns the resident memory of process `pid` in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_api(server: Server, args: argparse.Namespace, slots: load.Slots) -> None:
+    """Prints the API table: creates/s and latency at 1, 8 and 32 clients."""
+    print(f"\nAPI: POST /api/v1/reservations, {args.api_seconds:.0f} s per row")
+    print(
+        f"{'clients':>8} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}"
+        "  pipeline caught up after, CPU ms a booking (all work)"
+    )
+    for clients in (1, 8, 32):
+        cpu = _cpu_seconds(server.pid)
+        figure = load.api_figure(server.base, server.demo, slots, clients, args.api_seconds)
+        # Let the pipeline catch up, so that the next row measures the API, not the backlog.
+        hub = load.HubTables(server.urls["hub"])
+        caught_up = _wait_idle(hub)
+        hub.dispose()
+        cpu_ms = (_cpu_seconds(server.pid) - cpu) * 1000 / max(1, figure.created)
+        print(
+            f"{figure.clients:>8} {figure.rate:>10.1f} {figure.p50_ms:>8.1f}"
+            f" {figure.p99_ms:>8.1f} {figure.errors:>8}  {caught_up:.1f} s, {cpu_ms:.0f} ms",
+            flush=True,
+        )
+
+
+def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) -> None:
+    """Prints the pipeline table: a sustained rate, then a burst, each until drained."""
+    hub = load.HubTables(server.urls["hub"])
+    runs = [
+        ("sustained", 8, args.pipeline_seconds, args.rate),
+        ("burst", 32, args.burst_seconds, None),
+    ]
+    print("\nPipeline: POST → every door programmed and every message sent")
+    print(
+        f"{'load':>22} {'created':>8} {'per s':>6} {'p50 s':>6} {'p95 s':>6}"
+        f" {'drained after':>14} {'CPU ms/bkg':>10}  backlog every 5 s"
+    )
+    for label, clients, seconds, rate in runs:
+        cpu = _cpu_seconds(server.pid)
+        name = f"{label} {rate or 'max'}/s {seconds:.0f}s"
+        outcome = load.pipeline_figure(
+            name, server.base, server.demo, slots, hub, clients=clients, seconds=seconds, rate=rate
+        )
+        drained = "never" if outcome.drain_s is None else f"{outcome.drain_s:.1f} s"
+        cpu_ms = (_cpu_seconds(server.pid) - cpu) * 1000 / max(1, outcome.created)
+        print(
+            f"{outcome.label:>22} {outcome.created:>8} {outcome.rate:>6.1f} {outcome.p50_s:>6.2f}"
+            f" {outcome.p95_s:>6.2f} {drained:>14} {cpu_ms:>10.0f}  {outcome.backlog}",
+            flush=True,
+        )
+    hub.dispose()
+
+
+def _wait_idle(hub: load.HubTables, limit_s: float = 600.0) -> float:
+    """Waits until the hub has no grant with a door or message still to do; returns how long
+    that took."""
+    engine = hub.engine
+    started = time.monotonic()
+    while time.monotonic() < started + limit_s:
+        with engine.connect() as connection:
+            left = connection.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM hub_grant_doors WHERE state = 'pending')"
+                    " + (SELECT count(*) FROM hub_deliveries WHERE state = 'queued')"
+                )
+            ).scalar_one()
+        if left == 0:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--postgres", metavar="URL", help="admin URL of a PostgreSQL server")
     parser.add_argument("--reservations", type=int, default=2000)
     parser.add_argument("--credentials", type=int, default=1000)
+    parser.add_argument(
+        "--only",
+        choices=("hot", "load", "api", "pipeline"),
+        help="run only the hot paths, the load figures (api and pipeline), or one of those",
+    )
+    parser.add_argument("--port", type=int, default=0, help="the server's port (default: any)")
+    parser.add_argument("--api-seconds", type=float, default=10.0)
+    parser.add_argument("--pipeline-seconds", type=float, default=60.0)
+    parser.add_argument("--burst-seconds", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=50.0, help="sustained bookings a second")
     args = parser.parse_args()
-    with _postgres_databases(args.postgres) as env, _server(env) as (base, demo):
+    with _postgres_databases(args.postgres) as env, _server(env, args.port) as server:
+        base, demo = server.base, server.demo
         print(f"hallkey benchmarks on {'PostgreSQL' if args.postgres else 'SQLite'} ({base})")
-        bench_end_to_end(base, demo, 30)
-        bench_keypad(base, demo, args.credentials)
-        bench_booking(base, demo, args.reservations)
+        print(
+            f"load average at start: {os.getloadavg()[0]:.2f}"
+            " (a shared machine: final figures need a quiet one)"
+        )
+        if args.only is None or args.only == "hot":
+            bench_end_to_end(base, demo, 30)
+            bench_keypad(base, demo, args.credentials)
+            bench_booking(base, demo, args.reservations)
+        if args.only != "hot":
+            _roomy_doors(server, 1_000_000)
+            first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
+            slots = load.Slots(first=first)
+            if args.only in (None, "load", "api"):
+                bench_api(server, args, slots)
+            if args.only in (None, "load", "pipeline"):
+                bench_pipeline(server, args, slots)
+        print(f"server RSS at end: {_rss_mb(server.pid):.0f} MB")
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

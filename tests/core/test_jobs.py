@@ -527,3 +527,40 @@ def test_peer_refused_for_now__slow_schedule__neither_probe_nor_wake_brings_it_f
     clock.advance(timedelta(seconds=900))
     assert worker.run_pending() == 1  # on its own schedule it is tried again
     assert tries == ["full-door", "full-door"]
+
+
+def test_worker_threads__jobs_that_wait__run_side_by_side_each_once(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    # Each job waits until four run at once: a worker that ran them one by one never gets
+    # past the first four (the barrier breaks and the jobs fail).
+    queue = _queue(database_url("jobs"), SystemClock())
+    together = threading.Barrier(4, timeout=10)
+    runs: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def meet(job: JobRun) -> None:
+        together.wait()
+        with lock:
+            runs[int(job.payload["n"])] += 1
+
+    with queue.database.transaction() as session:
+        for n in range(40):
+            queue.enqueue(session, "meet", {"n": n})
+    # Two workers of four threads, as two processes would be: claims are batched per worker.
+    workers = [
+        Worker(name=f"w{i}", queue=queue, handlers={"meet": meet}, threads=4, poll_seconds=0.05)
+        for i in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        wait_for(lambda: sum(runs.values()) >= 40, timeout=60)
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert sorted(runs) == list(range(40))
+    assert set(runs.values()) == {1}
+    assert not together.broken
+    with queue.database.transaction() as session:
+        assert queue.pending_count(session) == 0

@@ -74,7 +74,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     @open_router.get("/resources", response_model=list[ResourceOut])
     def list_resources(request: Request, tenant: str | None = TENANT_QUERY) -> list[ResourceOut]:
         """Lists what one tenant offers for booking (public)."""
-        with ctx.database.transaction() as session:
+        with ctx.database.read() as session:
             tenant_id = public.resolve_tenant(session, request.headers.get("host"), tenant)
             return public.list_resources(session, tenant_id)
 
@@ -88,7 +88,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         tenant: str | None = TENANT_QUERY,
     ) -> AvailabilityOut:
         """Tells when a resource is busy and free between `from` and `to` (public)."""
-        with ctx.database.transaction() as session:
+        with ctx.database.read() as session:
             tenant_id = public.resolve_tenant(session, request.headers.get("host"), tenant)
             return public.availability(session, tenant_id, resource_id, from_, to, ctx.clock.now())
 
@@ -100,10 +100,13 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     )
     def create_reservation(body: ReservationCreate, request: Request) -> ReservationOut:
         """Reserves a resource; a confirmed reservation gets its access from the hub."""
-        with transaction() as session:
+        # The token is checked in a read-only session first: on SQLite the write lock is then
+        # held only for the booking itself, not for the lookup of who is booking.
+        with ctx.database.read() as session:
             tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
+        with transaction() as session:
             reservation = service.create_reservation(ctx, session, tenant_id, body)
-            return service.reservation_view(ctx, session, reservation)
+            return service.reservation_view(ctx, session, reservation, new=True)
 
     @router.get(
         "/reservations/{reservation_id}",
@@ -112,7 +115,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     )
     def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
         """Returns a reservation with its access and door events."""
-        with ctx.database.transaction() as session:
+        with ctx.database.read() as session:
             tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.get_reservation(session, tenant_id, reservation_id)
             return service.reservation_view(ctx, session, reservation)
@@ -195,7 +198,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     )
     def export_customer(customer_id: str, request: Request) -> CustomerExportOut:
         """Returns everything stored about a customer, with their reservations (the export)."""
-        with ctx.database.transaction() as session:
+        with ctx.database.read() as session:
             tenant_id = tenant_of(request, session, scopes.CUSTOMERS)
             return customers.export_customer(session, tenant_id, customer_id)
 

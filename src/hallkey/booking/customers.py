@@ -35,8 +35,10 @@ def attach_customer(
     """
     now = ctx.clock.now()
     # Locked (on PostgreSQL) so that an erasure cannot slip in between this booking's check
-    # and its commit; SQLite's write transactions are serial anyway.
-    existing = repo.customer_by_email(session, tenant_id, data.email, lock=True)
+    # and its commit; SQLite's write transactions are serial anyway. A shared lock: erasure
+    # takes the row for update and waits, but two bookings of one customer (a club booking a
+    # season) do not wait for each other.
+    existing = repo.customer_by_email(session, tenant_id, data.email, lock=True, share=True)
     if existing is None:
         customer = Customer(
             id=new_id("cus"),
@@ -55,7 +57,7 @@ def attach_customer(
                 session.add(customer)
             return customer.id, True
         except IntegrityError:
-            existing = repo.customer_by_email(session, tenant_id, data.email, lock=True)
+            existing = repo.customer_by_email(session, tenant_id, data.email, lock=True, share=True)
             if existing is None:
                 raise Conflict("the customer is being changed; try again") from None
     own = (existing.name, existing.phone) == (data.name, data.phone)

@@ -77,11 +77,14 @@ def resources_with_venues(session: Session, tenant_id: str) -> Sequence[tuple[Re
 
 
 def customer_by_email(
-    session: Session, tenant_id: str, email: str, *, lock: bool = False
+    session: Session, tenant_id: str, email: str, *, lock: bool = False, share: bool = False
 ) -> Customer | None:
-    """Returns the tenant's customer with this e-mail address (row-locked when `lock`)."""
+    """Returns the tenant's customer with this e-mail address (row-locked when `lock`; with
+    `share`, a shared lock that keeps out a writer of the row but not other sharers)."""
     query = select(Customer).where(Customer.tenant_id == tenant_id, Customer.email == email)
-    return session.scalars(query.with_for_update() if lock else query).first()
+    if lock:
+        query = query.with_for_update(read=share)
+    return session.scalars(query).first()
 
 
 def customer(session: Session, customer_id: str, *, lock: bool = False) -> Customer | None:

@@ -249,9 +249,13 @@ def open_access_secret(ctx: BookingContext, sealed: str | None) -> dict[str, str
 
 
 def reservation_view(
-    ctx: BookingContext, session: Session, reservation: Reservation
+    ctx: BookingContext, session: Session, reservation: Reservation, *, new: bool = False
 ) -> ReservationOut:
-    """Returns the API view of a reservation, with its credential and door events."""
+    """Returns the API view of a reservation, with its credential and door events.
+
+    `new`: the reservation was made in this transaction; its ref is fresh from `new_ref()`, so
+    no door can have reported an event for it yet, and the events are not looked up.
+    """
     secret = open_access_secret(ctx, reservation.access_secret_sealed)
     access = AccessOut(
         state=reservation.access_state,
@@ -277,7 +281,9 @@ def reservation_view(
             email=reservation.contact_email,
         ),
         access=access,
-        events=[
+        events=[]
+        if new
+        else [
             EventOut(at=e.at, door=e.door, door_name=e.door_name, kind=e.kind, reason=e.reason)
             for e in repo.events_of(session, reservation.tenant_id, reservation.ref)
         ],

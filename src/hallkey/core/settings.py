@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     """How often an idle worker looks for due jobs (new jobs in-process wake it at once)."""
 
+    worker_threads: int = Field(default=4, ge=1, le=64)
+    """How many jobs each context's worker runs at once (its threads mostly wait on peers)."""
+
     job_lease_seconds: float = Field(default=15.0, gt=0)
     """How long a claim on a job lasts unless renewed; a running job renews it every third of
     it, so a dead worker's jobs are taken over by another worker within this time."""

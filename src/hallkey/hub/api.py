@@ -70,6 +70,14 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         with ctx.database.transaction() as session:
             yield session, service.authenticate_client(session, token)
 
+    @contextmanager
+    def client_read(request: Request) -> Iterator[tuple[Session, Client]]:
+        """Opens a read-only session as the client whose API key the request presents (on
+        SQLite it neither waits for nor holds the write lock)."""
+        token = bearer_token(request)
+        with ctx.database.read() as session:
+            yield session, service.authenticate_client(session, token)
+
     @router.post("/GrantAccess", response_model=GrantOut, status_code=201)
     def grant_access(body: GrantAccessIn, request: Request, response: Response) -> GrantOut:
         """Grants a ref access to doors in a time frame, issuing and delivering a credential."""
@@ -117,7 +125,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     @router.get("/grants/{ref}", response_model=GrantOut)
     def get_grant(ref: str, request: Request) -> GrantOut:
         """Returns a grant with its state per door and its deliveries."""
-        with client_transaction(request) as (session, client), unknown_refs(client):
+        with client_read(request) as (session, client), unknown_refs(client):
             return views.grant_view(ctx, session, service.get_grant(session, client, ref))
 
     @router.get("/events", response_model=list[EventOut])
@@ -129,7 +137,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     ) -> list[EventOut]:
         """Returns the client's door events (at or after `since`), oldest first."""
-        with client_transaction(request) as (session, client):
+        with client_read(request) as (session, client):
             return service.list_events(
                 session, client, ref=ref, door=door, since=since, limit=limit
             )
@@ -137,7 +145,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     @router.get("/doors", response_model=list[DoorOut])
     def list_doors(request: Request) -> list[DoorOut]:
         """Returns the client's doors with their connector and health."""
-        with client_transaction(request) as (session, client):
+        with client_read(request) as (session, client):
             return service.list_doors(ctx, session, client)
 
     @site_router.post("/controller-events", response_model=BatchAnswer)

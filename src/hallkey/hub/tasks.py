@@ -62,7 +62,9 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
     grant_id = str(job.payload["grant_id"])
     door_id = str(job.payload["door_id"])
     for _ in range(MAX_REPROGRAM_ROUNDS):
-        with ctx.database.transaction() as session:
+        # Only reads: the outcome is settled under the grant's and the door's row locks, against
+        # the version read here, so this need not queue for SQLite's write lock.
+        with ctx.database.read() as session:
             row = session.get(GrantDoor, (grant_id, door_id))
             grant = session.get(Grant, grant_id)
             door = session.get(Door, door_id)
@@ -215,7 +217,9 @@ def _record_success(
 def deliver(ctx: HubContext, job: JobRun) -> None:
     """Renders and sends one delivery; the code is read (and shown) only now."""
     delivery_id = str(job.payload["delivery_id"])
-    with ctx.database.transaction() as session:
+    # Read and rendered without SQLite's write lock (a render is slow next to a write); a
+    # message that is not to be sent is settled by `_drop`, which checks it is still queued.
+    with ctx.database.read() as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None or delivery.state != "queued":
             return
@@ -224,14 +228,12 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
             return
         if grant.state == "revoked" and delivery.template != "access_revoked":
             # Never send a code that no longer works.
-            delivery.state = "failed"
-            delivery.error = "grant_revoked"
+            _drop(ctx, delivery_id, "grant_revoked")
             log.info("delivery %s dropped: the grant was revoked", delivery_id)
             return
         if delivery.template == "access_revoked" and not _credential_was_sent(session, delivery):
             # Nobody is told that a code they never got stops working.
-            delivery.state = "failed"
-            delivery.error = "nothing_to_revoke"
+            _drop(ctx, delivery_id, "nothing_to_revoke")
             log.info("delivery %s dropped: no credential was sent on it", delivery_id)
             return
         sealed = (
@@ -240,9 +242,7 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
             else grant.recipient_email_sealed
         )
         if sealed is None:
-            delivery.state = "failed"
-            delivery.error = "no_address"
-            delivery.attempts += 1
+            _drop(ctx, delivery_id, "no_address", attempted=True)
             log.info("delivery %s failed: no %s address", delivery_id, delivery.channel)
             return
         address = ctx.box.open(sealed)
@@ -292,6 +292,18 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
             sent.attempts += 1
             sent.sent_at = ctx.clock.now()
     log.info("delivery %s sent by %s", delivery_id, channel)
+
+
+def _drop(ctx: HubContext, delivery_id: str, error: str, *, attempted: bool = False) -> None:
+    """Marks a still queued delivery `failed` with `error`, without sending it."""
+    with ctx.database.transaction() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.state != "queued":
+            return
+        delivery.state = "failed"
+        delivery.error = error
+        if attempted:
+            delivery.attempts += 1
 
 
 def _credential_was_sent(session: Session, revocation: Delivery) -> bool:

@@ -9,9 +9,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
+from queue import SimpleQueue
 
 from prometheus_client import Counter
 from sqlalchemy import ColumnElement, Table, and_, delete, select, update
+from sqlalchemy.orm import Session
 
 from hallkey.core.jobs.queue import GiveUp, Handler, JobQueue, JobRun, RetryLater, claim_token
 
@@ -30,6 +32,11 @@ class Worker:
     (a third of the lease), so a live run keeps its job however long it takes and a dead
     worker's job is taken over within one lease. The run's end settles the row only if the
     claim is still its own: a re-arm or a take-over gave the row to another run.
+
+    `threads` runners run jobs side by side (a job mostly waits on a peer's answer or on the
+    database); a dispatcher claims as many due jobs as runners are idle, in one transaction.
+    Claims are rows of their own, so several workers (threads or processes) share nothing but
+    the queue.
     """
 
     def __init__(
@@ -43,6 +50,7 @@ class Worker:
         backoff_max_seconds: float = 300.0,
         probe_seconds: float = 2.0,
         heartbeat_seconds: float | None = None,
+        threads: int = 1,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -52,17 +60,38 @@ class Worker:
         self.backoff_max_seconds = backoff_max_seconds
         self.probe_seconds = probe_seconds
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
+        if threads < 1:
+            raise ValueError("a worker needs at least one thread")
+        self.threads = threads
         self.on_start: list[Callable[[], None]] = []
         """Called each time the worker starts (e.g. to say "I am back" to a peer at once)."""
         self._last_probe: float | None = None
+        self._probe_lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._inbox: SimpleQueue[JobRun | None] = SimpleQueue()
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+        self._slot_free = threading.Event()
+        self._running: dict[str, JobRun] = {}
+        self._running_lock = threading.Lock()
+        self._beat_thread: threading.Thread | None = None
 
     @property
     def _table(self) -> Table:
         return self.queue.table
 
     def _claim(self) -> JobRun | None:
+        """Claims the most urgent due job, if there is one."""
+        jobs = self._claim_batch(1)
+        return jobs[0] if jobs else None
+
+    def _claim_batch(self, limit: int) -> list[JobRun]:
+        """Claims up to `limit` due jobs in one transaction, the most urgent first.
+
+        The jobs of one claim share its token: a claim is still told apart by the job's id,
+        and any later claim of the same job carries a new token.
+        """
         table = self._table
         clock = self.queue.clock
         token = claim_token(self.name)
@@ -72,38 +101,51 @@ class Worker:
                 select(table.c.id)
                 .where(table.c.status == "pending", table.c.run_at <= now)
                 .order_by(table.c.priority.desc(), table.c.run_at)
-                .limit(1)
+                .limit(limit)
                 .with_for_update(skip_locked=True)
-                .scalar_subquery()
             )
-            row = session.execute(
-                update(table)
-                .where(table.c.id == due)
-                .values(
-                    run_at=now + timedelta(seconds=self.lease_seconds),
-                    attempts=table.c.attempts + 1,
-                    locked_by=token,
-                )
-                .returning(
-                    table.c.id, table.c.kind, table.c.payload, table.c.attempts, table.c.peer
-                )
-            ).first()
-        if row is None:
-            return None
-        return JobRun(
-            job_id=row.id,
-            kind=row.kind,
-            payload=dict(row.payload),
-            attempt=row.attempts,
-            claim=token,
-            peer=row.peer,
-        )
+            rows = list(
+                session.execute(
+                    update(table)
+                    .where(table.c.id.in_(due))
+                    .values(
+                        run_at=now + timedelta(seconds=self.lease_seconds),
+                        attempts=table.c.attempts + 1,
+                        locked_by=token,
+                    )
+                    .returning(
+                        table.c.id,
+                        table.c.kind,
+                        table.c.payload,
+                        table.c.attempts,
+                        table.c.peer,
+                        table.c.priority,
+                    )
+                ).all()
+            )
+        rows.sort(key=lambda row: -int(row.priority))
+        return [
+            JobRun(
+                job_id=row.id,
+                kind=row.kind,
+                payload=dict(row.payload),
+                attempt=row.attempts,
+                claim=token,
+                peer=row.peer,
+            )
+            for row in rows
+        ]
 
     def run_once(self) -> bool:
         """Runs one due job, if there is one; tells whether it found one."""
         job = self._claim()
         if job is None:
             return False
+        self._run(job)
+        return True
+
+    def _run(self, job: JobRun) -> None:
+        """Runs one claimed job and settles its outcome."""
         handler = self.handlers.get(job.kind)
         table_name = self._table.name
         try:
@@ -129,28 +171,47 @@ class Worker:
         else:
             self._done(job, next_run)
             JOBS_PROCESSED.labels(table_name, job.kind, "done").inc()
-        return True
 
     @contextmanager
     def _keeping_lease(self, job: JobRun) -> Iterator[None]:
-        """Renews the job's lease in a thread of its own while the block runs."""
-        finished = threading.Event()
+        """Keeps the job's lease renewed while the block runs.
 
-        def beat() -> None:
-            while not finished.wait(self.heartbeat_seconds):
-                try:
-                    if not self._renew(job):
-                        return  # re-armed or taken over: the row is another run's now
-                except Exception as exc:
-                    log.warning("job %s: lease not renewed: %s", job.job_id, type(exc).__name__)
-
-        thread = threading.Thread(target=beat, name=f"lease-{job.job_id}", daemon=True)
-        thread.start()
+        One heartbeat thread serves every running job of the worker (a thread per job cost
+        more than many small jobs themselves); it ends when no job runs.
+        """
+        with self._running_lock:
+            self._running[job.claim] = job
+            if self._beat_thread is None:
+                self._beat_thread = threading.Thread(
+                    target=self._beat, name=f"lease-{self.name}", daemon=True
+                )
+                self._beat_thread.start()
         try:
             yield
         finally:
-            finished.set()
-            thread.join()
+            with self._running_lock:
+                self._running.pop(job.claim, None)
+
+    def _beat(self) -> None:
+        """Renews, every `heartbeat_seconds`, the lease of each job that still runs."""
+        while True:
+            time.sleep(self.heartbeat_seconds)
+            with self._running_lock:
+                running = list(self._running.values())
+                if not running:
+                    self._beat_thread = None
+                    return
+            for job in running:
+                with self._running_lock:
+                    if job.claim not in self._running:
+                        continue  # it ended meanwhile: its row is settled or another's
+                try:
+                    if not self._renew(job):
+                        # Re-armed or taken over: the row is another run's now.
+                        with self._running_lock:
+                            self._running.pop(job.claim, None)
+                except Exception as exc:
+                    log.warning("job %s: lease not renewed: %s", job.job_id, type(exc).__name__)
 
     def _renew(self, job: JobRun) -> bool:
         """Moves the job's lease one lease ahead while the claim is ours; tells whether it was."""
@@ -171,6 +232,8 @@ class Worker:
     def _done(self, job: JobRun, next_run: timedelta | None) -> None:
         table = self._table
         with self.queue.database.transaction() as session:
+            if job.peer is not None:
+                self._wake(session, job.peer)
             if next_run is None:
                 session.execute(delete(table).where(self._still_ours(job)))
             else:
@@ -184,14 +247,13 @@ class Worker:
                         locked_by=None,
                     )
                 )
-        if job.peer is not None:
-            self._wake(job.peer)
 
-    def _wake(self, peer: str) -> None:
-        """The peer answered: what waits on it need not sit out its backoff. (A transaction of
-        its own: a failure here must not undo the job's outcome; the probe makes up for it.)"""
+    def _wake(self, session: Session, peer: str) -> None:
+        """The peer answered: what waits on it need not sit out its backoff. (In the outcome's
+        transaction, one write fewer per job, but in a savepoint of its own: a failure here
+        must not undo the job's outcome; the probe makes up for it.)"""
         try:
-            with self.queue.database.transaction() as session:
+            with session.begin_nested():
                 self.queue.wake_peer(session, peer)
         except Exception as exc:
             log.warning("jobs of peer %s not woken: %s", peer, type(exc).__name__)
@@ -250,34 +312,45 @@ class Worker:
     def _maybe_probe(self) -> None:
         """Probes the peers at most once every `probe_seconds` (of real time: a test's manual
         clock may stand still, and a recovery must still be noticed)."""
-        now = time.monotonic()
-        if self._last_probe is not None and now - self._last_probe < self.probe_seconds:
-            return
-        self._last_probe = now
+        with self._probe_lock:
+            now = time.monotonic()
+            if self._last_probe is not None and now - self._last_probe < self.probe_seconds:
+                return
+            self._last_probe = now
         self.probe_peers()
 
     def start(self) -> None:
-        """Starts the worker's thread."""
-        if self._thread is not None:
+        """Starts the worker's dispatcher and runner threads."""
+        if self._threads:
             return
-        self._stop.clear()
-        self._started()
-        self._thread = threading.Thread(target=self._loop, name=f"worker-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Asks the worker's thread to stop after its current job and waits for it."""
-        self._stop.set()
-        self.queue.wakeup.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._begin()
+        self._spawn(f"worker-{self.name}", self._dispatch)
 
     def run_forever(self) -> None:
-        """Runs jobs in the calling thread until `stop` is called."""
+        """Runs jobs until `stop` is called, dispatching from the calling thread."""
+        self._begin()
+        self._dispatch()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Asks the worker to stop after the jobs it has claimed and waits for its threads."""
+        self._stop.set()
+        self.queue.wakeup.set()
+        self._slot_free.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
+
+    def _begin(self) -> None:
         self._stop.clear()
         self._started()
-        self._loop()
+        for index in range(self.threads):
+            self._spawn(f"worker-{self.name}-{index}", self._runner)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _started(self) -> None:
         for hook in self.on_start:
@@ -286,14 +359,45 @@ class Worker:
             except Exception as exc:
                 log.error("worker %s: start hook failed: %s", self.name, type(exc).__name__)
 
-    def _loop(self) -> None:
+    def _dispatch(self) -> None:
+        """Claims as many due jobs as there are idle runners, in one transaction, and hands
+        them out; only this thread waits for new jobs (no herd of claims on each one)."""
         while not self._stop.is_set():
-            try:
-                self._maybe_probe()
-                found = self.run_once()
-            except Exception as exc:
-                log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
-                found = False
-            if not found:
+            with self._busy_lock:
+                free = self.threads - self._busy
+            jobs: list[JobRun] = []
+            if free:
+                try:
+                    self._maybe_probe()
+                    jobs = self._claim_batch(free)
+                except Exception as exc:
+                    log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
+            if jobs:
+                with self._busy_lock:
+                    self._busy += len(jobs)
+                for job in jobs:
+                    self._inbox.put(job)
+            elif free:
                 self.queue.wakeup.wait(self.poll_seconds)
                 self.queue.wakeup.clear()
+            else:
+                self._slot_free.wait(self.poll_seconds)
+                self._slot_free.clear()
+        for _ in range(self.threads):
+            self._inbox.put(None)  # after the claimed jobs: each runner ends on one
+
+    def _runner(self) -> None:
+        """Runs the jobs the dispatcher hands out until it says to stop."""
+        while (job := self._inbox.get()) is not None:
+            try:
+                self._run(job)
+            except Exception as exc:
+                # Settling failed (the database went away): the lease runs out and the job
+                # is claimed again.
+                log.error(
+                    "worker %s: job %s not settled: %s", self.name, job.job_id, type(exc).__name__
+                )
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
+                self._slot_free.set()

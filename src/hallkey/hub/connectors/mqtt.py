@@ -162,13 +162,5 @@ def _battery(payload: bytes) -> int | None:
     return None
 
 
-def _unlocked(payload: bytes) -> bool:
-    try:
-        state = json.loads(payload)
-    except ValueError:
-        return False
-    return isinstance(state, dict) and state.get("locked") is False
-
-
 def _utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
