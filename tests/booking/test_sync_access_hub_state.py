@@ -231,3 +231,39 @@ def test_sync_access__refused_at_a_version_the_hub_holds__still_revoked(world: W
         "credential": "pin",
         "error": "unsupported_by_door",
     }
+
+
+def test_sync_access__door_refuses_the_key_as_revoked__booking_asks_the_hub_and_hides_it(
+    world: World,
+) -> None:
+    created = world.reserve()
+    world.run_jobs()
+    world.real_hub.run_jobs()
+    code = world.get(created["id"])["access"]["code"]
+    # Revoked at the hub by someone else than the booking's sync: the booking has not heard.
+    assert world.real_hub.post("RevokeAccess", {"ref": created["ref"]}).status_code == 200
+    world.real_hub.run_jobs()
+    assert world.get(created["id"])["access"]["code"] == code
+    # The guest tries the code; the refusal reaches the booking as a door event.
+    assert world.try_code("dor_a", code, START).reason == "revoked"
+    event = {
+        "id": "hev_refused",
+        "ref": created["ref"],
+        "door": "dor_a",
+        "door_name": "Main door",
+        "kind": "access_denied",
+        "reason": "revoked",
+        "at": "2026-05-04T09:50:00Z",
+    }
+    pushed = world.booking.client.post(
+        "/api/v1/access-events",
+        json={"events": [event]},
+        headers=world.booking.headers(world.booking.events_token),
+    )
+    assert pushed.json() == {"accepted": 1, "rejected": []}
+    world.run_jobs()
+    assert world.get(created["id"])["access"] == {
+        "state": "failed",
+        "credential": "pin",
+        "error": "grant_revoked",
+    }

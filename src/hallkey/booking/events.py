@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from hallkey.booking import repository as repo
 from hallkey.booking.models import AccessEvent
 from hallkey.booking.schemas import AccessEventIn
+from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.batches import BatchAnswer, split_items
 
 if TYPE_CHECKING:
@@ -32,10 +33,13 @@ def record_access_events(
     events = [event for _, event in valid]
     now = ctx.clock.now()
     known = repo.existing_event_ids(session, tenant_id, [e.id for e in events])
+    refused_as_revoked: set[str] = set()
     for event in events:
         if event.id in known:
             continue
         known.add(event.id)
+        if event.reason == "revoked" and event.ref is not None:
+            refused_as_revoked.add(event.ref)
         row = AccessEvent(
             tenant_id=tenant_id,
             event_id=event.id,
@@ -53,6 +57,8 @@ def record_access_events(
                 session.add(row)
         except IntegrityError:
             continue
+    for ref in refused_as_revoked:
+        _resync_if_shown_granted(ctx, session, tenant_id, ref)
     if rejected:
         # Indexes and codes only: an event's content may hold a ref a log must not link.
         log.warning(
@@ -63,3 +69,17 @@ def record_access_events(
         )
     log.info("stored door events for tenant %s: %d accepted", tenant_id, len(events))
     return BatchAnswer(accepted=len(events), rejected=rejected)
+
+
+def _resync_if_shown_granted(
+    ctx: BookingContext, session: Session, tenant_id: str, ref: str
+) -> None:
+    """Asks the hub again about a reservation whose key a door has just refused as revoked
+    while the reservation still shows it: the grant was revoked at the hub (not by this
+    system's sync), and the next sync finds so and stops showing the key."""
+    reservation = repo.reservation_by_ref(session, tenant_id, ref)
+    if reservation is None or reservation.access_state != "granted":
+        return
+    payload = {"reservation_id": reservation.id}
+    ctx.jobs.enqueue(session, SYNC_ACCESS, payload, peer="hub")
+    log.info("reservation %s: its key was refused as revoked; asking the hub again", reservation.id)

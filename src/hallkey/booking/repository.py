@@ -116,6 +116,12 @@ def reservation(session: Session, reservation_id: str, *, lock: bool = False) ->
     return session.scalars(query).first()
 
 
+def reservation_by_ref(session: Session, tenant_id: str, ref: str) -> Reservation | None:
+    """Returns the tenant's reservation with this ref (unique index on ref)."""
+    query = select(Reservation).where(Reservation.ref == ref, Reservation.tenant_id == tenant_id)
+    return session.scalars(query).first()
+
+
 def overlapping(
     session: Session,
     resource_id: str,
