@@ -271,3 +271,26 @@ def test_door_keyword__from_the_door_name__first_word_in_capitals() -> None:
     assert door_keyword("Hovedinngang") == "HOVEDINNGANG"
     assert door_keyword("Gym-sal 2, bakdør") == "GYM"
     assert door_keyword("Øvre inngang") == "OVRE"
+
+
+def test_sms_grant__phone_changed__only_the_new_number_opens(hub: HubWorld) -> None:
+    _sms_grant(hub)
+    hub.clock.set(INSIDE)
+
+    response = hub.post("UpdateAccess", {"ref": "rsv_one", "recipient": {"phone": STRANGER}})
+
+    assert response.status_code == 200, response.text
+    assert _inbound(hub).json() == {"outcome": "unknown"}
+    assert _inbound(hub, sender=STRANGER).json() == {"outcome": "opened"}
+    assert _pulses(hub) == ["rsv_one"]
+
+
+def test_sms_grant__phone_removed__is_refused_and_changes_nothing(hub: HubWorld) -> None:
+    _sms_grant(hub)
+    hub.clock.set(INSIDE)
+
+    response = hub.post("UpdateAccess", {"ref": "rsv_one", "recipient": {"email": EMAIL}})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "recipient.phone"
+    assert _inbound(hub).json() == {"outcome": "opened"}
