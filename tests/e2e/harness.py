@@ -77,6 +77,12 @@ class Deployment:
         self.contexts.close()
 
 
+SMS_NUMBER = "+4759440000"
+"""The SMS gateway's number in the e2e deployments."""
+SMS_INBOUND_SECRET = "e2e-sms-gateway-secret"
+"""The secret with which the e2e tests sign inbound texts as the gateway would."""
+
+
 def _client(base_url: str, token: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
@@ -94,6 +100,8 @@ def deployment(
         locks_database_url=database_url("locks"),
         secret_key="e2e-secret",
         worker_poll_seconds=0.05,
+        sms_number=SMS_NUMBER,
+        sms_inbound_secret=SMS_INBOUND_SECRET,
     )
     contexts = build_contexts(settings, clock)
     servers: dict[str, ServerThread] = {}

@@ -32,6 +32,7 @@ START = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
 END = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 PHONE = "+4791234567"
 EMAIL = "guest@example.org"
+SMS_SECRET = "gateway-secret"
 
 
 def iso(value: datetime) -> str:
@@ -123,6 +124,8 @@ def make_settings(tmp_path: Path, url: str) -> Settings:
         hub_database_url=url,
         secret_key="test-secret",
         worker_poll_seconds=0.05,
+        sms_number="+4759440000",
+        sms_inbound_secret=SMS_SECRET,
     )
 
 

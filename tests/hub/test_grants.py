@@ -129,7 +129,12 @@ def test_grant_access__bad_phone__is_422_without_echoing_it(hub: HubWorld) -> No
     assert response.json()["error"]["field"] == "recipient.phone"
 
 
-def test_grant_access__credential_not_yet_supported__is_422(hub: HubWorld) -> None:
+def test_grant_access__sms_without_a_gateway_set_up__is_422_unsupported(
+    hub: HubWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        hub.ctx, "settings", hub.ctx.settings.model_copy(update={"sms_number": None})
+    )
     response = hub.post("GrantAccess", hub.grant_body(credential="sms"))
     assert response.status_code == 422
     assert response.json()["error"] == {
@@ -137,6 +142,7 @@ def test_grant_access__credential_not_yet_supported__is_422(hub: HubWorld) -> No
         "message": response.json()["error"]["message"],
         "field": "credential",
     }
+    assert hub.get("grants/rsv_one").status_code == 404
 
 
 def test_grant_access__unlock_on_doors_without_schedules__is_422_naming_operation(

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     """Longest span of a grant, in days: from its first start (or now, if that is earlier)
     to its last end; a longer one is refused (422)."""
 
+    sms_number: str | None = None
+    """The SMS gateway's number that guests with SMS access text (shown in their message)."""
+
+    sms_inbound_secret: str | None = None
+    """The secret with which the SMS gateway signs `POST /hub/v1/sms/inbound` (HMAC-SHA256 of
+    the raw body); without it every inbound SMS is refused (401)."""
+
     locks_heartbeat_seconds: float = Field(default=30.0, ge=1)
     """How often a door controller tells the hub it is reachable (also once at each start)."""
 

@@ -30,6 +30,7 @@ from hallkey.hub.schemas import (
     RevokeAccessIn,
     UpdateAccessIn,
 )
+from hallkey.hub.sms_inbound import build_sms_router
 from hallkey.hub.url_key_page import build_url_key_router
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         with ctx.database.transaction() as session:
             return JwksOut(keys=signing.published(ctx, session))
 
-    return [router, site_router, public_router, build_url_key_router(ctx)]
+    return [router, site_router, public_router, build_sms_router(ctx), build_url_key_router(ctx)]
 
 
 __all__ = ["build_routers"]

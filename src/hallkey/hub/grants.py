@@ -22,6 +22,7 @@ from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import SCHEDULE
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import CredentialType, credential_type
+from hallkey.hub.credentials.sms import phone_digest
 from hallkey.hub.delivery.generations import channels_awaiting_code, supersede
 from hallkey.hub.domain import Window, fingerprint, grant_request_canonical
 from hallkey.hub.grant_checks import (
@@ -83,6 +84,9 @@ def _check_request(request: GrantAccessIn) -> None:
         # The doors stand open for everyone: there is no credential to send anybody.
         raise InvalidInput("an unlock grant has nothing to deliver", field="deliver_via")
     _kind(request.credential)
+    if request.credential == "sms" and request.operation == "code" and not request.recipient.phone:
+        # The guest's phone is the credential: a text from it opens the door.
+        raise InvalidInput("credential sms needs recipient.phone", field="recipient.phone")
     for channel, address, field in (
         ("sms", request.recipient.phone, "recipient.phone"),
         ("email", request.recipient.email, "recipient.email"),
@@ -226,15 +230,16 @@ def _grant_again(
     grant.credential = request.credential
     # Only the new credential works: the old one was revoked, and may have been passed on.
     grant.code_sealed = grant.code_digest = None
-    grant.key_digest = grant.key_nonce = grant.key_sealed = None
+    grant.key_digest = grant.key_nonce = grant.key_sealed = grant.phone_digest = None
+    # The recipient first: an SMS grant's credential is its phone.
+    grant.recipient_phone_sealed = seal(ctx, request.recipient.phone)
+    grant.recipient_email_sealed = seal(ctx, request.recipient.email)
     if request.operation == "code":  # an unlock grant holds no credential: doors stand open
         kind.issue(ctx, session, grant, sites, doors, windows)
     grant.valid_from_at = windows[0].valid_from
     grant.valid_to_at = windows[-1].valid_to
     grant.locale = request.locale
     grant.deliver_via = list(dict.fromkeys(request.deliver_via))
-    grant.recipient_phone_sealed = seal(ctx, request.recipient.phone)
-    grant.recipient_email_sealed = seal(ctx, request.recipient.email)
     grant.fingerprint = fp
     grant.updated_at = now
     note_revision(grant, request.revision)
@@ -311,6 +316,10 @@ def update_access(
         grant.valid_from_at = windows[0].valid_from
         grant.valid_to_at = windows[-1].valid_to
     if request.recipient is not None:
+        if grant.credential == "sms" and grant.operation == "code":
+            if request.recipient.phone is None:
+                raise InvalidInput("credential sms needs recipient.phone", field="recipient.phone")
+            grant.phone_digest = phone_digest(ctx, request.recipient.phone)
         grant.recipient_phone_sealed = seal(ctx, request.recipient.phone)
         grant.recipient_email_sealed = seal(ctx, request.recipient.email)
     # The grant's content is now this: a GrantAccess repeating an older content must conflict.

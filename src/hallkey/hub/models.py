@@ -89,6 +89,8 @@ class Grant(Base):
         Index("ix_hub_grants_revoked_at", "revoked_at"),
         # The URL-key page finds its grant by the digest of the token in the link.
         Index("ix_hub_grants_key_digest", "key_digest", unique=True),
+        # An inbound SMS finds its grants by the keyed hash of the sender's number.
+        Index("ix_hub_grants_phone_digest", "phone_digest"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -121,6 +123,8 @@ class Grant(Base):
     key_nonce: Mapped[str | None] = mapped_column(String(32))
     # Mobile key: the signed token, sealed (it opens doors, like a code).
     key_sealed: Mapped[str | None] = mapped_column(Text)
+    # SMS access: HMAC(hub key, E.164 phone), purged with the phone; the phone stays sealed.
+    phone_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class SigningKey(Base):
@@ -177,10 +181,13 @@ class Delivery(Base):
     __tablename__ = "hub_deliveries"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    # A grant's deliveries are listed with the grant.
-    grant_id: Mapped[str] = mapped_column(
+    # A grant's deliveries are listed with the grant; an answer to an inbound SMS has none.
+    grant_id: Mapped[str | None] = mapped_column(
         ForeignKey("hub_grants.id", ondelete="CASCADE"), index=True
     )
+    # An answer to an inbound SMS: its number (sealed, purged after retention) and language.
+    to_sealed: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str | None] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(8))
     template: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16))

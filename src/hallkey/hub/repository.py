@@ -290,12 +290,14 @@ def purge_recipients(session: Session, cutoff: datetime, now: datetime) -> int:
             or_(
                 Grant.recipient_phone_sealed.is_not(None),
                 Grant.recipient_email_sealed.is_not(None),
+                Grant.phone_digest.is_not(None),
             ),
             or_(Grant.valid_to_at <= cutoff, Grant.revoked_at <= cutoff),
         )
         .values(
             recipient_phone_sealed=None,
             recipient_email_sealed=None,
+            phone_digest=None,
             fingerprint=PURGED_FINGERPRINT,
             recipient_purged_at=now,
         )
@@ -381,3 +383,22 @@ def doors_by_id(session: Session, door_ids: Iterable[str]) -> dict[str, tuple[Do
         select(Door, Site).join(Site, Site.id == Door.site_id).where(Door.id.in_(ids))
     ).all()
     return {door.id: (door, site) for door, site in rows}
+
+
+def purge_sms_answers(session: Session, cutoff: datetime) -> int:
+    """Deletes the answers to inbound SMS (with their number) made before `cutoff`."""
+    result = session.execute(
+        delete(Delivery).where(Delivery.grant_id.is_(None), Delivery.created_at <= cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def grants_by_phone_digest(session: Session, digest: str) -> list[Grant]:
+    """Returns the SMS-access grants of a phone's keyed hash, oldest first."""
+    return list(
+        session.scalars(
+            select(Grant)
+            .where(Grant.phone_digest == digest, Grant.credential == "sms")
+            .order_by(Grant.created_at, Grant.id)
+        )
+    )

@@ -20,9 +20,10 @@ from hallkey.hub.connectors.base import (
 )
 from hallkey.hub.context import PURGE_JOB, RECONCILE_ALL_JOB, HubContext
 from hallkey.hub.credentials import credential_type, signing
+from hallkey.hub.credentials.sms import door_keyword
 from hallkey.hub.delivery.base import OutgoingMessage, SendError
 from hallkey.hub.delivery.generations import carries_current_code
-from hallkey.hub.delivery.templates import render
+from hallkey.hub.delivery.templates import render, render_sms_answer
 from hallkey.hub.domain import (
     PROGRAM_TRIES_BEFORE_FAILED,
     SLOW_RETRY_SECONDS,
@@ -223,6 +224,11 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None or delivery.state != "queued":
             return
+        if delivery.grant_id is None:  # an answer to a guest's text
+            answer = _sms_answer(ctx, delivery)
+            if answer is not None:
+                _send(ctx, answer)
+            return
         grant = session.get(Grant, delivery.grant_id)
         if grant is None:
             return
@@ -263,15 +269,40 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
             timezone=site.timezone if site else ctx.settings.default_timezone,
             code=shown.code_formatted,
             link=shown.url or shown.mobile_key,
+            sms_number=ctx.settings.sms_number if grant.credential == "sms" else None,
+            keywords=[door_keyword(d.name) for d in doors],
         )
         channel = delivery.channel
-    message = OutgoingMessage(
-        delivery_id=delivery_id,
-        channel=channel,
-        to=address,
-        subject=rendered.subject if channel == "email" else None,
-        body=rendered.email if channel == "email" else rendered.sms,
+    _send(
+        ctx,
+        OutgoingMessage(
+            delivery_id=delivery_id,
+            channel=channel,
+            to=address,
+            subject=rendered.subject if channel == "email" else None,
+            body=rendered.email if channel == "email" else rendered.sms,
+        ),
     )
+
+
+def _sms_answer(ctx: HubContext, delivery: Delivery) -> OutgoingMessage | None:
+    """Returns the answer to a guest's text that `delivery` is, or None (and drops it) when its
+    number is gone."""
+    if delivery.to_sealed is None:
+        _drop(ctx, delivery.id, "no_address", attempted=True)
+        return None
+    return OutgoingMessage(
+        delivery_id=delivery.id,
+        channel="sms",
+        to=ctx.box.open(delivery.to_sealed),
+        subject=None,
+        body=render_sms_answer(delivery.template, delivery.locale),
+    )
+
+
+def _send(ctx: HubContext, message: OutgoingMessage) -> None:
+    """Sends a rendered delivery and records the outcome (retried while the sender is down)."""
+    delivery_id, channel = message.delivery_id, message.channel
     try:
         ctx.sender.send(message)
     except SendError as exc:
@@ -309,6 +340,8 @@ def _drop(ctx: HubContext, delivery_id: str, error: str, *, attempted: bool = Fa
 def _credential_was_sent(session: Session, revocation: Delivery) -> bool:
     """Tells whether a message with the credential went out on the revocation's channel;
     raises RetryLater while one may still go out (it is dropped, the grant being revoked)."""
+    if revocation.grant_id is None:
+        return False
     # Only messages with the code the grant holds now: an earlier code (before a revocation
     # and a new grant) was told of its own revocation, or superseded.
     credentials = [
@@ -330,9 +363,11 @@ def purge_recipients(ctx: HubContext, job: JobRun) -> timedelta:
     """Deletes phone and email of grants past their retention; runs again in an hour."""
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
-        count = repo.purge_recipients(
-            session, retention_cutoff(now, ctx.settings.hub_retention_days), now
-        )
+        cutoff = retention_cutoff(now, ctx.settings.hub_retention_days)
+        count = repo.purge_recipients(session, cutoff, now)
+        answers = repo.purge_sms_answers(session, cutoff)
+    if answers:
+        log.info("%d answers to inbound SMS past retention deleted", answers)
     if count:
         log.info("recipients of %d grants deleted", count)
     removed = ctx.sender.purge_older_than(now - timedelta(days=ctx.settings.hub_retention_days))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from hallkey.hub.credentials.base import CredentialType, Shown
 from hallkey.hub.credentials.mobile_key import MobileKeyCredential
 from hallkey.hub.credentials.pin import PinCredential
+from hallkey.hub.credentials.sms import SmsCredential
 from hallkey.hub.credentials.url_key import UrlKeyCredential
 
 CREDENTIALS: dict[str, CredentialType] = {
-    kind.name: kind for kind in (PinCredential(), UrlKeyCredential(), MobileKeyCredential())
+    kind.name: kind
+    for kind in (PinCredential(), UrlKeyCredential(), MobileKeyCredential(), SmsCredential())
 }
 """The credential types the hub issues, by the name GrantAccess gives."""
 

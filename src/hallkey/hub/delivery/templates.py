@@ -124,6 +124,92 @@ _LINK_TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
 }
 
 
+_SMS_ACCESS_TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
+    # The same messages for SMS access: the guest texts a door's keyword to the hub's number.
+    "access_granted": {
+        "nb": (
+            "Din tilgang til {place}",
+            "Du har tilgang til {doors} på {place} {time_frame}. For å åpne: send {keywords} "
+            "på SMS til {number} fra denne telefonen.",
+            "Hei!\n\nDu har fått tilgang til {doors} på {place}.\n\n"
+            "Tidsrom: {time_frame}\nFor å åpne: send {keywords} på SMS til {number} fra "
+            "telefonen du har oppgitt.\n\nDet virker bare i tidsrommet.\n",
+        ),
+        "en": (
+            "Your access to {place}",
+            "You have access to {doors} at {place} {time_frame}. To open: text {keywords} "
+            "to {number} from this phone.",
+            "Hello,\n\nYou have been given access to {doors} at {place}.\n\n"
+            "Time: {time_frame}\nTo open: text {keywords} to {number} from the phone you "
+            "gave.\n\nIt works only in that time.\n",
+        ),
+    },
+    "access_changed": {
+        "nb": (
+            "Endret tilgang til {place}",
+            "Tilgangen din til {doors} på {place} er endret: {time_frame}. For å åpne: send "
+            "{keywords} på SMS til {number}.",
+            "Hei!\n\nTilgangen din til {doors} på {place} er endret.\n\n"
+            "Nytt tidsrom: {time_frame}\nFor å åpne: send {keywords} på SMS til {number}.\n",
+        ),
+        "en": (
+            "Your access to {place} has changed",
+            "Your access to {doors} at {place} has changed: {time_frame}. To open: text "
+            "{keywords} to {number}.",
+            "Hello,\n\nYour access to {doors} at {place} has changed.\n\n"
+            "New time: {time_frame}\nTo open: text {keywords} to {number}.\n",
+        ),
+    },
+    "access_revoked": {
+        "nb": (
+            "Tilgangen til {place} er trukket tilbake",
+            "Tilgangen din til {doors} på {place} ({time_frame}) er trukket tilbake. "
+            "En SMS åpner ikke lenger døren.",
+            "Hei!\n\nTilgangen din til {doors} på {place} ({time_frame}) er trukket "
+            "tilbake. En SMS åpner ikke lenger døren.\n",
+        ),
+        "en": (
+            "Your access to {place} has been withdrawn",
+            "Your access to {doors} at {place} ({time_frame}) has been withdrawn. "
+            "A text no longer opens the door.",
+            "Hello,\n\nYour access to {doors} at {place} ({time_frame}) has been "
+            "withdrawn. A text no longer opens the door.\n",
+        ),
+    },
+}
+
+SMS_ANSWERS: dict[str, dict[str, str]] = {
+    # The hub's answer to a guest's text (SMS only), by outcome.
+    "sms_opened": {"nb": "Døren er åpen nå. Velkommen!", "en": "The door is open now. Welcome!"},
+    "sms_not_valid": {
+        "nb": "Tilgangen din gjelder ikke nå, så døren ble ikke åpnet.",
+        "en": "Your access is not valid now, so the door was not opened.",
+    },
+    "sms_which_door": {
+        "nb": "Hvilken dør? Send kodeordet til døren fra meldingen du fikk.",
+        "en": "Which door? Text the door's keyword from the message you were sent.",
+    },
+    "sms_failed": {
+        "nb": "Beklager, døren kunne ikke åpnes akkurat nå. Prøv igjen om litt.",
+        "en": "Sorry, the door could not be opened just now. Please try again shortly.",
+    },
+    "sms_unknown": {
+        "nb": "Beklager, vi finner ingen tilgang for dette nummeret. Ta kontakt med utleier "
+        "om du mener det er feil.",
+        "en": "Sorry, we find no access for this number. Please contact the venue if you "
+        "think this is wrong.",
+    },
+}
+
+_OR = {"nb": "eller", "en": "or"}
+
+
+def render_sms_answer(template: str, locale: str | None) -> str:
+    """Returns the answer to a guest's text in `locale` (falling back to nb)."""
+    texts = SMS_ANSWERS[template]
+    return texts.get(locale or DEFAULT_LOCALE) or texts[DEFAULT_LOCALE]
+
+
 def _day(locale: str, day: int, month: int) -> str:
     name = _MONTHS[locale][month - 1]
     return f"{day}. {name}" if locale == "nb" else f"{day} {name}"
@@ -166,10 +252,16 @@ def render(
     timezone: str,
     code: str | None,
     link: str | None = None,
+    sms_number: str | None = None,
+    keywords: Sequence[str] = (),
 ) -> Rendered:
     """Returns the message `template` in `locale` (falling back to nb) with its placeholders;
-    with a `link` (a URL key or mobile key) instead of a code, its wording for a key."""
-    table = _LINK_TEXTS if link and template in _LINK_TEXTS else _TEXTS
+    with a `link` (a URL key or mobile key) instead of a code, its wording for a key; with an
+    `sms_number` (SMS access), the number to text and each door's keyword."""
+    if sms_number is not None:
+        table = _SMS_ACCESS_TEXTS
+    else:
+        table = _LINK_TEXTS if link and template in _LINK_TEXTS else _TEXTS
     texts = table[template].get(locale) or table[template][DEFAULT_LOCALE]
     lang = locale if locale in LOCALES else DEFAULT_LOCALE
     values = {
@@ -178,6 +270,8 @@ def render(
         "time_frame": format_time_frame(windows, timezone, lang),
         "code": code or "",
         "link": link or "",
+        "number": sms_number or "",
+        "keywords": f" {_OR[lang]} ".join(keywords),
     }
     subject, sms, email = (text.format(**values) for text in texts)
     return Rendered(subject=subject, sms=sms, email=email)
