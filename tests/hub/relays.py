@@ -108,6 +108,7 @@ class MqttRelay:
         client.will_set(self.online_topic, self._words()[1], qos=1, retain=True)
         client.on_message = self._on_message
         ready = threading.Event()
+        published: list[mqtt.MQTTMessageInfo] = []
 
         def on_connect(
             c: mqtt.Client,
@@ -122,8 +123,8 @@ class MqttRelay:
                 else f"cmnd/{self.door}/+"
             )
             c.subscribe(topic, qos=1)
-            c.publish(self.online_topic, self._words()[0], qos=1, retain=True)
-            self._publish_state(c)
+            published.append(c.publish(self.online_topic, self._words()[0], qos=1, retain=True))
+            published.append(self._publish_state(c))
             ready.set()
 
         client.on_connect = on_connect
@@ -131,15 +132,18 @@ class MqttRelay:
         client.loop_start()
         if not ready.wait(5):
             raise RuntimeError("simulated relay did not connect")
+        # The broker holds the retained state before anyone looks for the door (a real device
+        # has said so long before the hub asks).
+        for info in published:
+            info.wait_for_publish(5)
         self._client = client
         return self
 
-    def _publish_state(self, client: mqtt.Client) -> None:
+    def _publish_state(self, client: mqtt.Client) -> mqtt.MQTTMessageInfo:
         if self.flavour == "hallkey":
             state = {"locked": self.locked, "unlocked_until": None, "battery": self.battery}
-            client.publish(self.state_topic, json.dumps(state), qos=1, retain=True)
-        else:
-            client.publish(self.state_topic, "OFF" if self.locked else "ON", qos=1)
+            return client.publish(self.state_topic, json.dumps(state), qos=1, retain=True)
+        return client.publish(self.state_topic, "OFF" if self.locked else "ON", qos=1)
 
     def _set_locked(self, locked: bool) -> None:
         with self._lock:
