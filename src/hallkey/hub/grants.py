@@ -36,7 +36,7 @@ from hallkey.hub.grant_checks import (
     seal,
     windows_of,
 )
-from hallkey.hub.models import Client, Grant, GrantDoor
+from hallkey.hub.models import Client, Door, Grant, GrantDoor, Site
 from hallkey.hub.schemas import GrantAccessIn, RevokeAccessIn, UpdateAccessIn
 from hallkey.hub.service import (
     _add_deliveries,
@@ -127,31 +127,16 @@ def grant_access(
     existing = repo.grant_by_ref(session, client.id, request.ref, for_update=True)
     if existing is not None:
         return _existing(ctx, session, client, existing, request, windows, fp)
-    require_future(windows, now, _last_field(request))
-    doors = client_doors(session, client, request.doors)
-    sites = repo.sites(session, (d.site_id for d in doors))
-    kind = _kind(request.credential)
-    require_capability(ctx, sites, doors, *_needs(request.operation, kind))
+    doors, sites = _checked_doors(ctx, session, client, request, windows, now)
     grant = Grant(
         id=new_id("grt"),
         client_id=client.id,
         ref=request.ref,
         state="active",
-        operation=request.operation,
-        credential=request.credential,
-        valid_from_at=windows[0].valid_from,
-        valid_to_at=windows[-1].valid_to,
-        locale=request.locale,
-        deliver_via=list(dict.fromkeys(request.deliver_via)),
-        recipient_phone_sealed=seal(ctx, recipient.phone),
-        recipient_email_sealed=seal(ctx, recipient.email),
-        fingerprint=fp,
         revision=request.revision or 0,
         created_at=now,
-        updated_at=now,
     )
-    if request.operation == "code":  # an unlock grant holds no credential: doors stand open
-        kind.issue(ctx, session, grant, sites, doors, windows)
+    _take_request(ctx, session, grant, request, windows, doors, sites, fp, now)
     try:
         with session.begin_nested():
             session.add(grant)
@@ -180,6 +165,52 @@ def grant_access(
     )
     log.info("grant %s created for ref %s on %d doors", grant.id, grant.ref, len(doors))
     return grant, True
+
+
+def _checked_doors(
+    ctx: HubContext,
+    session: Session,
+    client: Client,
+    request: GrantAccessIn,
+    windows: Sequence[Window],
+    now: datetime,
+) -> tuple[list[Door], dict[str, Site]]:
+    """Returns the client's doors a GrantAccess names and their sites, after checking that its
+    frame has not ended and that every door can do what the grant needs (InvalidInput)."""
+    require_future(windows, now, _last_field(request))
+    doors = client_doors(session, client, request.doors)
+    sites = repo.sites(session, (d.site_id for d in doors))
+    kind = _kind(request.credential)
+    require_capability(ctx, sites, doors, *_needs(request.operation, kind))
+    return doors, sites
+
+
+def _take_request(
+    ctx: HubContext,
+    session: Session,
+    grant: Grant,
+    request: GrantAccessIn,
+    windows: Sequence[Window],
+    doors: Sequence[Door],
+    sites: dict[str, Site],
+    fp: str,
+    now: datetime,
+) -> None:
+    """Gives a grant (new, or revoked and granted again) the content of a GrantAccess and, for
+    a code grant, a new credential; an unlock grant holds none: its doors stand open."""
+    grant.operation = request.operation
+    grant.credential = request.credential
+    # The recipient before the credential: an SMS grant's credential is its phone.
+    grant.recipient_phone_sealed = seal(ctx, request.recipient.phone)
+    grant.recipient_email_sealed = seal(ctx, request.recipient.email)
+    grant.valid_from_at = windows[0].valid_from
+    grant.valid_to_at = windows[-1].valid_to
+    grant.locale = request.locale
+    grant.deliver_via = list(dict.fromkeys(request.deliver_via))
+    grant.fingerprint = fp
+    grant.updated_at = now
+    if request.operation == "code":
+        _kind(request.credential).issue(ctx, session, grant, sites, doors, windows)
 
 
 def _existing(
@@ -219,29 +250,13 @@ def _grant_again(
 ) -> None:
     """Makes a revoked grant active again with the request's content and a new code."""
     now = ctx.clock.now()
-    require_future(windows, now, _last_field(request))
-    doors = client_doors(session, client, request.doors)
-    sites = repo.sites(session, (d.site_id for d in doors))
-    kind = _kind(request.credential)
-    require_capability(ctx, sites, doors, *_needs(request.operation, kind))
+    doors, sites = _checked_doors(ctx, session, client, request, windows, now)
     grant.state = "active"
     grant.revoked_at = None
-    grant.operation = request.operation
-    grant.credential = request.credential
     # Only the new credential works: the old one was revoked, and may have been passed on.
     grant.code_sealed = grant.code_digest = None
     grant.key_digest = grant.key_nonce = grant.key_sealed = grant.phone_digest = None
-    # The recipient first: an SMS grant's credential is its phone.
-    grant.recipient_phone_sealed = seal(ctx, request.recipient.phone)
-    grant.recipient_email_sealed = seal(ctx, request.recipient.email)
-    if request.operation == "code":  # an unlock grant holds no credential: doors stand open
-        kind.issue(ctx, session, grant, sites, doors, windows)
-    grant.valid_from_at = windows[0].valid_from
-    grant.valid_to_at = windows[-1].valid_to
-    grant.locale = request.locale
-    grant.deliver_via = list(dict.fromkeys(request.deliver_via))
-    grant.fingerprint = fp
-    grant.updated_at = now
+    _take_request(ctx, session, grant, request, windows, doors, sites, fp, now)
     note_revision(grant, request.revision)
     repo.replace_windows(session, grant.id, windows)
     rows = {row.door_id: row for row in repo.grant_doors(session, grant.id)}
