@@ -69,7 +69,10 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             raise service.conflict_from_integrity(exc) from exc
 
     def tenant_of(request: Request, session: Session, scope: str) -> str:
-        return tokens.authenticate(session, bearer_token(request), scope)
+        return principal_of(request, session, scope).tenant_id
+
+    def principal_of(request: Request, session: Session, scope: str) -> tokens.Principal:
+        return tokens.authenticate_principal(session, bearer_token(request), scope)
 
     @open_router.get("/resources", response_model=list[ResourceOut])
     def list_resources(request: Request, tenant: str | None = TENANT_QUERY) -> list[ResourceOut]:

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
+from hallkey.core.messaging.base import MessageSender
+from hallkey.core.messaging.outbox import OutboxFolderSender
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox, check_box, derive_key
 from hallkey.core.settings import Settings
 from hallkey.hub.connectors.registry import ConnectorRegistry
-from hallkey.hub.delivery.base import MessageSender
-from hallkey.hub.delivery.outbox import OutboxFolderSender
 from hallkey.hub.models import Client, Door, Site, jobs_table
 from hallkey.hub.throttles import HubThrottles
 

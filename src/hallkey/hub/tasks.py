@@ -9,6 +9,7 @@ from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
+from hallkey.core.messaging.base import OutgoingMessage, SendError
 from hallkey.hub import forwarding, reconcile, service, unlock_windows, views
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import (
@@ -21,7 +22,6 @@ from hallkey.hub.connectors.base import (
 from hallkey.hub.context import PURGE_JOB, RECONCILE_ALL_JOB, HubContext
 from hallkey.hub.credentials import credential_type, signing
 from hallkey.hub.credentials.sms import door_keyword
-from hallkey.hub.delivery.base import OutgoingMessage, SendError
 from hallkey.hub.delivery.generations import carries_current_code
 from hallkey.hub.delivery.templates import render, render_sms_answer
 from hallkey.hub.domain import (

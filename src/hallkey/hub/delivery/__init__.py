@@ -1,7 +1,6 @@
-"""Deliveries: message templates and the senders that deliver them."""
+"""Deliveries: message templates (the senders are shared: `hallkey.core.messaging`)."""
 
-from hallkey.hub.delivery.base import MessageSender, OutgoingMessage, SendError
-from hallkey.hub.delivery.outbox import OutboxFolderSender
+from hallkey.core.messaging import MessageSender, OutboxFolderSender, OutgoingMessage, SendError
 from hallkey.hub.delivery.templates import render
 
 __all__ = ["MessageSender", "OutboxFolderSender", "OutgoingMessage", "SendError", "render"]

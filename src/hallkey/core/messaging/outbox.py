@@ -10,13 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hallkey.core.clock import Clock
-from hallkey.hub.delivery.base import OutgoingMessage, SendError
+from hallkey.core.messaging.base import OutgoingMessage, SendError
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 class OutboxFolderSender:
     """Writes each message to `<folder>/<delivery id>-<channel>.txt`, once per delivery id.
+
+    An email's HTML part and attachments go beside it, as `<delivery id>-<channel>.html` and
+    `<delivery id>-<channel>.<n>.<attachment's file name>`, written before the text file, so
+    that the text file's presence means the whole message is there.
 
     The file is written under a temporary name and then hard-linked to its final name, which
     fails if that name exists: a retry of a message already written (a crash between sending
@@ -43,22 +48,40 @@ class OutboxFolderSender:
             self.folder.mkdir(parents=True, exist_ok=True)
             if final.exists():
                 return  # sent before: the delivery id is the idempotency key
-            tmp = self.folder / f".{name}.{secrets.token_hex(4)}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                stamp = self.clock.now().timestamp()
-                os.utime(tmp, (stamp, stamp))
-                # link() never replaces: of two concurrent sends, exactly one lands.
-                with contextlib.suppress(FileExistsError):
-                    os.link(tmp, final)
-            finally:
-                tmp.unlink(missing_ok=True)
+            extras: list[tuple[str, bytes]] = []
+            if message.html is not None:
+                extras.append(
+                    (f"{message.delivery_id}-{message.channel}.html", message.html.encode())
+                )
+            for number, attachment in enumerate(message.attachments, start=1):
+                safe = _UNSAFE_IN_NAME.sub("_", attachment.filename)[:80] or "attachment"
+                extras.append(
+                    (f"{message.delivery_id}-{message.channel}.{number}.{safe}", attachment.data)
+                )
+            for extra_name, data in extras:
+                self._write_once(self.folder / extra_name, data)
+            self._write_once(final, text.encode("utf-8"))
         except OSError as exc:
             raise SendError(f"outbox not writable: {type(exc).__name__}", retryable=True) from exc
+
+    def _write_once(self, final: Path, data: bytes) -> None:
+        """Writes `data` to `final` under a temporary name and links it in, unless it exists."""
+        if final.exists():
+            return
+        tmp = self.folder / f".{final.name}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            stamp = self.clock.now().timestamp()
+            os.utime(tmp, (stamp, stamp))
+            # link() never replaces: of two concurrent sends, exactly one lands.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def purge_older_than(self, cutoff: datetime) -> int:
         """Deletes the message files (and stray temporary files) written before `cutoff`."""
@@ -66,7 +89,9 @@ class OutboxFolderSender:
             return 0
         removed = 0
         limit = cutoff.astimezone(UTC).timestamp()
-        for path in [*self.folder.glob("*.txt"), *self.folder.glob(".*.tmp")]:
+        for path in [*self.folder.glob("*"), *self.folder.glob(".*.tmp")]:
+            if not path.is_file():
+                continue
             try:
                 written = path.stat().st_mtime
             except FileNotFoundError:

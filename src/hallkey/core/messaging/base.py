@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -19,14 +19,28 @@ class SendError(Exception):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email (e.g. a reservation as `text/calendar`)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
-    """One rendered SMS (`subject` None) or email, ready to send."""
+    """One rendered SMS (`subject` None) or email, ready to send.
+
+    `body` is the plain text; an email may also carry an HTML alternative and attachments.
+    """
 
     delivery_id: str
     channel: str
     to: str
     subject: str | None
     body: str
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = field(default=())
 
 
 class MessageSender(Protocol):
