@@ -34,12 +34,25 @@ class Client(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    # Hot path: every API request looks its key up by key_id.
-    key_id: Mapped[str] = mapped_column(String(32), unique=True)
-    secret_hash: Mapped[str] = mapped_column(String(64))
     events_url: Mapped[str | None] = mapped_column(String(500))
     events_token_sealed: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClientKey(Base):
+    """One of a client's API keys: a client may hold several, so that a key is rotated by
+    adding the new one, moving the booking system over, then revoking the old one."""
+
+    __tablename__ = "hub_client_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("hub_clients.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Hot path: every API request looks its key up by key_id.
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Site(Base):
