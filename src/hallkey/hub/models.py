@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from hallkey.core.db import UTCDateTime, make_metadata
 from hallkey.core.jobs import job_table
 from hallkey.core.operators import operator_key_table
+from hallkey.core.sessions import session_table
 
 
 class Base(DeclarativeBase):
@@ -53,6 +54,18 @@ class ClientKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class HubAdmin(Base):
+    """A hub operator who signs in to the admin pages (`/hub/admin`): the hub's own people,
+    never a client's or the booking system's."""
+
+    __tablename__ = "hub_admins"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Site(Base):
@@ -257,3 +270,4 @@ class AuditEntry(Base):
 
 jobs_table = job_table(Base.metadata, "hub_jobs")
 operator_keys_table = operator_key_table(Base.metadata, "hub_operator_keys")
+admin_sessions_table = session_table(Base.metadata, "hub_admin_sessions", "hub_admins")
