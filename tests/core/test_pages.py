@@ -16,12 +16,16 @@ from hallkey.core.pages import CSRF_COOKIE, Pages, check_csrf, negotiate_lang, r
 from hallkey.core.pages.i18n import CORE_LOCALE_DIR
 
 SRC = Path(__file__).parents[2] / "src" / "hallkey"
-KEYWORDS = {"_": None, "gettext": (2,), "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "gettext": (2,), "ngettext": (1, 2), "gettext_request": (2,)}
 
 
 def _catalog_ids(locale_dir: Path) -> set[str]:
     with (locale_dir / "nb" / "LC_MESSAGES" / "hallkey.po").open("rb") as handle:
-        return {str(m.id) for m in read_po(handle) if m.id and m.string}
+        return {
+            m.id if isinstance(m.id, str) else m.id[0]
+            for m in read_po(handle)
+            if m.id and (m.string if isinstance(m.string, str) else all(m.string))
+        }
 
 
 def _extracted(folder: Path) -> set[str]:

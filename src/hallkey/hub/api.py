@@ -15,6 +15,7 @@ from hallkey.core.batches import BatchAnswer
 from hallkey.core.pages import static_router
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
 from hallkey.hub import grants, pulse, reconcile, service, views
+from hallkey.hub.admin_pages import build_admin_router
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import signing
 from hallkey.hub.models import Client
@@ -174,6 +175,7 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         public_router,
         build_sms_router(ctx),
         build_url_key_router(ctx),
+        build_admin_router(ctx),
         static_router("/hub/static"),
     ]
 

@@ -213,6 +213,10 @@ class Pages:
         """Returns `message` in `lang` (for texts made outside a template)."""
         return translations(lang, self.locale_dirs).gettext(message)
 
+    def gettext_request(self, request: Request, message: str) -> str:
+        """Returns `message` in the request's language."""
+        return self.gettext(negotiate_lang(request), message)
+
 
 def static_router(prefix: str) -> APIRouter:
     """Returns the router that serves the shared stylesheet at `{prefix}/hallkey.css`."""
