@@ -154,7 +154,13 @@ def push_door_again(
 
 
 def _add_deliveries(
-    ctx: HubContext, session: Session, grant: Grant, template: str, channels: Sequence[str]
+    ctx: HubContext,
+    session: Session,
+    grant: Grant,
+    template: str,
+    channels: Sequence[str],
+    *,
+    window_at: datetime | None = None,
 ) -> None:
     now = ctx.clock.now()
     for channel in dict.fromkeys(channels):
@@ -166,6 +172,7 @@ def _add_deliveries(
             state="queued",
             attempts=0,
             created_at=now,
+            window_at=window_at,
         )
         session.add(delivery)
         session.flush()

@@ -55,3 +55,25 @@ def sms_length(text: str) -> SmsLength:
 def fits(text: str, max_segments: int = MAX_SEGMENTS) -> bool:
     """Tells whether `text` goes in at most `max_segments` segments."""
     return sms_length(text).segments <= max_segments
+
+
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2013": "-",  # en dash
+        "\u2014": "-",  # em dash
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+        "\u00a0": " ",  # no-break space
+        "\u202f": " ",  # narrow no-break space (babel's, before AM/PM in some locales)
+        "\u2009": " ",  # thin space
+    }
+)
+
+
+def plain_punctuation(text: str) -> str:
+    """Returns `text` with typographic dashes, quotes and spaces made GSM-7 ones, so that one
+    en dash does not make a whole text UCS-2 (70 characters a segment instead of 160)."""
+    return text.translate(_TYPOGRAPHY)
