@@ -302,7 +302,8 @@ class HttpSmsServer:
 @contextmanager
 def sms_server(kind: str) -> Iterator[HttpSmsServer]:
     """Runs the generic gateway (`generic`) or the Twilio API (`twilio`) on loopback."""
-    inbox, state = _Inbox(), {}
+    inbox = _Inbox()
+    state: dict[str, Any] = {}
     app = gateway_app(inbox, state) if kind == "generic" else twilio_app(inbox, state)
     thread = ServerThread(app).start()
     try:
