@@ -10,9 +10,9 @@ import pytest
 from hallkey.core.messaging import sms_length
 from hallkey.hub.delivery.templates import (
     ALERTS,
-    Rendered,
     TEMPLATES,
     TEXTS,
+    Rendered,
     format_moment,
     format_time_frame,
     join_names,
