@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import logging
 import secrets
 import ssl
 import threading
@@ -29,6 +30,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from tests.servers import ServerThread, free_port
+
+# aiosmtpd cannot tell that a TLS-from-the-start connection is encrypted, so it warns (per
+# connection) that login is allowed without STARTTLS; and it logs every session.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 SMTP_USER = "hallkey"
 SMTP_PASSWORD = "s3cret-smtp"
@@ -194,12 +200,9 @@ def smtp_server(folder: Path, *, implicit_tls: bool = False) -> Iterator[SmtpTes
     }
     controller: Controller
     if implicit_tls:
-        with warnings.catch_warnings():
-            # aiosmtpd cannot tell that the whole connection is TLS: login is never in the clear.
-            warnings.simplefilter("ignore", UserWarning)
-            controller = _ImplicitTlsController(
-                _Handler(inbox), ssl_context=server_context, auth_require_tls=False, **common
-            )
+        controller = _ImplicitTlsController(
+            _Handler(inbox), ssl_context=server_context, auth_require_tls=False, **common
+        )
         url = f"smtps://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{port}"
     else:
         controller = Controller(
