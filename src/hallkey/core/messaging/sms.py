@@ -49,7 +49,31 @@ def _retryable(status: int) -> bool:
     return status in (401, 403, 408, 409, 425, 429) or status >= 500
 
 
-class JsonGatewaySender:
+class _HttpSmsSender:
+    """Sends each text with one POST; subclasses say what to post and how to read a refusal."""
+
+    url: str
+    client: httpx.Client
+
+    def _request(self, message: OutgoingMessage) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _refusal(self, response: httpx.Response) -> SendError:
+        raise NotImplementedError
+
+    def send(self, message: OutgoingMessage) -> None:
+        """POSTs the text to the provider, or raises SendError."""
+        _check(message)
+        response = _post(self.client, self.url, **self._request(message))
+        if not response.is_success:
+            raise self._refusal(response)
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        """Keeps no copies: nothing to delete."""
+        return 0
+
+
+class JsonGatewaySender(_HttpSmsSender):
     """The generic JSON gateway: `POST {url}` with `{"to", "from", "text"}`.
 
     Authenticated with `Authorization: Bearer <token>`; the delivery id goes as the
@@ -71,32 +95,24 @@ class JsonGatewaySender:
         self.sender = sender
         self.client = client or httpx.Client(timeout=timeout)
 
-    def send(self, message: OutgoingMessage) -> None:
-        """POSTs the text to the gateway, or raises SendError."""
-        _check(message)
-        response = _post(
-            self.client,
-            self.url,
-            json={"to": message.to, "from": self.sender, "text": message.body},
-            headers={
+    def _request(self, message: OutgoingMessage) -> dict[str, Any]:
+        return {
+            "json": {"to": message.to, "from": self.sender, "text": message.body},
+            "headers": {
                 "Authorization": f"Bearer {self.token}",
                 "Idempotency-Key": message.delivery_id,
             },
-        )
-        if response.is_success:
-            return
-        raise SendError(
+        }
+
+    def _refusal(self, response: httpx.Response) -> SendError:
+        return SendError(
             f"SMS gateway answered {response.status_code}",
             retryable=_retryable(response.status_code),
             reason=f"gateway_{response.status_code}",
         )
 
-    def purge_older_than(self, cutoff: datetime) -> int:
-        """Keeps no copies: nothing to delete."""
-        return 0
 
-
-class TwilioSender:
+class TwilioSender(_HttpSmsSender):
     """Twilio's Messages API: `POST /2010-04-01/Accounts/{sid}/Messages.json`.
 
     A form with `To`, `From` and `Body`, authenticated with HTTP Basic (account SID and auth
@@ -120,17 +136,13 @@ class TwilioSender:
         self.sender = sender
         self.client = client or httpx.Client(timeout=timeout)
 
-    def send(self, message: OutgoingMessage) -> None:
-        """Creates the message at Twilio, or raises SendError."""
-        _check(message)
-        response = _post(
-            self.client,
-            self.url,
-            data={"To": message.to, "From": self.sender, "Body": message.body},
-            auth=self.auth,
-        )
-        if response.is_success:
-            return
+    def _request(self, message: OutgoingMessage) -> dict[str, Any]:
+        return {
+            "data": {"To": message.to, "From": self.sender, "Body": message.body},
+            "auth": self.auth,
+        }
+
+    def _refusal(self, response: httpx.Response) -> SendError:
         code: object = None
         try:
             body = response.json()
@@ -139,12 +151,4 @@ class TwilioSender:
             pass
         status = response.status_code
         reason = f"twilio_{code}" if isinstance(code, int) else f"twilio_http_{status}"
-        raise SendError(
-            f"Twilio answered {response.status_code}",
-            retryable=_retryable(response.status_code),
-            reason=reason,
-        )
-
-    def purge_older_than(self, cutoff: datetime) -> int:
-        """Keeps no copies: nothing to delete."""
-        return 0
+        return SendError(f"Twilio answered {status}", retryable=_retryable(status), reason=reason)

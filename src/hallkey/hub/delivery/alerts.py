@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hallkey.core.ids import new_id
 from hallkey.core.messaging.base import OutgoingMessage
 from hallkey.hub import service
 from hallkey.hub.context import HubContext
@@ -26,21 +25,9 @@ def queue_alert(ctx: HubContext, session: Session, template: str, facts: dict[st
     address = ctx.settings.operator_email
     if not address:
         return
-    delivery = Delivery(
-        id=new_id("dlv"),
-        grant_id=None,
-        to_sealed=ctx.box.seal(address),
-        locale=None,
-        channel="email",
-        template=template,
-        state="queued",
-        attempts=0,
-        created_at=ctx.clock.now(),
-        facts=facts,
+    service.add_loose_delivery(
+        ctx, session, to=address, channel="email", template=template, locale=None, facts=facts
     )
-    session.add(delivery)
-    session.flush()
-    ctx.jobs.enqueue(session, service.DELIVER_JOB, {"delivery_id": delivery.id})
 
 
 def alert_message(ctx: HubContext, session: Session, delivery: Delivery) -> OutgoingMessage:
