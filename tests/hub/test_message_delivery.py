@@ -4,13 +4,19 @@ offset; operator alerts."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from hallkey.core.clock import ensure_utc
+from hallkey.core.jobs import Worker
+from hallkey.core.messaging import OutgoingMessage
+from hallkey.hub import tasks
 from tests.conftest import DatabaseUrlFactory
 from tests.hub.conftest import EMAIL, END, PHONE, START, T0, HubWorld, iso, make_settings, open_hub
 from tests.messaging_servers import (
@@ -23,6 +29,7 @@ from tests.messaging_servers import (
     sms_server,
     smtp_server,
 )
+from tests.servers import wait_for
 
 OPERATOR = "drift@fjellby.example"
 
@@ -254,3 +261,55 @@ def test_reminder__none_when_the_start_is_nearer_than_the_offset(hub: HubWorld) 
     hub.run_jobs()
     assert _reminders(hub) == []
     assert T0 < START
+
+
+class _SlowCounting:
+    """A sender without idempotency whose send takes until released; counts its sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def send(self, message: OutgoingMessage) -> None:
+        self.sent.append(message.delivery_id)
+        self.started.set()
+        assert self.release.wait(10)
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        return 0
+
+
+def test_send_slower_than_the_lease__never_sent_twice(hub: HubWorld) -> None:
+    slow = _SlowCounting()
+    hub.ctx.sender = slow
+    hub.grant(deliver_via=["sms"])
+    lease = hub.ctx.settings.job_lease_seconds
+    live = Worker(
+        name="live",
+        queue=hub.ctx.jobs,
+        handlers=tasks.handlers(hub.ctx),
+        lease_seconds=lease,
+        heartbeat_seconds=0.01,
+    )
+    running = threading.Thread(target=live.run_pending)
+    running.start()
+    try:
+        assert slow.started.wait(10)
+        hub.clock.advance(timedelta(seconds=lease * 3))  # far past the lease it claimed...
+        table = hub.ctx.jobs.table
+
+        def renewed() -> bool:  # ... which its heartbeat renews
+            with hub.ctx.database.read() as session:
+                run_at = session.scalar(select(table.c.run_at).where(table.c.kind == "deliver"))
+            return run_at is not None and ensure_utc(run_at) > hub.clock.now()
+
+        wait_for(renewed)
+        other = Worker(
+            name="other", queue=hub.ctx.jobs, handlers=tasks.handlers(hub.ctx), lease_seconds=lease
+        )
+        other.run_pending()
+    finally:
+        slow.release.set()
+        running.join(15)
+    assert len(slow.sent) == 1
+    assert [d["state"] for d in _deliveries(hub)] == ["sent"]
