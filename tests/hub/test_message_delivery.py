@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from hallkey.core.clock import ensure_utc
-from hallkey.core.jobs import Worker
+from hallkey.core.jobs import JobRun, Worker
 from hallkey.core.messaging import OutgoingMessage
 from hallkey.hub import tasks
+from hallkey.hub.delivery import reminders
+from hallkey.hub.models import Delivery
 from tests.conftest import DatabaseUrlFactory
 from tests.hub.conftest import EMAIL, END, PHONE, START, T0, HubWorld, iso, make_settings, open_hub
 from tests.messaging_servers import (
@@ -313,3 +315,17 @@ def test_send_slower_than_the_lease__never_sent_twice(hub: HubWorld) -> None:
         running.join(15)
     assert len(slow.sent) == 1
     assert [d["state"] for d in _deliveries(hub)] == ["sent"]
+
+
+def test_reminder_job_run_twice__one_reminder(hub: HubWorld) -> None:
+    hub.grant(deliver_via=["sms", "email"])
+    hub.run_jobs()
+    hub.clock.set(START - timedelta(minutes=hub.ctx.settings.reminder_minutes))
+    grant_id = hub.get("grants/rsv_one").json()["deliveries"][0]["id"]  # any id: look it up
+    with hub.ctx.database.read() as session:
+        grant_id = session.scalar(select(Delivery.grant_id).where(Delivery.id == grant_id))
+    job = JobRun("job_x", reminders.REMIND_JOB, {"grant_id": grant_id, "window_at": iso(START)}, 1)
+    reminders.remind(hub.ctx, job)  # a crash before the job was marked done ...
+    reminders.remind(hub.ctx, job)  # ... and its run again
+    shown = [d for d in _deliveries(hub) if d["template"] == "access_reminder"]
+    assert sorted(d["channel"] for d in shown) == ["email", "sms"]
