@@ -13,6 +13,7 @@ import pytest
 
 from hallkey.core.clock import ManualClock
 from hallkey.core.messaging import (
+    ChannelSender,
     JsonGatewaySender,
     MessageSender,
     OutboxFolderSender,
@@ -20,7 +21,10 @@ from hallkey.core.messaging import (
     SendError,
     SmtpSender,
     TwilioSender,
+    senders_from_settings,
 )
+from hallkey.core.messaging.smtp import parse_smtp_url
+from hallkey.core.settings import Settings
 from tests.messaging_servers import (
     GATEWAY_TOKEN,
     REFUSED_EMAIL,
@@ -285,3 +289,40 @@ def test_sms_gateway__text_over_two_segments__refused_unsent() -> None:
             sender.send(OutgoingMessage("dlv_1", "sms", PHONE, None, "x" * 307))
         assert server.received() == []
     assert caught.value.reason == "too_long"
+
+
+def test_factory__outbox_unless_configured__smtp_and_each_gateway_by_setting(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(NOW)
+
+    def senders(**values: object) -> dict[str, type]:
+        settings = Settings(data_dir=tmp_path, secret_key="x", **values)  # type: ignore[arg-type]
+        routed = senders_from_settings(settings, tmp_path / "outbox", clock)
+        assert isinstance(routed, ChannelSender)
+        return {channel: type(s) for channel, s in routed.senders.items()}
+
+    assert senders() == {"sms": OutboxFolderSender, "email": OutboxFolderSender}
+    assert (
+        senders(smtp_url="smtps://u:p@mail.example:465", sms_url="https://gw.example/sms")["email"]
+        is SmtpSender
+    )
+    # A gateway without its token is not configured: texts stay in the outbox.
+    assert senders(sms_url="https://gw.example/sms")["sms"] is OutboxFolderSender
+    assert senders(sms_url="https://gw.example/sms", sms_token="t")["sms"] is JsonGatewaySender
+    twilio = senders(sms_provider="twilio", twilio_account_sid=TWILIO_SID, sms_token="t")
+    assert twilio == {"sms": TwilioSender, "email": OutboxFolderSender}
+
+
+def test_smtp_url__bad_scheme_or_host__refused_naming_the_setting_not_the_password() -> None:
+    for url in ("http://u:secret@host", "smtp://u:secret@:25"):
+        with pytest.raises(ValueError, match="HALLKEY_SMTP_URL") as caught:
+            parse_smtp_url(url)
+        assert "secret" not in str(caught.value)
+    server = parse_smtp_url("smtp://us%40er:p%3Ass@mail.example?starttls=false")
+    assert (server.username, server.password, server.port, server.starttls) == (
+        "us@er",
+        "p:ss",
+        587,
+        False,
+    )
