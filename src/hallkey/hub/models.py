@@ -221,6 +221,10 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A reminder: the start of the window it is about (checked against the grant when sent).
+    window_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An operator alert: what it is about (door id, ref, error code; never personal data).
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class DoorEvent(Base):

@@ -154,7 +154,13 @@ def push_door_again(
 
 
 def _add_deliveries(
-    ctx: HubContext, session: Session, grant: Grant, template: str, channels: Sequence[str]
+    ctx: HubContext,
+    session: Session,
+    grant: Grant,
+    template: str,
+    channels: Sequence[str],
+    *,
+    window_at: datetime | None = None,
 ) -> None:
     now = ctx.clock.now()
     for channel in dict.fromkeys(channels):
@@ -166,10 +172,40 @@ def _add_deliveries(
             state="queued",
             attempts=0,
             created_at=now,
+            window_at=window_at,
         )
         session.add(delivery)
         session.flush()
         ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_id": delivery.id})
+
+
+def add_loose_delivery(
+    ctx: HubContext,
+    session: Session,
+    *,
+    to: str,
+    channel: str,
+    template: str,
+    locale: str | None,
+    facts: dict[str, Any] | None = None,
+) -> None:
+    """Queues a message about no grant (an answer to a text, an operator alert) to `to`,
+    sealed; it is purged with the answers after the retention."""
+    delivery = Delivery(
+        id=new_id("dlv"),
+        grant_id=None,
+        channel=channel,
+        template=template,
+        state="queued",
+        attempts=0,
+        created_at=ctx.clock.now(),
+        to_sealed=ctx.box.seal(to),
+        locale=locale,
+        facts=facts,
+    )
+    session.add(delivery)
+    session.flush()
+    ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_id": delivery.id})
 
 
 # --- views ------------------------------------------------------------------------------
