@@ -24,7 +24,7 @@ def _catalog_ids(locale_dir: Path) -> set[str]:
         return {
             m.id if isinstance(m.id, str) else m.id[0]
             for m in read_po(handle)
-            if m.id and (m.string if isinstance(m.string, str) else all(m.string))
+            if m.id and (m.string if isinstance(m.string, str) else all(m.string or ()))
         }
 
 
