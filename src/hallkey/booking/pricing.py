@@ -4,8 +4,8 @@ Money is whole øre (`int`), never a float. A price is the net amount (without V
 or per booking (`fixed`), with a VAT rate in basis points (2500 = 25 %). An hourly price is
 charged pro rata by the minute. Two roundings, each half-up to a whole øre:
 
-- net = amount × seconds / 3600 (a booking is whole minutes, so this is by the minute);
-- vat = net × rate / 10 000;
+- net = amount * seconds / 3600 (a booking is whole minutes, so this is by the minute);
+- vat = net * rate / 10 000;
 
 and gross = net + vat, so the three always add up exactly.
 """
