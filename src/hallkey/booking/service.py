@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import customers, domain, prices
+from hallkey.booking import customers, domain, emails, prices
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Reservation, Resource
 from hallkey.booking.schemas import (
@@ -137,6 +137,7 @@ def create_reservation(
     _flush(session)
     if status == "confirmed":
         ctx.jobs.enqueue(session, SYNC_ACCESS, {"reservation_id": reservation.id}, peer="hub")
+    emails.enqueue(ctx, session, reservation, "received" if status == "requested" else "confirmed")
     log.info("reservation %s (%s) created on %s", reservation.id, status, resource.id)
     return reservation
 
@@ -201,6 +202,7 @@ def move_reservation(
     reservation.end_at = frame.end
     prices.price_reservation(session, reservation, reservation.price_group)
     _changed(ctx, session, reservation)
+    emails.enqueue(ctx, session, reservation, "changed")
     log.info("reservation %s moved (version %d)", reservation.id, reservation.version)
     return reservation
 
@@ -216,6 +218,7 @@ def cancel_reservation(
         raise Conflict("a denied reservation cannot be cancelled", code="not_cancellable")
     reservation.status = "cancelled"
     _changed(ctx, session, reservation)
+    emails.enqueue(ctx, session, reservation, "cancelled")
     log.info("reservation %s cancelled", reservation.id)
     return reservation
 
@@ -243,6 +246,7 @@ def decide_reservation(
     if not approve:
         reservation.decision_reason = reason
     _changed(ctx, session, reservation)
+    emails.enqueue(ctx, session, reservation, "approved" if approve else "denied")
     log.info("reservation %s %s", reservation.id, target)
     return reservation
 
