@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -31,10 +31,12 @@ def _outbox(booking: Booking) -> Path:
     return booking.ctx.settings.outbox_dir / "booking"
 
 
-def _book(booking: Booking, resource_id: str, **extra: Any) -> dict[str, Any]:
+def _book(
+    booking: Booking, resource_id: str, start: str = START, end: str = END, **extra: Any
+) -> dict[str, Any]:
     made = booking.client.post(
         "/api/v1/reservations",
-        json=reservation_body(resource_id, START, END, **extra),
+        json=reservation_body(resource_id, start, end, **extra),
         headers=booking.headers(),
     )
     assert made.status_code == 201, made.text
@@ -177,6 +179,20 @@ def test_email__job_run_twice__one_email(booking: Booking) -> None:
     assert [p.name for p in _outbox(booking).glob("*.txt")] == [
         f"{delivery_id(made['id'], 'confirmed', 1)}-email.txt"
     ]
+
+
+def test_email__copies_past_retention__deleted_by_a_later_send(booking: Booking) -> None:
+    first = _book(booking, booking.resource_id)
+    booking.ctx.worker.run_pending()
+    old = f"{delivery_id(first['id'], 'confirmed', 1)}-email.txt"
+    assert (_outbox(booking) / old).exists()
+    booking.clock.advance(timedelta(days=8))
+    _book(booking, booking.resource_id, "2026-05-13T15:00:00Z", "2026-05-13T16:00:00Z")
+    booking.ctx.worker.run_pending()
+    names = [p.name for p in _outbox(booking).iterdir()]
+    assert old not in names
+    assert not [name for name in names if name.startswith(first["id"])]  # html, .ics too
+    assert len([name for name in names if name.endswith(".txt")]) == 1
 
 
 def test_email__no_personal_data_in_logs(

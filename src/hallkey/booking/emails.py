@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from hallkey.booking import email_texts, ics
@@ -145,3 +146,9 @@ def run_customer_email(ctx: BookingContext, job: JobRun) -> None:
             raise RetryLater(f"email: {exc}") from None
         raise GiveUp(f"email refused: {exc}") from None
     log.info("customer_email %s %s v%d sent", reservation_id, kind, version)
+    # Copies past retention go with each send (no recurring job: there is nothing to purge
+    # while nothing is sent).
+    retention = timedelta(days=ctx.settings.booking_outbox_retention_days)
+    removed = ctx.sender.purge_older_than(ctx.clock.now() - retention)
+    if removed:
+        log.info("%d customer emails past retention deleted from the outbox", removed)

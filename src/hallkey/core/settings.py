@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     """The address the booking system's customer emails come from (and their calendar
     entries' organizer)."""
 
+    booking_outbox_retention_days: int = Field(default=7, ge=0)
+    """Days the booking system's sender keeps its copies of sent customer emails (the outbox
+    folder's files hold addresses); each email sent deletes the copies past this."""
+
     hub_retention_days: int = Field(default=7, ge=0)
     """Days after a grant ends before the hub deletes its recipient's phone and email."""
 
