@@ -246,3 +246,11 @@ def test_reservation__moved__price_recomputed(booking: Booking) -> None:
     assert moved.status_code == 200, moved.text
     price = moved.json()["price"]
     assert (price["net_ore"], price["vat_ore"], price["gross_ore"]) == (90_000, 22_500, 112_500)
+
+
+def test_resources__public_list__shows_the_prices(booking: Booking) -> None:
+    _set_prices(booking, PRICES[:2])
+    listed = booking.client.get("/api/v1/resources", params={"tenant": "testby"}).json()
+    by_name = {r["name"]: r["prices"] for r in listed}
+    assert by_name["Main hall"] == [PRICES[1], PRICES[0]]  # by group
+    assert by_name["Meeting room"] == []

@@ -42,17 +42,31 @@ def _rows(session: Session, resource_id: str) -> Sequence[ResourcePrice]:
     return session.scalars(query.order_by(ResourcePrice.price_group)).all()
 
 
+def _price_out(row: ResourcePrice) -> PriceOut:
+    return PriceOut(
+        group=row.price_group,
+        unit=_price(row).unit,
+        amount_ore=row.amount_ore,
+        vat_rate=pricing.format_vat_rate(row.vat_basis_points),
+    )
+
+
 def prices_out(session: Session, resource_id: str) -> list[PriceOut]:
     """Returns a resource's prices as set-up shows them, by group."""
-    return [
-        PriceOut(
-            group=row.price_group,
-            unit=_price(row).unit,
-            amount_ore=row.amount_ore,
-            vat_rate=pricing.format_vat_rate(row.vat_basis_points),
-        )
-        for row in _rows(session, resource_id)
-    ]
+    return [_price_out(row) for row in _rows(session, resource_id)]
+
+
+def tenant_prices(session: Session, tenant_id: str) -> dict[str, list[PriceOut]]:
+    """Returns the prices of all the tenant's resources by resource id (one query)."""
+    query = (
+        select(ResourcePrice)
+        .where(ResourcePrice.tenant_id == tenant_id)
+        .order_by(ResourcePrice.resource_id, ResourcePrice.price_group)
+    )
+    found: dict[str, list[PriceOut]] = {}
+    for row in session.scalars(query):
+        found.setdefault(row.resource_id, []).append(_price_out(row))
+    return found
 
 
 def check_prices(prices: Sequence[PriceIn]) -> None:

@@ -258,6 +258,8 @@ class ResourceOut(BaseModel):
     min_booking_minutes: int
     max_booking_minutes: int
     horizon_days: int
+    # Net øre per hour or booking for each price group (empty: free).
+    prices: list[PriceOut] = Field(default_factory=list)
 
 
 class FrameOut(BaseModel):
