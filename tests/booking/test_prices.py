@@ -17,6 +17,15 @@ PRICES = [
     {"group": "youth", "unit": "hour", "amount_ore": 0, "vat_rate": "0"},
 ]
 START, END = "2026-05-04T08:00:00Z", "2026-05-04T09:30:00Z"  # 90 minutes
+PRIVATE_90_MINUTES = {
+    "group": "private",
+    "unit": "hour",
+    "net_ore": 60_000,
+    "vat_ore": 15_000,
+    "gross_ore": 75_000,
+    "currency": "NOK",
+    "vat_rate": "25",
+}
 
 
 def _setup(booking: Booking) -> dict[str, str]:
@@ -112,15 +121,7 @@ def test_price__hourly_group__net_vat_gross_in_ore(booking: Booking) -> None:
     _set_prices(booking, PRICES)
     answer = _quote(booking, group="private")
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {
-        "group": "private",
-        "unit": "hour",
-        "net_ore": 60_000,
-        "vat_ore": 15_000,
-        "gross_ore": 75_000,
-        "currency": "NOK",
-        "vat_rate": "25",
-    }
+    assert answer.json() == PRIVATE_90_MINUTES
     # No group: the default group (private).
     assert _quote(booking).json()["gross_ore"] == 75_000
     fixed = _quote(booking, group="organisation").json()
@@ -183,15 +184,7 @@ def test_reservation__price_stored_for_its_group__and_shown(booking: Booking) ->
         headers=booking.headers(),
     )
     assert made.status_code == 201, made.text
-    assert made.json()["price"] == {
-        "group": "private",
-        "unit": "hour",
-        "net_ore": 60_000,
-        "vat_ore": 15_000,
-        "gross_ore": 75_000,
-        "currency": "NOK",
-        "vat_rate": "25",
-    }
+    assert made.json()["price"] == PRIVATE_90_MINUTES
     # Prices changed later do not change a booking already made.
     _set_prices(booking, [{**PRICES[0], "amount_ore": 99_900}])
     shown = booking.client.get(

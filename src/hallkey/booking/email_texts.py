@@ -8,7 +8,8 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from hallkey.booking.pricing import format_kroner, format_vat_rate
+from hallkey.booking.pricing import format_kroner
+from hallkey.booking.schemas import QuoteOut
 
 KINDS = ("received", "confirmed", "approved", "changed", "denied", "cancelled")
 DASH = "\u2013"
@@ -111,9 +112,7 @@ class EmailFacts:
     end: datetime
     timezone: str
     ref: str
-    gross_ore: int | None = None
-    vat_ore: int | None = None
-    vat_basis_points: int | None = None
+    price: QuoteOut | None = None
     reason: str | None = None
 
 
@@ -151,12 +150,11 @@ def render(facts: EmailFacts) -> RenderedEmail:
         (labels["where"], facts.place),
         (labels["when"], time_frame(facts.start, facts.end, facts.timezone, locale)),
     ]
-    if facts.gross_ore is not None:
-        price = format_kroner(facts.gross_ore, locale=locale)
-        if facts.vat_ore and facts.vat_basis_points:
-            rate = format_vat_rate(facts.vat_basis_points)
-            vat = labels["vat"].format(rate=rate)
-            price = f"{price} ({vat}: {format_kroner(facts.vat_ore, locale=locale)})"
+    if facts.price is not None:
+        price = format_kroner(facts.price.gross_ore, locale=locale)
+        if facts.price.vat_ore:
+            vat = labels["vat"].format(rate=facts.price.vat_rate)
+            price = f"{price} ({vat}: {format_kroner(facts.price.vat_ore, locale=locale)})"
         rows.append((labels["price"], price))
     rows.append((labels["ref"], facts.ref))
     if facts.kind == "denied" and facts.reason:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from hallkey.booking import email_texts, ics
+from hallkey.booking import email_texts, ics, prices
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Reservation
 from hallkey.core.jobs import GiveUp, JobRun, RetryLater
@@ -74,9 +74,7 @@ def _prepare(ctx: BookingContext, reservation_id: str, kind: str, version: int) 
             end=reservation.end_at,
             timezone=venue.timezone,
             ref=reservation.ref,
-            gross_ore=reservation.price_gross_ore,
-            vat_ore=reservation.price_vat_ore,
-            vat_basis_points=reservation.price_vat_basis_points,
+            price=prices.stored_quote(reservation),
             reason=reservation.decision_reason,
         )
         entry = ics.CalendarEntry(
