@@ -247,3 +247,19 @@ def test_resources__public_list__shows_the_prices(booking: Booking) -> None:
     by_name = {r["name"]: r["prices"] for r in listed}
     assert by_name["Main hall"] == [PRICES[1], PRICES[0]]  # by group
     assert by_name["Meeting room"] == []
+
+
+def test_reservation__moved_after_its_groups_price_was_removed__keeps_its_price(
+    booking: Booking,
+) -> None:
+    _set_prices(booking, PRICES)
+    body = reservation_body(booking.resource_id, START, END, price_group="organisation")
+    made = booking.client.post("/api/v1/reservations", json=body, headers=booking.headers())
+    _set_prices(booking, PRICES[:1])
+    moved = booking.client.patch(
+        f"/api/v1/reservations/{made.json()['id']}",
+        json={"end": "2026-05-04T10:00:00Z"},
+        headers=booking.headers(),
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["price"] == made.json()["price"]

@@ -152,14 +152,20 @@ def quote_frame(
     return _quote_out(pricing.quote(_price(row), end - start))
 
 
-def price_reservation(session: Session, reservation: Reservation, group: str | None) -> None:
+def price_reservation(
+    session: Session, reservation: Reservation, group: str | None, *, moved: bool = False
+) -> None:
     """Stores on the reservation what its frame costs in the price group (the default one
     when None); clears it for a resource without prices. Raises InvalidInput (field
-    `price_group`) when the resource has prices but none in that group."""
+    `price_group`) when the resource has prices but none in that group — unless the booking
+    is `moved` and priced already: then it keeps the price it was made with (its group's
+    price was removed since, and staff moving a booking should not be stopped by that)."""
     wanted = group or pricing.DEFAULT_GROUP
     rows = {row.price_group: row for row in _rows(session, reservation.resource_id)}
     row = rows.get(wanted)
     if row is None:
+        if moved and reservation.price_group is not None:
+            return
         if rows:
             raise InvalidInput(
                 f"this resource is not offered in the price group {wanted!r}",

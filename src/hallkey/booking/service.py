@@ -200,7 +200,7 @@ def move_reservation(
     _check_frame(session, reservation.resource_id, frame, now, exclude_id=reservation.id)
     reservation.start_at = frame.start
     reservation.end_at = frame.end
-    prices.price_reservation(session, reservation, reservation.price_group)
+    prices.price_reservation(session, reservation, reservation.price_group, moved=True)
     _changed(ctx, session, reservation)
     emails.enqueue(ctx, session, reservation, "changed")
     log.info("reservation %s moved (version %d)", reservation.id, reservation.version)
