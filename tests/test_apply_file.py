@@ -72,3 +72,28 @@ def test_setup_file__shortest_booking_longer_than_longest__refused() -> None:
     text = FJELLBY.replace("max_booking_minutes = 240", "max_booking_minutes = 10")
     (problem,) = _problems(text)
     assert problem.startswith("venues.0.resources.0: Value error, min_booking_minutes is longer")
+
+
+def test_setup_file__prices__normalised_as_the_api_shows_them() -> None:
+    prices = parse_setup(FJELLBY).venues[0].resources[0].prices
+    assert [(p.group, p.unit, p.amount_ore, p.vat_rate) for p in prices] == [
+        ("organisation", "fixed", 120_000, "0"),
+        ("private", "hour", 30_000, "25"),
+        ("youth", "hour", 0, "0"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('vat_rate = "25"', "vat_rate = 12.5", "vat_rate"),
+        ('vat_rate = "25"', 'vat_rate = "125"', "vat_rate"),
+        ("amount_ore = 30000", "amount_ore = -1", "amount_ore"),
+        ("amount_ore = 30000", "amount_ore = 300.5", "amount_ore"),
+        ('unit = "hour", amount_ore = 30000', 'unit = "day", amount_ore = 30000', "unit"),
+        ('group = "youth"', 'group = "private"', "a price group is named twice"),
+    ],
+)
+def test_setup_file__bad_price__refused(old: str, new: str, problem: str) -> None:
+    assert old in FJELLBY
+    assert problem in "\n".join(_problems(FJELLBY.replace(old, new, 1)))

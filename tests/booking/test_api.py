@@ -368,6 +368,7 @@ def test_resources__are_listed_publicly(booking: Booking) -> None:
         "min_booking_minutes": 15,
         "max_booking_minutes": 1440,
         "horizon_days": 365,
+        "prices": [],
     }
 
 

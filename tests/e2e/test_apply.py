@@ -128,6 +128,27 @@ def test_apply__new_municipality__dry_run_then_apply_then_nothing_and_its_door_o
     assert created.status_code == 201, created.text
     booked = created.json()
     assert booked["status"] == "confirmed"
+    # Priced as the file says: the default group, 300 kr an hour plus 25 % VAT.
+    assert booked["price"] == {
+        "group": "private",
+        "unit": "hour",
+        "net_ore": 30_000,
+        "vat_ore": 7_500,
+        "gross_ore": 37_500,
+        "currency": "NOK",
+        "vat_rate": "25",
+    }
+    quoted = httpx.get(
+        f"{d.urls.booking}/api/v1/resources/{hall}/price",
+        params={
+            "tenant": "fjellby",
+            "start": iso(start),
+            "end": iso(start + timedelta(hours=2)),
+            "group": "organisation",
+        },
+    )
+    assert quoted.status_code == 200, quoted.text
+    assert (quoted.json()["unit"], quoted.json()["gross_ore"]) == ("fixed", 120_000)
 
     def door_states() -> set[str]:
         hub = _client(d.urls.hub, done.keys["hub_api_key"])
@@ -189,11 +210,12 @@ def test_apply__edited_file__changes_only_the_edit_and_deactivates_a_removed_res
     first = op.apply(FJELLBY)
     meeting_room = first.ids["resources"]["Fjellhallen, møterom"]
     edited = FJELLBY.replace("max_booking_minutes = 240", "max_booking_minutes = 180")
+    edited = edited.replace("amount_ore = 30000", "amount_ore = 32000")
     edited = edited[: edited.index('[[venues.resources]]\nname = "Fjellhallen, møterom"')]
 
     planned = op.apply(edited, dry_run=True)
     assert planned.changes == [
-        "~ resource 'Fjellhallen, hall A': max_booking_minutes",
+        "~ resource 'Fjellhallen, hall A': max_booking_minutes, prices",
         "- resource 'Fjellhallen, møterom' deactivated (kept)",
     ]
     assert op.apply(edited).changes == planned.changes
@@ -218,7 +240,7 @@ def test_apply__edited_file__changes_only_the_edit_and_deactivates_a_removed_res
 
     # Put back in the file, it is active again.
     assert op.apply(FJELLBY).changes == [
-        "~ resource 'Fjellhallen, hall A': max_booking_minutes",
+        "~ resource 'Fjellhallen, hall A': max_booking_minutes, prices",
         "~ resource 'Fjellhallen, møterom': active",
     ]
 

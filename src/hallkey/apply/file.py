@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -105,6 +106,25 @@ class SiteSpec(_Model):
         return (self.controller or self.name) if self.connector == "controller" else None
 
 
+class PriceSpec(_Model):
+    """A resource's price for one price group: net øre per hour or per booking, with VAT in
+    percent ("25", 12.5 written as a string, 0)."""
+
+    group: str = Field(pattern=r"^[a-z0-9_-]{1,40}$")
+    unit: Literal["hour", "fixed"]
+    amount_ore: int = Field(ge=0, le=100_000_000)
+    vat_rate: str | int
+
+    @field_validator("vat_rate")
+    @classmethod
+    def _rate(cls, value: str | int) -> str:
+        text = str(value)
+        if not re.fullmatch(r"(0|[1-9][0-9]?|100)(\.[0-9]{1,2})?", text) or Decimal(text) > 100:
+            raise ValueError("vat_rate is a percent from 0 to 100 with at most two decimals")
+        # As the booking API shows it ("12.50" is "12.5"), so a second apply finds no change.
+        return f"{Decimal(text).normalize():f}"
+
+
 class ResourceSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
     doors: list[str] = Field(min_length=1, max_length=20)
@@ -117,6 +137,17 @@ class ResourceSpec(_Model):
     min_booking_minutes: int = Field(default=15, ge=1)
     max_booking_minutes: int = Field(default=DAY_MINUTES, ge=1, le=366 * DAY_MINUTES)
     horizon_days: int = Field(default=365, ge=1, le=3660)
+    # Left out: the resource is free (its bookings carry no price).
+    prices: list[PriceSpec] = Field(default_factory=list, max_length=20)
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, prices: list[PriceSpec]) -> list[PriceSpec]:
+        groups = [price.group for price in prices]
+        if len(set(groups)) != len(groups):
+            raise ValueError("a price group is named twice")
+        # In the order the booking API lists them, so a second apply finds no change.
+        return sorted(prices, key=lambda price: price.group)
 
     @field_validator("opening_hours")
     @classmethod

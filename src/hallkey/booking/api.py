@@ -14,13 +14,16 @@ from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import customers, events, public, scopes, service, tokens
+from hallkey.booking import customers, events, prices, public, scopes, service, tokens
 from hallkey.booking.context import BookingContext
 from hallkey.booking.qr import qr_svg
 from hallkey.booking.schemas import (
     AccessEventsIn,
     AvailabilityOut,
     CustomerExportOut,
+    DenyIn,
+    PriceGroup,
+    QuoteOut,
     ReservationCreate,
     ReservationMove,
     ReservationOut,
@@ -94,6 +97,21 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         with ctx.database.read() as session:
             tenant_id = public.resolve_tenant(session, request.headers.get("host"), tenant)
             return public.availability(session, tenant_id, resource_id, from_, to, ctx.clock.now())
+
+    @open_router.get("/resources/{resource_id}/price", response_model=QuoteOut)
+    def price(
+        resource_id: str,
+        request: Request,
+        start: Annotated[UtcDatetime, Query()],
+        end: Annotated[UtcDatetime, Query()],
+        group: Annotated[PriceGroup | None, Query()] = None,
+        tenant: str | None = TENANT_QUERY,
+    ) -> QuoteOut:
+        """Tells what booking a resource for `[start, end)` costs in a price group, before
+        booking (public); 404 `no_price` when it has no price in that group."""
+        with ctx.database.read() as session:
+            tenant_id = public.resolve_tenant(session, request.headers.get("host"), tenant)
+            return prices.quote_frame(session, tenant_id, resource_id, start, end, group)
 
     @router.post(
         "/reservations",
@@ -185,12 +203,19 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         response_model=ReservationOut,
         openapi_extra=needs(scopes.DECIDE),
     )
-    def deny_reservation(reservation_id: str, request: Request) -> ReservationOut:
-        """Denies a requested reservation (case officer)."""
+    def deny_reservation(
+        reservation_id: str, request: Request, body: DenyIn | None = None
+    ) -> ReservationOut:
+        """Denies a requested reservation (case officer); the customer is told the reason."""
         with transaction() as session:
             tenant_id = tenant_of(request, session, scopes.DECIDE)
             reservation = service.decide_reservation(
-                ctx, session, tenant_id, reservation_id, approve=False
+                ctx,
+                session,
+                tenant_id,
+                reservation_id,
+                approve=False,
+                reason=None if body is None else body.reason,
             )
             return service.reservation_view(ctx, session, reservation)
 

@@ -12,6 +12,8 @@ from hallkey.booking.models import Tenant, jobs_table
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
+from hallkey.core.messaging import MessageSender
+from hallkey.core.messaging.factory import senders_from_settings
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox, check_box
 from hallkey.core.settings import Settings
@@ -30,6 +32,8 @@ class BookingContext:
     jobs: JobQueue
     worker: Worker
     box: SecretBox
+    # Where the customers' emails go (by default the `booking` folder of the local outbox).
+    sender: MessageSender
 
     def close(self) -> None:
         """Stops the worker (if running) and disposes the database."""
@@ -37,8 +41,15 @@ class BookingContext:
         self.database.dispose()
 
 
-def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) -> BookingContext:
-    """Returns a ready booking context, migrating its database first when `migrate`."""
+def create_context(
+    settings: Settings,
+    clock: Clock,
+    *,
+    migrate: bool = True,
+    sender: MessageSender | None = None,
+) -> BookingContext:
+    """Returns a ready booking context, migrating its database first when `migrate`; its
+    customers' emails go to `sender` (default: the outbox folder `outbox/booking`)."""
     url = settings.database_url("booking")
     if migrate:
         upgrade(url, MIGRATIONS, VERSION_TABLE)
@@ -61,6 +72,7 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
         jobs=queue,
         worker=worker,
         box=SecretBox.for_purpose(settings.master_secret, "booking"),
+        sender=sender or senders_from_settings(settings, settings.outbox_dir / "booking", clock),
     )
     # The handlers need the context, and the context holds the worker.
     worker.handlers = dict(tasks.handlers(ctx))

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -121,6 +122,21 @@ class Resource(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ResourcePrice(Base):
+    """The price of a resource for one price group (by its key): net øre per hour or per
+    booking, with the VAT rate in basis points (2500 = 25 %)."""
+
+    __tablename__ = "booking_prices"
+
+    resource_id: Mapped[str] = mapped_column(ForeignKey("booking_resources.id"), primary_key=True)
+    price_group: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(8))
+    amount_ore: Mapped[int] = mapped_column(BigInteger)
+    vat_basis_points: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Customer(Base):
     __tablename__ = "booking_customers"
     __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_booking_customers_email"),)
@@ -169,6 +185,18 @@ class Reservation(Base):
     access_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Set before the first GrantAccess call, so a later cancel knows a grant may exist.
     access_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The language of the customer's emails (`nb` or `en`).
+    locale: Mapped[str] = mapped_column(String(8), server_default="nb")
+    # A case officer's reason for a denial, told to the customer.
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What the booking costs (`hallkey.booking.pricing`), in øre, for its price group as it is
+    # now (a move recomputes it); all null for a resource without prices.
+    price_group: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    price_unit: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    price_net_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    price_vat_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    price_gross_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    price_vat_basis_points: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from hallkey.booking import domain
+from hallkey.booking import domain, prices
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Resource
-from hallkey.booking.schemas import AvailabilityOut, FrameOut, ResourceOut
+from hallkey.booking.schemas import AvailabilityOut, FrameOut, PriceOut, ResourceOut
 from hallkey.core.errors import BadRequest, InvalidInput, NotFound
 
 # How far back availability may be asked for: enough for last month's calendar, and a bound
@@ -53,8 +53,10 @@ def resolve_tenant(session: Session, host_header: str | None, slug: str | None) 
     raise BadRequest("name the tenant with ?tenant=<slug>", code="tenant_required", field="tenant")
 
 
-def resource_out(resource: Resource, venue_name: str, timezone: str) -> ResourceOut:
-    """Returns the public view of a resource."""
+def resource_out(
+    resource: Resource, venue_name: str, timezone: str, price_list: list[PriceOut] | None = None
+) -> ResourceOut:
+    """Returns the public view of a resource (with its prices when given)."""
     return ResourceOut(
         id=resource.id,
         name=resource.name,
@@ -66,13 +68,15 @@ def resource_out(resource: Resource, venue_name: str, timezone: str) -> Resource
         min_booking_minutes=resource.min_booking_minutes,
         max_booking_minutes=resource.max_booking_minutes,
         horizon_days=resource.horizon_days,
+        prices=price_list or [],
     )
 
 
 def list_resources(session: Session, tenant_id: str) -> list[ResourceOut]:
-    """Returns the tenant's bookable resources."""
+    """Returns the tenant's bookable resources with their prices."""
+    by_resource = prices.tenant_prices(session, tenant_id)
     return [
-        resource_out(resource, venue.name, venue.timezone)
+        resource_out(resource, venue.name, venue.timezone, by_resource.get(resource.id))
         for resource, venue in repo.resources_with_venues(session, tenant_id)
     ]
 

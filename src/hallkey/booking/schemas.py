@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -16,6 +16,14 @@ from pydantic import (
     model_serializer,
 )
 
+from hallkey.booking.pricing import (
+    CURRENCY,
+    GROUP_PATTERN,
+    MAX_AMOUNT_ORE,
+    PriceUnit,
+    format_vat_rate,
+    parse_vat_rate,
+)
 from hallkey.core.schemas import Ref, RequestModel, UtcDatetime
 
 Credential = Literal["pin", "mobile_key", "url_key", "sms"]
@@ -94,12 +102,61 @@ class AccessIn(_Strict):
     credential: Credential | None = None
 
 
+PriceGroup = Annotated[str, Field(pattern=GROUP_PATTERN, description="a price group's key")]
+Locale = Literal["nb", "en"]
+
+
 class ReservationCreate(_Strict):
     resource_id: str = Field(min_length=1, max_length=40)
     start: UtcDatetime
     end: UtcDatetime
     customer: CustomerIn
     access: AccessIn | None = None
+    # The customer's price group, as the caller (a portal, staff) knows it; left out: the
+    # default group (`hallkey.booking.pricing.DEFAULT_GROUP`).
+    price_group: PriceGroup | None = None
+    # The language of the emails the customer gets about this booking.
+    locale: Locale = "nb"
+
+
+class DenyIn(_Strict):
+    """A case officer's denial; the reason is told to the customer."""
+
+    reason: str | None = Field(default=None, min_length=1, max_length=1000)
+
+
+class PriceIn(_Strict):
+    """A resource's price for one price group: net øre per hour or per booking, VAT in
+    percent as a decimal string ("25", "12", "0")."""
+
+    group: PriceGroup
+    unit: PriceUnit
+    amount_ore: int = Field(ge=0, le=MAX_AMOUNT_ORE)
+    vat_rate: str = Field(min_length=1, max_length=6)
+
+    @field_validator("vat_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return format_vat_rate(parse_vat_rate(value))
+
+
+class PriceOut(BaseModel):
+    group: str
+    unit: PriceUnit
+    amount_ore: int
+    vat_rate: str
+
+
+class QuoteOut(BaseModel):
+    """What a booking costs in one price group: net + vat = gross, in øre."""
+
+    group: str
+    unit: PriceUnit
+    net_ore: int
+    vat_ore: int
+    gross_ore: int
+    currency: str = CURRENCY
+    vat_rate: str
 
 
 class ReservationMove(_Strict):
@@ -184,6 +241,10 @@ class ReservationOut(BaseModel):
     customer: CustomerOut
     access: AccessOut
     events: list[EventOut]
+    # What it costs (null for a resource without prices).
+    price: QuoteOut | None = None
+    locale: Locale = "nb"
+    decision_reason: str | None = None
 
 
 class ResourceOut(BaseModel):
@@ -197,6 +258,8 @@ class ResourceOut(BaseModel):
     min_booking_minutes: int
     max_booking_minutes: int
     horizon_days: int
+    # Net øre per hour or booking for each price group (empty: free).
+    prices: list[PriceOut] = Field(default_factory=list)
 
 
 class FrameOut(BaseModel):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import customers, domain
+from hallkey.booking import customers, domain, emails, prices
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Reservation, Resource
 from hallkey.booking.schemas import (
@@ -128,13 +128,16 @@ def create_reservation(
         version=1,
         access_state="pending",
         access_credential=credential,
+        locale=data.locale,
         created_at=now,
         updated_at=now,
     )
+    prices.price_reservation(session, reservation, data.price_group)
     session.add(reservation)
     _flush(session)
     if status == "confirmed":
         ctx.jobs.enqueue(session, SYNC_ACCESS, {"reservation_id": reservation.id}, peer="hub")
+    emails.enqueue(ctx, session, reservation, "received" if status == "requested" else "confirmed")
     log.info("reservation %s (%s) created on %s", reservation.id, status, resource.id)
     return reservation
 
@@ -197,7 +200,9 @@ def move_reservation(
     _check_frame(session, reservation.resource_id, frame, now, exclude_id=reservation.id)
     reservation.start_at = frame.start
     reservation.end_at = frame.end
+    prices.price_reservation(session, reservation, reservation.price_group, moved=True)
     _changed(ctx, session, reservation)
+    emails.enqueue(ctx, session, reservation, "changed")
     log.info("reservation %s moved (version %d)", reservation.id, reservation.version)
     return reservation
 
@@ -213,6 +218,7 @@ def cancel_reservation(
         raise Conflict("a denied reservation cannot be cancelled", code="not_cancellable")
     reservation.status = "cancelled"
     _changed(ctx, session, reservation)
+    emails.enqueue(ctx, session, reservation, "cancelled")
     log.info("reservation %s cancelled", reservation.id)
     return reservation
 
@@ -224,8 +230,10 @@ def decide_reservation(
     reservation_id: str,
     *,
     approve: bool,
+    reason: str | None = None,
 ) -> Reservation:
-    """Returns a requested reservation confirmed (approve) or denied; repeats change nothing."""
+    """Returns a requested reservation confirmed (approve) or denied (with the reason told to
+    the customer); repeats change nothing."""
     reservation = get_reservation(session, tenant_id, reservation_id, lock=True)
     target = "confirmed" if approve else "denied"
     if reservation.status == target:
@@ -235,7 +243,10 @@ def decide_reservation(
     if approve and reservation.end_at <= ctx.clock.now():
         raise Conflict("the reservation is already over; it can only be denied", code="ended")
     reservation.status = target
+    if not approve:
+        reservation.decision_reason = reason
     _changed(ctx, session, reservation)
+    emails.enqueue(ctx, session, reservation, "approved" if approve else "denied")
     log.info("reservation %s %s", reservation.id, target)
     return reservation
 
@@ -281,6 +292,9 @@ def reservation_view(
             email=reservation.contact_email,
         ),
         access=access,
+        price=prices.stored_quote(reservation),
+        locale="en" if reservation.locale == "en" else "nb",
+        decision_reason=reservation.decision_reason,
         events=[]
         if new
         else [

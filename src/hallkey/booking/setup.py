@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from hallkey.booking import domain, provisioning, scopes, service, tokens
+from hallkey.booking import domain, prices, provisioning, scopes, service, tokens
 from hallkey.booking import repository as repo
 from hallkey.booking.models import ApiToken, Resource, Tenant, Venue, operator_keys_table
 from hallkey.booking.setup_schemas import (
@@ -160,8 +160,8 @@ def issue_token(ctx: BookingContext, session: Session, slug: str, body: TokenIn)
 # --- venues and resources (operator or a `setup` token) ---------------------------------
 
 
-def resource_setup_out(resource: Resource) -> ResourceSetupOut:
-    """Returns a resource with all its rules."""
+def resource_setup_out(session: Session, resource: Resource) -> ResourceSetupOut:
+    """Returns a resource with all its rules and prices."""
     return ResourceSetupOut(
         id=resource.id,
         venue_id=resource.venue_id,
@@ -176,6 +176,7 @@ def resource_setup_out(resource: Resource) -> ResourceSetupOut:
         min_booking_minutes=resource.min_booking_minutes,
         max_booking_minutes=resource.max_booking_minutes,
         horizon_days=resource.horizon_days,
+        prices=prices.prices_out(session, resource.id),
     )
 
 
@@ -188,7 +189,7 @@ def _venue_out(session: Session, venue: Venue) -> VenueOut:
         name=venue.name,
         address=venue.address,
         timezone=venue.timezone,
-        resources=[resource_setup_out(resource) for resource in resources],
+        resources=[resource_setup_out(session, resource) for resource in resources],
     )
 
 
@@ -256,7 +257,11 @@ def create_resource(
         max_booking_minutes=24 * 60,
         horizon_days=365,
     )
-    wanted = defaults.model_copy(update=body.model_dump(exclude_none=True, exclude={"active"}))
+    if body.prices is not None:
+        prices.check_prices(body.prices)
+    wanted = defaults.model_copy(
+        update=body.model_dump(exclude_none=True, exclude={"active", "prices"})
+    )
     resource_id = provisioning.create_resource(
         ctx,
         session,
@@ -275,7 +280,9 @@ def create_resource(
     )
     resource = session.get(Resource, resource_id)
     assert resource is not None
-    return resource_setup_out(resource)
+    if body.prices is not None:
+        prices.set_prices(session, resource, body.prices, ctx.clock.now())
+    return resource_setup_out(session, resource)
 
 
 def update_resource(
@@ -285,8 +292,10 @@ def update_resource(
     resource = session.get(Resource, resource_id)
     if resource is None or resource.tenant_id != tenant_id:
         raise NotFound("unknown resource", field="resource_id")
-    current = resource_setup_out(resource)
-    changes = body.model_dump(exclude_none=True, exclude={"clear_opening_hours"})
+    current = resource_setup_out(session, resource)
+    if body.prices is not None:
+        prices.check_prices(body.prices)
+    changes = body.model_dump(exclude_none=True, exclude={"clear_opening_hours", "prices"})
     if body.clear_opening_hours:
         if body.opening_hours is not None:
             raise BadRequest(
@@ -313,10 +322,12 @@ def update_resource(
     resource.min_booking_minutes = wanted.min_booking_minutes
     resource.max_booking_minutes = wanted.max_booking_minutes
     resource.horizon_days = wanted.horizon_days
+    if body.prices is not None:
+        prices.set_prices(session, resource, body.prices, ctx.clock.now())
     session.flush()
     access = ("door_ids", "access_before_minutes", "access_after_minutes")
     if any(getattr(current, name) != getattr(wanted, name) for name in access):
         # The grants at the hub hold the old doors and windows: every booking still to come
         # is synced again, so its key follows (new doors programmed, old ones revoked).
         service.resync_resource_access(ctx, session, resource)
-    return resource_setup_out(resource)
+    return resource_setup_out(session, resource)

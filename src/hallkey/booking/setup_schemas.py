@@ -6,7 +6,7 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
-from hallkey.booking.schemas import Credential, clean_name
+from hallkey.booking.schemas import Credential, PriceIn, PriceOut, clean_name
 from hallkey.core.schemas import RequestModel
 
 DOOR_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
@@ -98,6 +98,8 @@ class ResourceRules(RequestModel):
     max_booking_minutes: int | None = Field(default=None, ge=1)
     horizon_days: int | None = Field(default=None, ge=1)
     door_ids: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    # The price per price group; in a PATCH the list replaces all prices ([] removes them).
+    prices: list[PriceIn] | None = Field(default=None, max_length=20)
 
     @field_validator("door_ids")
     @classmethod
@@ -152,6 +154,7 @@ class ResourceSetupOut(BaseModel):
     min_booking_minutes: int
     max_booking_minutes: int
     horizon_days: int
+    prices: list[PriceOut] = Field(default_factory=list)
 
 
 class VenueOut(BaseModel):

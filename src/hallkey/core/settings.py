@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     default_timezone: str = "Europe/Oslo"
     """Time zone used to show times to people when a venue or site names none."""
 
+    booking_email_from: str = Field(default="booking@hallkey.invalid", min_length=3)
+    """The address the booking system's customer emails come from (and their calendar
+    entries' organizer)."""
+
+    booking_outbox_retention_days: int = Field(default=7, ge=0)
+    """Days the booking system's sender keeps its copies of sent customer emails (the outbox
+    folder's files hold addresses); each email sent deletes the copies past this."""
+
     hub_retention_days: int = Field(default=7, ge=0)
     """Days after a grant ends before the hub deletes its recipient's phone and email."""
 
