@@ -75,7 +75,12 @@ def test_provisioning__tenant_and_staff__are_checked_and_stored_safely(booking: 
         assert verify_password("s3cret-pass-long", user.password_hash)
         with pytest.raises(InvalidInput):
             create_staff_user(
-                ctx, session, tenant_id=booking.tenant_id, username="ola", password="x" * 12, role="king"
+                ctx,
+                session,
+                tenant_id=booking.tenant_id,
+                username="ola",
+                password="x" * 12,
+                role="king",
             )
 
 
