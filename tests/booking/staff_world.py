@@ -68,11 +68,13 @@ def sign_in(booking: Booking, username: str, tenant: str = "testby") -> dict[str
     return {"Cookie": f"hallkey_session={secret}", "X-CSRF-Token": response.json()["csrf_token"]}
 
 
-def personal_token(booking: Booking, session: dict[str, str], scopes: list[str]) -> str:
+def personal_token(
+    booking: Booking, session: dict[str, str], scopes: list[str], name: str = "mine"
+) -> str:
     """Returns a new personal token made through the API by a signed-in staff member."""
     booking.client.cookies.clear()
     response = booking.client.post(
-        "/api/v1/me/tokens", json={"name": "mine", "scopes": scopes}, headers=session
+        "/api/v1/me/tokens", json={"name": name, "scopes": scopes}, headers=session
     )
     assert response.status_code == 201, response.text
     return str(response.json()["token"])

@@ -101,6 +101,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     def current_session(request: Request) -> SessionOut:
         """Returns the signed-in staff member and the session's CSRF token (for a page)."""
         secret = callers.session_cookie(request) or ""
+        sessions.touch(ctx, secret)  # a page asking who is signed in is a use
         with ctx.database.read() as session:
             found, user = sessions.live_session(ctx, session, secret)
             return SessionOut(
