@@ -189,6 +189,17 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         ),
         200,
     ),
+    ("post", "/api/v1/reservations/{reservation_id}/open"): Entry(
+        "doors:open",
+        lambda w, c: w.request(
+            "POST",
+            f"/api/v1/reservations/{_reservation(w)['id']}/open",
+            c,
+            json={"door": "dor_a"},
+        ),
+        (503, "hub_unavailable"),  # the test's hub is down: the request got as far as the hub
+        venue_bound=True,
+    ),
     ("get", "/api/v1/customers/{customer_id}"): Entry(
         "customers", lambda w, c: w.request("GET", f"/api/v1/customers/{_customer(w)}", c), 200
     ),

@@ -14,7 +14,16 @@ from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import callers, customers, events, public, scopes, service, tokens
+from hallkey.booking import (
+    callers,
+    customers,
+    doors,
+    events,
+    public,
+    scopes,
+    service,
+    tokens,
+)
 from hallkey.booking.context import BookingContext
 from hallkey.booking.models import Reservation
 from hallkey.booking.qr import qr_svg
@@ -198,6 +207,20 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
                 ctx, session, tenant_id, reservation_id, approve=False
             )
             return service.reservation_view(ctx, session, reservation)
+
+    @router.post(
+        "/reservations/{reservation_id}/open",
+        response_model=doors.DoorOpenedOut,
+        openapi_extra=needs(scopes.DOORS_OPEN),
+    )
+    def open_door(
+        reservation_id: str, body: doors.DoorOpenIn, request: Request
+    ) -> doors.DoorOpenedOut:
+        """Opens one of the reservation's doors now, if its access is valid there now."""
+        with ctx.database.read() as session:
+            principal = principal_of(request, session, scopes.DOORS_OPEN)
+            plan = doors.plan_open(ctx, session, principal, reservation_id, body.door)
+        return doors.send_open(ctx, plan, principal.actor)
 
     @router.get(
         "/customers/{customer_id}",

@@ -21,6 +21,8 @@ DECIDE = "decide"
 """Approve or deny requested reservations (a case officer's decision)."""
 CUSTOMERS = "customers"
 """Export and erase customers' data."""
+DOORS_OPEN = "doors:open"
+"""Open a reservation's door now, while its access is valid (a caretaker at its venues)."""
 EVENTS_WRITE = "events:write"
 """Only `POST /api/v1/access-events`: the hub's token for door events."""
 SETUP = "setup"
@@ -33,16 +35,16 @@ BUNDLES: dict[str, frozenset[str]] = {
     RESERVATIONS: frozenset({RESERVATIONS_READ}),
 }
 ALL: frozenset[str] = frozenset(
-    {RESERVATIONS, RESERVATIONS_READ, DECIDE, CUSTOMERS, EVENTS_WRITE, SETUP, STAFF}
+    {RESERVATIONS, RESERVATIONS_READ, DECIDE, CUSTOMERS, DOORS_OPEN, EVENTS_WRITE, SETUP, STAFF}
 )
 
 ADMIN = "admin"
 CASE_OFFICER = "case_officer"
 CARETAKER = "caretaker"
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    ADMIN: frozenset({STAFF, SETUP}),
+    ADMIN: frozenset({STAFF, SETUP, DOORS_OPEN}),
     CASE_OFFICER: frozenset({STAFF}),
-    CARETAKER: frozenset({RESERVATIONS_READ}),
+    CARETAKER: frozenset({RESERVATIONS_READ, DOORS_OPEN}),
 }
 """What each staff role may do: the only place a role turns into rights."""
 ROLES: tuple[str, ...] = (ADMIN, CASE_OFFICER, CARETAKER)
