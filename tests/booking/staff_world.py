@@ -159,35 +159,26 @@ def make_world(booking: Booking) -> World:
             CASE_OFFICER,
             staff=True,
         ),
-        Caller(
-            "caretaker session (own venue)",
-            caretaker_a,
-            CARETAKER,
-            venue="a",
-            staff=True,
-            signed_in=True,
-        ),
-        Caller(
-            "caretaker token (own venue)",
-            bearer(personal_token(booking, caretaker_a, ["reservations:read"])),
-            CARETAKER_TOKEN,
-            venue="a",
-            staff=True,
-        ),
-        Caller(
-            "caretaker session (other venue)",
-            caretaker_b,
-            CARETAKER,
-            venue="b",
-            staff=True,
-            signed_in=True,
-        ),
-        Caller(
-            "caretaker token (other venue)",
-            bearer(personal_token(booking, caretaker_b, ["reservations:read"])),
-            CARETAKER_TOKEN,
-            venue="b",
-            staff=True,
+        *(
+            caller
+            for venue, which, session in (("a", "own", caretaker_a), ("b", "other", caretaker_b))
+            for caller in (
+                Caller(
+                    f"caretaker session ({which} venue)",
+                    session,
+                    CARETAKER,
+                    venue=venue,
+                    staff=True,
+                    signed_in=True,
+                ),
+                Caller(
+                    f"caretaker token ({which} venue)",
+                    bearer(personal_token(booking, session, ["reservations:read"])),
+                    CARETAKER_TOKEN,
+                    venue=venue,
+                    staff=True,
+                ),
+            )
         ),
         *(
             Caller(f"integration token {scope}", bearer(token), INTEGRATION_SCOPES[scope])

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from hallkey.booking import issue_operator_key
 from hallkey.booking.models import StaffSession, StaffUser
 from tests.booking.conftest import Booking, reservation_body
 from tests.booking.staff_world import PASSWORD, Caller, World, make_world, personal_token, sign_in
@@ -272,6 +273,19 @@ def test_personal_tokens__bounded_by_role__follow_role_changes__stop_when_disabl
     assert world.request("GET", "/api/v1/session", officer).status_code == 401
     world.request("PATCH", f"/api/v1/staff/{officer_id}", admin, json={"disabled": False})
     assert world.request("GET", f"/api/v1/reservations/{reservation}", as_token).status_code == 200
+
+    # The operator's view of the tenant (what `hallkey apply` compares its tokens with) lists
+    # integrations' tokens only: a personal token named like a file's token hides nothing.
+    with world.booking.ctx.database.transaction() as session:
+        _, operator_key = issue_operator_key(world.booking.ctx, session, name="test")
+    tenant = world.request(
+        "GET",
+        "/api/v1/tenants/testby",
+        Caller("operator", {"Authorization": f"Bearer {operator_key}"}),
+    ).json()
+    assert "laptop" not in {t["name"] for t in tenant["tokens"]} and "portal" in {
+        t["name"] for t in tenant["tokens"]
+    }
 
     token_id = next(
         t["id"]
