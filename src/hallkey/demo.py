@@ -29,6 +29,8 @@ DEMO_TENANT_SLUG = "demo"
 DEMO_FILE = Path(__file__).with_name("demo.toml")
 DEMO_ADMIN = "admin"
 """The demo file's admin (demo.json's `admin`)."""
+DEMO_HUB_ADMIN = "driftsleder"
+"""The demo's hub operator, who signs in at /hub/admin."""
 DEMO_STAFF_TOKEN = "demo staff and integrations"  # noqa: S105 - a token's name
 IN_PROCESS_URL = "http://in-process.invalid"
 
@@ -105,7 +107,12 @@ def seed_demo(
             phone="+4791234567",
             email="post@demo-il.example",
         )
-    return _demo_json(setup, outcome, urls)
+    hub_admin_password = secrets.token_urlsafe(12)
+    with hub_ctx.database.transaction() as session:
+        hub.create_admin(hub_ctx, session, username=DEMO_HUB_ADMIN, password=hub_admin_password)
+    demo = _demo_json(setup, outcome, urls)
+    demo["hub_admin"] = {"username": DEMO_HUB_ADMIN, "password": hub_admin_password}
+    return demo
 
 
 def _demo_json(setup: SetupFile, outcome: Outcome, urls: DemoUrls) -> dict[str, Any]:

@@ -51,10 +51,10 @@ FORWARD_JOB = events.FORWARD_JOB
 def authenticate_client(session: Session, token: str) -> Client:
     """Returns the client presenting this API key; raises Unauthorized."""
     parsed = parse_api_key(token, "hkh")
-    client = repo.client_by_key_id(session, parsed[0]) if parsed else None
-    if parsed is None or client is None or not verify_secret(parsed[1], client.secret_hash):
+    found = repo.client_by_key_id(session, parsed[0]) if parsed else None
+    if parsed is None or found is None or not verify_secret(parsed[1], found[1]):
         raise Unauthorized("invalid API key")
-    return client
+    return found[0]
 
 
 def authenticate_site(session: Session, token: str) -> Site:
