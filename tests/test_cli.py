@@ -192,6 +192,7 @@ def test_apply__context_unreachable__fails_naming_it_without_a_traceback() -> No
         for role in ("BOOKING", "HUB", "LOCKS")
     }
     nowhere = f"http://127.0.0.1:{free_port()}"
+    keys["FJELLBY_ADMIN_PASSWORD"] = "fjellby admin passphrase"
     result = _apply(f"--locks-url={nowhere}", env_extra=keys)
     assert result.returncode == 1
     assert f"cannot reach {nowhere}" in result.stderr

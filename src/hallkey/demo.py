@@ -3,8 +3,8 @@
 The demo is a set-up file shipped in the package (`demo.toml`), applied exactly as `hallkey
 apply` applies any municipality's: through the three contexts' HTTP APIs with operator keys
 (here in-process, before any server listens; the keys are deleted afterwards). Only what the
-file cannot hold yet is seeded directly: the case officer and a customer. Every id, login and
-key goes to DATA_DIR/demo.json.
+file cannot hold is seeded directly: a customer. Every id, login and key goes to
+DATA_DIR/demo.json; the staff's passwords are generated (and written there only).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from hallkey.core.web import create_app
 
 DEMO_TENANT_SLUG = "demo"
 DEMO_FILE = Path(__file__).with_name("demo.toml")
+DEMO_ADMIN = "admin"
+"""The demo file's admin (demo.json's `admin`)."""
 DEMO_HUB_ADMIN = "driftsleder"
 """The demo's hub operator, who signs in at /hub/admin."""
 DEMO_STAFF_TOKEN = "demo staff and integrations"  # noqa: S105 - a token's name
@@ -93,19 +95,10 @@ def seed_demo(
     """Applies the demo file to all three contexts; returns what demo.json holds."""
     setup = load_setup_file(DEMO_FILE)
     with in_process_operator(booking_ctx, hub_ctx, locks_ctx, urls) as (b, h, lk):
-        outcome = apply_setup(setup, booking=b, hub=h, locks=lk)
-    admin_password = secrets.token_urlsafe(12)
+        outcome = apply_setup(setup, booking=b, hub=h, locks=lk, generate_passwords=True)
     with booking_ctx.database.transaction() as session:
         tenant_id = outcome.ids["tenant"]
-        # Staff accounts and customers are not in set-up files yet: seeded directly.
-        booking.create_staff_user(
-            booking_ctx,
-            session,
-            tenant_id=tenant_id,
-            username="saksbehandler",
-            password=admin_password,
-            role="case_officer",
-        )
+        # Customers are not in set-up files: seeded directly.
         booking.create_customer(
             booking_ctx,
             session,
@@ -117,20 +110,25 @@ def seed_demo(
     hub_admin_password = secrets.token_urlsafe(12)
     with hub_ctx.database.transaction() as session:
         hub.create_admin(hub_ctx, session, username=DEMO_HUB_ADMIN, password=hub_admin_password)
-    demo = _demo_json(setup, outcome, urls, admin_password)
+    demo = _demo_json(setup, outcome, urls)
     demo["hub_admin"] = {"username": DEMO_HUB_ADMIN, "password": hub_admin_password}
     return demo
 
 
-def _demo_json(
-    setup: SetupFile, outcome: Outcome, urls: DemoUrls, admin_password: str
-) -> dict[str, Any]:
+def _demo_json(setup: SetupFile, outcome: Outcome, urls: DemoUrls) -> dict[str, Any]:
     (controller,) = outcome.keys["controllers"].values()
     resource_ids: dict[str, str] = outcome.ids["resources"]
     specs = [resource for venue in setup.venues for resource in venue.resources]
     return {
         "base_url": urls.booking,
-        "admin": {"username": "saksbehandler", "password": admin_password},
+        "admin": {
+            "username": DEMO_ADMIN,
+            "password": outcome.keys["staff_passwords"][DEMO_ADMIN],
+        },
+        "staff": [
+            {"username": username, "password": password}
+            for username, password in sorted(outcome.keys["staff_passwords"].items())
+        ],
         "booking_api_token": outcome.keys["booking_tokens"][DEMO_STAFF_TOKEN],
         "hub_api_key": outcome.keys["hub_api_key"],
         "locks_api_key": controller,

@@ -65,7 +65,11 @@ def apply_command(
     locks_url: Annotated[str | None, typer.Option(help="Where the door controller runs")] = None,
     keys_out: Annotated[
         Path | None,
-        typer.Option("--keys-out", help="Write the keys made (JSON, 0600) here, not to stdout"),
+        typer.Option(
+            "--keys-out",
+            help="Write the keys made (JSON, 0600) here, not to stdout; needed for staff "
+            "passwords to be generated (they are never printed)",
+        ),
     ] = None,
 ) -> None:
     """Brings a municipality's set-up to what FILE describes, through the contexts' APIs."""
@@ -82,7 +86,14 @@ def apply_command(
     hub = _endpoint(hub_url or base, settings.hub_operator_key, "hub", timeout)
     locks = _endpoint(locks_url or base, settings.locks_operator_key, "locks", timeout)
     try:
-        outcome = apply_setup(setup, booking=booking, hub=hub, locks=locks, dry_run=dry_run)
+        outcome = apply_setup(
+            setup,
+            booking=booking,
+            hub=hub,
+            locks=locks,
+            dry_run=dry_run,
+            generate_passwords=keys_out is not None,
+        )
     except ApplyError as exc:
         typer.echo(f"hallkey apply: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -54,7 +54,13 @@ class Operator:
 
     def apply(self, text: str, *, dry_run: bool = False) -> Outcome:
         return apply_setup(
-            parse_setup(text), booking=self.booking, hub=self.hub, locks=self.locks, dry_run=dry_run
+            parse_setup(text),
+            booking=self.booking,
+            hub=self.hub,
+            locks=self.locks,
+            dry_run=dry_run,
+            generate_passwords=True,
+            environ={"FJELLBY_ADMIN_PASSWORD": ADMIN_PASSWORD},
         )
 
     def close(self) -> None:
@@ -63,6 +69,7 @@ class Operator:
 
 
 _ROLES: tuple[Any, ...] = ("booking", "hub", "locks")
+ADMIN_PASSWORD = "fjellby admin passphrase"
 
 
 @pytest.fixture
@@ -78,7 +85,9 @@ def _everything(op: Operator) -> dict[str, Any]:
     """Returns what the three contexts hold of set-up, as the operator sees it."""
     tenant = op.booking.client.get("/api/v1/tenants/fjellby")
     venues = op.booking.client.get("/api/v1/venues", params={"tenant": "fjellby"})
+    staff = op.booking.client.get("/api/v1/staff", params={"tenant": "fjellby"})
     return {
+        "staff": staff.json() if staff.status_code == 200 else staff.status_code,
         "tenant": tenant.json() if tenant.status_code == 200 else tenant.status_code,
         "venues": venues.json() if venues.status_code == 200 else venues.status_code,
         "clients": op.hub.client.get("/hub/v1/operator/clients").json(),
@@ -102,7 +111,8 @@ def test_apply__new_municipality__dry_run_then_apply_then_nothing_and_its_door_o
 
     done = op.apply(FJELLBY)
     assert done.changes == planned.changes
-    assert set(done.keys) == {"hub_api_key", "controllers", "booking_tokens"}
+    assert set(done.keys) == {"hub_api_key", "controllers", "booking_tokens", "staff_passwords"}
+    assert set(done.keys["staff_passwords"]) == {"ola"}  # the admin's came from the environment
     after = _everything(op)
     assert after != before
 
@@ -167,6 +177,27 @@ def test_apply__new_municipality__dry_run_then_apply_then_nothing_and_its_door_o
             "/locks/v1/doors/fjellhallen-garderobe/keypad", json={"code": access["code_formatted"]}
         )
     assert opened.json() == {"granted": True, "ref": booked["ref"]}
+    # The file's staff sign in: the caretaker of Fjellhallen reads the booking and its events.
+    with httpx.Client(base_url=d.urls.booking, timeout=10) as browser:
+        signed = browser.post(
+            "/api/v1/session",
+            json={
+                "tenant": "fjellby",
+                "username": "ola",
+                "password": done.keys["staff_passwords"]["ola"],
+            },
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["staff"]["role"] == "caretaker"
+        seen = browser.get(f"/api/v1/reservations/{booked['id']}")
+        assert seen.status_code == 200 and seen.json()["ref"] == booked["ref"]
+        assert browser.post(f"/api/v1/reservations/{booked['id']}/cancel").status_code == 403
+    with httpx.Client(base_url=d.urls.booking, timeout=10) as browser:
+        admin = browser.post(
+            "/api/v1/session",
+            json={"tenant": "fjellby", "username": "kari.admin", "password": ADMIN_PASSWORD},
+        )
+        assert admin.status_code == 200 and admin.json()["staff"]["role"] == "admin"
     # The demo's controller knows nothing of Fjellby's doors.
     with d.locks() as demo_locks:
         assert demo_locks.get("/locks/v1/doors/fjellhallen-inngang").status_code == 404

@@ -51,7 +51,7 @@ def empty_processes(
         "HALLKEY_DATA_DIR": str(data_dir),
     }
     urls = {role: f"http://127.0.0.1:{free_port()}" for role in ROLES}
-    operator_env = dict(env)
+    operator_env = {**env, "FJELLBY_ADMIN_PASSWORD": "fjellby admin passphrase"}
     for role in ROLES:
         made = subprocess.run(
             [*HALLKEY, "operator-key", "--role", role, "--name", "test operator"],
@@ -119,12 +119,27 @@ def test_apply__three_processes__dry_run_apply_again_and_a_booking_opens_the_doo
     assert keys_file.stat().st_mode & 0o777 == 0o600
     made: dict[str, Any] = json.loads(keys_file.read_text())
     keys = made["keys"]
-    shown = [keys["hub_api_key"], *keys["controllers"].values(), *keys["booking_tokens"].values()]
+    shown = [
+        keys["hub_api_key"],
+        *keys["controllers"].values(),
+        *keys["booking_tokens"].values(),
+        *keys["staff_passwords"].values(),
+        env["FJELLBY_ADMIN_PASSWORD"],
+    ]
     assert all(key not in done.stdout + done.stderr for key in shown)
 
     again = _apply(urls, env)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == "no changes"
+    for username, password in (
+        ("ola", keys["staff_passwords"]["ola"]),
+        ("kari.admin", env["FJELLBY_ADMIN_PASSWORD"]),
+    ):
+        signed = httpx.post(
+            f"{urls['booking']}/api/v1/session",
+            json={"tenant": "fjellby", "username": username, "password": password},
+        )
+        assert signed.status_code == 200, signed.text
 
     token = made["keys"]["booking_tokens"]["portal"]
     booking = httpx.Client(base_url=urls["booking"], headers={"Authorization": f"Bearer {token}"})

@@ -1,7 +1,8 @@
 """`hallkey apply`: brings a municipality's set-up to what a TOML file describes, through the
 three contexts' HTTP APIs (operator keys), idempotently."""
 
-from hallkey.apply.engine import ApplyError, Endpoint, Outcome, apply_setup
+from hallkey.apply.engine import Endpoint, Outcome, apply_setup
+from hallkey.apply.errors import ApplyError
 from hallkey.apply.file import SetupFile, SetupFileError, load_setup_file, parse_setup
 
 __all__ = [

@@ -8,18 +8,18 @@ the context that needs them at once; those meant for people are returned in `Out
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from hallkey.apply.errors import ApplyError
 from hallkey.apply.file import ResourceSpec, SetupFile, SiteSpec
+from hallkey.apply.staff import Passwords, apply_staff
 
 HUB_EVENTS_TOKEN_NAME = "hub door events"  # noqa: S105 - a token's name, not a token
-
-
-class ApplyError(Exception):
-    """A context refused a change or the set-up cannot be reached from what exists."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ class _Run:
         hub: Endpoint,
         locks: Endpoint,
         dry_run: bool,
+        passwords: Passwords,
     ) -> None:
+        self.passwords = passwords
         self.setup = setup
         self.booking = booking
         self.hub = hub
@@ -345,6 +347,7 @@ class _Run:
         venues = _by_name(listed, "venues")
         resources = _by_name([r for v in listed for r in v["resources"]], "resources")
         self.out.ids["resources"] = {}
+        self.out.ids["venues"] = {name: venue["id"] for name, venue in venues.items()}
         for spec in self.setup.venues:
             venue = venues.get(spec.name)
             wanted = {"name": spec.name, "address": spec.address}
@@ -353,6 +356,7 @@ class _Run:
             if venue is None:
                 if self.change(f"+ venue {spec.name!r}"):
                     venue = self.call(self.booking, "POST", "/api/v1/venues", wanted, params)
+                    self.out.ids["venues"][spec.name] = venue["id"]
             else:
                 patch = {key: value for key, value in wanted.items() if venue[key] != value}
                 if patch and self.change(f"~ venue {spec.name!r}: {', '.join(sorted(patch))}"):
@@ -424,17 +428,25 @@ def apply_setup(
     hub: Endpoint,
     locks: Endpoint,
     dry_run: bool = False,
+    generate_passwords: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Brings the three contexts to the set-up; returns what changed (or would, in a dry run).
 
-    Raises ApplyError when a context refuses a change; what was applied before stays, and a
-    second apply carries on from there.
+    A new staff member's password comes from its `password_env` in `environ` (default: the
+    process's environment) or, with `generate_passwords`, is generated and returned in
+    `Outcome.keys["staff_passwords"]`. Raises ApplyError when a context refuses a change; what
+    was applied before stays, and a second apply carries on from there.
     """
-    run = _Run(setup, booking, hub, locks, dry_run)
+    passwords = Passwords(os.environ if environ is None else environ, generate_passwords)
+    if not dry_run:
+        passwords.check(setup)
+    run = _Run(setup, booking, hub, locks, dry_run, passwords)
     controllers = run.controllers()
     run.hub_client()
     run.sites(controllers)
     tenant_exists = run.tenant()
     run.venues(tenant_exists)
+    apply_staff(run, tenant_exists)
     run.client_events(tenant_exists)
     return run.out

@@ -1,8 +1,8 @@
 """The set-up file: what one municipality looks like, read from TOML and checked whole.
 
 Things are matched by what the file names them: the tenant by `slug`, the hub client, sites,
-controllers, venues and resources by `name`, doors by `id`. Renaming one in the file therefore
-makes a new one (and deactivates a renamed resource's old self).
+controllers, venues and resources by `name`, doors by `id`, staff by `username`. Renaming one
+in the file therefore makes a new one (and deactivates a renamed resource's old self).
 """
 
 from __future__ import annotations
@@ -67,6 +67,30 @@ class TokenSpec(_Model):
 
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(min_length=1)
+
+
+class StaffSpec(_Model):
+    """A staff member of the tenant, matched by username (case does not matter).
+
+    The password comes from the environment variable `password_env` when the member is made,
+    or is generated and written to `--keys-out`; an existing member's password is never
+    changed by a file (nor known to it).
+    """
+
+    username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
+    role: Literal["admin", "case_officer", "caretaker"]
+    # A caretaker's venues, by name; the other roles see every venue.
+    venues: list[str] = Field(default_factory=list, max_length=200)
+    password_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")
+    disabled: bool = False
+
+    @model_validator(mode="after")
+    def _venues_for_caretakers(self) -> StaffSpec:
+        if self.role == "caretaker" and not self.venues:
+            raise ValueError("a caretaker names the venues it looks after")
+        if self.role != "caretaker" and self.venues:
+            raise ValueError(f"a {self.role} sees every venue: name no venues")
+        return self
 
 
 class HubSpec(_Model):
@@ -184,9 +208,19 @@ class SetupFile(_Model):
     sites: list[SiteSpec] = Field(default_factory=list)
     venues: list[VenueSpec] = Field(default_factory=list)
     tokens: list[TokenSpec] = Field(default_factory=list)
+    staff: list[StaffSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names_and_doors(self) -> SetupFile:
+        _unique("staff", [member.username.lower() for member in self.staff])
+        venue_names = {venue.name for venue in self.venues}
+        for member in self.staff:
+            unknown_venues = sorted(set(member.venues) - venue_names)
+            if unknown_venues:
+                raise ValueError(
+                    f"staff {member.username!r} names venues the file has not: "
+                    + ", ".join(unknown_venues)
+                )
         _unique("sites", [site.name for site in self.sites])
         _unique("venues", [venue.name for venue in self.venues])
         _unique("tokens", [token.name for token in self.tokens])

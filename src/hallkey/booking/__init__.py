@@ -5,7 +5,6 @@ from hallkey.booking.context import BookingContext, create_context
 from hallkey.booking.provisioning import (
     create_customer,
     create_resource,
-    create_staff_user,
     create_tenant,
     create_venue,
     issue_api_token,
@@ -13,6 +12,7 @@ from hallkey.booking.provisioning import (
     tenant_exists,
 )
 from hallkey.booking.setup import issue_operator_key, revoke_operator_key
+from hallkey.booking.staff import create_staff_user
 
 __all__ = [
     "BookingContext",

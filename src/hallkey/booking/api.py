@@ -14,8 +14,19 @@ from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import customers, events, prices, public, scopes, service, tokens
+from hallkey.booking import (
+    callers,
+    customers,
+    doors,
+    events,
+    prices,
+    public,
+    scopes,
+    service,
+    tokens,
+)
 from hallkey.booking.context import BookingContext
+from hallkey.booking.models import Reservation
 from hallkey.booking.qr import qr_svg
 from hallkey.booking.schemas import (
     AccessEventsIn,
@@ -29,7 +40,6 @@ from hallkey.booking.schemas import (
     ReservationOut,
     ResourceOut,
 )
-from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.batches import BatchAnswer
 from hallkey.core.errors import NotFound
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
@@ -50,8 +60,8 @@ def needs(scope: str) -> dict[str, Any]:
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of the booking API (full paths)."""
 
-    token = database_key(
-        ctx.database, tokens.verify, scheme_name="bookingToken", description="API token"
+    token = callers.request_key(
+        ctx, tokens.verify, scheme_name="bookingToken", description="API token or sign-in"
     )
     open_router = APIRouter(prefix="/api/v1", tags=["booking"], responses=ERROR_RESPONSES)
     router = APIRouter(
@@ -75,7 +85,14 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         return principal_of(request, session, scope).tenant_id
 
     def principal_of(request: Request, session: Session, scope: str) -> tokens.Principal:
-        return tokens.authenticate_principal(session, bearer_token(request), scope)
+        return callers.principal_of(ctx, session, request, scope)
+
+    def readable(request: Request, session: Session, reservation_id: str) -> Reservation:
+        # A caretaker reads its venues' reservations only; another venue's is unknown to it.
+        principal = principal_of(request, session, scopes.RESERVATIONS_READ)
+        reservation = service.get_reservation(session, principal.tenant_id, reservation_id)
+        callers.check_venue(session, principal, reservation.resource_id)
+        return reservation
 
     @open_router.get("/resources", response_model=list[ResourceOut])
     def list_resources(request: Request, tenant: str | None = TENANT_QUERY) -> list[ResourceOut]:
@@ -132,27 +149,25 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     @router.get(
         "/reservations/{reservation_id}",
         response_model=ReservationOut,
-        openapi_extra=needs(scopes.RESERVATIONS),
+        openapi_extra=needs(scopes.RESERVATIONS_READ),
     )
     def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
         """Returns a reservation with its access and door events."""
         with ctx.database.read() as session:
-            tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
-            reservation = service.get_reservation(session, tenant_id, reservation_id)
+            reservation = readable(request, session, reservation_id)
             return service.reservation_view(ctx, session, reservation)
 
     @router.get(
         "/reservations/{reservation_id}/mobile-key.svg",
         response_class=Response,
-        openapi_extra=needs(scopes.RESERVATIONS),
+        openapi_extra=needs(scopes.RESERVATIONS_READ),
         responses={200: {"content": {"image/svg+xml": {}}}},
     )
     def mobile_key_qr(reservation_id: str, request: Request) -> Response:
         """Returns the reservation's mobile key as a QR code (SVG) holding exactly the token;
         404 while it has none."""
         with ctx.database.transaction() as session:
-            tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
-            reservation = service.get_reservation(session, tenant_id, reservation_id)
+            reservation = readable(request, session, reservation_id)
             token = service.reservation_view(ctx, session, reservation).access.mobile_key
         if token is None:
             raise NotFound("this reservation has no mobile key", code="no_mobile_key")
@@ -218,6 +233,20 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
                 reason=None if body is None else body.reason,
             )
             return service.reservation_view(ctx, session, reservation)
+
+    @router.post(
+        "/reservations/{reservation_id}/open",
+        response_model=doors.DoorOpenedOut,
+        openapi_extra=needs(scopes.DOORS_OPEN),
+    )
+    def open_door(
+        reservation_id: str, body: doors.DoorOpenIn, request: Request
+    ) -> doors.DoorOpenedOut:
+        """Opens one of the reservation's doors now, if its access is valid there now."""
+        with ctx.database.read() as session:
+            principal = principal_of(request, session, scopes.DOORS_OPEN)
+            plan = doors.plan_open(ctx, session, principal, reservation_id, body.door)
+        return doors.send_open(ctx, plan, principal.actor)
 
     @router.get(
         "/customers/{customer_id}",

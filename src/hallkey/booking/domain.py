@@ -20,7 +20,6 @@ RESERVATION_STATUSES: tuple[str, ...] = ("requested", "confirmed", "denied", "ca
 ACCESS_STATES: tuple[str, ...] = ("pending", "granted", "failed", "revoked")
 CREDENTIALS: tuple[str, ...] = ("pin", "mobile_key", "url_key", "sms")
 ACCESS_OPERATIONS: tuple[str, ...] = ("code", "unlock")
-STAFF_ROLES: tuple[str, ...] = ("case_officer", "caretaker", "admin")
 
 MAX_AVAILABILITY_SPAN = timedelta(days=62)
 

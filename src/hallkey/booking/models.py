@@ -9,6 +9,8 @@ Hot paths and their indexes:
 - A reservation's door events, oldest first: (ref, at) on access events; an event id is
   unique per tenant (the primary key (tenant_id, event_id)).
 - A public request's tenant by its Host: the primary key of tenant host names.
+- A session cookie on every signed-in request: unique index on its secret's hash.
+- Sign-in by (tenant, username): unique (tenant_id, username).
 """
 
 from __future__ import annotations
@@ -62,14 +64,39 @@ class TenantHostname(Base):
 
 
 class StaffUser(Base):
+    """A person who works for a tenant: `admin`, `case_officer` or `caretaker`."""
+
     __tablename__ = "booking_staff_users"
+    # Unique per tenant: two municipalities may each have their "ola", and a taken name must
+    # not tell one tenant that another tenant has that person.
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "username", name="uq_booking_staff_users_tenant_username"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
-    username: Mapped[str] = mapped_column(String(100), unique=True)
+    username: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
+    # A caretaker's venues (what it may see); empty for the other roles (the whole tenant).
+    venue_ids: Mapped[list[str]] = mapped_column(JSON, server_default="[]")
+    # A disabled person can neither sign in nor use their sessions or personal tokens.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffSession(Base):
+    """A signed-in staff member's session; only a hash of its cookie's secret is kept."""
+
+    __tablename__ = "booking_staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"))
+    staff_user_id: Mapped[str] = mapped_column(ForeignKey("booking_staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ApiToken(Base):
@@ -84,6 +111,11 @@ class ApiToken(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A staff member's personal token acts as them (their role and venues bound it); null for
+    # an integration's token.
+    staff_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("booking_staff_users.id"), nullable=True, index=True
+    )
 
 
 class Venue(Base):

@@ -19,7 +19,6 @@ from hallkey.booking.models import (
     ApiToken,
     Customer,
     Resource,
-    StaffUser,
     Tenant,
     TenantHostname,
     Venue,
@@ -27,7 +26,7 @@ from hallkey.booking.models import (
 from hallkey.booking.schemas import clean_name, normalise_email, normalise_phone
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.ids import new_id
-from hallkey.core.security import hash_password, issue_api_key
+from hallkey.core.security import issue_api_key
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -255,35 +254,6 @@ def issue_api_token(
     )
     session.flush()
     return issued.plaintext
-
-
-def create_staff_user(
-    ctx: BookingContext,
-    session: Session,
-    *,
-    tenant_id: str,
-    username: str,
-    password: str,
-    role: str = "case_officer",
-) -> str:
-    """Returns the id of a new staff user with an Argon2-hashed password."""
-    if session.get(Tenant, tenant_id) is None:
-        raise NotFound("unknown tenant", field="tenant_id")
-    if role not in domain.STAFF_ROLES:
-        raise InvalidInput("role must be case_officer, caretaker or admin", field="role")
-    if session.scalars(select(StaffUser.id).where(StaffUser.username == username)).first():
-        raise Conflict("this username is taken", field="username")
-    user = StaffUser(
-        id=new_id("usr"),
-        tenant_id=tenant_id,
-        username=username,
-        password_hash=hash_password(password),
-        role=role,
-        created_at=ctx.clock.now(),
-    )
-    session.add(user)
-    session.flush()
-    return user.id
 
 
 def tenant_exists(ctx: BookingContext, session: Session, *, slug: str) -> bool:

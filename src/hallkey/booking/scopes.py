@@ -1,9 +1,12 @@
 """What a booking API token may do. Every endpoint names the one scope it needs.
 
 `staff` is the bundle a portal or a case officer's integration holds: `reservations`,
-`decide` and `customers`. `setup` (venues and resources) is not part of it. `events:write`
-(the hub pushing door events) is never part of a bundle: a token that holds it should hold
-nothing else.
+`decide` and `customers`. `setup` (venues, resources and staff) is not part of it.
+`reservations` includes `reservations:read`. `events:write` (the hub pushing door events) is
+never part of a bundle: a token that holds it should hold nothing else.
+
+A staff member (signed in, or through a personal token) may do what their role allows
+(`ROLE_SCOPES`, the one map of roles to rights); a personal token may hold less.
 """
 
 from __future__ import annotations
@@ -12,24 +15,65 @@ from collections.abc import Iterable
 
 RESERVATIONS = "reservations"
 """Create, read, move and cancel reservations (with their access and door events)."""
+RESERVATIONS_READ = "reservations:read"
+"""Read reservations with their access and door events (a caretaker: of its venues only)."""
 DECIDE = "decide"
 """Approve or deny requested reservations (a case officer's decision)."""
 CUSTOMERS = "customers"
 """Export and erase customers' data."""
+DOORS_OPEN = "doors:open"
+"""Open a reservation's door now, while its access is valid (a caretaker at its venues)."""
 EVENTS_WRITE = "events:write"
 """Only `POST /api/v1/access-events`: the hub's token for door events."""
 SETUP = "setup"
-"""Set the tenant up: venues and resources with their rules (a tenant admin's integration)."""
+"""Set the tenant up: venues and resources with their rules, and its staff (an admin)."""
 STAFF = "staff"
-"""Everything staff do through the API: reservations, decide and customers."""
+"""Everything a case officer does through the API: reservations, decide and customers."""
 
-BUNDLES: dict[str, frozenset[str]] = {STAFF: frozenset({RESERVATIONS, DECIDE, CUSTOMERS})}
-ALL: frozenset[str] = frozenset({RESERVATIONS, DECIDE, CUSTOMERS, EVENTS_WRITE, SETUP, STAFF})
+BUNDLES: dict[str, frozenset[str]] = {
+    STAFF: frozenset({RESERVATIONS, RESERVATIONS_READ, DECIDE, CUSTOMERS}),
+    RESERVATIONS: frozenset({RESERVATIONS_READ}),
+}
+ALL: frozenset[str] = frozenset(
+    {RESERVATIONS, RESERVATIONS_READ, DECIDE, CUSTOMERS, DOORS_OPEN, EVENTS_WRITE, SETUP, STAFF}
+)
+
+ADMIN = "admin"
+CASE_OFFICER = "case_officer"
+CARETAKER = "caretaker"
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    ADMIN: frozenset({STAFF, SETUP, DOORS_OPEN}),
+    CASE_OFFICER: frozenset({STAFF}),
+    CARETAKER: frozenset({RESERVATIONS_READ, DOORS_OPEN}),
+}
+"""What each staff role may do: the only place a role turns into rights."""
+ROLES: tuple[str, ...] = (ADMIN, CASE_OFFICER, CARETAKER)
+VENUE_BOUND_ROLES: frozenset[str] = frozenset({CARETAKER})
+"""Roles that see only the venues listed on the staff member."""
 
 
 def allows(held: Iterable[str], needed: str) -> bool:
     """Tells whether a token holding `held` scopes may do what `needed` covers."""
     return any(scope == needed or needed in BUNDLES.get(scope, ()) for scope in held)
+
+
+def expand(held: Iterable[str]) -> frozenset[str]:
+    """Returns the scopes held with everything their bundles include."""
+    result = set(held)
+    for scope in list(result):
+        result |= BUNDLES.get(scope, frozenset())
+    return frozenset(result)
+
+
+def within(requested: Iterable[str], role: str) -> bool:
+    """Tells whether the role may do everything `requested` covers."""
+    return expand(requested) <= expand(ROLE_SCOPES.get(role, frozenset()))
+
+
+def effective(held: Iterable[str], role: str) -> frozenset[str]:
+    """Returns what a staff member's token may do now: what it holds that the role still allows
+    (a role may have changed since the token was made; what the role lost, the token lost)."""
+    return expand(held) & expand(ROLE_SCOPES.get(role, frozenset()))
 
 
 def validate(requested: Iterable[str]) -> list[str]:

@@ -94,11 +94,17 @@ def _tenant_by_slug(session: Session, slug: str) -> Tenant:
 
 
 def tenant_view(session: Session, slug: str) -> TenantOut:
-    """Returns a tenant with its host names and live tokens (never their secrets)."""
+    """Returns a tenant with its host names and its integrations' live tokens (never their
+    secrets)."""
     tenant = _tenant_by_slug(session, slug)
+    # Integrations' tokens only: staff members' personal tokens are theirs to see and revoke.
     live = session.scalars(
         select(ApiToken)
-        .where(ApiToken.tenant_id == tenant.id, ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.tenant_id == tenant.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.staff_user_id.is_(None),
+        )
         .order_by(ApiToken.name, ApiToken.id)
     )
     return TenantOut(

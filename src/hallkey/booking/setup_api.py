@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request, Response, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import scopes, service, setup
+from hallkey.booking import callers, scopes, service, setup
 from hallkey.booking.api import TENANT_QUERY, needs
 from hallkey.booking.context import BookingContext
 from hallkey.booking.setup_schemas import (
@@ -25,7 +25,7 @@ from hallkey.booking.setup_schemas import (
     VenueOut,
     VenuePatch,
 )
-from hallkey.core.auth import ApiKey, bearer_token, database_key
+from hallkey.core.auth import ApiKey, database_key
 from hallkey.core.schemas import ERROR_RESPONSES
 
 OPERATOR_ONLY = {"x-operator-only": True}
@@ -40,11 +40,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         scheme_name="bookingOperatorKey",
         description="booking operator key",
     )
-    setup_key = ApiKey(
-        scheme_name="bookingSetupKey",
-        description="booking operator key, or an API token with the setup scope",
-        verify=lambda token: _verify(ctx, token),
-    )
+    setup_key = setup_key_of(ctx)
     operator = APIRouter(
         prefix="/api/v1",
         tags=["booking set-up"],
@@ -67,7 +63,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             raise service.conflict_from_integrity(exc) from exc
 
     def tenant_of(request: Request, session: Session, tenant: str | None) -> str:
-        return setup.setup_tenant(session, bearer_token(request), tenant)
+        return callers.setup_tenant(ctx, session, request, tenant)
 
     @operator.get("/tenants/{slug}", response_model=TenantOut, openapi_extra=OPERATOR_ONLY)
     def get_tenant(slug: str = SlugPath) -> TenantOut:
@@ -150,6 +146,12 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     return [operator, router]
 
 
-def _verify(ctx: BookingContext, token: str) -> None:
-    with ctx.database.read() as session:
-        setup.verify_setup_key(session, token)
+def setup_key_of(ctx: BookingContext) -> ApiKey:
+    """Returns the key of set-up routes: the operator's key, a token with the `setup` scope, or
+    an admin's sign-in."""
+    return callers.request_key(
+        ctx,
+        setup.verify_setup_key,
+        scheme_name="bookingSetupKey",
+        description="booking operator key, an API token with the setup scope, or sign-in",
+    )

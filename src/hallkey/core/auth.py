@@ -8,7 +8,7 @@ request reach the route without the middleware, it verifies the key itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from fastapi import Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
@@ -43,17 +43,35 @@ class ApiKey(SecurityBase):
     """One kind of bearer API key (a booking token, a hub client key…), as a dependency.
 
     `verify(token)` raises Unauthorized unless the token is a valid key of this kind; it may
-    query the database (it runs in a worker thread).
+    query the database (it runs in a worker thread). A route that also takes a sign-in
+    session names its `cookie`; `verify_cookie(value)` raises Unauthorized unless the cookie
+    holds a live session. A bearer token, when sent, is what counts.
     """
 
-    def __init__(self, *, scheme_name: str, description: str, verify: Callable[[str], None]):
+    def __init__(
+        self,
+        *,
+        scheme_name: str,
+        description: str,
+        verify: Callable[[str], None],
+        cookie: str | None = None,
+        verify_cookie: Callable[[str], None] | None = None,
+    ):
         self.model = HTTPBearerModel(description=description)
         self.scheme_name = scheme_name
         self.verify = verify
+        self.cookie = cookie
+        self.verify_cookie = verify_cookie
 
-    def check(self, authorization: str | None) -> str:
-        """Returns the presented token after verifying it; raises Unauthorized."""
+    def check(self, authorization: str | None, cookies: Mapping[str, str] | None = None) -> str:
+        """Returns the presented token (or session cookie) after verifying it; raises
+        Unauthorized."""
         token = bearer_of(authorization)
+        if token is None and self.cookie is not None and self.verify_cookie is not None:
+            value = (cookies or {}).get(self.cookie)
+            if value:
+                self.verify_cookie(value)
+                return value
         if token is None:
             raise Unauthorized("missing bearer token in the Authorization header")
         self.verify(token)
@@ -64,7 +82,9 @@ class ApiKey(SecurityBase):
         if isinstance(token, str):
             return token
         # Only when no guard ran (an app not built by core.web): verify here, late but sure.
-        return await run_in_threadpool(self.check, request.headers.get("authorization"))
+        return await run_in_threadpool(
+            self.check, request.headers.get("authorization"), request.cookies
+        )
 
 
 def database_key(

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -109,9 +110,11 @@ class KeyGuard:
         if key is None:
             return  # a public route
         address = _source(scope)
-        authorization = Headers(scope=scope).get("authorization")
+        headers = Headers(scope=scope)
+        authorization = headers.get("authorization")
+        cookies = cookie_parser(headers.get("cookie", "")) if key.cookie else None
         try:
-            scope[VERIFIED_KEY] = await run_in_threadpool(key.check, authorization)
+            scope[VERIFIED_KEY] = await run_in_threadpool(key.check, authorization, cookies)
         except Unauthorized as exc:
             if bearer_of(authorization) is not None:  # a key was tried, not merely left out
                 log.info("wrong %s key on %s", key.scheme_name, route.path)

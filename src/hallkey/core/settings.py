@@ -138,6 +138,22 @@ class Settings(BaseSettings):
     wrong_keys_per_minute: int = Field(default=20, ge=1)
     """Wrong API keys one source address may present per minute before further ones get 429."""
 
+    cookie_secure: bool = False
+    """Whether sign-in cookies are marked `Secure` even when a request came over plain HTTP
+    (set it behind a proxy that ends TLS; a request seen as https always gets `Secure`)."""
+
+    staff_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    """How long a staff sign-in session lasts at most, however busy."""
+
+    staff_session_idle_minutes: float = Field(default=60.0, gt=0)
+    """How long a staff sign-in session lasts unused."""
+
+    sign_in_failures_per_username: int = Field(default=5, ge=1)
+    """Wrong passwords one username may get per 15 minutes before sign-in answers 429."""
+
+    sign_in_failures_per_address: int = Field(default=30, ge=1)
+    """Failed sign-ins one source address may make per 15 minutes before it gets 429."""
+
     booking_operator_key: str | None = None
     """The booking operator key `hallkey apply` presents (made by `hallkey operator-key`)."""
 

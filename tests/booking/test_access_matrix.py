@@ -1,0 +1,427 @@
+"""Every endpoint of the booking OpenAPI document, for every kind of caller → the status due.
+
+Callers: anonymous, each staff role signed in and through a personal token, caretakers of the
+targets' venue and of another venue, an integration token with each scope, and a second
+tenant's admin. Targets (reservations, customers, venues, staff) all belong to the first
+tenant, at venue A. Besides the status, no answer to a caller who may not see a target holds
+any of its ids (0 leaks). An endpoint of the document without an entry here fails the test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from hallkey.booking import create_customer, create_staff_user
+from tests.booking.conftest import T0, Booking, reservation_body
+from tests.booking.staff_world import PASSWORD, Caller, World, make_world
+
+Call = Callable[[World, Caller], httpx.Response]
+Expect = int | tuple[int, str]
+
+_slots = itertools.count(1)
+
+
+def _reservation(world: World, resource: str | None = None) -> dict[str, str]:
+    """Books a fresh slot (as the tenant's staff integration) and returns id and ref."""
+    b = world.booking
+    start = T0 + timedelta(days=1 + next(_slots) % 300, hours=2)
+    body = reservation_body(
+        resource or b.resource_id,
+        start.isoformat().replace("+00:00", "Z"),
+        (start + timedelta(minutes=30)).isoformat().replace("+00:00", "Z"),
+    )
+    made = b.client.post("/api/v1/reservations", json=body, headers=b.headers())
+    assert made.status_code == 201, made.text
+    world.seen.add(made.json()["id"])
+    return {"id": made.json()["id"], "ref": made.json()["ref"]}
+
+
+def _customer(world: World) -> str:
+    ctx = world.booking.ctx
+    with ctx.database.transaction() as session:
+        customer = create_customer(
+            ctx,
+            session,
+            tenant_id=world.booking.tenant_id,
+            name="Ola Nordmann",
+            phone="+4791234567",
+            email=f"ola{next(_slots)}@example.no",
+        )
+    world.seen.add(customer)
+    return customer
+
+
+def _staff(world: World) -> str:
+    ctx = world.booking.ctx
+    with ctx.database.transaction() as session:
+        staff_id = create_staff_user(
+            ctx,
+            session,
+            tenant_id=world.booking.tenant_id,
+            username=f"temp{next(_slots)}",
+            password=PASSWORD,
+            role="case_officer",
+        )
+    world.seen.add(staff_id)
+    return staff_id
+
+
+def _own_token(world: World, caller: Caller) -> str:
+    """A personal token of the tenant's admin (someone else's for every other caller)."""
+    admin = world.callers["admin session"]
+    made = world.request(
+        "POST", "/api/v1/me/tokens", admin, json={"name": "victim", "scopes": ["staff"]}
+    )
+    assert made.status_code == 201, made.text
+    world.seen.add(made.json()["id"])
+    return str(made.json()["id"])
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How to call one endpoint as a caller, and what it answers when the caller may.
+
+    `scope`: the scope it needs; or "public", "operator", "session" (sign-in),
+    "staff_only" (a staff member's own things). `targets`: it acts on the first tenant's
+    object (a second tenant gets 404); `venue_bound`: on one at venue A (a caretaker of another
+    venue gets 404).
+    """
+
+    scope: str
+    call: Call
+    ok: Expect
+    targets: bool = True
+    venue_bound: bool = False
+
+
+def _json(method: str, path: Callable[[World], str], body: object | None = None) -> Call:
+    def call(world: World, caller: Caller) -> httpx.Response:
+        return world.request(method, path(world), caller, json=body)
+
+    return call
+
+
+def _future(hours: int) -> str:
+    return (T0 + timedelta(days=330, hours=hours)).isoformat().replace("+00:00", "Z")
+
+
+ENTRIES: dict[tuple[str, str], Entry] = {
+    ("get", "/api/v1/resources"): Entry(
+        "public",
+        lambda w, c: w.request("GET", "/api/v1/resources?tenant=testby", c),
+        200,
+        targets=False,
+    ),
+    ("get", "/api/v1/resources/{resource_id}/availability"): Entry(
+        "public",
+        lambda w, c: w.request(
+            "GET",
+            f"/api/v1/resources/{w.booking.resource_id}/availability?tenant=testby"
+            f"&from={_future(0)}&to={_future(24)}",
+            c,
+        ),
+        200,
+        targets=False,
+    ),
+    ("post", "/api/v1/reservations"): Entry(
+        "reservations",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/reservations",
+            c,
+            json=reservation_body(
+                w.booking.resource_id, _future(next(_slots)), _future(next(_slots))
+            ),
+        ),
+        201,
+    ),
+    ("get", "/api/v1/reservations/{reservation_id}"): Entry(
+        "reservations:read",
+        lambda w, c: w.request("GET", f"/api/v1/reservations/{_reservation(w)['id']}", c),
+        200,
+        venue_bound=True,
+    ),
+    ("get", "/api/v1/reservations/{reservation_id}/mobile-key.svg"): Entry(
+        "reservations:read",
+        lambda w, c: w.request(
+            "GET", f"/api/v1/reservations/{_reservation(w)['id']}/mobile-key.svg", c
+        ),
+        (404, "no_mobile_key"),
+        venue_bound=True,
+    ),
+    ("patch", "/api/v1/reservations/{reservation_id}"): Entry(
+        "reservations",
+        lambda w, c: w.request(
+            "PATCH",
+            f"/api/v1/reservations/{_reservation(w)['id']}",
+            c,
+            json={"start": _future(-500 - next(_slots)), "end": _future(-500 - next(_slots) + 2)},
+        ),
+        200,
+    ),
+    ("post", "/api/v1/reservations/{reservation_id}/cancel"): Entry(
+        "reservations",
+        lambda w, c: w.request("POST", f"/api/v1/reservations/{_reservation(w)['id']}/cancel", c),
+        200,
+    ),
+    ("post", "/api/v1/reservations/{reservation_id}/approve"): Entry(
+        "decide",
+        lambda w, c: w.request(
+            "POST",
+            f"/api/v1/reservations/{_reservation(w, w.booking.approval_resource_id)['id']}/approve",
+            c,
+        ),
+        200,
+    ),
+    ("post", "/api/v1/reservations/{reservation_id}/deny"): Entry(
+        "decide",
+        lambda w, c: w.request(
+            "POST",
+            f"/api/v1/reservations/{_reservation(w, w.booking.approval_resource_id)['id']}/deny",
+            c,
+            json={"reason": "the hall is closed that week"},
+        ),
+        200,
+    ),
+    ("post", "/api/v1/reservations/{reservation_id}/open"): Entry(
+        "doors:open",
+        lambda w, c: w.request(
+            "POST",
+            f"/api/v1/reservations/{_reservation(w)['id']}/open",
+            c,
+            json={"door": "dor_a"},
+        ),
+        (503, "hub_unavailable"),  # the test's hub is down: the request got as far as the hub
+        venue_bound=True,
+    ),
+    ("get", "/api/v1/customers/{customer_id}"): Entry(
+        "customers", lambda w, c: w.request("GET", f"/api/v1/customers/{_customer(w)}", c), 200
+    ),
+    ("post", "/api/v1/customers/{customer_id}/erase"): Entry(
+        "customers",
+        lambda w, c: w.request("POST", f"/api/v1/customers/{_customer(w)}/erase", c),
+        200,
+    ),
+    ("post", "/api/v1/access-events"): Entry(
+        "events:write",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/access-events",
+            c,
+            json={
+                "events": [
+                    {
+                        "id": f"hev_{next(_slots)}",
+                        "ref": _reservation(w)["ref"],
+                        "door": "dor_a",
+                        "kind": "access_granted",
+                        "at": "2026-05-04T10:05:00Z",
+                    }
+                ]
+            },
+        ),
+        200,
+        targets=False,  # a second tenant's events are its own (checked in test_access_events)
+    ),
+    ("get", "/api/v1/tenants/{slug}"): Entry(
+        "operator", lambda w, c: w.request("GET", "/api/v1/tenants/testby", c), 200
+    ),
+    ("put", "/api/v1/tenants/{slug}"): Entry(
+        "operator",
+        lambda w, c: w.request(
+            "PUT",
+            "/api/v1/tenants/testby",
+            c,
+            json={"name": "Taken over", "hub_url": "http://127.0.0.1:9"},
+        ),
+        200,
+    ),
+    ("post", "/api/v1/tenants/{slug}/tokens"): Entry(
+        "operator",
+        lambda w, c: w.request(
+            "POST", "/api/v1/tenants/testby/tokens", c, json={"name": "x", "scopes": ["setup"]}
+        ),
+        201,
+    ),
+    ("get", "/api/v1/venues"): Entry(
+        "setup", lambda w, c: w.request("GET", "/api/v1/venues", c), 200, targets=False
+    ),
+    ("post", "/api/v1/venues"): Entry(
+        "setup",
+        lambda w, c: w.request(
+            "POST", "/api/v1/venues", c, json={"name": f"Venue {next(_slots)}", "address": "Vei 1"}
+        ),
+        201,
+        targets=False,
+    ),
+    ("patch", "/api/v1/venues/{venue_id}"): Entry(
+        "setup",
+        lambda w, c: w.request("PATCH", f"/api/v1/venues/{w.venue_a}", c, json={"address": "x"}),
+        200,
+    ),
+    ("post", "/api/v1/resources"): Entry(
+        "setup",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/resources",
+            c,
+            json={"venue_id": w.venue_a, "name": f"Room {next(_slots)}", "door_ids": ["dor_z"]},
+        ),
+        201,
+    ),
+    ("patch", "/api/v1/resources/{resource_id}"): Entry(
+        "setup",
+        lambda w, c: w.request(
+            "PATCH", f"/api/v1/resources/{w.booking.resource_id}", c, json={"horizon_days": 300}
+        ),
+        200,
+    ),
+    ("get", "/api/v1/staff"): Entry(
+        "setup", lambda w, c: w.request("GET", "/api/v1/staff", c), 200, targets=False
+    ),
+    ("post", "/api/v1/staff"): Entry(
+        "setup",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/staff",
+            c,
+            json={"username": f"new{next(_slots)}", "role": "case_officer", "password": PASSWORD},
+        ),
+        201,
+        targets=False,
+    ),
+    ("patch", "/api/v1/staff/{staff_id}"): Entry(
+        "setup",
+        lambda w, c: w.request(
+            "PATCH",
+            f"/api/v1/staff/{_staff(w)}",
+            c,
+            json={"role": "caretaker", "venue_ids": [w.venue_a]},
+        ),
+        200,
+    ),
+    ("post", "/api/v1/staff/{staff_id}/password"): Entry(
+        "setup",
+        lambda w, c: w.request(
+            "POST", f"/api/v1/staff/{_staff(w)}/password", c, json={"password": PASSWORD + "!"}
+        ),
+        200,
+    ),
+    ("get", "/api/v1/me/tokens"): Entry(
+        "staff_only", lambda w, c: w.request("GET", "/api/v1/me/tokens", c), 200, targets=False
+    ),
+    ("post", "/api/v1/me/tokens"): Entry(
+        "staff_only",
+        lambda w, c: w.request(
+            "POST", "/api/v1/me/tokens", c, json={"name": "t", "scopes": ["reservations:read"]}
+        ),
+        201,
+        targets=False,
+    ),
+    ("delete", "/api/v1/me/tokens/{token_id}"): Entry(
+        "staff_only",
+        lambda w, c: w.request("DELETE", f"/api/v1/me/tokens/{_own_token(w, c)}", c),
+        204,
+    ),
+    ("post", "/api/v1/session"): Entry(
+        "session",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/session",
+            c,
+            json={"tenant": "testby", "username": "officer", "password": PASSWORD},
+        ),
+        200,
+        targets=False,
+    ),
+    ("get", "/api/v1/session"): Entry(
+        "session", lambda w, c: w.request("GET", "/api/v1/session", c), 200, targets=False
+    ),
+    ("delete", "/api/v1/session"): Entry(
+        "session", lambda w, c: w.request("DELETE", "/api/v1/session", c), 204, targets=False
+    ),
+}
+LAST = ("delete", "/api/v1/session")
+"""Signs the sessions out: called after every other endpoint."""
+
+
+def expected(key: tuple[str, str], entry: Entry, caller: Caller) -> Expect:
+    """Returns the status (and error code) due to `caller` at the endpoint."""
+    if entry.scope == "public":
+        return entry.ok
+    if entry.scope == "operator":
+        return 401  # no caller here holds an operator key
+    if entry.scope == "session":
+        if key == ("get", "/api/v1/session") and not caller.signed_in:
+            return 401
+        return entry.ok
+    if caller.anonymous:
+        return 401
+    if entry.scope == "staff_only":
+        if not caller.staff:
+            return (403, "staff_only")
+        if key == ("post", "/api/v1/me/tokens") and not caller.signed_in:
+            return (403, "sign_in_required")
+        if key == ("delete", "/api/v1/me/tokens/{token_id}") and not caller.name.startswith(
+            "admin "
+        ):
+            return 404  # the tenant admin's token: unknown to everyone else
+        return entry.ok
+    if entry.scope not in caller.scopes:
+        return (403, "insufficient_scope")
+    if entry.targets and caller.other_tenant:
+        return 404
+    if entry.venue_bound and caller.venue == "b":
+        return (404, "not_found")
+    return entry.ok
+
+
+@pytest.fixture
+def world(booking: Booking) -> World:
+    return make_world(booking)
+
+
+def test_access_matrix__every_endpoint_and_caller__gets_what_is_due_and_nothing_leaks(
+    world: World,
+) -> None:
+    doc = world.booking.client.get("/api/openapi.json").json()
+    documented = {(m, p) for p, operations in doc["paths"].items() for m in operations}
+    assert documented - set(ENTRIES) == set(), "endpoints without an entry in the matrix"
+    assert set(ENTRIES) - documented == set(), "entries for endpoints that no longer exist"
+    order = sorted(ENTRIES, key=lambda key: key == LAST)
+    wrong: list[str] = []
+    calls = 0
+    for key in order:
+        entry = ENTRIES[key]
+        for caller in world.callers.values():
+            due = expected(key, entry, caller)
+            response = entry.call(world, caller)
+            calls += 1
+            status, code = due if isinstance(due, tuple) else (due, None)
+            if entry.scope == "operator" and "Authorization" in caller.headers:
+                # Once too many wrong keys came from the address, the wrong-key throttle
+                # answers 429 instead of 401: a refusal all the same.
+                status = response.status_code if response.status_code == 429 else status
+            got_code = (
+                response.json().get("error", {}).get("code")
+                if response.status_code >= 400
+                else None
+            )
+            if response.status_code != status or (code is not None and got_code != code):
+                wrong.append(
+                    f"{key[0].upper()} {key[1]} as {caller.name}: {response.status_code} "
+                    f"{got_code} (due {status} {code or ''}) {response.text[:120]}"
+                )
+            private = entry.scope not in ("public", "session")  # those show public things
+            if private and (caller.other_tenant or (entry.venue_bound and caller.venue == "b")):
+                leaked = sorted(i for i in world.seen if i in response.text)
+                if leaked:
+                    wrong.append(f"{key[0].upper()} {key[1]} as {caller.name}: leaks {leaked}")
+    assert wrong == [], "\n".join(wrong)
+    assert calls == len(ENTRIES) * len(world.callers)
