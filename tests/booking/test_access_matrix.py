@@ -129,6 +129,19 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         200,
         targets=False,
     ),
+    # The matrix's resource is free (no prices): every caller, signed in or not, of any tenant
+    # that names this one, gets the same public answer, that it has no price in the group.
+    ("get", "/api/v1/resources/{resource_id}/price"): Entry(
+        "public",
+        lambda w, c: w.request(
+            "GET",
+            f"/api/v1/resources/{w.booking.resource_id}/price?tenant=testby"
+            f"&start={_future(0)}&end={_future(1)}&group=private",
+            c,
+        ),
+        404,
+        targets=False,
+    ),
     ("post", "/api/v1/reservations"): Entry(
         "reservations",
         lambda w, c: w.request(
