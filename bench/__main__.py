@@ -31,7 +31,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import load
+from bench import keypad, load
 from hallkey.core.db import normalise_url
 
 
@@ -78,6 +78,7 @@ class Server:
     demo: dict[str, Any]
     pid: int
     urls: dict[str, str]
+    data_dir: Path
 
 
 @contextmanager
@@ -122,7 +123,7 @@ def _server(env_extra: dict[str, str], port: int) -> Iterator[Server]:
             }
             demo = json.loads((data_dir / "demo.json").read_text())
             print(f"server pid {process.pid}", flush=True)
-            yield Server(base, demo, process.pid, urls)
+            yield Server(base, demo, process.pid, urls, data_dir)
         finally:
             process.terminate()
             process.wait(timeout=15)
@@ -358,8 +359,12 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
         "--only",
-        choices=("hot", "load", "api", "pipeline"),
-        help="run only the hot paths, the load figures (api and pipeline), or one of those",
+        choices=("hot", "load", "api", "pipeline", "keypad"),
+        help="run only the hot paths, the load figures (api and pipeline), one of those, or"
+        " the keypad decision at 1k, 100k and 1M stored codes",
+    )
+    parser.add_argument(
+        "--keypad-max", type=int, default=1_000_000, help="the largest keypad level to fill"
     )
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: any)")
     parser.add_argument("--api-seconds", type=float, default=10.0)
@@ -378,7 +383,18 @@ def main() -> None:
             bench_end_to_end(base, demo, 30)
             bench_keypad(base, demo, args.credentials)
             bench_booking(base, demo, args.reservations)
-        if args.only != "hot":
+        if args.only == "keypad":
+            levels = tuple(n for n in keypad.LEVELS if n <= args.keypad_max)
+            keypad.print_header()
+            keypad.measure(
+                base,
+                demo,
+                server.urls["locks"],
+                server.data_dir,
+                levels=levels,
+                report=keypad.print_row,
+            )
+        if args.only not in ("hot", "keypad"):
             _roomy_doors(server, 1_000_000)
             first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
             slots = load.Slots(first=first)
