@@ -379,6 +379,32 @@ def test_peer_answers_again__its_waiting_jobs_run_at_once__other_peers_keep_wait
         assert queue.pending_count(session) == 1  # site:b's still sits out its backoff
 
 
+def test_peer_answers_again__jobs_another_worker_left_waiting__woken_after_a_probe(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    up: set[str] = set()
+    ran: list[str] = []
+    failing = Worker(name="a", queue=queue, handlers=_peer_handlers(up, ran))
+    with queue.database.transaction() as session:
+        for n in range(3):
+            queue.enqueue(session, "call", {"n": f"a{n}"}, peer="site:a")
+    assert failing.run_pending() == 3  # all fail: an hour to wait
+
+    up.add("site:a")
+    other = Worker(name="b", queue=queue, handlers=_peer_handlers(up, ran))
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "call", {"n": "a-new"}, peer="site:a")
+    # A healthy peer's success costs no wake: this worker never saw the peer's jobs wait.
+    assert other.run_pending() == 1
+    assert ran == ["a-new"]
+    # Its probe sees them: the probed job gets through and wakes the rest.
+    assert other.probe_peers() == 1
+    assert other.run_pending() == 3
+    assert sorted(ran) == ["a-new", "a0", "a1", "a2"]
+
+
 def test_wake_peer__makes_waiting_jobs_due__never_a_running_one(
     database_url: DatabaseUrlFactory,
 ) -> None:
