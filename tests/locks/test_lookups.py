@@ -101,3 +101,34 @@ def test_count_active_credentials__stops_at_up_to(locks: Locks) -> None:
             )
             == 0
         )
+
+
+def test_request__looks_its_controller_key_up_once(locks: Locks) -> None:
+    lookups: list[str] = []
+
+    def capture(_conn: Connection, _cursor: Any, statement: str, _parameters: Any, *_: Any) -> None:
+        if "locks_controllers.api_key_id = " in statement:
+            lookups.append(statement)
+
+    engine = locks.ctx.database.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert locks.put_pin("rsv_1", "482915", HOURS[:1]).status_code == 200
+        locks.clock.set(T0 + HOUR)
+        assert locks.keypad("482915")["granted"] is True
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    # The guard's check; the route takes the controller it found (it looked twice before).
+    assert len(lookups) == 2
+
+
+def test_request__wrong_controller_key__is_401_and_changes_nothing(locks: Locks) -> None:
+    wrong = "hkl_" + "0" * 16 + "." + "x" * 43
+    response = locks.client.put(
+        f"/locks/v1/doors/{DOOR}/credentials/rsv_1",
+        json={"type": "pin", "code": "482915", "windows": HOURS[:1]},
+        headers={"Authorization": f"Bearer {wrong}"},
+    )
+    assert response.status_code == 401
+    with locks.ctx.database.read() as session:
+        assert repository.credential(session, DOOR, "rsv_1") is None

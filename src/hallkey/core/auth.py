@@ -22,6 +22,10 @@ from hallkey.core.errors import Unauthorized
 VERIFIED_KEY = "hallkey.verified_key"
 """Where in the ASGI scope the guard leaves the key it has verified."""
 
+VERIFIED_PRINCIPAL = "hallkey.verified_principal"
+"""Where in the ASGI scope the guard leaves, with the ApiKey that checked it, what the key's
+check returned (a controller id…): the route need not look the same key up a second time."""
+
 
 def bearer_of(authorization: str | None) -> str | None:
     """Returns the token of an `Authorization: Bearer <token>` header value, or None."""
@@ -46,7 +50,7 @@ class ApiKey(SecurityBase):
     query the database (it runs in a worker thread).
     """
 
-    def __init__(self, *, scheme_name: str, description: str, verify: Callable[[str], None]):
+    def __init__(self, *, scheme_name: str, description: str, verify: Callable[[str], object]):
         self.model = HTTPBearerModel(description=description)
         self.scheme_name = scheme_name
         self.verify = verify
@@ -58,6 +62,13 @@ class ApiKey(SecurityBase):
             raise Unauthorized("missing bearer token in the Authorization header")
         self.verify(token)
         return token
+
+    def check_principal(self, authorization: str | None) -> tuple[str, object]:
+        """Returns the presented token and what `verify` found for it; raises Unauthorized."""
+        token = bearer_of(authorization)
+        if token is None:
+            raise Unauthorized("missing bearer token in the Authorization header")
+        return token, self.verify(token)
 
     async def __call__(self, request: Request) -> str:
         token = request.scope.get(VERIFIED_KEY)
@@ -77,8 +88,18 @@ def database_key(
     """Returns the ApiKey whose keys `authenticate(session, token)` accepts (raising
     Unauthorized otherwise), looked up in a read-only session of `database`."""
 
-    def verify(token: str) -> None:
+    def verify(token: str) -> object:
         with database.read() as session:
-            authenticate(session, token)
+            return authenticate(session, token)
 
     return ApiKey(scheme_name=scheme_name, description=description, verify=verify)
+
+
+def verified_principal(request: Request, key: ApiKey) -> object | None:
+    """Returns what `key`'s check found for this request's key when the guard ran it (None
+    otherwise: the caller then authenticates itself)."""
+    found = request.scope.get(VERIFIED_PRINCIPAL)
+    if isinstance(found, tuple) and len(found) == 2 and found[0] is key:
+        principal: object = found[1]
+        return principal
+    return None
