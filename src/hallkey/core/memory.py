@@ -2,9 +2,10 @@
 
 glibc gives a thread that finds the allocator busy an arena of its own, up to eight a core.
 A hallkey process runs many threads (the web server's thread pool, each context's job runners,
-heartbeats), and each arena keeps the memory its frees leave behind in pieces: measured on
-`hallkey serve` with bookings coming in, RSS grew ~45 MB over 5,000 bookings with the default
-arenas and ~5 MB with two, while the live Python objects (tracemalloc) stayed flat.
+heartbeats), and each arena keeps the memory its frees leave behind in pieces. Measured on
+`hallkey serve --demo` taking bookings from 16 clients (SQLite): RSS 153 → 195 MB from 2,000 to
+10,000 bookings with the default arenas, 147 → 166 MB with two, while the live Python objects
+(tracemalloc) grew by less than 1 MB.
 """
 
 from __future__ import annotations
