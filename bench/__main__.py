@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -129,13 +129,7 @@ def _server(env_extra: dict[str, str], port: int) -> Iterator[Server]:
             process.wait(timeout=15)
 
 
-def _timed(action: Callable[[], object], repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
+_timed = load.timed
 
 
 def _report(label: str, samples: list[float]) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 import statistics
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, create_engine, func, insert, select, update
 
+from bench.load import percentile, timed
 from hallkey.core.clock import SystemClock
 from hallkey.core.db import normalise_url
 from hallkey.core.settings import Settings
@@ -99,15 +99,6 @@ def fill_door(engine: Engine, door_id: str, total: int) -> int:
     return max(held, total)
 
 
-def _timed(action: Callable[[], object], repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
 def measure(
     base: str,
     demo: dict[str, Any],
@@ -160,7 +151,7 @@ def measure(
                 if not out.granted:
                     raise SystemExit(f"keypad bench: the code was refused ({out.reason})")
 
-            inproc = _timed(in_process, in_process_repeat)
+            inproc = timed(in_process, in_process_repeat)
             statuses: set[int] = set()
 
             def over_http(
@@ -169,7 +160,7 @@ def measure(
                 response = http.post(f"/locks/v1/doors/{door_id}/keypad", json={"code": typed})
                 statuses.add(response.status_code)
 
-            over = _timed(over_http, http_repeat)
+            over = timed(over_http, http_repeat)
             figures.append(KeypadFigure(stored, inproc, over, statuses))
             report(figures[-1])
     finally:
@@ -177,12 +168,6 @@ def measure(
         ctx.close()
         engine.dispose()
     return figures
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Returns the value below which `fraction` of `values` lie (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
 def print_header() -> None:
