@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,7 +31,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import load
+from bench import keypad, load
 from bench.smtp import bench_smtp
 from hallkey.core.db import normalise_url
 
@@ -79,6 +79,7 @@ class Server:
     demo: dict[str, Any]
     pid: int
     urls: dict[str, str]
+    data_dir: Path
 
 
 @contextmanager
@@ -123,19 +124,13 @@ def _server(env_extra: dict[str, str], port: int) -> Iterator[Server]:
             }
             demo = json.loads((data_dir / "demo.json").read_text())
             print(f"server pid {process.pid}", flush=True)
-            yield Server(base, demo, process.pid, urls)
+            yield Server(base, demo, process.pid, urls, data_dir)
         finally:
             process.terminate()
             process.wait(timeout=15)
 
 
-def _timed(action: Callable[[], object], repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
+_timed = load.timed
 
 
 def _report(label: str, samples: list[float]) -> None:
@@ -359,9 +354,13 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
         "--only",
-        choices=("hot", "load", "api", "pipeline", "smtp"),
-        help="run only the hot paths, the load figures (api and pipeline), one of those, or "
-        "the emails a second through an SMTP server",
+        choices=("hot", "load", "api", "pipeline", "smtp", "keypad"),
+        help="run only the hot paths, the load figures (api and pipeline), one of those, "
+        "the emails a second through an SMTP server, or the keypad decision at 1k, 100k and "
+        "1M stored codes",
+    )
+    parser.add_argument(
+        "--keypad-max", type=int, default=1_000_000, help="the largest keypad level to fill"
     )
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: any)")
     parser.add_argument("--api-seconds", type=float, default=10.0)
@@ -384,7 +383,18 @@ def main() -> None:
             bench_end_to_end(base, demo, 30)
             bench_keypad(base, demo, args.credentials)
             bench_booking(base, demo, args.reservations)
-        if args.only != "hot":
+        if args.only in (None, "keypad"):
+            levels = tuple(n for n in keypad.LEVELS if n <= args.keypad_max)
+            keypad.print_header()
+            keypad.measure(
+                base,
+                demo,
+                server.urls["locks"],
+                server.data_dir,
+                levels=levels,
+                report=keypad.print_row,
+            )
+        if args.only not in ("hot", "keypad"):
             _roomy_doors(server, 1_000_000)
             first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
             slots = load.Slots(first=first)

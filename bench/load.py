@@ -13,7 +13,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,6 +116,16 @@ def post_load(
         thread.start()
     for thread in threads:
         thread.join()
+    return samples
+
+
+def timed(action: Callable[[], object], repeat: int) -> list[float]:
+    """Runs `action` `repeat` times; returns each run's milliseconds."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
     return samples
 
 

@@ -21,6 +21,7 @@ from hallkey.apply import ApplyError
 from hallkey.core.errors import Conflict
 from hallkey.core.jobs import JobQueue
 from hallkey.core.logs import configure_logging
+from hallkey.core.memory import limit_malloc_arenas
 from hallkey.core.security import SecretKeyMismatch
 from hallkey.core.settings import CONTEXT_NAMES, ContextName, Settings
 from hallkey.demo import DemoUrls, demo_is_seeded, seed_demo, write_demo_file
@@ -74,6 +75,7 @@ def serve(
     role: Annotated[Role | None, typer.Option(help="Run one context alone")] = None,
 ) -> None:
     """Serves the contexts over HTTP (all three unless --role), with their workers."""
+    limit_malloc_arenas()  # before the server's threads: memory stays flat under load
     settings = _settings(data_dir, host, port)
     if demo and role is not None:
         raise typer.BadParameter("--demo seeds all three contexts: run `hallkey demo` instead")
@@ -97,6 +99,7 @@ def worker(
     data_dir: DataDirOption = None,
 ) -> None:
     """Runs one context's background work alone (start as many as you like on PostgreSQL)."""
+    limit_malloc_arenas()
     settings = _settings(data_dir)
     contexts = _contexts(settings, _roles(role))
     (job_worker,) = contexts.workers()

@@ -355,17 +355,21 @@ def _peer_handlers(up: set[str], ran: list[str]) -> dict[str, Any]:
     return {"call": call}
 
 
-def test_peer_answers_again__its_waiting_jobs_run_at_once__other_peers_keep_waiting(
-    database_url: DatabaseUrlFactory,
-) -> None:
-    clock = ManualClock(T0)
-    queue = _queue(database_url("jobs"), clock)
-    up: set[str] = set()
-    ran: list[str] = []
-    worker = Worker(name="w", queue=queue, handlers=_peer_handlers(up, ran))
+def _three_calls_to_site_a(queue: JobQueue) -> None:
     with queue.database.transaction() as session:
         for n in range(3):
             queue.enqueue(session, "call", {"n": f"a{n}"}, peer="site:a")
+
+
+def test_peer_answers_again__its_waiting_jobs_run_at_once__other_peers_keep_waiting(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    queue = _queue(database_url("jobs"), ManualClock(T0))
+    up: set[str] = set()
+    ran: list[str] = []
+    worker = Worker(name="w", queue=queue, handlers=_peer_handlers(up, ran))
+    _three_calls_to_site_a(queue)
+    with queue.database.transaction() as session:
         queue.enqueue(session, "call", {"n": "b0"}, peer="site:b")
     assert worker.run_pending() == 4  # all fail: an hour to wait
     assert ran == []
@@ -377,6 +381,29 @@ def test_peer_answers_again__its_waiting_jobs_run_at_once__other_peers_keep_wait
     assert sorted(ran) == ["a-new", "a0", "a1", "a2"]
     with queue.database.transaction() as session:
         assert queue.pending_count(session) == 1  # site:b's still sits out its backoff
+
+
+def test_peer_answers_again__jobs_another_worker_left_waiting__woken_after_a_probe(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    queue = _queue(database_url("jobs"), ManualClock(T0))
+    up: set[str] = set()
+    ran: list[str] = []
+    failing = Worker(name="a", queue=queue, handlers=_peer_handlers(up, ran))
+    _three_calls_to_site_a(queue)
+    assert failing.run_pending() == 3  # all fail: an hour to wait
+
+    up.add("site:a")
+    other = Worker(name="b", queue=queue, handlers=_peer_handlers(up, ran))
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "call", {"n": "a-new"}, peer="site:a")
+    # A healthy peer's success costs no wake: this worker never saw the peer's jobs wait.
+    assert other.run_pending() == 1
+    assert ran == ["a-new"]
+    # Its probe sees them: the probed job gets through and wakes the rest.
+    assert other.probe_peers() == 1
+    assert other.run_pending() == 3
+    assert sorted(ran) == ["a-new", "a0", "a1", "a2"]
 
 
 def test_wake_peer__makes_waiting_jobs_due__never_a_running_one(

@@ -22,6 +22,10 @@ from hallkey.core.errors import Unauthorized
 VERIFIED_KEY = "hallkey.verified_key"
 """Where in the ASGI scope the guard leaves the key it has verified."""
 
+VERIFIED_PRINCIPAL = "hallkey.verified_principal"
+"""Where in the ASGI scope the guard leaves, with the ApiKey that checked it, what the key's
+check returned (a controller id…): the route need not look the same key up a second time."""
+
 
 def bearer_of(authorization: str | None) -> str | None:
     """Returns the token of an `Authorization: Bearer <token>` header value, or None."""
@@ -53,9 +57,9 @@ class ApiKey(SecurityBase):
         *,
         scheme_name: str,
         description: str,
-        verify: Callable[[str], None],
+        verify: Callable[[str], object],
         cookie: str | None = None,
-        verify_cookie: Callable[[str], None] | None = None,
+        verify_cookie: Callable[[str], object] | None = None,
     ):
         self.model = HTTPBearerModel(description=description)
         self.scheme_name = scheme_name
@@ -66,16 +70,21 @@ class ApiKey(SecurityBase):
     def check(self, authorization: str | None, cookies: Mapping[str, str] | None = None) -> str:
         """Returns the presented token (or session cookie) after verifying it; raises
         Unauthorized."""
+        return self.check_principal(authorization, cookies)[0]
+
+    def check_principal(
+        self, authorization: str | None, cookies: Mapping[str, str] | None = None
+    ) -> tuple[str, object]:
+        """Returns the presented token (or session cookie) and what its check found for it;
+        raises Unauthorized."""
         token = bearer_of(authorization)
         if token is None and self.cookie is not None and self.verify_cookie is not None:
             value = (cookies or {}).get(self.cookie)
             if value:
-                self.verify_cookie(value)
-                return value
+                return value, self.verify_cookie(value)
         if token is None:
             raise Unauthorized("missing bearer token in the Authorization header")
-        self.verify(token)
-        return token
+        return token, self.verify(token)
 
     async def __call__(self, request: Request) -> str:
         token = request.scope.get(VERIFIED_KEY)
@@ -97,8 +106,18 @@ def database_key(
     """Returns the ApiKey whose keys `authenticate(session, token)` accepts (raising
     Unauthorized otherwise), looked up in a read-only session of `database`."""
 
-    def verify(token: str) -> None:
+    def verify(token: str) -> object:
         with database.read() as session:
-            authenticate(session, token)
+            return authenticate(session, token)
 
     return ApiKey(scheme_name=scheme_name, description=description, verify=verify)
+
+
+def verified_principal(request: Request, key: ApiKey) -> object | None:
+    """Returns what `key`'s check found for this request's key when the guard ran it (None
+    otherwise: the caller then authenticates itself)."""
+    found = request.scope.get(VERIFIED_PRINCIPAL)
+    if isinstance(found, tuple) and len(found) == 2 and found[0] is key:
+        principal: object = found[1]
+        return principal
+    return None

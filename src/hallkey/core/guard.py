@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hallkey.core.auth import VERIFIED_KEY, ApiKey, bearer_of
+from hallkey.core.auth import VERIFIED_KEY, VERIFIED_PRINCIPAL, ApiKey, bearer_of
 from hallkey.core.errors import (
     AppError,
     PayloadTooLarge,
@@ -114,7 +114,9 @@ class KeyGuard:
         authorization = headers.get("authorization")
         cookies = cookie_parser(headers.get("cookie", "")) if key.cookie else None
         try:
-            scope[VERIFIED_KEY] = await run_in_threadpool(key.check, authorization, cookies)
+            token, principal = await run_in_threadpool(key.check_principal, authorization, cookies)
+            scope[VERIFIED_KEY] = token
+            scope[VERIFIED_PRINCIPAL] = (key, principal)
         except Unauthorized as exc:
             if bearer_of(authorization) is not None:  # a key was tried, not merely left out
                 log.info("wrong %s key on %s", key.scheme_name, route.path)

@@ -82,12 +82,18 @@ def credential(session: Session, door_id: str, ref: str) -> Credential | None:
 
 
 def credentials_by_digest(session: Session, door_id: str, code_digest: str) -> Sequence[Credential]:
-    """Returns the door's credentials whose code has this digest (the keypad lookup)."""
-    return session.scalars(
-        select(Credential)
-        .where(Credential.door_id == door_id, Credential.code_digest == code_digest)
-        .order_by(Credential.ref)
+    """Returns the door's credentials whose code has this digest (the keypad lookup), by ref.
+
+    Sorted here, not in SQL: an `ORDER BY ref` made SQLite walk the (door, ref) index over
+    every credential of the door, instead of seeking the (door, digest) index to the few
+    matches (48 ms instead of 0.1 ms a press with 100,000 codes on the door).
+    """
+    found = session.scalars(
+        select(Credential).where(
+            Credential.door_id == door_id, Credential.code_digest == code_digest
+        )
     ).all()
+    return sorted(found, key=lambda credential: credential.ref)
 
 
 def _live_window(now: datetime) -> Exists:
@@ -175,16 +181,23 @@ def replace_windows(
 
 
 def count_active_credentials(
-    session: Session, door_id: str, now: datetime, *, except_ref: str
+    session: Session, door_id: str, now: datetime, *, except_ref: str, up_to: int
 ) -> int:
-    """Returns how many credentials of the door still hold a place: not revoked, not ended."""
-    query = select(func.count(Credential.id)).where(
-        Credential.door_id == door_id,
-        Credential.ref != except_ref,
-        Credential.revoked.is_(False),
-        _live_window(now),
+    """Returns how many credentials of the door still hold a place (not revoked, not ended),
+    counting no further than `up_to`: the caller asks only whether the door is full, and a
+    count that stops there costs the same at 50,000 codes on the door as at 1,000."""
+    places = (
+        select(Credential.id)
+        .where(
+            Credential.door_id == door_id,
+            Credential.ref != except_ref,
+            Credential.revoked.is_(False),
+            _live_window(now),
+        )
+        .limit(up_to)
+        .subquery()
     )
-    return int(session.scalar(query) or 0)
+    return int(session.scalar(select(func.count()).select_from(places)) or 0)
 
 
 # Events

@@ -174,7 +174,9 @@ def put_credential(
                 code="code_rejected",
             )
     if (
-        repository.count_active_credentials(session, door.id, now, except_ref=ref)
+        repository.count_active_credentials(
+            session, door.id, now, except_ref=ref, up_to=door.max_credentials
+        )
         >= door.max_credentials
     ):
         log.info("credential %s on door %s refused: door full", ref, door.id)

@@ -276,11 +276,12 @@ class JobQueue:
             session.info[_ADDED_FLAG] = True
         return woken
 
-    def probe_peers(self, session: Session) -> int:
+    def probe_peers(self, session: Session, seen: set[str] | None = None) -> int:
         """Makes the first waiting job of every peer due now, to learn whether it answers.
 
         Its success then wakes the peer's other jobs, so a recovery is noticed within one
-        probe interval however long the backoff has grown. Returns how many were made due.
+        probe interval however long the backoff has grown. Returns how many were made due;
+        adds the peers that have waiting jobs to `seen`, if given.
         """
         now = self.clock.now()
         table = self.table
@@ -289,6 +290,8 @@ class JobQueue:
             .where(table.c.peer.is_not(None), self._waiting(now))
             .group_by(table.c.peer)
         ).all()
+        if seen is not None:
+            seen.update(peers)
         probed = 0
         for peer in peers:
             # The most urgent first: if it gets through, a revocation is not kept waiting.

@@ -76,6 +76,10 @@ class Worker:
         self._running: dict[str, JobRun] = {}
         self._running_lock = threading.Lock()
         self._beat_thread: threading.Thread | None = None
+        self._waiting_peers: set[str] = set()
+        """Peers with jobs sitting out a backoff, as this worker last saw (its own retries,
+        its probes): only their successes need to wake their other jobs."""
+        self._waiting_lock = threading.Lock()
 
     @property
     def _table(self) -> Table:
@@ -232,7 +236,7 @@ class Worker:
     def _done(self, job: JobRun, next_run: timedelta | None) -> None:
         table = self._table
         with self.queue.database.transaction() as session:
-            if job.peer is not None:
+            if job.peer is not None and self._peer_waits(job.peer):
                 self._wake(session, job.peer)
             if next_run is None:
                 session.execute(delete(table).where(self._still_ours(job)))
@@ -248,15 +252,28 @@ class Worker:
                     )
                 )
 
+    def _peer_waits(self, peer: str) -> bool:
+        with self._waiting_lock:
+            return peer in self._waiting_peers
+
     def _wake(self, session: Session, peer: str) -> None:
         """The peer answered: what waits on it need not sit out its backoff. (In the outcome's
         transaction, one write fewer per job, but in a savepoint of its own: a failure here
-        must not undo the job's outcome; the probe makes up for it.)"""
+        must not undo the job's outcome; the probe makes up for it.)
+
+        Only for a peer this worker saw jobs waiting on: a healthy peer's every success would
+        otherwise pay a savepoint and an update that finds nothing. Jobs another process left
+        waiting are seen by this worker's next probe (every `probe_seconds`).
+        """
         try:
             with session.begin_nested():
-                self.queue.wake_peer(session, peer)
+                woken = self.queue.wake_peer(session, peer)
         except Exception as exc:
             log.warning("jobs of peer %s not woken: %s", peer, type(exc).__name__)
+            return
+        if not woken:
+            with self._waiting_lock:
+                self._waiting_peers.discard(peer)
 
     def run_pending(self, limit: int = 1000) -> int:
         """Runs due jobs until none is left (or `limit`); returns how many ran."""
@@ -274,6 +291,9 @@ class Worker:
         self, job: JobRun, reason: str, after_seconds: float | None, *, keep_schedule: bool = False
     ) -> None:
         delay = after_seconds if after_seconds is not None else self.backoff_seconds(job.attempt)
+        if job.peer is not None:
+            with self._waiting_lock:
+                self._waiting_peers.add(job.peer)
         log.info(
             "job %s (%s) try %d: %s; again in %.1fs",
             job.job_id,
@@ -306,8 +326,12 @@ class Worker:
 
     def probe_peers(self) -> int:
         """Makes the first job waiting on each peer due now; returns how many."""
+        seen: set[str] = set()
         with self.queue.database.transaction() as session:
-            return self.queue.probe_peers(session)
+            probed = self.queue.probe_peers(session, seen)
+        with self._waiting_lock:
+            self._waiting_peers.update(seen)
+        return probed
 
     def _maybe_probe(self) -> None:
         """Probes the peers at most once every `probe_seconds` (of real time: a test's manual
