@@ -83,7 +83,7 @@ class SiteSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
     connector: str = Field(min_length=1, max_length=32)
     # connector = "controller": the hallkey door controller of this name (default: the site's
-    # name), made with the same doors under the same ids.
+    # name), made with the same doors under their remote ids, each told its hub id.
     controller: str | None = Field(default=None, min_length=1, max_length=200)
     # Other connectors: their site configuration (see the README), applied when the site is made.
     config: dict[str, str] = Field(default_factory=dict)

@@ -42,16 +42,31 @@ class OperatorDoorIn(RequestModel):
     controller_id: str = Field(min_length=1, max_length=40)
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
     name: str = Field(min_length=1, max_length=200)
+    hub_door_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the hub's id of this door, if it differs from the door's own id: a "
+        "mobile key's `doors` claim names hub doors (the hub also tells it when it programs)",
+    )
 
 
 class OperatorDoorPatch(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    hub_door_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the hub's id of this door, if it differs from the door's own id: a "
+        "mobile key's `doors` claim names hub doors (the hub also tells it when it programs)",
+    )
 
 
 class OperatorDoorOut(BaseModel):
     id: str
     controller_id: str
     name: str
+    hub_door_id: str | None
 
 
 class ControllerOut(BaseModel):
@@ -85,7 +100,9 @@ def authenticate_operator(session: Session, token: str) -> str:
 
 
 def _door_out(door: Door) -> OperatorDoorOut:
-    return OperatorDoorOut(id=door.id, controller_id=door.controller_id, name=door.name)
+    return OperatorDoorOut(
+        id=door.id, controller_id=door.controller_id, name=door.name, hub_door_id=door.hub_door_id
+    )
 
 
 def _controller_out(session: Session, controller: Controller) -> ControllerOut:
@@ -159,13 +176,15 @@ def create_door(ctx: LocksContext, session: Session, body: OperatorDoorIn) -> Op
     )
     door = session.get(Door, door_id)
     assert door is not None
+    door.hub_door_id = body.hub_door_id
+    session.flush()
     return _door_out(door)
 
 
 def update_door(
     ctx: LocksContext, session: Session, door_id: str, body: OperatorDoorPatch
 ) -> OperatorDoorOut:
-    """Renames a door."""
+    """Renames a door or sets the hub's id for it."""
     door = session.get(Door, door_id)
     if door is None:
         raise NotFound("unknown door", field="door_id")
@@ -173,5 +192,7 @@ def update_door(
         if not body.name.strip():
             raise InvalidInput("name must not be empty", field="name")
         door.name = body.name.strip()
+    if body.hub_door_id is not None:
+        door.hub_door_id = body.hub_door_id
     session.flush()
     return _door_out(door)

@@ -46,6 +46,13 @@ class CredentialPut(Request):
     )
     keys: list[PublicKeyBody] = Field(default_factory=list, max_length=16)
     windows: list[WindowBody] = Field(min_length=1, max_length=MAX_WINDOWS)
+    hub_door: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the hub's id of this door, which the `doors` claim of a mobile key names "
+        "(it may differ from the controller's own id); the door keeps the latest one",
+    )
     version: int = Field(
         default=0,
         ge=0,
