@@ -18,8 +18,8 @@ import jwt
 import pytest
 from sqlalchemy import update
 
-from hallkey.apply import Endpoint, apply_setup, parse_setup
 from hallkey.app import issue_operator_key
+from hallkey.apply import Endpoint, apply_setup, parse_setup
 from hallkey.locks.models import Door
 from tests.conftest import DatabaseUrlFactory
 from tests.e2e.harness import Deployment, deployment
@@ -81,7 +81,12 @@ def _apply(d: Deployment) -> Any:
     urls = {"booking": d.urls.booking, "hub": d.urls.hub, "locks": d.urls.locks}
     endpoints = {role: Endpoint(_client(urls[role], keys[role]), urls[role]) for role in roles}
     try:
-        return apply_setup(parse_setup(VESTBY), **endpoints)
+        return apply_setup(
+            parse_setup(VESTBY),
+            booking=endpoints["booking"],
+            hub=endpoints["hub"],
+            locks=endpoints["locks"],
+        )
     finally:
         for endpoint in endpoints.values():
             endpoint.client.close()
