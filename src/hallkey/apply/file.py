@@ -109,6 +109,8 @@ class ResourceSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
     doors: list[str] = Field(min_length=1, max_length=20)
     credential: Literal["pin", "mobile_key", "url_key", "sms"] = "pin"
+    # "unlock": the doors stand unlocked for each booking (a public event) instead of a key.
+    access_operation: Literal["code", "unlock"] = "code"
     access_before_minutes: Minutes = 15
     access_after_minutes: Minutes = 15
     # Left out: open around the clock.

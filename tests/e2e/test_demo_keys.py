@@ -1,0 +1,174 @@
+"""`hallkey serve --demo` as a new user meets it: every demo resource booked through the API
+opens its door with its own kind of key (PIN, URL key, mobile key, a public event's unlock).
+
+One real process on the real clock, SQLite files in its data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_keys import _press_open
+from tests.servers import free_port, wait_for
+
+pytestmark = pytest.mark.slow
+CUSTOMER = {"name": "Demo Bruker", "phone": "+4798765431", "email": "demo@example.org"}
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
+    data_dir = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HALLKEY_")}
+    env |= {"HALLKEY_SECRET_KEY": "demo-keys-test", "HALLKEY_WORKER_POLL_SECONDS": "0.1"}
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "hallkey.cli", "serve", "--demo"),
+            *("--port", str(port), "--data-dir", str(data_dir)),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _healthy(base), timeout=90, interval=0.2)
+        yield base, json.loads((Path(data_dir) / "demo.json").read_text())
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _resource(demo: dict[str, Any], word: str) -> dict[str, Any]:
+    (found,) = [r for r in demo["resources"] if word in r["name"]]
+    return found
+
+
+def _book(base: str, demo: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
+    """Books `resource` from in 5 minutes for an hour; returns its access once granted."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {demo['booking_api_token']}"}
+    ) as api:
+        created = api.post(
+            "/api/v1/reservations",
+            json={
+                "resource_id": resource["id"],
+                "start": iso(now + timedelta(minutes=5)),
+                "end": iso(now + timedelta(minutes=65)),
+                "customer": CUSTOMER,
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["status"] == "confirmed"
+        rid = created.json()["id"]
+
+        def access() -> dict[str, Any]:
+            body: dict[str, Any] = api.get(f"/api/v1/reservations/{rid}").json()["access"]
+            return body
+
+        wait_for(lambda: access()["state"] == "granted", timeout=30)
+        return access() | {"ref": created.json()["ref"]}
+
+
+def _locks(base: str, demo: dict[str, Any]) -> httpx.Client:
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {demo['locks_api_key']}"})
+
+
+def test_demo__first_resource_is_still_the_24_7_pin_hall(
+    served: tuple[str, dict[str, Any]],
+) -> None:
+    base, demo = served
+    first = demo["resources"][0]
+    assert first["name"] == "Gymsal (døgnåpen)"
+    access = _book(base, demo, first)
+    assert access["credential"] == "pin"
+    with _locks(base, demo) as locks:
+        door = first["doors"][0]
+        wait_for(
+            lambda: locks.post(
+                f"/locks/v1/doors/{door}/keypad", json={"code": access["code_formatted"]}
+            ).json()["granted"],
+            timeout=30,
+        )
+    assert {d["id"] for d in demo["doors"]} >= {"lesesal", "ungdomsklubb", "storsal"}
+
+
+def test_demo__url_key_resource__its_link_opens_the_door(
+    served: tuple[str, dict[str, Any]],
+) -> None:
+    base, demo = served
+    resource = _resource(demo, "URL-nøkkel")
+    access = _book(base, demo, resource)
+    assert access["credential"] == "url_key" and "/k/" in access["url"]
+    door = resource["doors"][0]
+    path = "/k/" + access["url"].rsplit("/k/", 1)[1]
+    with httpx.Client(base_url=base, timeout=10) as page, _locks(base, demo) as locks:
+        # Each door is programmed on its own; the page opens once the grant is at the door.
+        wait_for(lambda: _press_open(page, path, door).status_code == 200, timeout=30)
+        assert locks.get(f"/locks/v1/doors/{door}").json()["locked"] is False
+
+
+def test_demo__mobile_key_resource__the_controller_reader_accepts_it(
+    served: tuple[str, dict[str, Any]],
+) -> None:
+    base, demo = served
+    resource = _resource(demo, "mobilnøkkel")
+    access = _book(base, demo, resource)
+    assert access["credential"] == "mobile_key" and access["mobile_key"].count(".") == 2
+    door = resource["doors"][0]
+    with _locks(base, demo) as locks:
+
+        def present(at: str) -> dict[str, Any]:
+            answer = locks.post(
+                f"/locks/v1/doors/{at}/mobile-key", json={"token": access["mobile_key"]}
+            )
+            body: dict[str, Any] = answer.json()
+            return body
+
+        wait_for(lambda: present(door).get("granted") is True, timeout=30)
+        assert present(door)["ref"] == access["ref"]
+        assert present("storsal") == {"granted": False, "reason": "wrong_door"}
+
+
+def test_demo__public_event_resource__its_door_stands_unlocked_in_the_window(
+    served: tuple[str, dict[str, Any]],
+) -> None:
+    base, demo = served
+    resource = _resource(demo, "arrangement")
+    door = resource["doors"][0]
+    with _locks(base, demo) as locks:
+        assert locks.get(f"/locks/v1/doors/{door}").json()["locked"] is True
+        _book(base, demo, resource)  # from in 5 minutes; the doors open 15 minutes before
+
+        def state() -> dict[str, Any]:
+            body: dict[str, Any] = locks.get(f"/locks/v1/doors/{door}").json()
+            return body
+
+        wait_for(lambda: state()["locked"] is False, timeout=30)
+        until = datetime.fromisoformat(state()["unlocked_until"].replace("Z", "+00:00"))
+        assert until > datetime.now(UTC) + timedelta(minutes=60)
