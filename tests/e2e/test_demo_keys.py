@@ -64,8 +64,9 @@ def _healthy(url: str) -> bool:
 
 
 def _resource(demo: dict[str, Any], word: str) -> dict[str, Any]:
-    (found,) = [r for r in demo["resources"] if word in r["name"]]
-    return found
+    found: list[dict[str, Any]] = [r for r in demo["resources"] if word in r["name"]]
+    assert len(found) == 1
+    return found[0]
 
 
 def _book(base: str, demo: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
