@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
 from hallkey.core.messaging.base import OutgoingMessage, SendError
-from hallkey.hub import forwarding, reconcile, service, unlock_windows, views
+from hallkey.hub import forwarding, mqtt_events, reconcile, service, unlock_windows, views
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import (
     ERROR_CODES,
@@ -55,6 +55,7 @@ def handlers(ctx: HubContext) -> dict[str, Handler]:
         RECONCILE_ALL_JOB: lambda job: reconcile.reconcile_doors(ctx, job),
         reconcile.RECONCILE_DOOR_JOB: lambda job: reconcile.reconcile_door(ctx, job),
         unlock_windows.UNLOCK_WINDOW_JOB: lambda job: unlock_windows.open_window(ctx, job),
+        mqtt_events.LISTEN_JOB: lambda job: mqtt_events.listen_job(ctx, job),
     }
 
 
