@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_keys import _press_open
-from tests.servers import free_port, wait_for
+from tests.servers import free_port, healthy, stop_processes, wait_for
 
 pytestmark = pytest.mark.slow
 CUSTOMER = {"name": "Demo Bruker", "phone": "+4798765431", "email": "demo@example.org"}
@@ -46,21 +46,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _healthy(base), timeout=90, interval=0.2)
+        wait_for(lambda: healthy(base), timeout=90, interval=0.2)
         yield base, json.loads((Path(data_dir) / "demo.json").read_text())
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+        stop_processes([process])
 
 
 def _resource(demo: dict[str, Any], word: str) -> dict[str, Any]:

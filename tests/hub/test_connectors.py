@@ -43,6 +43,7 @@ from hallkey.locks import create_controller, create_door
 from hallkey.locks.models import Door as LocksDoor
 from tests.hub.relays import (
     BROKER_URL,
+    MQTT_TIMEOUT,
     MqttRelay,
     ShellyDevice,
     port_in_range,
@@ -133,7 +134,7 @@ def _mqtt_case(flavour: str) -> Iterator[ConnectorCase]:
     prefix = unique_prefix()
     door_id = f"{prefix}-door1"
     relay = MqttRelay(flavour, prefix, door_id).connect()
-    brokers = MqttBrokers(clock, 2.0)
+    brokers = MqttBrokers(clock, MQTT_TIMEOUT)
     connector = MqttConnector(brokers.get(BrokerAddress.parse(BROKER_URL)), flavour, prefix, clock)
     door = DoorTarget(id="door-1", remote_id=door_id, site_id="site_1")
 

@@ -97,7 +97,6 @@ class MqttEventReader:
     def listen(self, session: Session) -> int:
         """Subscribes to the events of every MQTT site (again: a repeat replaces the old
         subscription); returns how many sites are listened to."""
-        self._start()
         listened = 0
         for site in session.scalars(select(Site).where(Site.connector == "mqtt")):
             try:
@@ -107,6 +106,7 @@ class MqttEventReader:
             if not isinstance(connector, MqttConnector):
                 continue
             site_id = site.id
+            self._start()
             try:
                 if connector.listen_events(site_id, self._sink(site_id)):
                     listened += 1

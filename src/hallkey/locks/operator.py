@@ -18,6 +18,7 @@ from hallkey.core.schemas import RequestModel
 from hallkey.core.security import issue_api_key
 from hallkey.locks import provisioning, repository
 from hallkey.locks.models import Controller, Door, operator_keys_table
+from hallkey.locks.schemas import HubDoorId
 from hallkey.locks.service import controller_record
 
 if TYPE_CHECKING:
@@ -42,24 +43,13 @@ class OperatorDoorIn(RequestModel):
     controller_id: str = Field(min_length=1, max_length=40)
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
     name: str = Field(min_length=1, max_length=200)
-    hub_door_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=64,
-        description="the hub's id of this door, if it differs from the door's own id: a "
-        "mobile key's `doors` claim names hub doors (the hub also tells it when it programs)",
-    )
+    # The hub's id of the door when it differs from its own (mobile keys name hub doors).
+    hub_door_id: HubDoorId | None = None
 
 
 class OperatorDoorPatch(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    hub_door_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=64,
-        description="the hub's id of this door, if it differs from the door's own id: a "
-        "mobile key's `doors` claim names hub doors (the hub also tells it when it programs)",
-    )
+    hub_door_id: HubDoorId | None = None
 
 
 class OperatorDoorOut(BaseModel):
