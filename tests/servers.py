@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -79,3 +81,23 @@ def wait_for(predicate: object, timeout: float = 15.0, interval: float = 0.02) -
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def healthy(base_url: str) -> bool:
+    """Tells whether a server answers `GET /healthz` with 200 (False while it cannot)."""
+    try:
+        return httpx.get(base_url + "/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def stop_processes(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Asks each process to end, then waits for it; kills one that does not within 15 s."""
+    started = list(processes)
+    for process in started:
+        process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -46,24 +46,26 @@ def _venue(booking: Booking, headers: dict[str, str], **params: str) -> Any:
     return made.json()
 
 
+def _resource(booking: Booking, headers: dict[str, str], **body: Any) -> Any:
+    made = booking.client.post("/api/v1/resources", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
 def test_setup__setup_token__creates_venue_and_resource_that_can_be_booked(
     booking: Booking,
 ) -> None:
     headers = _setup_token(booking)
     venue = _venue(booking, headers)
-    made = booking.client.post(
-        "/api/v1/resources",
-        json={
-            "venue_id": venue["id"],
-            "name": "Nyhallen A",
-            "door_ids": ["ny-1"],
-            "max_booking_minutes": 120,
-            "opening_hours": {"mon": [["08:00", "20:00"]]},
-        },
-        headers=headers,
+    resource = _resource(
+        booking,
+        headers,
+        venue_id=venue["id"],
+        name="Nyhallen A",
+        door_ids=["ny-1"],
+        max_booking_minutes=120,
+        opening_hours={"mon": [["08:00", "20:00"]]},
     )
-    assert made.status_code == 201, made.text
-    resource = made.json()
     assert resource["max_booking_minutes"] == 120
     assert resource["credential"] == "pin" and resource["active"] is True
     listed = booking.client.get("/api/v1/venues", headers=headers).json()
@@ -106,6 +108,7 @@ def test_setup__other_tenants_venue_or_resource__is_unknown(booking: Booking) ->
         ({"min_booking_minutes": 2000}, "min_booking_minutes"),
         ({"horizon_days": 0}, "horizon_days"),
         ({"credential": "fingerprint"}, "credential"),
+        ({"access_operation": "open_wide"}, "access_operation"),
         ({"door_ids": []}, "door_ids"),
         ({"door_ids": ["a door"]}, "door_ids"),
         ({"opening_hours": {"funday": [["08:00", "10:00"]]}}, "opening_hours"),
@@ -153,6 +156,30 @@ def test_setup__deactivated_resource__is_not_offered_and_takes_no_booking_but_ke
         f"/api/v1/reservations/{kept.json()['id']}", headers=booking.headers()
     )
     assert still.status_code == 200
+
+
+def test_setup__access_operation__set_on_create_and_patch_and_shown_in_the_set_up(
+    booking: Booking,
+) -> None:
+    headers = _setup_token(booking)
+    venue = _venue(booking, headers)
+    made = _resource(
+        booking, headers, venue_id=venue["id"], name="Open day", door_ids=["ny-1"],
+        access_operation="unlock",
+    )  # fmt: skip
+    assert made["access_operation"] == "unlock"
+    back = booking.client.patch(
+        f"/api/v1/resources/{made['id']}",
+        json={"access_operation": "code"},
+        headers=headers,
+    )
+    assert back.json()["access_operation"] == "code"
+    listed = booking.client.get("/api/v1/venues", headers=headers).json()
+    (shown,) = [r for v in listed for r in v["resources"] if r["id"] == made["id"]]
+    assert shown["access_operation"] == "code"
+    with booking.ctx.database.transaction() as session:
+        resource = session.get(Resource, made["id"])
+        assert resource is not None and resource.access_operation == "code"
 
 
 def test_setup__clear_opening_hours__opens_around_the_clock(booking: Booking) -> None:

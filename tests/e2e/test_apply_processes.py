@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import DatabaseUrlFactory
-from tests.servers import free_port, wait_for
+from tests.servers import free_port, healthy, stop_processes, wait_for
 
 pytestmark = pytest.mark.slow
 HALLKEY = [sys.executable, "-m", "hallkey.cli"]
@@ -26,13 +26,6 @@ ROLES = ("booking", "hub", "locks")
 
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -75,16 +68,10 @@ def empty_processes(
     ]
     try:
         for url in urls.values():
-            wait_for(lambda url=url: _healthy(url), timeout=60, interval=0.2)
+            wait_for(lambda url=url: healthy(url), timeout=60, interval=0.2)
         yield urls, operator_env
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
 
 
 def _apply(

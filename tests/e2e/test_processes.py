@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import DatabaseUrlFactory
-from tests.servers import free_port, wait_for
+from tests.servers import free_port, healthy, stop_processes, wait_for
 
 pytestmark = pytest.mark.slow
 HALLKEY = [sys.executable, "-m", "hallkey.cli"]
@@ -74,23 +74,10 @@ def three_processes(
     ]
     try:
         for url in urls.values():
-            wait_for(lambda url=url: _healthy(url), timeout=60, interval=0.2)
+            wait_for(lambda url=url: healthy(url), timeout=60, interval=0.2)
         yield urls, demo
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+        stop_processes(processes)
 
 
 def test_three_role_processes_run_the_whole_story(

@@ -30,6 +30,9 @@ from starlette.routing import Route
 
 MOSQUITTO = ("127.0.0.1", 1883)
 BROKER_URL = f"mqtt://{MOSQUITTO[0]}:{MOSQUITTO[1]}"
+MQTT_TIMEOUT = 10.0
+"""How long the hub's side waits for the broker in tests: long enough for a loaded machine
+(a round trip to a local broker takes milliseconds; the wait only ends early on success)."""
 # The ports this project's helpers may serve on (shared machine: each engineer has a range).
 TEST_PORTS = range(8250, 8300)
 
@@ -130,12 +133,12 @@ class MqttRelay:
         client.on_connect = on_connect
         client.connect(*MOSQUITTO)
         client.loop_start()
-        if not ready.wait(5):
+        if not ready.wait(MQTT_TIMEOUT):
             raise RuntimeError("simulated relay did not connect")
         # The broker holds the retained state before anyone looks for the door (a real device
         # has said so long before the hub asks).
         for info in published:
-            info.wait_for_publish(5)
+            info.wait_for_publish(MQTT_TIMEOUT)
         self._client = client
         return self
 
@@ -199,15 +202,22 @@ class MqttRelay:
             sock.close()
 
     def remove(self) -> None:
-        """Disconnects and clears its retained topics from the shared broker."""
+        """Disconnects and clears its retained topics from the shared broker.
+
+        A clean disconnect, so the broker publishes no last will that could land after the
+        clearing and be left behind on the shared broker.
+        """
         if self._timer is not None:
             self._timer.cancel()
-        self.drop()
+        client, self._client = self._client, None
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()
         cleaner = mqtt.Client(CallbackAPIVersion.VERSION2)
         cleaner.connect(*MOSQUITTO)
         cleaner.loop_start()
         for topic in (self.online_topic, self.state_topic):
-            cleaner.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+            cleaner.publish(topic, b"", qos=1, retain=True).wait_for_publish(MQTT_TIMEOUT)
         cleaner.disconnect()
         cleaner.loop_stop()
 

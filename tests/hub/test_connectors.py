@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from hallkey.core.clock import ManualClock
 from hallkey.core.http import PeerError
@@ -39,8 +40,10 @@ from hallkey.hub.domain import Window
 from hallkey.locks import build_part as locks_part
 from hallkey.locks import create_context as locks_context
 from hallkey.locks import create_controller, create_door
+from hallkey.locks.models import Door as LocksDoor
 from tests.hub.relays import (
     BROKER_URL,
+    MQTT_TIMEOUT,
     MqttRelay,
     ShellyDevice,
     port_in_range,
@@ -61,6 +64,9 @@ class ConnectorCase:
     unknown_door: DoorTarget
     now: Callable[[], datetime]
     set_online: Callable[[bool], None] | None = None
+    clock: ManualClock | None = None
+    set_capacity: Callable[[int], None] | None = None
+    """Sets how many credentials the door holds at most."""
 
 
 def _memory_case() -> ConnectorCase:
@@ -73,6 +79,8 @@ def _memory_case() -> ConnectorCase:
         unknown_door=DoorTarget(id="door-2", remote_id="remote-404", site_id="site_1"),
         now=clock.now,
         set_online=lambda online: system.set_online("remote-1", online),
+        clock=clock,
+        set_capacity=lambda most: setattr(system, "max_credentials", most),
     )
 
 
@@ -97,6 +105,12 @@ def _controller_case(data_dir: Path) -> Iterator[ConnectorCase]:
         else:
             server.stop()
 
+    def set_capacity(most: int) -> None:
+        with locks.database.transaction() as session:
+            session.execute(
+                update(LocksDoor).where(LocksDoor.id == "remote-1").values(max_credentials=most)
+            )
+
     try:
         yield ConnectorCase(
             connector=ControllerConnector(server.base_url, key, 5.0),
@@ -104,6 +118,8 @@ def _controller_case(data_dir: Path) -> Iterator[ConnectorCase]:
             unknown_door=DoorTarget(id="door-2", remote_id="remote-404", site_id="site_1"),
             now=clock.now,
             set_online=set_online,
+            clock=clock,
+            set_capacity=set_capacity,
         )
     finally:
         server.stop()
@@ -118,7 +134,7 @@ def _mqtt_case(flavour: str) -> Iterator[ConnectorCase]:
     prefix = unique_prefix()
     door_id = f"{prefix}-door1"
     relay = MqttRelay(flavour, prefix, door_id).connect()
-    brokers = MqttBrokers(clock, 2.0)
+    brokers = MqttBrokers(clock, MQTT_TIMEOUT)
     connector = MqttConnector(brokers.get(BrokerAddress.parse(BROKER_URL)), flavour, prefix, clock)
     door = DoorTarget(id="door-1", remote_id=door_id, site_id="site_1")
 
@@ -350,6 +366,33 @@ def test_relay_connector__keeps_no_credentials__pins_and_listing_are_unsupported
         with pytest.raises(ConnectorError) as error:
             call()
         assert (error.value.code, error.value.retryable) == ("unsupported", False)
+
+
+def test_connector__full_door__no_space_counting_live_credentials_only(
+    case: ConnectorCase,
+) -> None:
+    assert case.clock is not None and case.set_capacity is not None
+    case.set_capacity(2)
+    now = case.now()
+    soon = (Window(now, now + timedelta(hours=1)),)
+    later = (Window(now + timedelta(hours=3), now + timedelta(hours=4)),)
+    case.connector.program(case.door, "rsv_c1", Credential("pin", "111222", soon, version=1))
+    case.connector.program(case.door, "rsv_c2", Credential("pin", "333444", later, version=1))
+    case.connector.program(case.door, "rsv_c2", Credential("pin", "333445", later, version=2))
+    with pytest.raises(ConnectorError) as error:
+        case.connector.program(case.door, "rsv_c3", Credential("pin", "555666", later, version=1))
+    assert (error.value.code, error.value.retryable) == ("no_space_on_door", False)
+
+    case.clock.advance(timedelta(hours=2))  # rsv_c1 has ended: its place is free again
+    case.connector.program(case.door, "rsv_c3", Credential("pin", "555666", later, version=1))
+    with pytest.raises(ConnectorError):
+        case.connector.program(case.door, "rsv_c4", Credential("pin", "777888", later, version=1))
+    case.connector.revoke(case.door, "rsv_c2", 3)  # and so is a revoked one's
+    case.connector.program(case.door, "rsv_c4", Credential("pin", "777888", later, version=1))
+    assert sorted(h.ref for h in case.connector.live_credentials(case.door)) == [
+        "rsv_c3",
+        "rsv_c4",
+    ]
 
 
 def test_memory_lock__full_door__is_no_space_on_door() -> None:

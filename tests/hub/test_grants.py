@@ -77,7 +77,11 @@ def test_grant_access__unknown_door__is_404_and_nothing_stored(hub: HubWorld) ->
     assert response.json()["error"]["code"] == "unknown_door"
     assert response.json()["error"]["field"] == "doors"
     assert _count_grants(hub) == 0
-    assert hub.queued_job_kinds() == {"purge_recipients", "reconcile_doors"}  # periodic only
+    assert hub.queued_job_kinds() == {
+        "purge_recipients",
+        "reconcile_doors",
+        "mqtt_events",
+    }  # periodic only
 
 
 def test_grant_access__another_clients_door__is_404(hub: HubWorld) -> None:

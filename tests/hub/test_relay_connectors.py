@@ -24,6 +24,7 @@ from hallkey.hub.connectors.shelly import ShellyConnector, ShellyRelay
 from hallkey.hub.domain import Window
 from tests.hub.relays import (
     BROKER_URL,
+    MQTT_TIMEOUT,
     MqttRelay,
     ShellyDevice,
     port_in_range,
@@ -38,7 +39,7 @@ T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def registry() -> Iterator[ConnectorRegistry]:
     """A hub's connector registry, its MQTT connections closed afterwards."""
-    built = ConnectorRegistry(ManualClock(T0), 2.0)
+    built = ConnectorRegistry(ManualClock(T0), MQTT_TIMEOUT)
     yield built
     built.close()
 

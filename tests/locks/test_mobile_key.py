@@ -52,12 +52,21 @@ class HubKey:
 
 
 def _program(
-    locks: Locks, key: HubKey, ref: str = "rsv_one", frames: list[dict[str, str]] | None = None
+    locks: Locks,
+    key: HubKey,
+    ref: str = "rsv_one",
+    frames: list[dict[str, str]] | None = None,
+    hub_door: str | None = None,
 ) -> None:
+    body: dict[str, Any] = {
+        "type": "mobile_key",
+        "keys": [key.jwk],
+        "windows": frames or [window(START, END)],
+    }
+    if hub_door is not None:
+        body["hub_door"] = hub_door
     response = locks.client.put(
-        f"/locks/v1/doors/{locks.door}/credentials/{ref}",
-        json={"type": "mobile_key", "keys": [key.jwk], "windows": frames or [window(START, END)]},
-        headers=locks.auth,
+        f"/locks/v1/doors/{locks.door}/credentials/{ref}", json=body, headers=locks.auth
     )
     assert response.status_code == 200, response.text
 
@@ -104,6 +113,40 @@ def test_mobile_key__for_another_door__wrong_door(locks: Locks) -> None:
     locks.clock.set(START)
 
     assert _present(locks, key.token(doors=["door-side"])) == {
+        "granted": False,
+        "reason": "wrong_door",
+    }
+
+
+def test_mobile_key__door_told_its_hub_id__opens_by_that_id_and_no_longer_by_its_own(
+    locks: Locks,
+) -> None:
+    key = HubKey("mkk_1")
+    _program(locks, key, hub_door="hub-west")  # the hub's id for the controller's door-main
+    locks.clock.set(START)
+
+    by_hub_id = _present(locks, key.token(doors=["hub-west"]))
+    by_own_id = _present(locks, key.token(doors=["door-main"]))
+
+    assert by_hub_id == {"granted": True, "ref": "rsv_one"}
+    # door-main may well be another door's id at the hub: once the door knows its hub id,
+    # a key naming the controller's own id is for some other door.
+    assert by_own_id == {"granted": False, "reason": "wrong_door"}
+
+
+def test_mobile_key__hub_id_learned_from_another_ref__a_ref_never_programmed_here_opens(
+    locks: Locks,
+) -> None:
+    key = HubKey("mkk_1")
+    _program(locks, key, ref="rsv_other", hub_door="hub-west")
+    locks.clock.set(START)
+
+    # Offline as before: signature, door (by the learned hub id) and window are enough.
+    assert _present(locks, key.token(doors=["hub-east", "hub-west"])) == {
+        "granted": True,
+        "ref": "rsv_one",
+    }
+    assert _present(locks, key.token(doors=["hub-east"])) == {
         "granted": False,
         "reason": "wrong_door",
     }

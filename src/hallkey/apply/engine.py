@@ -46,7 +46,8 @@ class Outcome:
 class _Controller:
     id: str | None
     hub_events_url: str | None
-    doors: dict[str, str]
+    doors: dict[str, dict[str, Any]]
+    """The controller's doors by their own id (a hub door's remote_id)."""
     new_key: str | None = None
 
 
@@ -114,25 +115,37 @@ class _Run:
                     controller = _Controller(made["id"], None, {}, made["api_key"])
                     self.out.keys.setdefault("controllers", {})[name] = made["api_key"]
             else:
-                doors = {door["id"]: door["name"] for door in found["doors"]}
+                doors = {door["id"]: door for door in found["doors"]}
                 controller = _Controller(found["id"], found["hub_events_url"], doors)
             self.controller_doors(name, controller, site)
             result[name] = controller
         return result
 
     def controller_doors(self, name: str, controller: _Controller, site: SiteSpec) -> None:
+        # The controller knows a door by the hub door's remote_id, and is told the hub's id,
+        # which mobile keys name.
         for door in site.doors:
-            have = controller.doors.get(door.id)
+            own_id = door.remote_id or door.id
+            have = controller.doors.get(own_id)
             if have is None:
-                if self.change(f"+ controller {name!r}: door {door.id!r}"):
-                    body = {"controller_id": controller.id, "id": door.id, "name": door.name}
+                if self.change(f"+ controller {name!r}: door {own_id!r}"):
+                    body = {
+                        "controller_id": controller.id,
+                        "id": own_id,
+                        "name": door.name,
+                        "hub_door_id": door.id,
+                    }
                     self.call(self.locks, "POST", "/locks/v1/operator/doors", body)
-            elif have != door.name and self.change(
-                f"~ controller {name!r}: door {door.id!r} renamed {door.name!r}"
+                continue
+            patch = {
+                key: value
+                for key, value in (("name", door.name), ("hub_door_id", door.id))
+                if have.get(key) != value
+            }
+            if patch and self.change(
+                f"~ controller {name!r}: door {own_id!r} {', '.join(sorted(patch))}"
             ):
-                self.call(
-                    self.locks, "PATCH", f"/locks/v1/operator/doors/{door.id}", {"name": door.name}
-                )
+                self.call(self.locks, "PATCH", f"/locks/v1/operator/doors/{own_id}", patch)
 
     # --- the hub ----------------------------------------------------------------------
 

@@ -108,7 +108,7 @@ class SiteSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
     connector: str = Field(min_length=1, max_length=32)
     # connector = "controller": the hallkey door controller of this name (default: the site's
-    # name), made with the same doors under the same ids.
+    # name), made with the same doors under their remote ids, each told its hub id.
     controller: str | None = Field(default=None, min_length=1, max_length=200)
     # Other connectors: their site configuration (see the README), applied when the site is made.
     config: dict[str, str] = Field(default_factory=dict)
@@ -153,6 +153,8 @@ class ResourceSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
     doors: list[str] = Field(min_length=1, max_length=20)
     credential: Literal["pin", "mobile_key", "url_key", "sms"] = "pin"
+    # "unlock": the doors stand unlocked for each booking (a public event) instead of a key.
+    access_operation: Literal["code", "unlock"] = "code"
     access_before_minutes: Minutes = 15
     access_after_minutes: Minutes = 15
     # Left out: open around the clock.

@@ -175,6 +175,7 @@ def resource_setup_out(session: Session, resource: Resource) -> ResourceSetupOut
         active=resource.active,
         door_ids=list(resource.door_ids),
         credential=resource.credential,
+        access_operation=resource.access_operation,
         access_before_minutes=resource.access_before_minutes,
         access_after_minutes=resource.access_after_minutes,
         opening_hours=resource.opening_hours,
@@ -255,6 +256,7 @@ def create_resource(
         active=body.active,
         door_ids=body.door_ids,
         credential="pin",
+        access_operation="code",
         access_before_minutes=15,
         access_after_minutes=15,
         opening_hours=None,
@@ -275,6 +277,7 @@ def create_resource(
         name=wanted.name,
         door_ids=wanted.door_ids,
         credential=wanted.credential,
+        access_operation=wanted.access_operation,
         access_before_minutes=wanted.access_before_minutes,
         access_after_minutes=wanted.access_after_minutes,
         opening_hours=wanted.opening_hours,
@@ -311,6 +314,7 @@ def update_resource(
     wanted = current.model_copy(update=changes)
     provisioning.check_resource_rules(
         credential=wanted.credential,
+        access_operation=wanted.access_operation,
         access_before_minutes=wanted.access_before_minutes,
         access_after_minutes=wanted.access_after_minutes,
         min_booking_minutes=wanted.min_booking_minutes,
@@ -321,6 +325,8 @@ def update_resource(
     resource.active = wanted.active
     resource.door_ids = list(wanted.door_ids)
     resource.credential = wanted.credential
+    # Bookings already granted keep their operation; new ones take the new one.
+    resource.access_operation = wanted.access_operation
     resource.access_before_minutes = wanted.access_before_minutes
     resource.access_after_minutes = wanted.access_after_minutes
     resource.opening_hours = domain.validate_opening_hours(wanted.opening_hours)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -90,6 +91,8 @@ class ResourceRules(RequestModel):
     """A resource's rules; in a PATCH each one left out stays as it is."""
 
     credential: Credential | None = None
+    # "unlock": the doors stand unlocked for each booking (a public event), no credential.
+    access_operation: Literal["code", "unlock"] | None = None
     access_before_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     access_after_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     opening_hours: OpeningHoursIn | None = None
@@ -147,6 +150,7 @@ class ResourceSetupOut(BaseModel):
     active: bool
     door_ids: list[str]
     credential: str
+    access_operation: str
     access_before_minutes: int
     access_after_minutes: int
     opening_hours: OpeningHoursIn | None

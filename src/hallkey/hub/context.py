@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -19,6 +20,9 @@ from hallkey.core.settings import Settings
 from hallkey.hub.connectors.registry import ConnectorRegistry
 from hallkey.hub.models import Client, Door, Site, jobs_table
 from hallkey.hub.throttles import HubThrottles
+
+if TYPE_CHECKING:
+    from hallkey.hub.mqtt_events import MqttEventReader
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "hub_alembic_version"
@@ -44,9 +48,11 @@ class HubContext:
     throttles: HubThrottles = field(init=False)
     # Sites heard from since this process started (the first call of each is a reconnect).
     sites_seen: set[str] = field(default_factory=set, init=False)
+    mqtt_events: MqttEventReader = field(init=False)
 
     def close(self) -> None:
         """Releases the database connections and the connectors' connections."""
+        self.mqtt_events.close()
         self.connectors.close()
         self.database.dispose()
 
@@ -60,6 +66,7 @@ def create_context(
 ) -> HubContext:
     """Returns a ready hub context (its database migrated when `migrate`)."""
     from hallkey.hub import tasks
+    from hallkey.hub.mqtt_events import LISTEN_JOB, LISTEN_JOB_ID, MqttEventReader
 
     url = settings.database_url("hub")
     if migrate:
@@ -77,6 +84,7 @@ def create_context(
         sender=sender or senders_from_settings(settings, settings.outbox_dir, clock),
     )
     ctx.throttles = HubThrottles.create(clock)
+    ctx.mqtt_events = MqttEventReader(ctx)
     ctx.worker = Worker(
         name=worker_name("hub"),
         queue=ctx.jobs,
@@ -102,6 +110,7 @@ def create_context(
         for remote_id in remote_ids:
             ctx.connectors.memory.add_door(remote_id)
         ctx.jobs.enqueue_once(session, PURGE_JOB_ID, PURGE_JOB)
+        ctx.jobs.enqueue_once(session, LISTEN_JOB_ID, LISTEN_JOB)
         # The first round after one interval: a starting hub serves its first grants first.
         first_round = ctx.clock.now() + timedelta(seconds=settings.hub_reconcile_seconds)
         ctx.jobs.enqueue_once(session, RECONCILE_ALL_JOB_ID, RECONCILE_ALL_JOB, run_at=first_round)

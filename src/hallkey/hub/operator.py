@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from hallkey.core import operators
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.security import issue_api_key
-from hallkey.hub import provisioning
+from hallkey.hub import mqtt_events, provisioning
 from hallkey.hub.connectors.registry import UnknownConnector
 from hallkey.hub.context import HubContext
 from hallkey.hub.domain import PIN_MAX_LENGTH, PIN_MIN_LENGTH
@@ -165,6 +165,8 @@ def create_site(ctx: HubContext, session: Session, body: SiteIn) -> NewSiteOut:
         timezone=body.timezone,
         pin_length=body.pin_length,
     )
+    if body.connector == "mqtt":
+        mqtt_events.listen_soon(ctx, session)  # its devices' events from now on
     out = _site_out(session, _site(session, site_id))
     return NewSiteOut(**out.model_dump(), events_token=events_token)
 
@@ -182,6 +184,8 @@ def update_site(ctx: HubContext, session: Session, site_id: str, body: SitePatch
         site.name = body.name.strip()
     if body.config is not None:
         site.config_sealed = ctx.box.seal(json.dumps(body.config, sort_keys=True))
+        if site.connector == "mqtt":
+            mqtt_events.listen_soon(ctx, session)  # perhaps another broker or prefix
     site.timezone = timezone
     site.pin_length = pin_length
     session.flush()

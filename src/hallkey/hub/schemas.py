@@ -19,7 +19,9 @@ refused (409 `stale_revision`); the booking sends its reservation's version."""
 Locale = Literal["nb", "en"]
 
 
-def _e164(value: str) -> str:
+def e164(value: str) -> str:
+    """Returns a phone number in E.164 (`+4791234567`), read as Norwegian when it has no
+    country code; raises ValueError for what is not a valid number."""
     try:
         number = phonenumbers.parse(value, "NO")
     except phonenumbers.NumberParseException:
@@ -29,7 +31,7 @@ def _e164(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-Phone = Annotated[str, Field(max_length=32), AfterValidator(_e164)]
+Phone = Annotated[str, Field(max_length=32), AfterValidator(e164)]
 
 
 class _Request(RequestModel):

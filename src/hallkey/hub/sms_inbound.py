@@ -30,7 +30,7 @@ from hallkey.hub.context import HubContext
 from hallkey.hub.credentials.sms import door_keyword, phone_digest, text_keyword
 from hallkey.hub.domain import valid_at
 from hallkey.hub.models import Client, Grant
-from hallkey.hub.schemas import PulseIn, _e164
+from hallkey.hub.schemas import PulseIn, e164
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def handle_text(ctx: HubContext, throttles: SmsThrottles, message: SmsInboundIn)
     """Opens the door a guest's text asks for, if their grant is valid there now, and queues
     the answer; raises 429 for a sender over its rate (no answer then)."""
     try:
-        phone = _e164(message.sender)
+        phone = e164(message.sender)
     except ValueError:
         log.info("inbound sms: the sender is not a phone number; ignored")
         return "ignored"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from prometheus_client import Counter
 
 from hallkey.core.jobs import Handler, JobRun, RetryLater
-from hallkey.hub import forwarding, reconcile, service, unlock_windows
+from hallkey.hub import forwarding, mqtt_events, reconcile, service, unlock_windows
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import (
     ERROR_CODES,
@@ -52,6 +52,7 @@ def handlers(ctx: HubContext) -> dict[str, Handler]:
         RECONCILE_ALL_JOB: lambda job: reconcile.reconcile_doors(ctx, job),
         reconcile.RECONCILE_DOOR_JOB: lambda job: reconcile.reconcile_door(ctx, job),
         unlock_windows.UNLOCK_WINDOW_JOB: lambda job: unlock_windows.open_window(ctx, job),
+        mqtt_events.LISTEN_JOB: lambda job: mqtt_events.listen_job(ctx, job),
     }
 
 

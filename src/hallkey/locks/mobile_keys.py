@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from hallkey.core.schemas import REF_PATTERN
 from hallkey.locks import domain, public_keys, repository, service
 from hallkey.locks.context import LocksContext
+from hallkey.locks.models import Door
 from hallkey.locks.schemas import KeypadOut
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,21 @@ def verify(session: Session, controller_id: str, token: str) -> MobileKey:
     return MobileKey(ref=ref, doors=tuple(doors), windows=tuple(parsed))
 
 
+def claimed_name(session: Session, door: Door) -> str | None:
+    """Returns the id under which a mobile key names this door: the hub's id (told by the
+    set-up, or with the hub's first programming of the door), else the door's own id — unless
+    another door of this controller is known to the hub by that id (ids swapped between the
+    hub and the controller), when no key names it yet.
+
+    A property of the door, not of a ref's credential, so a controller that has not yet heard
+    of a grant (the hub unreachable since) still checks its keys by signature, door and window.
+    """
+    if door.hub_door_id is not None:
+        return door.hub_door_id
+    taken = repository.door_known_to_hub_as(session, door.controller_id, door.id)
+    return None if taken else door.id
+
+
 def present(
     ctx: LocksContext, session: Session, controller_id: str, door_id: str, token: str
 ) -> KeypadOut:
@@ -118,7 +134,7 @@ def present(
         if held is not None
         else None
     )
-    if door.id not in key.doors:
+    if claimed_name(session, door) not in key.doors:
         reason = "wrong_door"
     elif held is not None and held.revoked:
         reason = "revoked"

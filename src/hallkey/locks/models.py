@@ -64,6 +64,9 @@ class Door(Base):
     # The ref whose unlock schedule the controller last put in force here (its `unlocked`
     # event recorded, its `locked` event not yet): how the schedule job sees a change.
     schedule_ref: Mapped[str | None] = mapped_column(String(64))
+    # The hub's id of this door, told with every credential the hub programs here: a mobile
+    # key's `doors` claim names hub doors, which may differ from the controller's own ids.
+    hub_door_id: Mapped[str | None] = mapped_column(String(64))
     max_credentials: Mapped[int] = mapped_column(Integer, default=1000)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

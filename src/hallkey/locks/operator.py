@@ -18,6 +18,7 @@ from hallkey.core.schemas import RequestModel
 from hallkey.core.security import issue_api_key
 from hallkey.locks import provisioning, repository
 from hallkey.locks.models import Controller, Door, operator_keys_table
+from hallkey.locks.schemas import HubDoorId
 from hallkey.locks.service import controller_record
 
 if TYPE_CHECKING:
@@ -42,16 +43,20 @@ class OperatorDoorIn(RequestModel):
     controller_id: str = Field(min_length=1, max_length=40)
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
     name: str = Field(min_length=1, max_length=200)
+    # The hub's id of the door when it differs from its own (mobile keys name hub doors).
+    hub_door_id: HubDoorId | None = None
 
 
 class OperatorDoorPatch(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    hub_door_id: HubDoorId | None = None
 
 
 class OperatorDoorOut(BaseModel):
     id: str
     controller_id: str
     name: str
+    hub_door_id: str | None
 
 
 class ControllerOut(BaseModel):
@@ -85,7 +90,9 @@ def authenticate_operator(session: Session, token: str) -> str:
 
 
 def _door_out(door: Door) -> OperatorDoorOut:
-    return OperatorDoorOut(id=door.id, controller_id=door.controller_id, name=door.name)
+    return OperatorDoorOut(
+        id=door.id, controller_id=door.controller_id, name=door.name, hub_door_id=door.hub_door_id
+    )
 
 
 def _controller_out(session: Session, controller: Controller) -> ControllerOut:
@@ -159,13 +166,15 @@ def create_door(ctx: LocksContext, session: Session, body: OperatorDoorIn) -> Op
     )
     door = session.get(Door, door_id)
     assert door is not None
+    door.hub_door_id = body.hub_door_id
+    session.flush()
     return _door_out(door)
 
 
 def update_door(
     ctx: LocksContext, session: Session, door_id: str, body: OperatorDoorPatch
 ) -> OperatorDoorOut:
-    """Renames a door."""
+    """Renames a door or sets the hub's id for it."""
     door = session.get(Door, door_id)
     if door is None:
         raise NotFound("unknown door", field="door_id")
@@ -173,5 +182,7 @@ def update_door(
         if not body.name.strip():
             raise InvalidInput("name must not be empty", field="name")
         door.name = body.name.strip()
+    if body.hub_door_id is not None:
+        door.hub_door_id = body.hub_door_id
     session.flush()
     return _door_out(door)

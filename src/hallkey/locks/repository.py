@@ -74,6 +74,16 @@ def doors_of(session: Session, controller_id: str) -> Sequence[Door]:
 # Credentials
 
 
+def door_known_to_hub_as(session: Session, controller_id: str, hub_door_id: str) -> bool:
+    """Tells whether a door of the controller is known to the hub by `hub_door_id`."""
+    found = session.scalar(
+        select(Door.id)
+        .where(Door.controller_id == controller_id, Door.hub_door_id == hub_door_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 def credential(session: Session, door_id: str, ref: str) -> Credential | None:
     """Returns the credential of `ref` on the door."""
     return session.scalars(

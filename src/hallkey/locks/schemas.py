@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from hallkey.core.schemas import Ref, RequestModel, UtcDatetime
 from hallkey.locks.domain import MAX_WINDOWS, VERSION_LIMIT, DenyReason, EventKind
+
+HubDoorId = Annotated[str, Field(min_length=1, max_length=64)]
+"""The hub's id of a controller's door: what a mobile key's `doors` claim names."""
 
 
 class Request(RequestModel):
@@ -46,6 +49,9 @@ class CredentialPut(Request):
     )
     keys: list[PublicKeyBody] = Field(default_factory=list, max_length=16)
     windows: list[WindowBody] = Field(min_length=1, max_length=MAX_WINDOWS)
+    # The hub's id of this door, which a mobile key's `doors` claim names (it may differ from
+    # the controller's own id); the door keeps the latest one.
+    hub_door: HubDoorId | None = None
     version: int = Field(
         default=0,
         ge=0,

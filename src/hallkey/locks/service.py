@@ -149,6 +149,10 @@ def put_credential(
     if problem is not None:
         raise InvalidInput(problem, field="windows")
     now = ctx.clock.now()
+    if body.hub_door is not None and door.hub_door_id != body.hub_door:
+        # Even a stale write names the door truly: the mapping is the door's, not the ref's.
+        log.info("door %s is %s at the hub", door.id, body.hub_door)
+        door.hub_door_id = body.hub_door
     credential = repository.credential(session, door.id, ref)
     if credential is not None and domain.is_stale_write(
         body.version, held_version=credential.version, held_revoked=credential.revoked

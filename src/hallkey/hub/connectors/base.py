@@ -100,7 +100,8 @@ class LockConnector(Protocol):
 
         Idempotent: may be called again with the same arguments after a failure or a crash.
         Raises ConnectorError: `door_offline` (retryable), `code_rejected` (the code is held
-        by another ref at an overlapping time), `no_space_on_door`, `unknown_door`,
+        by another ref at an overlapping time), `no_space_on_door` (the door's live
+        credentials of other refs — not revoked, not ended — fill it), `unknown_door`,
         `unsupported` (the connector cannot store credentials).
         """
         ...

@@ -52,7 +52,7 @@ class ControllerConnector:
 
     def program(self, door: DoorTarget, ref: str, credential: Credential) -> None:
         """PUTs the credential (a PIN, a mobile key's verifying keys) or the unlock schedule of
-        `ref` onto the controller's door."""
+        `ref` onto the controller's door, telling it the hub's id of the door if it differs."""
         body: dict[str, Any]
         if credential.type == "unlock" and credential.code is None:
             body = {"type": "unlock"}
@@ -74,6 +74,11 @@ class ControllerConnector:
             ],
             "version": credential.version,
         }
+        if door.id != door.remote_id:
+            # A mobile key's `doors` claim names the hub's door id; the controller falls back
+            # to its own id only when it has not been told another (sent only then, so a
+            # controller older than this field still takes a site whose ids agree).
+            body["hub_door"] = door.id
         self._call("PUT", f"{self._door_path(door)}/credentials/{path_segment(ref)}", body)
 
     def revoke(self, door: DoorTarget, ref: str, version: int = 0) -> None:

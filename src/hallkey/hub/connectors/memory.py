@@ -146,7 +146,13 @@ class MemoryLockSystem:
                             "another credential holds this code at an overlapping time",
                             retryable=False,
                         )
-            active = sum(1 for r, c in door.credentials.items() if not c.revoked and r != ref)
+            # Only a live credential holds a place (not revoked, not ended), as on a controller.
+            now = self.clock.now()
+            active = sum(
+                1
+                for r, c in door.credentials.items()
+                if r != ref and not c.revoked and any(w.valid_to > now for w in c.windows)
+            )
             if active >= self.max_credentials:
                 raise ConnectorError(
                     "no_space_on_door", "the door holds its maximum", retryable=False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,9 @@ from hallkey.hub.connectors.base import (
     HeldCredential,
 )
 from hallkey.hub.connectors.mqtt_broker import MqttBroker
+
+EventSink = Callable[[str, bytes], None]
+"""Takes a door's remote id and the raw payload of an event the device published."""
 
 FLAVOURS = ("hallkey", "tasmota")
 # A door id is one topic level: no wildcards, no separators.
@@ -149,6 +153,24 @@ class MqttConnector:
     def status(self, door: DoorTarget) -> DoorStatus:
         """Returns online (the last will) and battery (the retained state) of the door."""
         return self._read(door)
+
+    def listen_events(self, key: str, sink: EventSink) -> bool:
+        """Hands each event a device publishes on `{prefix}/{door}/event` to `sink` (hallkey
+        flavour; Tasmota has no events: returns False). `key` names the listener (a site).
+
+        Raises ConnectorError `door_offline` when the broker cannot be reached.
+        """
+        if self.flavour != "hallkey":
+            return False
+        start = len(self.prefix) + 1
+
+        def received(topic: str, payload: bytes) -> None:
+            door, _, leaf = topic[start:].partition("/")
+            if leaf == "event" and _TOPIC_LEVEL.fullmatch(door):
+                sink(door, payload)
+
+        self.broker.listen(f"{self.prefix}/+/event", key, received)
+        return True
 
 
 def _battery(payload: bytes) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
@@ -26,6 +27,10 @@ from hallkey.hub.connectors.base import ConnectorError
 log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 30
+
+MessageHandler = Callable[[str, bytes], None]
+"""Takes a message's topic and payload; runs on the connection's network thread, so it must
+return quickly (hand the message on) and never raise."""
 
 
 class BrokerConfigError(ValueError):
@@ -83,6 +88,8 @@ class MqttBroker:
         self._started = False
         self._filters: set[str] = set()
         self._latest: dict[str, Retained] = {}
+        # Streams (door events), by topic filter then by listener: handed on, never cached.
+        self._listeners: dict[str, dict[str, MessageHandler]] = {}
         self._sync_topic = f"hallkey-sync/{secrets.token_hex(8)}"
         self._sync_waiters: dict[str, threading.Event] = {}
         self._stale = True
@@ -139,6 +146,20 @@ class MqttBroker:
                 waiter.set()
             return
         with self._lock:
+            handlers = [
+                handler
+                for topic_filter, by_key in self._listeners.items()
+                if mqtt.topic_matches_sub(topic_filter, message.topic)
+                for handler in by_key.values()
+            ]
+        if handlers:
+            for handler in handlers:
+                try:
+                    handler(message.topic, bytes(message.payload))
+                except Exception:  # a listener's bug must not stop the connection
+                    log.exception("MQTT listener failed on a message")
+            return
+        with self._lock:
             if message.payload:
                 self._latest[message.topic] = Retained(bytes(message.payload), self.clock.now())
             else:  # an empty retained message deletes the topic
@@ -188,6 +209,19 @@ class MqttBroker:
             # Only a barrier sent after the latest (re)subscription proves the cache whole.
             if self._session == session and self._connected.is_set():
                 self._stale = False
+
+    def listen(self, topic_filter: str, key: str, handler: MessageHandler) -> None:
+        """Hands every message on `topic_filter` to `handler` from now on, across reconnects;
+        `key` names the listener, so listening again replaces it (on any filter) instead of
+        adding a second.
+
+        Raises ConnectorError `door_offline` when the broker cannot be reached (call again).
+        """
+        with self._lock:
+            for listened in self._listeners.values():
+                listened.pop(key, None)  # a listener moved to another filter (a new prefix)
+            self._listeners.setdefault(topic_filter, {})[key] = handler
+        self.watch((topic_filter,))
 
     def latest(self, topic: str) -> Retained | None:
         """Returns the latest message on a watched topic, or None."""
