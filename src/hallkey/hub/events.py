@@ -1,13 +1,19 @@
 """Door events on their way through the hub: a controller's push is checked event by event,
-and each client's events leave through one forwarding job."""
+and each client's events leave by its webhook (one signed message each, at once) or, for a
+client without one, through its one forwarding job."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import once_id
+from hallkey.hub import webhooks
 from hallkey.hub.context import HubContext
+from hallkey.hub.forwarding import event_body
+from hallkey.hub.models import Client, DoorEvent
 
 FORWARD_JOB = "forward_events"
 
@@ -31,3 +37,18 @@ def enqueue_forwarding(ctx: HubContext, session: Session, client_id: str) -> Non
         rearm=True,
         peer=f"client:{client_id}",
     )
+
+
+def client_webhook(session: Session, client_id: str) -> bool:
+    """Tells whether the client's door events go by webhook (not by the forwarding job)."""
+    client = session.get(Client, client_id)
+    return client is not None and webhooks.has_webhook(client)
+
+
+def send_by_webhook(
+    ctx: HubContext, session: Session, values: dict[str, Any], door_name: str
+) -> None:
+    """Queues a newly stored door event (its row `values`, stored with `forwarded_at` set so
+    the forwarding job leaves it alone) as a `door.event` message to the client's webhook."""
+    body = event_body(DoorEvent(**values), door_name)
+    webhooks.enqueue_message(ctx, session, values["client_id"], webhooks.DOOR_EVENT, body)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hallkey.core.errors import Conflict, InvalidInput
 from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
+from hallkey.hub import webhooks
 from hallkey.hub.connectors.base import SCHEDULE
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import CredentialType, credential_type
@@ -163,6 +164,7 @@ def grant_access(
         outcome="ok",
         at=now,
     )
+    webhooks.grant_state_changed(ctx, session, grant)
     log.info("grant %s created for ref %s on %d doors", grant.id, grant.ref, len(doors))
     return grant, True
 
@@ -283,6 +285,7 @@ def _grant_again(
         outcome="granted_again",
         at=now,
     )
+    webhooks.grant_state_changed(ctx, session, grant)
     log.info("grant %s granted again (revision %d)", grant.id, grant.revision)
 
 
@@ -378,6 +381,8 @@ def update_access(
         outcome="changed" if to_program else "unchanged",
         at=now,
     )
+    if to_program:
+        webhooks.grant_state_changed(ctx, session, grant)
     return grant
 
 
@@ -409,4 +414,5 @@ def revoke_access(
         outcome="ok",
         at=now,
     )
+    webhooks.grant_state_changed(ctx, session, grant)
     return grant

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
 from hallkey.core.messaging.base import OutgoingMessage, SendError
-from hallkey.hub import forwarding, reconcile, service, unlock_windows, views
+from hallkey.hub import (
+    forwarding,
+    reconcile,
+    service,
+    unlock_windows,
+    views,
+    webhook_sender,
+    webhooks,
+)
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import (
     ERROR_CODES,
@@ -51,6 +59,7 @@ def handlers(ctx: HubContext) -> dict[str, Handler]:
         service.PROGRAM_JOB: lambda job: program_door(ctx, job),
         service.DELIVER_JOB: lambda job: deliver(ctx, job),
         service.FORWARD_JOB: lambda job: forward_events(ctx, job),
+        webhooks.SEND_JOB: lambda job: webhook_sender.send_webhook(ctx, job),
         PURGE_JOB: lambda job: purge_recipients(ctx, job),
         RECONCILE_ALL_JOB: lambda job: reconcile.reconcile_doors(ctx, job),
         reconcile.RECONCILE_DOOR_JOB: lambda job: reconcile.reconcile_door(ctx, job),
@@ -164,7 +173,10 @@ def _record_failure(
             return
         row.attempts += 1
         row.errors = [{"code": exc.code, "message": exc.message}]
-        if row.state != "failed" and (not retryable or row.attempts >= PROGRAM_TRIES_BEFORE_FAILED):
+        turns_failed = row.state != "failed" and (
+            not retryable or row.attempts >= PROGRAM_TRIES_BEFORE_FAILED
+        )
+        if turns_failed:
             row.state = "failed"
             # The operator's alert: ids and the error code only.
             DOOR_FAILURES.labels(exc.code if exc.code in ERROR_CODES else "other").inc()
@@ -179,6 +191,8 @@ def _record_failure(
             outcome=exc.code,
             at=now,
         )
+        if turns_failed:
+            webhooks.grant_state_changed(ctx, session, grant)
     log.info("grant %s door %s: %s (retryable=%s)", grant_id, door_id, exc.code, retryable)
 
 
@@ -198,7 +212,9 @@ def _record_success(
             row.state = "pending"
             return False
         row.programmed_version = max(row.programmed_version, version)
-        row.state = "programmed" if action == "program" else "revoked"
+        state = "programmed" if action == "program" else "revoked"
+        changed = row.state != state
+        row.state = state
         row.errors = []
         row.attempts = 0
         row.updated_at = now
@@ -211,6 +227,8 @@ def _record_success(
             outcome="ok",
             at=now,
         )
+        if changed:
+            webhooks.grant_state_changed(ctx, session, grant)
     log.info("grant %s door %s: %s ok", grant_id, door_id, action)
     return True
 
