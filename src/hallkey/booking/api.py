@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, Security
+from fastapi import APIRouter, Depends, Query, Request, Response, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import customers, events, public, scopes, service, tokens
+from hallkey.booking import customers, events, hub_webhook, public, scopes, service, tokens
 from hallkey.booking.context import BookingContext
 from hallkey.booking.qr import qr_svg
 from hallkey.booking.schemas import (
@@ -25,6 +25,7 @@ from hallkey.booking.schemas import (
     ReservationMove,
     ReservationOut,
     ResourceOut,
+    WebhookAck,
 )
 from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.batches import BatchAnswer
@@ -227,4 +228,19 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             tenant_id = tenant_of(request, session, scopes.EVENTS_WRITE)
             return events.record_access_events(ctx, session, tenant_id, body.events)
 
+    @open_router.post("/hub-webhook/{slug}", response_model=WebhookAck)
+    def hub_webhook_message(
+        slug: str, request: Request, body: Annotated[bytes, Depends(raw_body)]
+    ) -> WebhookAck:
+        """Receives one signed message of the hub's webhook (a door event, a grant state);
+        a wrong signature or a stale timestamp is a 401 and stores nothing."""
+        with transaction() as session:
+            outcome = hub_webhook.receive(ctx, session, slug, body, request.headers)
+        return WebhookAck(status=outcome)
+
     return [open_router, router]
+
+
+async def raw_body(request: Request) -> bytes:
+    """Returns the request's body as sent: a signature covers these very bytes."""
+    return await request.body()
