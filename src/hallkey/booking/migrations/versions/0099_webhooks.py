@@ -17,8 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("booking_tenants") as batch:
-        batch.add_column(sa.Column("hub_webhook_secret_sealed", sa.Text(), nullable=True))
+    # A plain ALTER, also on SQLite: a batch copy of the tenants table would have to drop a
+    # table that every other one refers to.
+    op.add_column("booking_tenants", sa.Column("hub_webhook_secret_sealed", sa.Text()))
     op.create_table(
         "booking_webhook_receipts",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
@@ -37,5 +38,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("booking_webhook_receipts")
-    with op.batch_alter_table("booking_tenants") as batch:
-        batch.drop_column("hub_webhook_secret_sealed")
+    op.drop_column("booking_tenants", "hub_webhook_secret_sealed")

@@ -17,14 +17,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("hub_clients") as batch:
-        batch.add_column(sa.Column("webhook_url", sa.String(length=500), nullable=True))
-        batch.add_column(sa.Column("webhook_secret_sealed", sa.Text(), nullable=True))
-        batch.add_column(
-            sa.Column(
-                "webhook_allow_private", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
-        )
+    # Plain ALTERs, also on SQLite: a batch copy of the clients table would have to drop a
+    # table that sites, grants and events refer to.
+    op.add_column("hub_clients", sa.Column("webhook_url", sa.String(length=500)))
+    op.add_column("hub_clients", sa.Column("webhook_secret_sealed", sa.Text()))
+    op.add_column(
+        "hub_clients",
+        sa.Column("webhook_allow_private", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.create_table(
         "hub_webhook_messages",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -55,7 +55,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_hub_webhook_messages_client_id"), table_name="hub_webhook_messages")
     op.drop_index("ix_hub_webhook_messages_state", table_name="hub_webhook_messages")
     op.drop_table("hub_webhook_messages")
-    with op.batch_alter_table("hub_clients") as batch:
-        batch.drop_column("webhook_allow_private")
-        batch.drop_column("webhook_secret_sealed")
-        batch.drop_column("webhook_url")
+    for column in ("webhook_allow_private", "webhook_secret_sealed", "webhook_url"):
+        op.drop_column("hub_clients", column)
