@@ -224,8 +224,9 @@ def insert_event_if_new(session: Session, values: dict[str, Any]) -> bool:
     else:
         statement = sqlite.insert(DoorEvent).values(**values)
     statement = statement.on_conflict_do_nothing(index_elements=["site_id", "external_id"])
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    # RETURNING, not rowcount: PostgreSQL's driver may report -1 for a skipped row, which
+    # would count (and send on) an event stored before as new.
+    return session.execute(statement.returning(DoorEvent.id)).first() is not None
 
 
 def client_events(

@@ -59,6 +59,8 @@ def send_webhook(ctx: HubContext, job: JobRun) -> None:
         client = session.get(Client, message.client_id)
         if client is None or not client.webhook_url or not client.webhook_secret_sealed:
             return  # removed meanwhile: `clear_webhook` made it a dead letter
+        # This try's number: the message counts its own (a job on its own schedule does not).
+        tries = message.attempts + 1
         url = client.webhook_url
         secret = ctx.box.open(client.webhook_secret_sealed)
         allow_private = client.webhook_allow_private or ctx.settings.hub_webhook_allow_private
@@ -76,19 +78,17 @@ def send_webhook(ctx: HubContext, job: JobRun) -> None:
         WEBHOOKS_SENT.labels("delivered").inc()
         return
     schedule = ctx.settings.hub_webhook_retry_seconds
-    if job.attempt > len(schedule):
+    if tries > len(schedule):
         _settle(ctx, message_id, delivered=False, error=error, dead=True)
         WEBHOOKS_SENT.labels("dead").inc()
-        log.warning(
-            "webhook message %s dead-lettered after %d tries: %s", message_id, job.attempt, error
-        )
+        log.warning("webhook message %s dead-lettered after %d tries: %s", message_id, tries, error)
         return
     _settle(ctx, message_id, delivered=False, error=error)
     WEBHOOKS_SENT.labels("failed").inc()
     # The schedule is the message's own: a probe of the peer must not hurry a failing receiver.
     raise RetryLater(
         f"webhook {message_id}: {error}",
-        after_seconds=schedule[job.attempt - 1],
+        after_seconds=schedule[tries - 1],
         keep_schedule=True,
     )
 

@@ -171,7 +171,7 @@ def _letter(message: WebhookMessage) -> DeadLetterOut:
 
 def replay(ctx: HubContext, session: Session, message_id: str) -> DeadLetterOut:
     """Sends a dead letter again (same `webhook-id`, so a receiver that took it drops it), on a
-    fresh retry schedule."""
+    fresh retry schedule (its `attempts` count from zero again)."""
     message = session.get(WebhookMessage, message_id, with_for_update=True)
     if message is None:
         raise NotFound("unknown webhook message", field="message_id")
@@ -181,6 +181,7 @@ def replay(ctx: HubContext, session: Session, message_id: str) -> DeadLetterOut:
     if client is None or not has_webhook(client):
         raise Conflict("the client has no webhook", field="message_id", code="no_webhook")
     message.state = "pending"
+    message.attempts = 0
     message.last_error = None
     session.flush()
     ctx.jobs.enqueue(session, SEND_JOB, {"message_id": message.id}, peer=peer_of(client.id))
