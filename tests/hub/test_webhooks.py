@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hallkey.hub import issue_operator_key, webhook_targets
+from hallkey.hub import issue_operator_key
 from hallkey.hub.models import Client, DoorEvent, WebhookMessage
 from tests.hub.conftest import START, HubWorld, iso
 from tests.hub.webhook_receiver import Receiver
@@ -293,7 +293,7 @@ def test_webhook__name_resolves_inside_at_send_time__not_sent(
         address = answers[host]
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
-    monkeypatch.setattr(webhook_targets.socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr("hallkey.hub.webhook_targets.socket.getaddrinfo", fake_getaddrinfo)
     body = {"url": f"http://hooks.example.net:{server.port}/hook"}
     response = hub.http.put("/hub/v1/webhook", json=body, headers=hub.headers())
     assert response.status_code == 200, response.text
