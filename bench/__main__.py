@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench import load
+from bench.door_events import bench_door_events
 from hallkey.core.db import normalise_url
 
 
@@ -358,8 +359,9 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
         "--only",
-        choices=("hot", "load", "api", "pipeline"),
-        help="run only the hot paths, the load figures (api and pipeline), or one of those",
+        choices=("hot", "door", "load", "api", "pipeline"),
+        help="run only the hot paths, the door → booking event latency, the load figures (api"
+        " and pipeline), or one of those",
     )
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: any)")
     parser.add_argument("--api-seconds", type=float, default=10.0)
@@ -374,11 +376,13 @@ def main() -> None:
             f"load average at start: {os.getloadavg()[0]:.2f}"
             " (a shared machine: final figures need a quiet one)"
         )
+        if args.only in (None, "hot", "door"):
+            bench_door_events(base, demo, 30)
         if args.only is None or args.only == "hot":
             bench_end_to_end(base, demo, 30)
             bench_keypad(base, demo, args.credentials)
             bench_booking(base, demo, args.reservations)
-        if args.only != "hot":
+        if args.only not in ("hot", "door"):
             _roomy_doors(server, 1_000_000)
             first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
             slots = load.Slots(first=first)
