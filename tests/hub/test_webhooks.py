@@ -318,3 +318,30 @@ def test_delete_webhook__pending_become_dead_letters__events_forwarded_again(
     _push(hub, 2)
     assert "forward_events" in hub.queued_job_kinds()
     assert len(_messages(hub)) == 1
+
+
+def test_webhook__delivered_messages_past_retention__purged_dead_letters_kept(
+    hub: HubWorld, operator_key: str, receiver: tuple[Receiver, ServerThread]
+) -> None:
+    found, _ = receiver
+    _hook(hub, operator_key, receiver)
+    _push(hub, 1)
+    hub.run_jobs()
+    with hub.ctx.database.transaction() as session:
+        session.add(
+            WebhookMessage(
+                id="msg_dead",
+                client_id=hub.client_id,
+                type="door.event",
+                payload={},
+                state="dead",
+                attempts=7,
+                last_error="http_500",
+                created_at=hub.clock.now(),
+                delivered_at=None,
+            )
+        )
+    hub.clock.advance(timedelta(days=hub.ctx.settings.hub_retention_days, hours=2))
+    hub.run_jobs()
+    assert [(m.id, m.state) for m in _messages(hub)] == [("msg_dead", "dead")]
+    assert len(found.taken) == 1

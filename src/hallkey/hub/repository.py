@@ -21,6 +21,7 @@ from hallkey.hub.models import (
     GrantDoor,
     GrantWindow,
     Site,
+    WebhookMessage,
 )
 
 
@@ -390,6 +391,17 @@ def purge_sms_answers(session: Session, cutoff: datetime) -> int:
     """Deletes the answers to inbound SMS (with their number) made before `cutoff`."""
     result = session.execute(
         delete(Delivery).where(Delivery.grant_id.is_(None), Delivery.created_at <= cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_delivered_webhooks(session: Session, cutoff: datetime) -> int:
+    """Deletes webhook messages acknowledged before `cutoff` (dead letters stay for the
+    operator)."""
+    result = session.execute(
+        delete(WebhookMessage).where(
+            WebhookMessage.state == "delivered", WebhookMessage.delivered_at <= cutoff
+        )
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -384,6 +384,9 @@ def purge_recipients(ctx: HubContext, job: JobRun) -> timedelta:
         cutoff = retention_cutoff(now, ctx.settings.hub_retention_days)
         count = repo.purge_recipients(session, cutoff, now)
         answers = repo.purge_sms_answers(session, cutoff)
+        webhooks_purged = repo.purge_delivered_webhooks(session, cutoff)
+    if webhooks_purged:
+        log.info("%d delivered webhook messages past retention deleted", webhooks_purged)
     if answers:
         log.info("%d answers to inbound SMS past retention deleted", answers)
     if count:
