@@ -10,6 +10,7 @@ from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import once_id
+from hallkey.hub import repository as repo
 from hallkey.hub import webhooks
 from hallkey.hub.context import HubContext
 from hallkey.hub.forwarding import event_body
@@ -45,10 +46,17 @@ def client_webhook(session: Session, client_id: str) -> bool:
     return client is not None and webhooks.has_webhook(client)
 
 
-def send_by_webhook(
-    ctx: HubContext, session: Session, values: dict[str, Any], door_name: str
-) -> None:
-    """Queues a newly stored door event (its row `values`, stored with `forwarded_at` set so
-    the forwarding job leaves it alone) as a `door.event` message to the client's webhook."""
-    body = event_body(DoorEvent(**values), door_name)
-    webhooks.enqueue_message(ctx, session, values["client_id"], webhooks.DOOR_EVENT, body)
+def store_event(
+    ctx: HubContext, session: Session, values: dict[str, Any], door_name: str, *, by_webhook: bool
+) -> bool:
+    """Stores a door event (its row `values`) unless its site has it already; tells whether it
+    was new. A client with a webhook gets it as a `door.event` message in this transaction (the
+    row is marked forwarded, so the forwarding job leaves it alone); for any other the caller
+    runs `enqueue_forwarding` once for all it stored."""
+    values = {**values, "forwarded_at": ctx.clock.now() if by_webhook else None}
+    if not repo.insert_event_if_new(session, values):
+        return False
+    if by_webhook:
+        body = event_body(DoorEvent(**values), door_name)
+        webhooks.enqueue_message(ctx, session, values["client_id"], webhooks.DOOR_EVENT, body)
+    return True

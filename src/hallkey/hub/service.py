@@ -327,12 +327,9 @@ def ingest_controller_events(
             "reason": event.reason,
             "at": event.at,
             "received_at": now,
-            "forwarded_at": now if by_webhook else None,
         }
-        if repo.insert_event_if_new(session, values):
+        if events.store_event(ctx, session, values, door.name, by_webhook=by_webhook):
             stored += 1
-            if by_webhook:
-                events.send_by_webhook(ctx, session, values, door.name)
     if stored and not by_webhook:
         events.enqueue_forwarding(ctx, session, site.client_id)
     if rejected:
