@@ -12,25 +12,17 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from hallkey.booking.models import AccessEvent, Reservation, Tenant, WebhookReceipt
-from tests.booking.conftest import Booking, reservation_body
+from tests.booking.conftest import Booking
+from tests.booking.test_access_events import event, reserve
 
 SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
 OTHER_SECRET = "whsec_" + "b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItMTI="
-START = "2026-05-04T10:00:00Z"
-END = "2026-05-04T12:00:00Z"
 
 
 def _set_secret(booking: Booking, slug: str = "testby", secret: str = SECRET) -> None:
     with booking.ctx.database.transaction() as session:
         tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).one()
         tenant.hub_webhook_secret_sealed = booking.ctx.box.seal(secret)
-
-
-def _reserve(booking: Booking) -> Any:
-    body = reservation_body(booking.resource_id, START, END)
-    response = booking.client.post("/api/v1/reservations", json=body, headers=booking.headers())
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def _show_granted(booking: Booking, reservation_id: str) -> int:
@@ -68,20 +60,6 @@ def _send(
     return response
 
 
-def _door_event(ref: str, event_id: str = "hev_1", **extra: Any) -> dict[str, Any]:
-    body = {
-        "id": event_id,
-        "ref": ref,
-        "door": "dor_a",
-        "door_name": "Main door",
-        "kind": "access_granted",
-        "reason": None,
-        "at": "2026-05-04T10:05:00Z",
-    }
-    body.update(extra)
-    return body
-
-
 def _reservation(booking: Booking, reservation_id: str) -> Any:
     got = booking.client.get(f"/api/v1/reservations/{reservation_id}", headers=booking.headers())
     assert got.status_code == 200
@@ -96,8 +74,8 @@ def _sync_jobs(booking: Booking) -> int:
 
 def test_hub_webhook__signed_door_event__stored_on_its_reservation(booking: Booking) -> None:
     _set_secret(booking)
-    created = _reserve(booking)
-    response = _send(booking, "door.event", _door_event(created["ref"]))
+    created = reserve(booking)
+    response = _send(booking, "door.event", event("hev_1", created["ref"]))
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "taken"}
     events = _reservation(booking, created["id"])["events"]
@@ -106,17 +84,17 @@ def test_hub_webhook__signed_door_event__stored_on_its_reservation(booking: Book
 
 def test_hub_webhook__same_webhook_id_twice__taken_once(booking: Booking) -> None:
     _set_secret(booking)
-    created = _reserve(booking)
-    assert _send(booking, "door.event", _door_event(created["ref"])).json()["status"] == "taken"
-    again = _send(booking, "door.event", _door_event(created["ref"], "hev_2"))
+    created = reserve(booking)
+    assert _send(booking, "door.event", event("hev_1", created["ref"])).json()["status"] == "taken"
+    again = _send(booking, "door.event", event("hev_2", created["ref"]))
     assert again.status_code == 200 and again.json() == {"status": "duplicate"}
     assert booking.count(AccessEvent) == 1
 
 
 def test_hub_webhook__wrong_secret__401_and_nothing_stored(booking: Booking) -> None:
     _set_secret(booking)
-    created = _reserve(booking)
-    response = _send(booking, "door.event", _door_event(created["ref"]), secret=OTHER_SECRET)
+    created = reserve(booking)
+    response = _send(booking, "door.event", event("hev_1", created["ref"]), secret=OTHER_SECRET)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "bad_signature"
     assert booking.count(AccessEvent) == 0 and booking.count(WebhookReceipt) == 0
@@ -124,16 +102,16 @@ def test_hub_webhook__wrong_secret__401_and_nothing_stored(booking: Booking) -> 
 
 def test_hub_webhook__body_changed_after_signing__401(booking: Booking) -> None:
     _set_secret(booking)
-    created = _reserve(booking)
-    response = _send(booking, "door.event", _door_event(created["ref"]), tamper=True)
+    created = reserve(booking)
+    response = _send(booking, "door.event", event("hev_1", created["ref"]), tamper=True)
     assert response.status_code == 401
     assert booking.count(AccessEvent) == 0
 
 
 def test_hub_webhook__stale_timestamp__401_and_nothing_stored(booking: Booking) -> None:
     _set_secret(booking)
-    created = _reserve(booking)
-    body = json.dumps({"type": "door.event", "data": _door_event(created["ref"])})
+    created = reserve(booking)
+    body = json.dumps({"type": "door.event", "data": event("hev_1", created["ref"])})
     signed_at = booking.clock.now()
     headers = {
         "webhook-id": "msg_old",
@@ -151,23 +129,23 @@ def test_hub_webhook__missing_headers_or_no_secret__401(booking: Booking) -> Non
     response = booking.client.post("/api/v1/hub-webhook/testby", content=b"{}")
     assert response.status_code == 401
     # The tenant has no webhook secret yet: nothing can be verified.
-    created = _reserve(booking)
-    assert _send(booking, "door.event", _door_event(created["ref"])).status_code == 401
+    created = reserve(booking)
+    assert _send(booking, "door.event", event("hev_1", created["ref"])).status_code == 401
 
 
 def test_hub_webhook__signed_for_one_tenant__refused_at_another(booking: Booking) -> None:
     _set_secret(booking)
     _set_secret(booking, "annenby", OTHER_SECRET)
-    created = _reserve(booking)
-    response = _send(booking, "door.event", _door_event(created["ref"]), slug="annenby")
+    created = reserve(booking)
+    response = _send(booking, "door.event", event("hev_1", created["ref"]), slug="annenby")
     assert response.status_code == 401
     assert booking.count(AccessEvent) == 0
 
 
 def test_hub_webhook__invalid_door_event__422_and_not_marked_taken(booking: Booking) -> None:
     _set_secret(booking)
-    created = _reserve(booking)
-    bad = _door_event(created["ref"], kind="")
+    created = reserve(booking)
+    bad = event("hev_1", created["ref"], kind="")
     response = _send(booking, "door.event", bad)
     assert response.status_code == 422, response.text
     assert booking.count(AccessEvent) == 0 and booking.count(WebhookReceipt) == 0
@@ -177,7 +155,7 @@ def test_hub_webhook__grant_revoked_at_the_hub__shown_revoked_at_once_and_asked_
     booking: Booking,
 ) -> None:
     _set_secret(booking)
-    created = _reserve(booking)
+    created = reserve(booking)
     version = _show_granted(booking, created["id"])
     jobs_before = _sync_jobs(booking)
     data = {"ref": created["ref"], "state": "revoked", "revision": version, "doors": []}
@@ -190,7 +168,7 @@ def test_hub_webhook__grant_revoked_at_the_hub__shown_revoked_at_once_and_asked_
 
 def test_hub_webhook__grant_state_of_an_older_revision__changes_nothing(booking: Booking) -> None:
     _set_secret(booking)
-    created = _reserve(booking)
+    created = reserve(booking)
     version = _show_granted(booking, created["id"])
     data = {"ref": created["ref"], "state": "revoked", "revision": version - 1, "doors": []}
     assert _send(booking, "grant.state", data).status_code == 200
@@ -202,7 +180,7 @@ def test_hub_webhook__a_door_fails_then_is_programmed__error_shown_then_cleared(
     booking: Booking,
 ) -> None:
     _set_secret(booking)
-    created = _reserve(booking)
+    created = reserve(booking)
     version = _show_granted(booking, created["id"])
     failed = {
         "ref": created["ref"],

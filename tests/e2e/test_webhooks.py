@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,8 @@ from sqlalchemy import select
 from hallkey.hub.models import DoorEvent, WebhookMessage
 from tests.conftest import DatabaseUrlFactory
 from tests.e2e.harness import Deployment, Mode, deployment
+from tests.e2e.test_story import CUSTOMER, NOW, book, reservation
 from tests.servers import wait_for
-
-NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
-CUSTOMER = {"name": "Kari Nordmann", "phone": "+47 912 34 567", "email": "kari@example.org"}
 
 
 @pytest.fixture(params=["combined", "split"])
@@ -31,30 +29,8 @@ def running(
         yield deployed
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def _book(d: Deployment) -> dict[str, Any]:
-    body = {
-        "resource_id": d.demo["resources"][0]["id"],
-        "start": _iso(NOW + timedelta(minutes=5)),
-        "end": _iso(NOW + timedelta(minutes=65)),
-        "customer": CUSTOMER,
-    }
-    with d.booking() as api:
-        response = api.post("/api/v1/reservations", json=body)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
-
-
-def _reservation(d: Deployment, reservation_id: str) -> dict[str, Any]:
-    with d.booking() as api:
-        response = api.get(f"/api/v1/reservations/{reservation_id}")
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
+def _book(d: Deployment) -> Any:
+    return book(d, NOW + timedelta(minutes=5), NOW + timedelta(minutes=65), CUSTOMER)
 
 
 def _hub_messages(d: Deployment, kind: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -67,19 +43,19 @@ def _hub_messages(d: Deployment, kind: str) -> list[tuple[str, str, dict[str, An
 def test_door_event__reaches_the_booking_by_the_verified_webhook(running: Deployment) -> None:
     d = running
     created = _book(d)
-    wait_for(lambda: _reservation(d, created["id"])["access"]["state"] == "granted", timeout=30)
+    wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "granted", timeout=30)
     wait_for(lambda: d.door_states(created["ref"]) == {"programmed"}, timeout=30)
-    code = _reservation(d, created["id"])["access"]["code_formatted"]
+    code = reservation(d, created["id"])["access"]["code_formatted"]
     door = d.demo["resources"][0]["doors"][0]
 
     typed_at = time.monotonic()
     with d.locks() as locks:
         answer = locks.post(f"/locks/v1/doors/{door}/keypad", json={"code": code}).json()
     assert answer == {"granted": True, "ref": created["ref"]}
-    wait_for(lambda: _reservation(d, created["id"])["events"], timeout=15)
+    wait_for(lambda: reservation(d, created["id"])["events"], timeout=15)
     seconds = time.monotonic() - typed_at
 
-    events = _reservation(d, created["id"])["events"]
+    events = reservation(d, created["id"])["events"]
     assert [(e["door"], e["kind"]) for e in events] == [(door, "access_granted")]
     # It came by the webhook, acknowledged, and the forwarding job never had it.
     sent = _hub_messages(d, "door.event")
@@ -99,8 +75,8 @@ def test_grant_revoked_at_the_hub__booking_stops_showing_the_code_without_pollin
 ) -> None:
     d = running
     created = _book(d)
-    wait_for(lambda: _reservation(d, created["id"])["access"]["state"] == "granted", timeout=30)
-    shown = _reservation(d, created["id"])
+    wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "granted", timeout=30)
+    shown = reservation(d, created["id"])
     assert shown["access"]["code"]
     # Revoked at the hub, not by the booking (as an operator or another tool of the client
     # would); the booking's worker is not asked to poll.
@@ -109,7 +85,7 @@ def test_grant_revoked_at_the_hub__booking_stops_showing_the_code_without_pollin
     assert response.status_code == 200, response.text
 
     def shows_no_key() -> bool:
-        access = _reservation(d, created["id"])["access"]
+        access = reservation(d, created["id"])["access"]
         return access["state"] in ("revoked", "failed") and access.get("code") is None
 
     wait_for(shows_no_key, timeout=15)

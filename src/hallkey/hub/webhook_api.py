@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.errors import NotFound
 from hallkey.core.schemas import ERROR_RESPONSES
-from hallkey.hub import operator, service, webhooks
+from hallkey.hub import service, webhooks
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import Client
+from hallkey.hub.operator_api import operator_router
 from hallkey.hub.webhook_schemas import (
     DeadLetterOut,
     NewWebhookOut,
@@ -62,18 +63,7 @@ def build_client_router(ctx: HubContext) -> APIRouter:
 
 def build_operator_router(ctx: HubContext) -> APIRouter:
     """Returns the operator's webhook endpoints."""
-    key = database_key(
-        ctx.database,
-        operator.authenticate_operator,
-        scheme_name="hubOperatorKey",
-        description="hub operator key",
-    )
-    router = APIRouter(
-        prefix="/hub/v1/operator",
-        tags=["hub operator"],
-        responses=ERROR_RESPONSES,
-        dependencies=[Security(key)],
-    )
+    router = operator_router(ctx)
 
     def client_of(session: Session, client_id: str) -> Client:
         client = session.get(Client, client_id, with_for_update=True)
