@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hallkey.hub import issue_operator_key
 from hallkey.hub.models import Client, DoorEvent, WebhookMessage
+from hallkey.hub.webhook_sender import next_wait
 from tests.hub.conftest import START, HubWorld, iso
 from tests.hub.webhook_receiver import Receiver
 from tests.servers import ServerThread, serving
@@ -338,6 +339,7 @@ def test_webhook__delivered_messages_past_retention__purged_dead_letters_kept(
                 attempts=7,
                 last_error="http_500",
                 created_at=hub.clock.now(),
+                retry_from_at=hub.clock.now(),
                 delivered_at=None,
             )
         )
@@ -345,3 +347,31 @@ def test_webhook__delivered_messages_past_retention__purged_dead_letters_kept(
     hub.run_jobs()
     assert [(m.id, m.state) for m in _messages(hub)] == [("msg_dead", "dead")]
     assert len(found.taken) == 1
+
+
+def test_next_wait__tries_at_fixed_points__none_after_the_last() -> None:
+    schedule = (5.0, 30.0, 120.0)
+    assert next_wait(schedule, timedelta(0)) == 5.0
+    assert next_wait(schedule, timedelta(seconds=5)) == 30.0
+    # A probe's early try (at 12 s) neither uses up nor pushes back the next point (35 s).
+    assert next_wait(schedule, timedelta(seconds=12)) == 23.0
+    assert next_wait(schedule, timedelta(seconds=154)) == 1.0
+    assert next_wait(schedule, timedelta(seconds=155)) is None
+
+
+def test_webhook__receiver_back__one_message_through_wakes_the_others(
+    hub: HubWorld, operator_key: str, receiver: tuple[Receiver, ServerThread]
+) -> None:
+    found, _ = receiver
+    _hook(hub, operator_key, receiver)
+    found.fail_with = [500, 500, 500]
+    _push(hub, 1)
+    hub.run_jobs()
+    _push(hub, 2)
+    hub.run_jobs()
+    hub.clock.advance(timedelta(seconds=5))
+    hub.run_jobs()  # both tried again at 5 s: the first fails, the second goes through...
+    # ...and wakes the first, waiting 30 s more, at once: the receiver is back.
+    hub.run_jobs()
+    assert len(found.taken) == 2, found.tries
+    assert {m.state for m in _messages(hub)} == {"delivered"}

@@ -1,5 +1,5 @@
-"""Sending one webhook message: signed (Standard Webhooks), posted, retried on a schedule,
-dead-lettered after the last try.
+"""Sending one webhook message: signed (Standard Webhooks), posted, retried on a schedule
+(and as soon as the receiver answers again), dead-lettered when the schedule is over.
 
 The body is `{"type", "timestamp", "data"}`; the headers `webhook-id` (the message id, the same
 on every try), `webhook-timestamp` (this try's time) and `webhook-signature` (`v1,` and the
@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Sequence
+from datetime import timedelta
 
 import httpx
 from prometheus_client import Counter
@@ -59,8 +61,8 @@ def send_webhook(ctx: HubContext, job: JobRun) -> None:
         client = session.get(Client, message.client_id)
         if client is None or not client.webhook_url or not client.webhook_secret_sealed:
             return  # removed meanwhile: `clear_webhook` made it a dead letter
-        # This try's number: the message counts its own (a job on its own schedule does not).
         tries = message.attempts + 1
+        retry_from = message.retry_from_at
         url = client.webhook_url
         secret = ctx.box.open(client.webhook_secret_sealed)
         allow_private = client.webhook_allow_private or ctx.settings.hub_webhook_allow_private
@@ -77,20 +79,36 @@ def send_webhook(ctx: HubContext, job: JobRun) -> None:
         _settle(ctx, message_id, delivered=True, error=None)
         WEBHOOKS_SENT.labels("delivered").inc()
         return
-    schedule = ctx.settings.hub_webhook_retry_seconds
-    if tries > len(schedule):
+    wait = next_wait(ctx.settings.hub_webhook_retry_seconds, ctx.clock.now() - retry_from)
+    if wait is None:
         _settle(ctx, message_id, delivered=False, error=error, dead=True)
         WEBHOOKS_SENT.labels("dead").inc()
-        log.warning("webhook message %s dead-lettered after %d tries: %s", message_id, tries, error)
+        log.warning(
+            "webhook message %s dead-lettered after %d tries: %s", message_id, tries, error
+        )
         return
     _settle(ctx, message_id, delivered=False, error=error)
     WEBHOOKS_SENT.labels("failed").inc()
-    # The schedule is the message's own: a probe of the peer must not hurry a failing receiver.
-    raise RetryLater(
-        f"webhook {message_id}: {error}",
-        after_seconds=schedule[tries - 1],
-        keep_schedule=True,
-    )
+    # A failed try towards the client's peer: while it waits, the worker's peer probe tries one
+    # of the client's messages every few seconds, and the first that goes through wakes all the
+    # others, so a receiver that is back gets its backlog at once, whatever the schedule.
+    raise RetryLater(f"webhook {message_id}: {error}", after_seconds=wait)
+
+
+def next_wait(schedule: Sequence[float], elapsed: timedelta) -> float | None:
+    """Returns the seconds until the next try of a message that failed `elapsed` after its
+    schedule started, or None when the schedule is over (it is then a dead letter).
+
+    The tries are at fixed points (5 s, 35 s, 2 min 35 s, … after the start), so a try made
+    early by a probe does not push the later ones back or use one up.
+    """
+    seconds = elapsed.total_seconds()
+    point = 0.0
+    for wait in schedule:
+        point += wait
+        if point > seconds:
+            return point - seconds
+    return None
 
 
 def _post(

@@ -2,9 +2,10 @@
 Webhooks specification says.
 
 Each message is a row written in the same transaction as the change it tells of (the outbox),
-with one `send_webhook` job that posts it at once, retries it on the settings' schedule, and
-then dead-letters it for an operator to replay. While a client has a webhook its door events
-go there instead of through the forwarding job (which stays for clients without one).
+with one `send_webhook` job that posts it at once, retries it on the settings' schedule (and
+sooner when the receiver answers again), and then dead-letters it for an operator to replay.
+While a client has a webhook its door events go there instead of through the forwarding job
+(which stays for clients without one).
 Services only: the caller owns the transaction.
 """
 
@@ -120,6 +121,7 @@ def enqueue_message(
         attempts=0,
         last_error=None,
         created_at=ctx.clock.now(),
+        retry_from_at=ctx.clock.now(),
         delivered_at=None,
     )
     session.add(message)
@@ -182,6 +184,7 @@ def replay(ctx: HubContext, session: Session, message_id: str) -> DeadLetterOut:
         raise Conflict("the client has no webhook", field="message_id", code="no_webhook")
     message.state = "pending"
     message.attempts = 0
+    message.retry_from_at = ctx.clock.now()
     message.last_error = None
     session.flush()
     ctx.jobs.enqueue(session, SEND_JOB, {"message_id": message.id}, peer=peer_of(client.id))
