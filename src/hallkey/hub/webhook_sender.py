@@ -83,9 +83,7 @@ def send_webhook(ctx: HubContext, job: JobRun) -> None:
     if wait is None:
         _settle(ctx, message_id, delivered=False, error=error, dead=True)
         WEBHOOKS_SENT.labels("dead").inc()
-        log.warning(
-            "webhook message %s dead-lettered after %d tries: %s", message_id, tries, error
-        )
+        log.warning("webhook message %s dead-lettered after %d tries: %s", message_id, tries, error)
         return
     _settle(ctx, message_id, delivered=False, error=error)
     WEBHOOKS_SENT.labels("failed").inc()
