@@ -174,7 +174,12 @@ def test_scopes__unknown_or_no_scope__cannot_be_issued(booking: Booking) -> None
         assert caught.value.field == "scopes"
 
 
-PUBLIC = {("get", "/api/v1/resources"), ("get", "/api/v1/resources/{resource_id}/availability")}
+PUBLIC = {
+    ("get", "/api/v1/resources"),
+    ("get", "/api/v1/resources/{resource_id}/availability"),
+    # The hub's webhook: no token, its signature is the proof (tests/booking/test_hub_webhook.py).
+    ("post", "/api/v1/hub-webhook/{slug}"),
+}
 
 
 def test_scopes__every_endpoint_but_the_public_ones__declares_the_scope_it_needs(

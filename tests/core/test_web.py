@@ -110,7 +110,12 @@ def test_api_key__right_secret_under_another_kinds_prefix__401(
     [
         (
             "/api/openapi.json",
-            {("get", "/api/v1/resources"), ("get", "/api/v1/resources/{resource_id}/availability")},
+            {
+                ("get", "/api/v1/resources"),
+                ("get", "/api/v1/resources/{resource_id}/availability"),
+                # Signed by the hub (Standard Webhooks), no bearer key: as the SMS gateway's.
+                ("post", "/api/v1/hub-webhook/{slug}"),
+            },
         ),
         ("/hub/openapi.json", {("get", "/hub/v1/keys"), ("post", "/hub/v1/sms/inbound")}),
         ("/locks/openapi.json", set()),
