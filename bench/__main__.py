@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench import keypad, load
+from bench.door_events import bench_door_events
 from bench.smtp import bench_smtp
 from hallkey.core.db import normalise_url
 
@@ -354,10 +355,10 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
         "--only",
-        choices=("hot", "load", "api", "pipeline", "smtp", "keypad"),
-        help="run only the hot paths, the load figures (api and pipeline), one of those, "
-        "the emails a second through an SMTP server, or the keypad decision at 1k, 100k and "
-        "1M stored codes",
+        choices=("hot", "door", "load", "api", "pipeline", "smtp", "keypad"),
+        help="run only the hot paths, the door → booking event latency, the load figures (api "
+        "and pipeline), one of those, the emails a second through an SMTP server, or the keypad "
+        "decision at 1k, 100k and 1M stored codes",
     )
     parser.add_argument(
         "--keypad-max", type=int, default=1_000_000, help="the largest keypad level to fill"
@@ -379,6 +380,10 @@ def main() -> None:
             f"load average at start: {os.getloadavg()[0]:.2f}"
             " (a shared machine: final figures need a quiet one)"
         )
+        if args.only in (None, "hot", "door"):
+            bench_door_events(base, demo, 30)
+        if args.only in (None, "hot", "door"):
+            bench_door_events(base, demo, 30)
         if args.only is None or args.only == "hot":
             bench_end_to_end(base, demo, 30)
             bench_keypad(base, demo, args.credentials)
@@ -394,7 +399,7 @@ def main() -> None:
                 levels=levels,
                 report=keypad.print_row,
             )
-        if args.only not in ("hot", "keypad"):
+        if args.only not in ("hot", "keypad", "door"):
             _roomy_doors(server, 1_000_000)
             first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
             slots = load.Slots(first=first)

@@ -182,6 +182,8 @@ PUBLIC = {
     ("post", "/api/v1/session"),
     ("get", "/api/v1/session"),
     ("delete", "/api/v1/session"),
+    # The hub's webhook: no token, its signature is the proof (tests/booking/test_hub_webhook.py).
+    ("post", "/api/v1/hub-webhook/{slug}"),
 }
 
 

@@ -118,6 +118,8 @@ def test_api_key__right_secret_under_another_kinds_prefix__401(
                 ("post", "/api/v1/session"),
                 ("get", "/api/v1/session"),
                 ("delete", "/api/v1/session"),
+                # Signed by the hub (Standard Webhooks), no bearer key: as the SMS gateway's.
+                ("post", "/api/v1/hub-webhook/{slug}"),
             },
         ),
         ("/hub/openapi.json", {("get", "/hub/v1/keys"), ("post", "/hub/v1/sms/inbound")}),

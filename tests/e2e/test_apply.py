@@ -115,6 +115,10 @@ def test_apply__new_municipality__dry_run_then_apply_then_nothing_and_its_door_o
     assert set(done.keys["staff_passwords"]) == {"ola"}  # the admin's came from the environment
     after = _everything(op)
     assert after != before
+    # The hub client's webhook posts to this tenant's receiver, which holds its secret.
+    assert after["tenant"]["has_hub_webhook_secret"] is True
+    hooked = [c["webhook_url"] for c in after["clients"] if c["id"] == done.ids["hub_client"]]
+    assert hooked == [f"{d.urls.booking}/api/v1/hub-webhook/fjellby"]
 
     again = op.apply(FJELLBY)
     assert again.changes == []

@@ -8,7 +8,9 @@ the context that needs them at once; those meant for people are returned in `Out
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +72,8 @@ class _Run:
         self.hub_api_key: str | None = None
         self.client_id: str | None = None
         self.client: dict[str, Any] | None = None
+        self.tenant_body: dict[str, Any] = {}
+        self.tenant_has_webhook_secret = False
 
     def change(self, text: str) -> bool:
         """Records a change; tells whether to make it (not in a dry run)."""
@@ -298,6 +302,25 @@ class _Run:
         body = {"events_url": url, "events_token": made["token"]}
         self.call(self.hub, "PATCH", f"/hub/v1/operator/clients/{self.client_id}", body)
 
+    def client_webhook(self, tenant_exists: bool) -> None:
+        """Wires the hub client's webhook to the booking system: a new secret for both."""
+        slug = self.setup.tenant.slug
+        url = f"{self.booking.public_url}/api/v1/hub-webhook/{slug}"
+        client = self.client
+        wired = client is not None and client.get("webhook_url") == url
+        if wired and self.tenant_has_webhook_secret:
+            return
+        if not self.change(f"~ hub client {self.setup.hub.client!r}: webhook to booking"):
+            return
+        assert tenant_exists and self.client_id is not None
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        # The booking first: a hub signing with a secret the booking lacks would be refused.
+        body = {**self.tenant_body, "hub_webhook_secret": secret}
+        self.call(self.booking, "PUT", f"/api/v1/tenants/{slug}", body)
+        # The operator's own file names the booking's address: it may be an inside one.
+        hook = {"url": url, "secret": secret, "allow_private": True}
+        self.call(self.hub, "PUT", f"/hub/v1/operator/clients/{self.client_id}/webhook", hook)
+
     # --- the booking system -------------------------------------------------------------
 
     def tenant(self) -> bool:
@@ -312,6 +335,7 @@ class _Run:
             "hub_url": self.hub.public_url,
             "hostnames": sorted(h.lower().rstrip(".") for h in spec.hostnames),
         }
+        self.tenant_body = wanted
         if response.status_code == 404:
             if self.client is not None and self.hub_api_key is None:
                 raise ApplyError(
@@ -328,6 +352,7 @@ class _Run:
             return True
         have = response.json()
         self.out.ids["tenant"] = have["id"]
+        self.tenant_has_webhook_secret = bool(have.get("has_hub_webhook_secret"))
         differs = sorted(key for key, value in wanted.items() if have[key] != value)
         if self.hub_api_key is not None:
             differs.append("hub_api_key")
@@ -462,4 +487,5 @@ def apply_setup(
     run.venues(tenant_exists)
     apply_staff(run, tenant_exists)
     run.client_events(tenant_exists)
+    run.client_webhook(tenant_exists)
     return run.out

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, Security
+from fastapi import APIRouter, Depends, Query, Request, Response, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from hallkey.booking import (
     customers,
     doors,
     events,
+    hub_webhook,
     prices,
     public,
     scopes,
@@ -39,6 +40,7 @@ from hallkey.booking.schemas import (
     ReservationMove,
     ReservationOut,
     ResourceOut,
+    WebhookAck,
 )
 from hallkey.core.batches import BatchAnswer
 from hallkey.core.errors import NotFound
@@ -281,4 +283,19 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             tenant_id = tenant_of(request, session, scopes.EVENTS_WRITE)
             return events.record_access_events(ctx, session, tenant_id, body.events)
 
+    @open_router.post("/hub-webhook/{slug}", response_model=WebhookAck)
+    def hub_webhook_message(
+        slug: str, request: Request, body: Annotated[bytes, Depends(raw_body)]
+    ) -> WebhookAck:
+        """Receives one signed message of the hub's webhook (a door event, a grant state);
+        a wrong signature or a stale timestamp is a 401 and stores nothing."""
+        with transaction() as session:
+            outcome = hub_webhook.receive(ctx, session, slug, body, request.headers)
+        return WebhookAck(status=outcome)
+
     return [open_router, router]
+
+
+async def raw_body(request: Request) -> bytes:
+    """Returns the request's body as sent: a signature covers these very bytes."""
+    return await request.body()

@@ -51,6 +51,8 @@ class Tenant(Base):
     hub_url: Mapped[str] = mapped_column(String(500))
     # The tenant's client key at the hub, sealed with the context's SecretBox.
     hub_api_key_sealed: Mapped[str] = mapped_column(Text)
+    # The secret with which the hub signs its webhook messages to this tenant, sealed.
+    hub_webhook_secret_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -247,6 +249,16 @@ class AccessEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookReceipt(Base):
+    """A hub webhook message taken (by its `webhook-id`): a repeat of it changes nothing."""
+
+    __tablename__ = "booking_webhook_receipts"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

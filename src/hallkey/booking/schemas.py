@@ -299,3 +299,10 @@ class AccessEventsIn(_Strict):
         max_length=MAX_EVENTS_PER_BATCH,
         description="door events shaped as AccessEventIn; bad ones are listed in `rejected`",
     )
+
+
+class WebhookAck(BaseModel):
+    """What became of a hub webhook message: `taken`, `duplicate` (its id was seen) or
+    `ignored` (a type this version does not handle)."""
+
+    status: Literal["taken", "duplicate", "ignored"]

@@ -115,6 +115,7 @@ def tenant_view(session: Session, slug: str) -> TenantOut:
         hub_url=tenant.hub_url,
         hostnames=sorted(repo.hostnames_of(session, tenant.id)),
         tokens=[TokenSummary(id=t.id, name=t.name, scopes=list(t.scopes)) for t in live],
+        has_hub_webhook_secret=tenant.hub_webhook_secret_sealed is not None,
     )
 
 
@@ -136,6 +137,10 @@ def put_tenant(
             timezone=body.timezone,
             hostnames=body.hostnames or (),
         )
+        if body.hub_webhook_secret is not None:
+            created = session.scalars(select(Tenant).where(Tenant.slug == slug)).one()
+            created.hub_webhook_secret_sealed = ctx.box.seal(body.hub_webhook_secret)
+            session.flush()
         return tenant_view(session, slug), True
     domain.zone(body.timezone)
     tenant.name = body.name
@@ -143,6 +148,8 @@ def put_tenant(
     tenant.hub_url = body.hub_url.rstrip("/")
     if body.hub_api_key is not None:
         tenant.hub_api_key_sealed = ctx.box.seal(body.hub_api_key)
+    if body.hub_webhook_secret is not None:
+        tenant.hub_webhook_secret_sealed = ctx.box.seal(body.hub_webhook_secret)
     if body.hostnames is not None:
         provisioning.set_tenant_hostnames(
             ctx, session, tenant_id=tenant.id, hostnames=body.hostnames

@@ -26,6 +26,8 @@ class TenantPut(RequestModel):
     hub_url: str = Field(min_length=8, max_length=500, pattern=r"^https?://")
     hub_api_key: str | None = Field(default=None, min_length=8, max_length=200)
     hostnames: list[str] | None = Field(default=None, max_length=20)
+    # The secret the hub signs its webhook messages with (`whsec_…`); kept when left out.
+    hub_webhook_secret: str | None = Field(default=None, pattern=r"^whsec_[A-Za-z0-9+/=]{32,200}$")
 
     @field_validator("name")
     @classmethod
@@ -47,6 +49,7 @@ class TenantOut(BaseModel):
     hub_url: str
     hostnames: list[str]
     tokens: list[TokenSummary]
+    has_hub_webhook_secret: bool = False
 
 
 class TokenIn(RequestModel):

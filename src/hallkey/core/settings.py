@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     """Longest span of a grant, in days: from its first start (or now, if that is earlier)
     to its last end; a longer one is refused (422)."""
 
+    hub_webhook_allow_private: bool = False
+    """Lets every client's webhook point at a private, loopback or link-local address (a hub
+    and its booking systems on one inside network); an operator can allow it per client too."""
+
+    hub_webhook_retry_seconds: tuple[float, ...] = (5, 30, 120, 600, 3600, 21600)
+    """Waits between the tries of a webhook message (a JSON list in the environment: `[5, 30]`);
+    after the last one fails the message is dead-lettered for an operator to replay."""
+
     sms_number: str | None = None
     """The SMS gateway's number that guests with SMS access text (shown in their message)."""
 

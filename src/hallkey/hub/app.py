@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hallkey.core.web import ContextPart, database_part
-from hallkey.hub import operator_api
+from hallkey.hub import operator_api, webhook_api
 from hallkey.hub.api import build_routers
 from hallkey.hub.context import HubContext
 
@@ -14,7 +14,12 @@ def build_part(ctx: HubContext) -> ContextPart:
         name="hub",
         title="hallkey hub",
         openapi_path="/hub/openapi.json",
-        routers=[*build_routers(ctx), operator_api.build_router(ctx)],
+        routers=[
+            *build_routers(ctx),
+            operator_api.build_router(ctx),
+            webhook_api.build_client_router(ctx),
+            webhook_api.build_operator_router(ctx),
+        ],
         database=ctx.database,
         worker=ctx.worker,
         close=ctx.close,

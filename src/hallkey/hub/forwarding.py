@@ -50,19 +50,21 @@ class _Event:
     body: dict[str, Any]
 
 
+def event_body(event: DoorEvent, door_name: str) -> dict[str, Any]:
+    """Returns a door event as the client receives it (forwarded or by webhook)."""
+    return {
+        "id": event.id,
+        "ref": event.ref,
+        "door": event.door_id,
+        "door_name": door_name,
+        "kind": event.kind,
+        "reason": event.reason,
+        "at": event.at.isoformat().replace("+00:00", "Z"),
+    }
+
+
 def _wire(event: DoorEvent, door_name: str) -> _Event:
-    return _Event(
-        id=event.id,
-        body={
-            "id": event.id,
-            "ref": event.ref,
-            "door": event.door_id,
-            "door_name": door_name,
-            "kind": event.kind,
-            "reason": event.reason,
-            "at": event.at.isoformat().replace("+00:00", "Z"),
-        },
-    )
+    return _Event(id=event.id, body=event_body(event, door_name))
 
 
 def forward_client_events(ctx: HubContext, client_id: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hallkey.core.errors import Conflict, InvalidInput
 from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
+from hallkey.hub import webhooks
 from hallkey.hub.connectors.base import SCHEDULE
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import CredentialType, credential_type
@@ -165,6 +166,7 @@ def grant_access(
         outcome="ok",
         at=now,
     )
+    webhooks.grant_state_changed(ctx, session, grant)
     log.info("grant %s created for ref %s on %d doors", grant.id, grant.ref, len(doors))
     return grant, True
 
@@ -286,6 +288,7 @@ def _grant_again(
         outcome="granted_again",
         at=now,
     )
+    webhooks.grant_state_changed(ctx, session, grant)
     log.info("grant %s granted again (revision %d)", grant.id, grant.revision)
 
 
@@ -382,6 +385,8 @@ def update_access(
         outcome="changed" if to_program else "unchanged",
         at=now,
     )
+    if to_program:
+        webhooks.grant_state_changed(ctx, session, grant)
     return grant
 
 
@@ -413,4 +418,5 @@ def revoke_access(
         outcome="ok",
         at=now,
     )
+    webhooks.grant_state_changed(ctx, session, grant)
     return grant

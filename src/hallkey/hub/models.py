@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -37,6 +38,12 @@ class Client(Base):
     name: Mapped[str] = mapped_column(String(200))
     events_url: Mapped[str | None] = mapped_column(String(500))
     events_token_sealed: Mapped[str | None] = mapped_column(Text)
+    # The client's webhook: door events and grant states are posted there, signed with the
+    # secret (sealed); while it is set, the forwarding job leaves this client alone.
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    # Set only by an operator: the URL may point at a private or loopback address.
+    webhook_allow_private: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -255,6 +262,28 @@ class DoorEvent(Base):
     # Set (with `forwarded_at`) when the client refused this one event for good: it is kept
     # out of later batches instead of blocking them.
     forward_error: Mapped[str | None] = mapped_column(String(64))
+
+
+class WebhookMessage(Base):
+    """One message to a client's webhook (`door.event`, `grant.state`), kept until delivered;
+    one that exhausted its retries stays `dead` until an operator replays it."""
+
+    __tablename__ = "hub_webhook_messages"
+    # The operator's dead-letter list.
+    __table_args__ = (Index("ix_hub_webhook_messages_state", "state", "created_at"),)
+
+    # The `webhook-id` header: the same on every try, so the receiver can drop repeats.
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("hub_clients.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))  # "pending" | "delivered" | "dead"
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Where its retry schedule starts: its making, or the operator's latest replay.
+    retry_from_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

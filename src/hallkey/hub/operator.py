@@ -60,6 +60,7 @@ def _client_out(client: Client) -> ClientOut:
         name=client.name,
         events_url=client.events_url,
         has_events_token=client.events_token_sealed is not None,
+        webhook_url=client.webhook_url if client.webhook_secret_sealed else None,
     )
 
 

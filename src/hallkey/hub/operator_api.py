@@ -26,20 +26,25 @@ from hallkey.hub.operator_schemas import (
 )
 
 
-def build_router(ctx: HubContext) -> APIRouter:
-    """Returns the operator's router, with full paths."""
+def operator_router(ctx: HubContext) -> APIRouter:
+    """Returns an empty router under `/hub/v1/operator` that takes only a hub operator key."""
     key = database_key(
         ctx.database,
         operator.authenticate_operator,
         scheme_name="hubOperatorKey",
         description="hub operator key",
     )
-    router = APIRouter(
+    return APIRouter(
         prefix="/hub/v1/operator",
         tags=["hub operator"],
         responses=ERROR_RESPONSES,
         dependencies=[Security(key)],
     )
+
+
+def build_router(ctx: HubContext) -> APIRouter:
+    """Returns the operator's router, with full paths."""
+    router = operator_router(ctx)
 
     @router.get("/clients", response_model=list[ClientOut])
     def list_clients() -> list[ClientOut]:

@@ -28,6 +28,8 @@ class ClientOut(BaseModel):
     name: str
     events_url: str | None
     has_events_token: bool
+    # Where its webhook posts (its secret is never shown), or None.
+    webhook_url: str | None = None
 
 
 class NewClientOut(ClientOut):

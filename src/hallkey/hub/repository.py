@@ -22,6 +22,7 @@ from hallkey.hub.models import (
     GrantDoor,
     GrantWindow,
     Site,
+    WebhookMessage,
 )
 
 
@@ -230,8 +231,9 @@ def insert_event_if_new(session: Session, values: dict[str, Any]) -> bool:
     else:
         statement = sqlite.insert(DoorEvent).values(**values)
     statement = statement.on_conflict_do_nothing(index_elements=["site_id", "external_id"])
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    # RETURNING, not rowcount: PostgreSQL's driver may report -1 for a skipped row, which
+    # would count (and send on) an event stored before as new.
+    return session.execute(statement.returning(DoorEvent.id)).first() is not None
 
 
 def client_events(
@@ -395,6 +397,17 @@ def purge_sms_answers(session: Session, cutoff: datetime) -> int:
     """Deletes the answers to inbound SMS (with their number) made before `cutoff`."""
     result = session.execute(
         delete(Delivery).where(Delivery.grant_id.is_(None), Delivery.created_at <= cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_delivered_webhooks(session: Session, cutoff: datetime) -> int:
+    """Deletes webhook messages acknowledged before `cutoff` (dead letters stay for the
+    operator)."""
+    result = session.execute(
+        delete(WebhookMessage).where(
+            WebhookMessage.state == "delivered", WebhookMessage.delivered_at <= cutoff
+        )
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

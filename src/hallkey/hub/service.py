@@ -338,6 +338,7 @@ def ingest_controller_events(
         session, site.id, (event.door for _, event in valid), for_update=True
     )
     accepted = stored = 0
+    by_webhook = events.client_webhook(session, site.client_id)
     for index, event in valid:
         door = doors.get(event.door)
         if door is None:
@@ -351,24 +352,21 @@ def ingest_controller_events(
         door.online = True
         door.last_seen_at = now
         # Event ids are the site's own: the (site, external id) unique key scopes the dedup.
-        if repo.insert_event_if_new(
-            session,
-            {
-                "id": new_id("hev"),
-                "site_id": site.id,
-                "client_id": site.client_id,
-                "external_id": event.id,
-                "door_id": door.id,
-                "ref": event.ref,
-                "kind": event.kind,
-                "reason": event.reason,
-                "at": event.at,
-                "received_at": now,
-                "forwarded_at": None,
-            },
-        ):
+        values = {
+            "id": new_id("hev"),
+            "site_id": site.id,
+            "client_id": site.client_id,
+            "external_id": event.id,
+            "door_id": door.id,
+            "ref": event.ref,
+            "kind": event.kind,
+            "reason": event.reason,
+            "at": event.at,
+            "received_at": now,
+        }
+        if events.store_event(ctx, session, values, door.name, by_webhook=by_webhook):
             stored += 1
-    if stored:
+    if stored and not by_webhook:
         events.enqueue_forwarding(ctx, session, site.client_id)
     if rejected:
         events.EVENTS_REJECTED.inc(len(rejected))

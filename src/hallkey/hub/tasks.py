@@ -8,7 +8,15 @@ from datetime import timedelta
 from prometheus_client import Counter
 
 from hallkey.core.jobs import Handler, JobRun, RetryLater
-from hallkey.hub import forwarding, mqtt_events, reconcile, service, unlock_windows
+from hallkey.hub import (
+    forwarding,
+    mqtt_events,
+    reconcile,
+    service,
+    unlock_windows,
+    webhook_sender,
+    webhooks,
+)
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import (
     ERROR_CODES,
@@ -48,6 +56,7 @@ def handlers(ctx: HubContext) -> dict[str, Handler]:
         service.DELIVER_JOB: lambda job: sending.deliver(ctx, job),
         reminders.REMIND_JOB: lambda job: reminders.remind(ctx, job),
         service.FORWARD_JOB: lambda job: forward_events(ctx, job),
+        webhooks.SEND_JOB: lambda job: webhook_sender.send_webhook(ctx, job),
         PURGE_JOB: lambda job: purge_recipients(ctx, job),
         RECONCILE_ALL_JOB: lambda job: reconcile.reconcile_doors(ctx, job),
         reconcile.RECONCILE_DOOR_JOB: lambda job: reconcile.reconcile_door(ctx, job),
@@ -162,7 +171,10 @@ def _record_failure(
             return
         row.attempts += 1
         row.errors = [{"code": exc.code, "message": exc.message}]
-        if row.state != "failed" and (not retryable or row.attempts >= PROGRAM_TRIES_BEFORE_FAILED):
+        turns_failed = row.state != "failed" and (
+            not retryable or row.attempts >= PROGRAM_TRIES_BEFORE_FAILED
+        )
+        if turns_failed:
             row.state = "failed"
             # The operator's alert: ids and the error code only.
             DOOR_FAILURES.labels(exc.code if exc.code in ERROR_CODES else "other").inc()
@@ -183,6 +195,8 @@ def _record_failure(
             outcome=exc.code,
             at=now,
         )
+        if turns_failed:
+            webhooks.grant_state_changed(ctx, session, grant)
     log.info("grant %s door %s: %s (retryable=%s)", grant_id, door_id, exc.code, retryable)
 
 
@@ -202,7 +216,9 @@ def _record_success(
             row.state = "pending"
             return False
         row.programmed_version = max(row.programmed_version, version)
-        row.state = "programmed" if action == "program" else "revoked"
+        state = "programmed" if action == "program" else "revoked"
+        changed = row.state != state
+        row.state = state
         row.errors = []
         row.attempts = 0
         row.updated_at = now
@@ -215,6 +231,8 @@ def _record_success(
             outcome="ok",
             at=now,
         )
+        if changed:
+            webhooks.grant_state_changed(ctx, session, grant)
     log.info("grant %s door %s: %s ok", grant_id, door_id, action)
     return True
 
@@ -231,6 +249,9 @@ def purge_recipients(ctx: HubContext, job: JobRun) -> timedelta:
         cutoff = retention_cutoff(now, ctx.settings.hub_retention_days)
         count = repo.purge_recipients(session, cutoff, now)
         answers = repo.purge_sms_answers(session, cutoff)
+        webhooks_purged = repo.purge_delivered_webhooks(session, cutoff)
+    if webhooks_purged:
+        log.info("%d delivered webhook messages past retention deleted", webhooks_purged)
     if answers:
         log.info("%d answers to inbound SMS past retention deleted", answers)
     if count:

@@ -1,0 +1,143 @@
+"""The hub's webhook into the booking system: door events and grant states, signed as the
+Standard Webhooks specification says, verified with the tenant's secret.
+
+The signature is made by `standardwebhooks` and compared in constant time; the timestamp is
+checked against the context's Clock (the library's own `verify` reads the wall clock, which
+tests and simulations move). A message is taken once per `webhook-id`; a door event is stored
+exactly as `POST /access-events` stores it; a grant state makes a hub-side revocation or a
+failed door visible at once, and asks the hub again when the booking thinks it should be granted.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from standardwebhooks import Webhook
+
+from hallkey.booking import events
+from hallkey.booking import repository as repo
+from hallkey.booking.models import Tenant, WebhookReceipt
+from hallkey.booking.service import SYNC_ACCESS
+from hallkey.core.errors import InvalidInput, Unauthorized
+
+if TYPE_CHECKING:
+    from hallkey.booking.context import BookingContext
+
+log = logging.getLogger(__name__)
+
+TOLERANCE = timedelta(minutes=5)
+"""How far a message's timestamp may be from now (the specification's replay window)."""
+
+DOOR_FAILED = "door_failed"
+"""The reservation's `access_error` while a door of its grant failed at the hub."""
+
+
+def verify(secret: str, body: bytes, headers: Mapping[str, str], now: datetime) -> Any:
+    """Returns the parsed body of a message signed with `secret`; raises Unauthorized when a
+    header is missing, the timestamp is stale or no signature matches."""
+    msg_id = headers.get("webhook-id")
+    stamp = headers.get("webhook-timestamp")
+    signatures = headers.get("webhook-signature")
+    if not (msg_id and stamp and signatures):
+        raise Unauthorized("missing webhook headers", code="bad_signature")
+    try:
+        at = datetime.fromtimestamp(int(stamp), UTC)
+        text = body.decode("utf-8")
+    except (ValueError, OverflowError, OSError):
+        raise Unauthorized("bad webhook timestamp or body", code="bad_signature") from None
+    if abs(now - at) > TOLERANCE:
+        raise Unauthorized("stale webhook timestamp", code="stale_timestamp")
+    expected = Webhook(secret).sign(msg_id, at, text)
+    # Every listed signature is compared (a secret being rotated may sign twice).
+    matched = False
+    for signature in signatures.split(" "):
+        matched |= hmac.compare_digest(expected.encode(), signature.encode())
+    if not matched:
+        raise Unauthorized("no matching webhook signature", code="bad_signature")
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise InvalidInput("the body is not JSON", field="body") from None
+
+
+def receive(
+    ctx: BookingContext,
+    session: Session,
+    slug: str,
+    body: bytes,
+    headers: Mapping[str, str],
+) -> str:
+    """Verifies and takes one hub webhook message for the tenant `slug`; returns what became
+    of it (`taken`, `duplicate`, `ignored`). Raises before anything is stored."""
+    tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+    if tenant is None or tenant.hub_webhook_secret_sealed is None:
+        # One answer for both: an unknown tenant and one without a webhook look alike.
+        raise Unauthorized("no hub webhook for this tenant", code="bad_signature")
+    message = verify(ctx.box.open(tenant.hub_webhook_secret_sealed), body, headers, ctx.clock.now())
+    webhook_id = str(headers["webhook-id"])[:64]
+    try:
+        with session.begin_nested():
+            session.add(
+                WebhookReceipt(
+                    tenant_id=tenant.id, webhook_id=webhook_id, received_at=ctx.clock.now()
+                )
+            )
+    except IntegrityError:
+        return "duplicate"
+    kind = message.get("type") if isinstance(message, dict) else None
+    data = message.get("data") if isinstance(message, dict) else None
+    if kind == "door.event":
+        answer = events.record_access_events(ctx, session, tenant.id, [data])
+        if answer.rejected:
+            first = answer.rejected[0]
+            raise InvalidInput(first.message, field=f"data.{first.field or ''}".rstrip("."))
+        return "taken"
+    if kind == "grant.state" and isinstance(data, dict):
+        grant_state(ctx, session, tenant.id, data)
+        return "taken"
+    # A type this version does not know is acknowledged, so the hub does not retry it.
+    log.info("hub webhook for tenant %s: type not handled", tenant.id)
+    return "ignored"
+
+
+def grant_state(
+    ctx: BookingContext, session: Session, tenant_id: str, data: dict[str, Any]
+) -> None:
+    """Shows the hub's grant state on its reservation: a revocation the booking did not ask for
+    (or a failed door) at once; a revoked grant of a confirmed reservation is asked again."""
+    ref, state, revision = data.get("ref"), data.get("state"), data.get("revision")
+    doors = data.get("doors")
+    if not isinstance(ref, str) or state not in ("active", "revoked") or type(revision) is not int:
+        raise InvalidInput("a grant state needs ref, state and revision", field="data")
+    found = repo.reservation_by_ref(session, tenant_id, ref)
+    reservation = repo.reservation(session, found.id, lock=True) if found else None
+    if reservation is None or revision < reservation.version:
+        return  # unknown, or older than a change of the reservation the hub has yet to hear of
+    if state == "revoked":
+        if reservation.access_state in ("revoked", "failed"):
+            return  # it shows no key already
+        log.info("reservation %s: its grant was revoked at the hub", reservation.id)
+        reservation.access_state = "revoked"
+        reservation.access_secret_sealed = None  # never show a key that no longer works
+        reservation.access_error = None
+        if reservation.status == "confirmed":
+            payload = {"reservation_id": reservation.id}
+            ctx.jobs.enqueue(session, SYNC_ACCESS, payload, peer="hub")
+        return
+    failed = isinstance(doors, list) and any(
+        isinstance(door, dict) and door.get("state") == "failed" for door in doors
+    )
+    if reservation.access_state != "granted":
+        return  # the booking's own sync settles pending and failed
+    if failed:
+        reservation.access_error = DOOR_FAILED
+    elif reservation.access_error == DOOR_FAILED:
+        reservation.access_error = None

@@ -1,0 +1,153 @@
+"""Sending one webhook message: signed (Standard Webhooks), posted, retried on a schedule
+(and as soon as the receiver answers again), dead-lettered when the schedule is over.
+
+The body is `{"type", "timestamp", "data"}`; the headers `webhook-id` (the message id, the same
+on every try), `webhook-timestamp` (this try's time) and `webhook-signature` (`v1,` and the
+HMAC-SHA256 of `id.timestamp.body` under the client's secret, made by `standardwebhooks`).
+Any 2xx acknowledges the message; a redirect is a failure (never followed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+
+import httpx
+from prometheus_client import Counter
+from standardwebhooks import Webhook
+
+from hallkey import __version__
+from hallkey.core.jobs import JobRun, RetryLater
+from hallkey.hub.context import HubContext
+from hallkey.hub.models import Client, WebhookMessage
+from hallkey.hub.webhook_targets import TargetRefused, check_target
+
+log = logging.getLogger(__name__)
+
+WEBHOOKS_SENT = Counter(
+    "hallkey_hub_webhook_messages_total",
+    "Webhook messages tried, by outcome (delivered, failed, dead)",
+    ["outcome"],
+)
+
+_clients: dict[float, httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def _http(timeout_seconds: float) -> httpx.Client:
+    """Returns the process's client for webhooks: pooled, no auth header, no redirects."""
+    with _clients_lock:
+        client = _clients.get(timeout_seconds)
+        if client is None or client.is_closed:
+            client = httpx.Client(
+                timeout=timeout_seconds,
+                follow_redirects=False,
+                headers={"User-Agent": f"hallkey/{__version__}"},
+            )
+            _clients[timeout_seconds] = client
+        return client
+
+
+def send_webhook(ctx: HubContext, job: JobRun) -> None:
+    """Posts one message to its client's webhook and settles it."""
+    message_id = str(job.payload["message_id"])
+    with ctx.database.read() as session:
+        message = session.get(WebhookMessage, message_id)
+        if message is None or message.state != "pending":
+            return
+        client = session.get(Client, message.client_id)
+        if client is None or not client.webhook_url or not client.webhook_secret_sealed:
+            return  # removed meanwhile: `clear_webhook` made it a dead letter
+        tries = message.attempts + 1
+        retry_from = message.retry_from_at
+        url = client.webhook_url
+        secret = ctx.box.open(client.webhook_secret_sealed)
+        allow_private = client.webhook_allow_private or ctx.settings.hub_webhook_allow_private
+        body = json.dumps(
+            {
+                "type": message.type,
+                "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
+                "data": message.payload,
+            },
+            separators=(",", ":"),
+        )
+    error = _post(ctx, url, secret, allow_private, message_id, body)
+    if error is None:
+        _settle(ctx, message_id, delivered=True, error=None)
+        WEBHOOKS_SENT.labels("delivered").inc()
+        return
+    wait = next_wait(ctx.settings.hub_webhook_retry_seconds, ctx.clock.now() - retry_from)
+    if wait is None:
+        _settle(ctx, message_id, delivered=False, error=error, dead=True)
+        WEBHOOKS_SENT.labels("dead").inc()
+        log.warning("webhook message %s dead-lettered after %d tries: %s", message_id, tries, error)
+        return
+    _settle(ctx, message_id, delivered=False, error=error)
+    WEBHOOKS_SENT.labels("failed").inc()
+    # A failed try towards the client's peer: while it waits, the worker's peer probe tries one
+    # of the client's messages every few seconds, and the first that goes through wakes all the
+    # others, so a receiver that is back gets its backlog at once, whatever the schedule.
+    raise RetryLater(f"webhook {message_id}: {error}", after_seconds=wait)
+
+
+def next_wait(schedule: Sequence[float], elapsed: timedelta) -> float | None:
+    """Returns the seconds until the next try of a message that failed `elapsed` after its
+    schedule started, or None when the schedule is over (it is then a dead letter).
+
+    The tries are at fixed points (5 s, 35 s, 2 min 35 s, … after the start), so a try made
+    early by a probe does not push the later ones back or use one up.
+    """
+    seconds = elapsed.total_seconds()
+    point = 0.0
+    for wait in schedule:
+        point += wait
+        if point > seconds:
+            return point - seconds
+    return None
+
+
+def _post(
+    ctx: HubContext, url: str, secret: str, allow_private: bool, message_id: str, body: str
+) -> str | None:
+    """Posts the signed body; returns None when acknowledged, else a short error code."""
+    try:
+        # Again at each send: the name may resolve elsewhere now than when it was set.
+        check_target(url, allow_private=allow_private)
+    except TargetRefused as exc:
+        return exc.code
+    now = ctx.clock.now()
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+    }
+    try:
+        response = _http(ctx.settings.http_timeout_seconds).post(
+            url, content=body.encode(), headers=headers
+        )
+    except httpx.HTTPError as exc:
+        return f"unreachable_{type(exc).__name__}".lower()[:64]
+    if 200 <= response.status_code < 300:
+        return None
+    return f"http_{response.status_code}"
+
+
+def _settle(
+    ctx: HubContext, message_id: str, *, delivered: bool, error: str | None, dead: bool = False
+) -> None:
+    """Records one try of a message."""
+    with ctx.database.transaction() as session:
+        message = session.get(WebhookMessage, message_id, with_for_update=True)
+        if message is None or message.state != "pending":
+            return
+        message.attempts += 1
+        message.last_error = error
+        if delivered:
+            message.state = "delivered"
+            message.delivered_at = ctx.clock.now()
+        elif dead:
+            message.state = "dead"
