@@ -142,6 +142,14 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         404,
         targets=False,
     ),
+    # The hub's webhook takes no token or session: only the hub's signature counts, so every
+    # caller, whoever it is, is refused an unsigned message (tests/booking/test_hub_webhook.py).
+    ("post", "/api/v1/hub-webhook/{slug}"): Entry(
+        "public",
+        _json("post", lambda w: "/api/v1/hub-webhook/testby", {"type": "door.event", "data": {}}),
+        (401, "bad_signature"),
+        targets=False,
+    ),
     ("post", "/api/v1/reservations"): Entry(
         "reservations",
         lambda w, c: w.request(
