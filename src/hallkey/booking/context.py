@@ -12,6 +12,7 @@ from hallkey.booking.models import Tenant, jobs_table
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
+from hallkey.core.messaging import MessageSender, OutboxFolderSender
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox, check_box
 from hallkey.core.settings import Settings
@@ -30,6 +31,8 @@ class BookingContext:
     jobs: JobQueue
     worker: Worker
     box: SecretBox
+    # Sends the booking system's own emails to its customers (sign-in links, notices).
+    sender: MessageSender
 
     def close(self) -> None:
         """Stops the worker (if running) and disposes the database."""
@@ -37,8 +40,15 @@ class BookingContext:
         self.database.dispose()
 
 
-def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) -> BookingContext:
-    """Returns a ready booking context, migrating its database first when `migrate`."""
+def create_context(
+    settings: Settings,
+    clock: Clock,
+    *,
+    migrate: bool = True,
+    sender: MessageSender | None = None,
+) -> BookingContext:
+    """Returns a ready booking context, migrating its database first when `migrate`; its
+    emails go to `sender`, by default the local outbox folder `<data dir>/outbox/booking`."""
     url = settings.database_url("booking")
     if migrate:
         upgrade(url, MIGRATIONS, VERSION_TABLE)
@@ -61,6 +71,7 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
         jobs=queue,
         worker=worker,
         box=SecretBox.for_purpose(settings.master_secret, "booking"),
+        sender=sender or OutboxFolderSender(settings.outbox_dir / "booking", clock),
     )
     # The handlers need the context, and the context holds the worker.
     worker.handlers = dict(tasks.handlers(ctx))
