@@ -44,7 +44,9 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
     ),
     "deny": (
         "decide",
-        lambda b, h, ids: b.client.post(f"/api/v1/reservations/{ids['requested']}/deny", headers=h),
+        lambda b, h, ids: b.client.post(
+            f"/api/v1/reservations/{ids['requested']}/deny", json={"reason": "no"}, headers=h
+        ),
     ),
     "export": (
         "customers",

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import customers, events, public, scopes, service, tokens
+from hallkey.booking import customers, desk, events, public, scopes, service, tokens
 from hallkey.booking.context import BookingContext
+from hallkey.booking.office_schemas import ApproveIn, CancelIn, DenyIn
 from hallkey.booking.qr import qr_svg
 from hallkey.booking.schemas import (
     AccessEventsIn,
@@ -159,8 +160,11 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         response_model=ReservationOut,
         openapi_extra=needs(scopes.RESERVATIONS),
     )
-    def cancel_reservation(reservation_id: str, request: Request) -> ReservationOut:
-        """Cancels a reservation and revokes its access; a repeat changes nothing."""
+    def cancel_reservation(
+        reservation_id: str, request: Request, body: CancelIn | None = None
+    ) -> ReservationOut:
+        """Cancels a reservation and revokes its access; a repeat changes nothing. The body,
+        if any, is an empty object."""
         with transaction() as session:
             tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.cancel_reservation(ctx, session, tenant_id, reservation_id)
@@ -171,26 +175,39 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         response_model=ReservationOut,
         openapi_extra=needs(scopes.DECIDE),
     )
-    def approve_reservation(reservation_id: str, request: Request) -> ReservationOut:
-        """Confirms a requested reservation (case officer); its access is then granted."""
-        with transaction() as session:
-            tenant_id = tenant_of(request, session, scopes.DECIDE)
-            reservation = service.decide_reservation(
-                ctx, session, tenant_id, reservation_id, approve=True
-            )
-            return service.reservation_view(ctx, session, reservation)
+    def approve_reservation(
+        reservation_id: str, request: Request, body: ApproveIn | None = None
+    ) -> ReservationOut:
+        """Confirms a requested reservation (case officer); its access is then granted. Who
+        decided and when are kept; a repeat changes nothing, after a denial it is a 409."""
+        reason = body.reason if body is not None else None
+        return decide(request, reservation_id, approve=True, reason=reason)
 
     @router.post(
         "/reservations/{reservation_id}/deny",
         response_model=ReservationOut,
         openapi_extra=needs(scopes.DECIDE),
     )
-    def deny_reservation(reservation_id: str, request: Request) -> ReservationOut:
-        """Denies a requested reservation (case officer)."""
+    def deny_reservation(reservation_id: str, body: DenyIn, request: Request) -> ReservationOut:
+        """Denies a requested reservation (case officer) with a reason the customer is told.
+        Who decided, when and why are kept; a repeat changes nothing, after an approval it is
+        a 409."""
+        return decide(request, reservation_id, approve=False, reason=body.reason)
+
+    def decide(
+        request: Request, reservation_id: str, *, approve: bool, reason: str | None
+    ) -> ReservationOut:
         with transaction() as session:
-            tenant_id = tenant_of(request, session, scopes.DECIDE)
+            principal = principal_of(request, session, scopes.DECIDE)
+            desk.check_venue(session, principal, reservation_id)
             reservation = service.decide_reservation(
-                ctx, session, tenant_id, reservation_id, approve=False
+                ctx,
+                session,
+                principal.tenant_id,
+                reservation_id,
+                approve=approve,
+                actor=principal.actor,
+                reason=reason,
             )
             return service.reservation_view(ctx, session, reservation)
 

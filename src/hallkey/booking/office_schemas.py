@@ -1,0 +1,256 @@
+"""Request and response bodies of the approval desk, price groups, customers and the
+customers' own sign-in (`/api/v1/reservations` list, `/price-groups`, `/customers`,
+`/customer-session`, `/me`)."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from hallkey.booking.schemas import (
+    ContactOut,
+    CustomerOut,
+    DecisionOut,
+    ReservationStatus,
+    clean_name,
+    normalise_email,
+    normalise_org_number,
+    normalise_phone,
+)
+from hallkey.core.schemas import RequestModel, UtcDatetime
+
+CustomerKind = Literal["person", "organisation"]
+PRICE_GROUP_KEY = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+# Newlines and tabs are fine in a reason told to a customer; other control and format
+# characters (bidirectional overrides, zero-width…) are not.
+_REFUSED_IN_TEXT = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs"})
+
+
+def clean_text(value: str) -> str:
+    """Returns a free text trimmed; raises ValueError when empty or holding control, format or
+    invisible characters other than newline and tab."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if any(c not in "\n\t" and unicodedata.category(c) in _REFUSED_IN_TEXT for c in value):
+        raise ValueError("must not contain control, format or invisible characters")
+    return value
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+
+class DenyIn(RequestModel):
+    """A case officer's denial; the reason is kept and told to the customer."""
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        return clean_text(value)
+
+
+class ApproveIn(RequestModel):
+    """An approval, with an optional note kept as the decision's reason."""
+
+    reason: str | None = Field(default=None, min_length=1, max_length=1000)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str | None) -> str | None:
+        return None if value is None else clean_text(value)
+
+
+class CancelIn(RequestModel):
+    """A cancellation takes no fields (an empty object, or no body at all)."""
+
+
+# --- the reservation list ----------------------------------------------------------------
+
+
+class ReservationSummaryOut(BaseModel):
+    """One reservation in the staff's list (its access state, not its credential)."""
+
+    id: str
+    ref: str
+    status: ReservationStatus
+    resource_id: str
+    venue_id: str
+    start: UtcDatetime
+    end: UtcDatetime
+    customer: CustomerOut
+    access_state: str
+    decision: DecisionOut | None
+    created_at: UtcDatetime
+
+
+class ReservationPageOut(BaseModel):
+    """A page of reservations by start time; `next_cursor` fetches the next (null: no more)."""
+
+    items: list[ReservationSummaryOut]
+    next_cursor: str | None
+
+
+# --- price groups ------------------------------------------------------------------------
+
+
+class PriceGroupIn(RequestModel):
+    key: str = Field(pattern=PRICE_GROUP_KEY, description="stable key prices refer to")
+    name: str = Field(min_length=1, max_length=200)
+    requires_approval: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return clean_name(value)
+
+
+class PriceGroupPatch(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    requires_approval: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else clean_name(value)
+
+
+class PriceGroupOut(BaseModel):
+    id: str
+    key: str
+    name: str
+    requires_approval: bool
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+class ContactIn(RequestModel):
+    """A contact person of an organisation."""
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, min_length=1, max_length=40)
+    email: str | None = Field(default=None, min_length=3, max_length=320)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return clean_name(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_phone(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_email(value)
+
+
+class _CustomerFields(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, min_length=1, max_length=40)
+    organisation: str | None = Field(default=None, min_length=1, max_length=200)
+    org_number: str | None = Field(default=None, min_length=1, max_length=32)
+    price_group: str | None = Field(default=None, pattern=PRICE_GROUP_KEY)
+    contacts: list[ContactIn] | None = Field(
+        default=None, max_length=20, description="an organisation's contact persons (replaced)"
+    )
+
+    @field_validator("name", "organisation")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else clean_name(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_phone(value)
+
+    @field_validator("org_number")
+    @classmethod
+    def _org_number(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_org_number(value)
+
+
+class CustomerCreate(_CustomerFields):
+    """A customer registered by staff: a person, or an organisation with its org number."""
+
+    kind: CustomerKind
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalise_email(value)
+
+    @model_validator(mode="after")
+    def _organisation_fields(self) -> CustomerCreate:
+        if self.kind == "organisation" and self.org_number is None:
+            raise ValueError("org_number: an organisation needs its organisation number")
+        if self.kind == "person" and (self.org_number or self.contacts):
+            raise ValueError("kind: only an organisation has an org number and contact persons")
+        return self
+
+
+class CustomerPatch(_CustomerFields):
+    """Changes to a customer; omitted fields stay (the e-mail, their sign-in, stays too)."""
+
+
+class CustomerRecordOut(BaseModel):
+    """A customer as staff see it."""
+
+    id: str
+    kind: CustomerKind
+    name: str | None
+    phone: str | None
+    email: str | None
+    organisation: str | None
+    org_number: str | None
+    price_group: str | None
+    contacts: list[ContactOut]
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    erased_at: UtcDatetime | None
+
+
+class CustomerPageOut(BaseModel):
+    items: list[CustomerRecordOut]
+    next_cursor: str | None
+
+
+# --- customers' own sign-in --------------------------------------------------------------
+
+
+class SignInLinkIn(RequestModel):
+    email: str = Field(min_length=3, max_length=320)
+    tenant: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalise_email(value)
+
+
+class SignInLinkOut(BaseModel):
+    """Always the same answer, whether or not the e-mail belongs to a customer."""
+
+    status: Literal["sent_if_known"] = "sent_if_known"
+    message: str = "If the address belongs to a customer, a sign-in link is on its way."
+
+
+class SignInIn(RequestModel):
+    token: str = Field(min_length=16, max_length=128)
+
+
+class SignedInOut(BaseModel):
+    customer_id: str
+    name: str | None
+    email: str | None
+    expires_at: UtcDatetime
