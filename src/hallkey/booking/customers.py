@@ -39,10 +39,11 @@ def attach_customer(
 
     A booking proves nothing about who makes it. So it creates the customer when the e-mail is
     new, and otherwise is only linked to the existing customer: it never changes their name,
-    phone or organisation (those change only through a proven path: provisioning by staff,
-    a signed-in customer booking with their own e-mail: `proven` is their id). When the booker gave another name or phone, the link is
-    marked (`contact_is_customer` false): the reservation keeps its own contact for its key,
-    and the customer's export lists it as made with their e-mail, without the booker's data.
+    phone or organisation (those change only through a proven path: staff, or the signed-in
+    customer booking with their own e-mail, `proven` being their id). When the booker gave
+    another name or phone, the link is marked (`contact_is_customer` false): the reservation
+    keeps its own contact for its key, and the customer's export lists it as made with their
+    e-mail, without the booker's data.
     """
     now = ctx.clock.now()
     # Locked (on PostgreSQL) so that an erasure cannot slip in between this booking's check
