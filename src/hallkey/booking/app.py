@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hallkey.booking import setup_api
+from hallkey.booking import office_api, setup_api
 from hallkey.booking.api import build_routers
 from hallkey.booking.context import BookingContext
 from hallkey.core.web import ContextPart, database_part
@@ -14,7 +14,11 @@ def build_part(ctx: BookingContext) -> ContextPart:
         name="booking",
         title="hallkey booking",
         openapi_path="/api/openapi.json",
-        routers=[*build_routers(ctx), *setup_api.build_routers(ctx)],
+        routers=[
+            *build_routers(ctx),
+            *setup_api.build_routers(ctx),
+            *office_api.build_routers(ctx),
+        ],
         database=ctx.database,
         worker=ctx.worker,
         close=ctx.close,

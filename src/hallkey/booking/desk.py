@@ -11,19 +11,29 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from hallkey.booking import office_repository as office_repo
 from hallkey.booking import repository as repo
-from hallkey.booking.models import Reservation
-from hallkey.booking.office_schemas import ReservationPageOut, ReservationSummaryOut
-from hallkey.booking.schemas import CustomerOut
+from hallkey.booking import service
+from hallkey.booking.models import Customer, Reservation
+from hallkey.booking.office_schemas import (
+    MyReservationsOut,
+    ReservationPageOut,
+    ReservationSummaryOut,
+)
+from hallkey.booking.schemas import AccessOut, CustomerOut, ReservationOut
 from hallkey.booking.service import decision_out
 from hallkey.booking.tokens import Principal
 from hallkey.core.errors import BadRequest, NotFound
 from hallkey.core.schemas import parse_utc
+
+if TYPE_CHECKING:
+    from hallkey.booking.context import BookingContext
 
 MAX_PAGE = 200
 
@@ -60,20 +70,54 @@ def list_reservations(
     limit: int,
 ) -> ReservationPageOut:
     """Returns a page of the tenant's reservations the caller may see, by start time."""
-    after: tuple[datetime, str] | None = None
-    if cursor is not None:
-        start, last_id = decode_cursor(cursor, 2)
-        try:
-            after = (parse_utc(start), last_id)
-        except ValueError:
-            raise BadRequest("cursor is not one this list gave", field="cursor") from None
-    rows = office_repo.reservation_page(session, where, after=after, limit=limit + 1)
+    rows = office_repo.reservation_page(session, where, after=_after(cursor), limit=limit + 1)
     items = [summary(reservation, venue_id) for reservation, venue_id in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1][0]
-        next_cursor = encode_cursor([last.start_at.isoformat(), last.id])
-    return ReservationPageOut(items=items, next_cursor=next_cursor)
+    return ReservationPageOut(items=items, next_cursor=_next(rows, limit))
+
+
+def customer_reservations(
+    ctx: BookingContext,
+    session: Session,
+    customer: Customer,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> MyReservationsOut:
+    """Returns a page of a customer's own reservations with their access, by start time.
+
+    A booking made with their e-mail by someone else (another name or phone, not signed in)
+    is listed without that person's contact and without its credential: its key went to them.
+    """
+    after = _after(cursor)
+    where = office_repo.ReservationFilter(tenant_id=customer.tenant_id, customer_id=customer.id)
+    rows = office_repo.reservation_page(session, where, after=after, limit=limit + 1)
+    items: list[ReservationOut] = []
+    withheld: list[str] = []
+    for reservation, _ in rows[:limit]:
+        view = service.reservation_view(ctx, session, reservation)
+        if not reservation.contact_is_customer:
+            view.customer = CustomerOut(id=customer.id, name=None, phone=None, email=customer.email)
+            view.access = AccessOut(state=view.access.state, credential=view.access.credential)
+            withheld.append(reservation.id)
+        items.append(view)
+    return MyReservationsOut(items=items, withheld=withheld, next_cursor=_next(rows, limit))
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    start, last_id = decode_cursor(cursor, 2)
+    try:
+        return parse_utc(start), last_id
+    except ValueError:
+        raise BadRequest("cursor is not one this list gave", field="cursor") from None
+
+
+def _next(rows: Sequence[tuple[Reservation, str]], limit: int) -> str | None:
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1][0]
+    return encode_cursor([last.start_at.isoformat(), last.id])
 
 
 def summary(reservation: Reservation, venue_id: str) -> ReservationSummaryOut:

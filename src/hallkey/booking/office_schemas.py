@@ -13,6 +13,7 @@ from hallkey.booking.schemas import (
     ContactOut,
     CustomerOut,
     DecisionOut,
+    ReservationOut,
     ReservationStatus,
     clean_name,
     normalise_email,
@@ -202,6 +203,8 @@ class CustomerCreate(_CustomerFields):
 class CustomerPatch(_CustomerFields):
     """Changes to a customer; omitted fields stay (the e-mail, their sign-in, stays too)."""
 
+    kind: CustomerKind | None = None
+
 
 class CustomerRecordOut(BaseModel):
     """A customer as staff see it."""
@@ -247,6 +250,16 @@ class SignInLinkOut(BaseModel):
 
 class SignInIn(RequestModel):
     token: str = Field(min_length=16, max_length=128)
+
+
+class MyReservationsOut(BaseModel):
+    """A page of the signed-in customer's reservations, each with its access. A booking made
+    with their e-mail by someone who gave another name or phone shows neither that contact
+    nor its credential (`contact_withheld`)."""
+
+    items: list[ReservationOut]
+    withheld: list[str] = Field(description="ids of the items whose contact and key are withheld")
+    next_cursor: str | None
 
 
 class SignedInOut(BaseModel):

@@ -54,6 +54,8 @@ def upgrade() -> None:
             sa.Column("kind", sa.String(length=16), server_default="person", nullable=False)
         )
         batch.add_column(sa.Column("price_group", sa.String(length=40), nullable=True))
+    # A customer booked with an org number so far is an organisation.
+    op.execute("UPDATE booking_customers SET kind = 'organisation' WHERE org_number IS NOT NULL")
 
     groups = "booking_price_groups"
     op.create_table(
