@@ -75,6 +75,17 @@ def _set_contacts(
         )
 
 
+def _check_kind(kind: str, org_number: str | None, has_contacts: bool) -> None:
+    """Raises InvalidInput unless an organisation has its org number and a person has neither
+    an org number nor contact persons."""
+    if kind == "organisation" and org_number is None:
+        raise InvalidInput("an organisation needs its organisation number", field="org_number")
+    if kind == "person" and (org_number is not None or has_contacts):
+        raise InvalidInput(
+            "only an organisation has an org number and contact persons", field="kind"
+        )
+
+
 def get_customer(session: Session, tenant_id: str, customer_id: str) -> CustomerRecordOut:
     """Returns one of the tenant's customers with their contact persons."""
     customer = repo.customer(session, customer_id)
@@ -87,6 +98,7 @@ def create_customer(
     ctx: BookingContext, session: Session, tenant_id: str, body: CustomerCreate
 ) -> CustomerRecordOut:
     """Returns a new customer; an e-mail already a customer's is a 409 (`customer_exists`)."""
+    _check_kind(body.kind, body.org_number, bool(body.contacts))
     check_group(session, tenant_id, body.price_group, "price_group")
     if repo.customer_by_email(session, tenant_id, body.email) is not None:
         raise Conflict("a customer with this e-mail exists", code="customer_exists", field="email")
@@ -135,13 +147,8 @@ def update_customer(
     if body.contacts is not None:
         _set_contacts(ctx, session, customer, body.contacts)
     session.flush()
-    if customer.kind == "organisation" and customer.org_number is None:
-        raise InvalidInput("an organisation needs its organisation number", field="org_number")
     has_contacts = bool(office_repo.contacts_of(session, [customer.id])[customer.id])
-    if customer.kind == "person" and (customer.org_number is not None or has_contacts):
-        raise InvalidInput(
-            "only an organisation has an org number and contact persons", field="kind"
-        )
+    _check_kind(customer.kind, customer.org_number, has_contacts)
     customer.updated_at = ctx.clock.now()
     session.flush()
     return get_customer(session, tenant_id, customer.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator
 
 from hallkey.booking.schemas import (
     ContactOut,
@@ -190,14 +190,6 @@ class CustomerCreate(_CustomerFields):
     @classmethod
     def _email(cls, value: str) -> str:
         return normalise_email(value)
-
-    @model_validator(mode="after")
-    def _organisation_fields(self) -> CustomerCreate:
-        if self.kind == "organisation" and self.org_number is None:
-            raise ValueError("org_number: an organisation needs its organisation number")
-        if self.kind == "person" and (self.org_number or self.contacts):
-            raise ValueError("kind: only an organisation has an org number and contact persons")
-        return self
 
 
 class CustomerPatch(_CustomerFields):
