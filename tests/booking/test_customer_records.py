@@ -76,7 +76,7 @@ def test_customers__org_number__checked_with_its_check_digit(booking: Booking) -
 
 
 def test_customers__bad_bodies__422_naming_the_field_and_nothing_stored(booking: Booking) -> None:
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "org_number": {**CLUB, "org_number": None},
         "kind": {"kind": "person", "name": "P", "email": "p@example.no", "org_number": "974760673"},
         "email": {**CLUB, "email": "nope"},
