@@ -48,6 +48,20 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
             f"/api/v1/reservations/{ids['requested']}/deny", json={"reason": "no"}, headers=h
         ),
     ),
+    "list": (
+        "reservations",
+        lambda b, h, ids: b.client.get("/api/v1/reservations?status=requested", headers=h),
+    ),
+    "search": (
+        "customers",
+        lambda b, h, ids: b.client.get("/api/v1/customers?q=kari", headers=h),
+    ),
+    "patch_customer": (
+        "customers",
+        lambda b, h, ids: b.client.patch(
+            f"/api/v1/customers/{ids['customer']}", json={"name": "Kari Nordmann"}, headers=h
+        ),
+    ),
     "export": (
         "customers",
         lambda b, h, ids: b.client.get(f"/api/v1/customers/{ids['customer']}", headers=h),
@@ -176,7 +190,12 @@ def test_scopes__unknown_or_no_scope__cannot_be_issued(booking: Booking) -> None
         assert caught.value.field == "scopes"
 
 
-PUBLIC = {("get", "/api/v1/resources"), ("get", "/api/v1/resources/{resource_id}/availability")}
+PUBLIC = {
+    ("get", "/api/v1/resources"),
+    ("get", "/api/v1/resources/{resource_id}/availability"),
+    ("post", "/api/v1/customer-session/link"),
+    ("post", "/api/v1/customer-session"),
+}
 
 
 def test_scopes__every_endpoint_but_the_public_ones__declares_the_scope_it_needs(
@@ -188,10 +207,17 @@ def test_scopes__every_endpoint_but_the_public_ones__declares_the_scope_it_needs
         for path, operations in doc["paths"].items()
         for method, operation in operations.items()
     }
+    customer_session = {
+        (method, path): operation.get("x-customer-session", False)
+        for path, operations in doc["paths"].items()
+        for method, operation in operations.items()
+    }
     scopes = {"reservations", "decide", "customers", "events:write", "setup"}
     for (method, path), (scope, operator_only) in declared.items():
         if (method, path) in PUBLIC:
             assert (scope, operator_only) == (None, None), (method, path)
+        elif path == "/api/v1/customer-session" or path.startswith("/api/v1/me"):
+            assert scope is None and customer_session[(method, path)], (method, path)
         elif path.startswith("/api/v1/tenants/"):
             assert (scope, operator_only) == (None, True), (method, path)
         else:
