@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
-from hallkey.booking import issue_api_token
+from hallkey.booking import desk, issue_api_token
 from hallkey.booking.models import ApiToken, Reservation
+from hallkey.booking.office_repository import ReservationFilter
+from hallkey.booking.tokens import Principal
+from hallkey.core.errors import NotFound
 from tests.booking.conftest import T0, Booking, reservation_body
 
 LIST = "/api/v1/reservations"
@@ -207,3 +211,28 @@ def test_approval__required_by_the_customers_price_group(booking: Booking) -> No
     )
     assert patched.status_code == 200 and patched.json()["requires_approval"] is False
     assert book(booking, booking.resource_id, 8, email="post@firma.no")["status"] == "confirmed"
+
+
+def test_list__venue_limited_caller__sees_only_its_venues(booking: Booking) -> None:
+    made = book(booking, booking.resource_id, 5)
+    venue = listing(booking)["items"][0]["venue_id"]
+
+    def seen(venues: frozenset[str]) -> list[str]:
+        caller = Principal(
+            tenant_id=booking.tenant_id,
+            actor="staff:x",
+            scopes=frozenset({"reservations"}),
+            role="caretaker",
+            venue_ids=venues,
+        )
+        where = ReservationFilter(tenant_id=booking.tenant_id, venue_ids=caller.venue_ids)
+        with booking.ctx.database.read() as session:
+            page = desk.list_reservations(session, caller, where, cursor=None, limit=10)
+            if venues:
+                desk.check_venue(session, caller, made["id"])
+        return [item.id for item in page.items]
+
+    assert seen(frozenset({venue})) == [made["id"]]
+    assert seen(frozenset()) == []
+    with pytest.raises(NotFound):
+        seen(frozenset({"ven_elsewhere"}))
