@@ -7,7 +7,7 @@ also shown in the OpenAPI document as `x-required-scope`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, Security
@@ -45,6 +45,17 @@ def needs(scope: str) -> dict[str, Any]:
     return {"x-required-scope": scope}
 
 
+@contextmanager
+def write_transaction(ctx: BookingContext) -> Iterator[Session]:
+    """Yields a session in a transaction that a request commits, its constraint violations
+    answered as 409 (a race the checks could not see surfaces at commit: never a 5xx)."""
+    try:
+        with ctx.database.transaction() as session:
+            yield session
+    except IntegrityError as exc:
+        raise service.conflict_from_integrity(exc) from exc
+
+
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of the booking API (full paths)."""
 
@@ -59,15 +70,8 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         dependencies=[Security(token)],
     )
 
-    @contextmanager
-    def transaction() -> Iterator[Session]:
-        # A constraint violation may surface at commit (a race the check could not see):
-        # it is a conflict for the client, never a 5xx.
-        try:
-            with ctx.database.transaction() as session:
-                yield session
-        except IntegrityError as exc:
-            raise service.conflict_from_integrity(exc) from exc
+    def transaction() -> AbstractContextManager[Session]:
+        return write_transaction(ctx)
 
     def tenant_of(request: Request, session: Session, scope: str) -> str:
         return principal_of(request, session, scope).tenant_id

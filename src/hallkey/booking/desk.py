@@ -27,7 +27,6 @@ from hallkey.booking.office_schemas import (
     ReservationSummaryOut,
 )
 from hallkey.booking.schemas import AccessOut, CustomerOut, ReservationOut
-from hallkey.booking.service import decision_out
 from hallkey.booking.tokens import Principal
 from hallkey.core.errors import BadRequest, NotFound
 from hallkey.core.schemas import parse_utc
@@ -130,14 +129,9 @@ def summary(reservation: Reservation, venue_id: str) -> ReservationSummaryOut:
         venue_id=venue_id,
         start=reservation.start_at,
         end=reservation.end_at,
-        customer=CustomerOut(
-            id=reservation.customer_id,
-            name=reservation.contact_name,
-            phone=reservation.contact_phone,
-            email=reservation.contact_email,
-        ),
+        customer=service.contact_out(reservation),
         access_state=reservation.access_state,
-        decision=decision_out(reservation),
+        decision=service.decision_out(reservation),
         created_at=reservation.created_at,
     )
 

@@ -7,12 +7,10 @@ two that start a session are public.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, Security
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hallkey.booking import (
@@ -23,11 +21,12 @@ from hallkey.booking import (
     scopes,
     service,
     setup,
+    setup_api,
     sign_in,
     tokens,
 )
 from hallkey.booking import office_repository as office_repo
-from hallkey.booking.api import TENANT_QUERY, needs
+from hallkey.booking.api import TENANT_QUERY, needs, write_transaction
 from hallkey.booking.context import BookingContext
 from hallkey.booking.office_schemas import (
     CustomerCreate,
@@ -45,7 +44,7 @@ from hallkey.booking.office_schemas import (
     SignInLinkOut,
 )
 from hallkey.booking.schemas import ReservationCreate, ReservationOut, ReservationStatus
-from hallkey.core.auth import ApiKey, bearer_token, database_key
+from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.errors import InvalidInput
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 from hallkey.core.security import hash_secret
@@ -70,35 +69,20 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     token = database_key(
         ctx.database, tokens.verify, scheme_name="bookingToken", description="API token"
     )
-    setup_key = ApiKey(
-        scheme_name="bookingSetupKey",
-        description="booking operator key, or an API token with the setup scope",
-        verify=lambda presented: _verify_setup(ctx, presented),
-    )
     staff = APIRouter(
         prefix="/api/v1",
         tags=["booking"],
         responses=ERROR_RESPONSES,
         dependencies=[Security(token)],
     )
-    setup_router = APIRouter(
-        prefix="/api/v1",
-        tags=["booking set-up"],
-        responses=ERROR_RESPONSES,
-        dependencies=[Security(setup_key)],
-    )
+    setup_router = setup_api.setup_router(ctx)
     customer = APIRouter(prefix="/api/v1", tags=["booking customers"], responses=ERROR_RESPONSES)
     links_per_email = Throttle("sign-in links per e-mail", LINKS_PER_EMAIL, ctx.clock)
     links_per_address = Throttle("sign-in links per address", LINKS_PER_ADDRESS, ctx.clock)
     sign_ins_per_address = Throttle("sign-ins per address", SIGN_INS_PER_ADDRESS, ctx.clock)
 
-    @contextmanager
-    def transaction() -> Iterator[Session]:
-        try:
-            with ctx.database.transaction() as session:
-                yield session
-        except IntegrityError as exc:
-            raise service.conflict_from_integrity(exc) from exc
+    def transaction() -> AbstractContextManager[Session]:
+        return write_transaction(ctx)
 
     def principal_of(request: Request, session: Session, scope: str) -> tokens.Principal:
         return tokens.authenticate_principal(session, bearer_token(request), scope)
@@ -319,8 +303,3 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             return service.reservation_view(ctx, session, reservation, new=True)
 
     return [staff, setup_router, customer]
-
-
-def _verify_setup(ctx: BookingContext, presented: str) -> None:
-    with ctx.database.read() as session:
-        setup.verify_setup_key(session, presented)

@@ -5,9 +5,9 @@ customers' own sign-in (`/api/v1/reservations` list, `/price-groups`, `/customer
 from __future__ import annotations
 
 import unicodedata
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 
 from hallkey.booking.schemas import (
     ContactOut,
@@ -41,29 +41,26 @@ def clean_text(value: str) -> str:
     return value
 
 
+Text = Annotated[str, AfterValidator(clean_text)]
+Name = Annotated[str, AfterValidator(clean_name)]
+Phone = Annotated[str, AfterValidator(normalise_phone)]
+Email = Annotated[str, AfterValidator(normalise_email)]
+OrgNumber = Annotated[str, AfterValidator(normalise_org_number)]
+
+
 # --- decisions ---------------------------------------------------------------------------
 
 
 class DenyIn(RequestModel):
     """A case officer's denial; the reason is kept and told to the customer."""
 
-    reason: str = Field(min_length=1, max_length=1000)
-
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, value: str) -> str:
-        return clean_text(value)
+    reason: Text = Field(min_length=1, max_length=1000)
 
 
 class ApproveIn(RequestModel):
     """An approval, with an optional note kept as the decision's reason."""
 
-    reason: str | None = Field(default=None, min_length=1, max_length=1000)
-
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, value: str | None) -> str | None:
-        return None if value is None else clean_text(value)
+    reason: Text | None = Field(default=None, min_length=1, max_length=1000)
 
 
 class CancelIn(RequestModel):
@@ -101,23 +98,13 @@ class ReservationPageOut(BaseModel):
 
 class PriceGroupIn(RequestModel):
     key: str = Field(pattern=PRICE_GROUP_KEY, description="stable key prices refer to")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     requires_approval: bool = False
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return clean_name(value)
 
 
 class PriceGroupPatch(RequestModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = Field(default=None, min_length=1, max_length=200)
     requires_approval: bool | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        return None if value is None else clean_name(value)
 
 
 class PriceGroupOut(BaseModel):
@@ -133,63 +120,28 @@ class PriceGroupOut(BaseModel):
 class ContactIn(RequestModel):
     """A contact person of an organisation."""
 
-    name: str = Field(min_length=1, max_length=200)
-    phone: str | None = Field(default=None, min_length=1, max_length=40)
-    email: str | None = Field(default=None, min_length=3, max_length=320)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return clean_name(value)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_phone(value)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_email(value)
+    name: Name = Field(min_length=1, max_length=200)
+    phone: Phone | None = Field(default=None, min_length=1, max_length=40)
+    email: Email | None = Field(default=None, min_length=3, max_length=320)
 
 
 class _CustomerFields(RequestModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    phone: str | None = Field(default=None, min_length=1, max_length=40)
-    organisation: str | None = Field(default=None, min_length=1, max_length=200)
-    org_number: str | None = Field(default=None, min_length=1, max_length=32)
+    name: Name | None = Field(default=None, min_length=1, max_length=200)
+    phone: Phone | None = Field(default=None, min_length=1, max_length=40)
+    organisation: Name | None = Field(default=None, min_length=1, max_length=200)
+    org_number: OrgNumber | None = Field(default=None, min_length=1, max_length=32)
     price_group: str | None = Field(default=None, pattern=PRICE_GROUP_KEY)
     contacts: list[ContactIn] | None = Field(
         default=None, max_length=20, description="an organisation's contact persons (replaced)"
     )
-
-    @field_validator("name", "organisation")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        return None if value is None else clean_name(value)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_phone(value)
-
-    @field_validator("org_number")
-    @classmethod
-    def _org_number(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_org_number(value)
 
 
 class CustomerCreate(_CustomerFields):
     """A customer registered by staff: a person, or an organisation with its org number."""
 
     kind: CustomerKind
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=320)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return normalise_email(value)
+    name: Name = Field(min_length=1, max_length=200)
+    email: Email = Field(min_length=3, max_length=320)
 
 
 class CustomerPatch(_CustomerFields):
@@ -224,13 +176,8 @@ class CustomerPageOut(BaseModel):
 
 
 class SignInLinkIn(RequestModel):
-    email: str = Field(min_length=3, max_length=320)
+    email: Email = Field(min_length=3, max_length=320)
     tenant: str | None = Field(default=None, min_length=1, max_length=64)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return normalise_email(value)
 
 
 class SignInLinkOut(BaseModel):
@@ -247,7 +194,7 @@ class SignInIn(RequestModel):
 class MyReservationsOut(BaseModel):
     """A page of the signed-in customer's reservations, each with its access. A booking made
     with their e-mail by someone who gave another name or phone shows neither that contact
-    nor its credential (`contact_withheld`)."""
+    nor its credential (listed in `withheld`)."""
 
     items: list[ReservationOut]
     withheld: list[str] = Field(description="ids of the items whose contact and key are withheld")

@@ -269,6 +269,16 @@ def decision_out(reservation: Reservation) -> DecisionOut | None:
     )
 
 
+def contact_out(reservation: Reservation) -> CustomerOut:
+    """Returns who made a reservation, as given with it, and the customer it belongs to."""
+    return CustomerOut(
+        id=reservation.customer_id,
+        name=reservation.contact_name,
+        phone=reservation.contact_phone,
+        email=reservation.contact_email,
+    )
+
+
 def open_access_secret(ctx: BookingContext, sealed: str | None) -> dict[str, str]:
     """Returns the stored credential (code, link…) of a reservation."""
     if sealed is None:
@@ -303,12 +313,7 @@ def reservation_view(
         start=reservation.start_at,
         end=reservation.end_at,
         version=reservation.version,
-        customer=CustomerOut(
-            id=reservation.customer_id,
-            name=reservation.contact_name,
-            phone=reservation.contact_phone,
-            email=reservation.contact_email,
-        ),
+        customer=contact_out(reservation),
         access=access,
         events=[]
         if new
