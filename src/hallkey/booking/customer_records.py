@@ -155,28 +155,11 @@ def update_customer(
 
 
 def search_customers(
-    session: Session,
-    tenant_id: str,
-    *,
-    text: str | None,
-    org_number: str | None,
-    kind: str | None,
-    price_group: str | None,
-    cursor: str | None,
-    limit: int,
+    session: Session, where: office_repo.CustomerFilter, *, cursor: str | None, limit: int
 ) -> CustomerPageOut:
     """Returns a page of the tenant's customers matching the search, by id."""
     after = decode_cursor(cursor, 1)[0] if cursor is not None else None
-    found = office_repo.customer_page(
-        session,
-        tenant_id,
-        text=text,
-        org_number=org_number,
-        kind=kind,
-        price_group=price_group,
-        after=after,
-        limit=limit + 1,
-    )
+    found = office_repo.customer_page(session, where, after=after, limit=limit + 1)
     page = list(found[:limit])
     contacts = office_repo.contacts_of(session, [c.id for c in page])
     next_cursor = encode_cursor([page[-1].id]) if len(found) > limit else None

@@ -185,16 +185,14 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
                 raise InvalidInput("org_number has nine digits", field="org_number")
         with ctx.database.read() as session:
             principal = principal_of(request, session, scopes.CUSTOMERS)
-            return customer_records.search_customers(
-                session,
-                principal.tenant_id,
+            where = office_repo.CustomerFilter(
+                tenant_id=principal.tenant_id,
                 text=q.strip() if q and q.strip() else None,
                 org_number=number,
                 kind=kind,
                 price_group=price_group,
-                cursor=cursor,
-                limit=limit,
             )
+            return customer_records.search_customers(session, where, cursor=cursor, limit=limit)
 
     @staff.post(
         "/customers",

@@ -91,19 +91,23 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+@dataclass(frozen=True)
+class CustomerFilter:
+    """What a customer search looks for; None means any."""
+
+    tenant_id: str
+    text: str | None = None  # in the e-mail, name or organisation, case-insensitive
+    org_number: str | None = None
+    kind: str | None = None
+    price_group: str | None = None
+
+
 def customer_page(
-    session: Session,
-    tenant_id: str,
-    *,
-    text: str | None,
-    org_number: str | None,
-    kind: str | None,
-    price_group: str | None,
-    after: str | None,
-    limit: int,
+    session: Session, where: CustomerFilter, *, after: str | None, limit: int
 ) -> Sequence[Customer]:
-    """Returns up to `limit` of the tenant's customers by id after `after`, matching `text` in
-    the e-mail, name or organisation (case-insensitive) and the filters given."""
+    """Returns up to `limit` of the tenant's customers by id after `after` that match."""
+    tenant_id, text, org_number = where.tenant_id, where.text, where.org_number
+    kind, price_group = where.kind, where.price_group
     query = select(Customer).where(Customer.tenant_id == tenant_id)
     if text is not None:
         pattern = _like(text)
