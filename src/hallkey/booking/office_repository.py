@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from hallkey.booking.models import (
@@ -17,6 +17,7 @@ from hallkey.booking.models import (
     Reservation,
     Resource,
 )
+from hallkey.booking.provisioning import MAX_BOOKING_MINUTES_LIMIT
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,16 @@ def reservation_page(
     if where.start_before is not None:
         query = query.where(Reservation.start_at < where.start_before)
     if where.end_after is not None:
-        query = query.where(Reservation.end_at > where.end_after)
+        # No reservation is longer than a resource may allow, so one ending after `from`
+        # started at most that long before it: a bound the start_at index can use.
+        earliest = where.end_after - timedelta(minutes=MAX_BOOKING_MINUTES_LIMIT)
+        query = query.where(Reservation.end_at > where.end_after, Reservation.start_at > earliest)
     if after is not None:
         start, last_id = after
+        # `start_at >= start` on its own too: the index's range; the OR alone scans.
         query = query.where(
-            or_(
-                Reservation.start_at > start,
-                and_(Reservation.start_at == start, Reservation.id > last_id),
-            )
+            Reservation.start_at >= start,
+            or_(Reservation.start_at > start, Reservation.id > last_id),
         )
     query = query.order_by(Reservation.start_at, Reservation.id).limit(limit)
     return [(row[0], row[1]) for row in session.execute(query).all()]
