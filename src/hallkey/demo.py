@@ -29,6 +29,7 @@ DEMO_TENANT_SLUG = "demo"
 DEMO_FILE = Path(__file__).with_name("demo.toml")
 DEMO_STAFF_TOKEN = "demo staff and integrations"  # noqa: S105 - a token's name
 IN_PROCESS_URL = "http://in-process.invalid"
+DEMO_CUSTOMER_EMAIL = "post@demo-il.example"
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def seed_demo(
             tenant_id=tenant_id,
             name="Idrettslaget Demo",
             phone="+4791234567",
-            email="post@demo-il.example",
+            email=DEMO_CUSTOMER_EMAIL,
         )
     return _demo_json(setup, outcome, urls, admin_password)
 
@@ -127,6 +128,8 @@ def _demo_json(
         "booking_api_token": outcome.keys["booking_tokens"][DEMO_STAFF_TOKEN],
         "hub_api_key": outcome.keys["hub_api_key"],
         "locks_api_key": controller,
+        # The demo customer signs in with a one-time link (POST /api/v1/customer-session/link).
+        "customer": {"email": DEMO_CUSTOMER_EMAIL},
         "resources": [
             {"id": resource_ids[spec.name], "name": spec.name, "doors": list(spec.doors)}
             for spec in specs

@@ -15,11 +15,13 @@ RESERVATIONS = "reservations"
 DECIDE = "decide"
 """Approve or deny requested reservations (a case officer's decision)."""
 CUSTOMERS = "customers"
-"""Export and erase customers' data."""
+"""Find, register and change customers (persons, organisations and their contact persons);
+export and erase their data."""
 EVENTS_WRITE = "events:write"
 """Only `POST /api/v1/access-events`: the hub's token for door events."""
 SETUP = "setup"
-"""Set the tenant up: venues and resources with their rules (a tenant admin's integration)."""
+"""Set the tenant up: venues, resources with their rules, and price groups (a tenant admin's
+integration)."""
 STAFF = "staff"
 """Everything staff do through the API: reservations, decide and customers."""
 
