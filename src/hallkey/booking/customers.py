@@ -49,8 +49,10 @@ def attach_customer(
     # Locked (on PostgreSQL) so that an erasure cannot slip in between this booking's check
     # and its commit; SQLite's write transactions are serial anyway. A shared lock: erasure
     # takes the row for update and waits, but two bookings of one customer (a club booking a
-    # season) do not wait for each other.
-    existing = repo.customer_by_email(session, tenant_id, data.email, lock=True, share=True)
+    # season) do not wait for each other. A signed-in customer's booking may change their
+    # record: it takes the row for update at once (two upgrades of shared locks would deadlock).
+    share = proven is None
+    existing = repo.customer_by_email(session, tenant_id, data.email, lock=True, share=share)
     if existing is None:
         customer = Customer(
             id=new_id("cus"),
@@ -70,7 +72,9 @@ def attach_customer(
                 session.add(customer)
             return customer.id, True
         except IntegrityError:
-            existing = repo.customer_by_email(session, tenant_id, data.email, lock=True, share=True)
+            existing = repo.customer_by_email(
+                session, tenant_id, data.email, lock=True, share=share
+            )
             if existing is None:
                 raise Conflict("the customer is being changed; try again") from None
     if proven is not None and proven == existing.id and existing.erased_at is None:
