@@ -110,7 +110,17 @@ def test_api_key__right_secret_under_another_kinds_prefix__401(
     [
         (
             "/api/openapi.json",
-            {("get", "/api/v1/resources"), ("get", "/api/v1/resources/{resource_id}/availability")},
+            {
+                ("get", "/api/v1/resources"),
+                ("get", "/api/v1/resources/{resource_id}/availability"),
+                # A customer's own: sign-in by link, then their session cookie (no bearer).
+                ("post", "/api/v1/customer-session/link"),
+                ("post", "/api/v1/customer-session"),
+                ("delete", "/api/v1/customer-session"),
+                ("get", "/api/v1/me"),
+                ("get", "/api/v1/me/reservations"),
+                ("post", "/api/v1/me/reservations"),
+            },
         ),
         ("/hub/openapi.json", {("get", "/hub/v1/keys"), ("post", "/hub/v1/sms/inbound")}),
         ("/locks/openapi.json", set()),
