@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench import load
+from bench.smtp import bench_smtp
 from hallkey.core.db import normalise_url
 
 
@@ -358,8 +359,9 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
         "--only",
-        choices=("hot", "load", "api", "pipeline"),
-        help="run only the hot paths, the load figures (api and pipeline), or one of those",
+        choices=("hot", "load", "api", "pipeline", "smtp"),
+        help="run only the hot paths, the load figures (api and pipeline), one of those, or "
+        "the emails a second through an SMTP server",
     )
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: any)")
     parser.add_argument("--api-seconds", type=float, default=10.0)
@@ -367,6 +369,10 @@ def main() -> None:
     parser.add_argument("--burst-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=50.0, help="sustained bookings a second")
     args = parser.parse_args()
+    if args.only in (None, "smtp"):
+        bench_smtp()  # needs no hallkey server
+        if args.only == "smtp":
+            return
     with _postgres_databases(args.postgres) as env, _server(env, args.port) as server:
         base, demo = server.base, server.demo
         print(f"hallkey benchmarks on {'PostgreSQL' if args.postgres else 'SQLite'} ({base})")

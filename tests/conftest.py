@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from hallkey.core.db import normalise_url
+from tests.browser import browser, desktop, phone  # noqa: F401 - the page tests' fixtures
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DatabaseUrlFactory = Callable[[str], str]

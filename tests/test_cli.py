@@ -17,6 +17,7 @@ from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.clock import SystemClock
 from hallkey.core.security import SecretKeyMismatch
 from hallkey.core.settings import ContextName, Settings
+from hallkey.hub.admins import SignIn
 from hallkey.locks import create_context, create_controller, create_door
 from tests.servers import free_port
 
@@ -25,10 +26,15 @@ KEY = "cli-test"
 
 
 def _run(
-    *args: str, data_dir: Path, secret_key: str = KEY, timeout: float = 120
+    *args: str,
+    data_dir: Path,
+    secret_key: str = KEY,
+    timeout: float = 120,
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HALLKEY_")}
     env["HALLKEY_SECRET_KEY"] = secret_key
+    env.update(env_extra or {})
     return subprocess.run(
         [*HALLKEY, *args, "--data-dir", str(data_dir)],
         env=env,
@@ -45,6 +51,7 @@ def test_demo__seeds_once_and_writes_every_key(tmp_path: Path) -> None:
     demo = json.loads((tmp_path / "demo.json").read_text())
     assert {"base_url", "admin", "booking_api_token", "hub_api_key", "locks_api_key"} <= set(demo)
     assert demo["customer"] == {"email": "post@demo-il.example"}
+    assert set(demo["hub_admin"]) == {"username", "password"}
     assert (tmp_path / "demo.json").stat().st_mode & 0o077 == 0  # the owner's alone
     again = _run("demo", data_dir=tmp_path)
     assert again.returncode == 0, again.stderr
@@ -191,3 +198,33 @@ def test_apply__context_unreachable__fails_naming_it_without_a_traceback() -> No
     assert f"cannot reach {nowhere}" in result.stderr
     assert "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_hub_admin__made_from_the_environment_and_signs_in__short_password_refused(
+    tmp_path: Path,
+) -> None:
+    made = _run(
+        "hub-admin", "drift", data_dir=tmp_path,
+        env_extra={"HALLKEY_NEW_PASSWORD": "a long enough password"},
+    )  # fmt: skip
+    short = _run("hub-admin", "kort", data_dir=tmp_path, env_extra={"HALLKEY_NEW_PASSWORD": "x"})
+    taken = _run(
+        "hub-admin", "drift", data_dir=tmp_path,
+        env_extra={"HALLKEY_NEW_PASSWORD": "another long password"},
+    )  # fmt: skip
+
+    assert made.returncode == 0, made.stderr
+    assert "a long enough password" not in made.stdout + made.stderr
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
+    assert taken.returncode == 2 and "taken" in taken.stderr
+    settings = Settings(data_dir=tmp_path, secret_key=KEY)
+    contexts = build_contexts(settings, roles=("hub",))
+    try:
+        assert contexts.hub is not None
+        with contexts.hub.database.transaction() as session:
+            token = SignIn(contexts.hub).sign_in(
+                session, "drift", "a long enough password", "127.0.0.1"
+            )
+        assert len(token) >= 40
+    finally:
+        contexts.close()

@@ -173,6 +173,7 @@ def _ensure_demo(contexts: Contexts, settings: Settings, urls: DemoUrls | None =
 
 app.command("apply")(setup_cli.apply_command)
 app.command("operator-key")(setup_cli.operator_key_command)
+app.command("hub-admin")(setup_cli.hub_admin_command)
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Look at a context's background jobs.")
 app.add_typer(jobs_app, name="jobs")

@@ -27,6 +27,8 @@ from hallkey.core.web import create_app
 
 DEMO_TENANT_SLUG = "demo"
 DEMO_FILE = Path(__file__).with_name("demo.toml")
+DEMO_HUB_ADMIN = "driftsleder"
+"""The demo's hub operator, who signs in at /hub/admin."""
 DEMO_STAFF_TOKEN = "demo staff and integrations"  # noqa: S105 - a token's name
 IN_PROCESS_URL = "http://in-process.invalid"
 DEMO_CUSTOMER_EMAIL = "post@demo-il.example"
@@ -113,7 +115,12 @@ def seed_demo(
             phone="+4791234567",
             email=DEMO_CUSTOMER_EMAIL,
         )
-    return _demo_json(setup, outcome, urls, admin_password)
+    hub_admin_password = secrets.token_urlsafe(12)
+    with hub_ctx.database.transaction() as session:
+        hub.create_admin(hub_ctx, session, username=DEMO_HUB_ADMIN, password=hub_admin_password)
+    demo = _demo_json(setup, outcome, urls, admin_password)
+    demo["hub_admin"] = {"username": DEMO_HUB_ADMIN, "password": hub_admin_password}
+    return demo
 
 
 def _demo_json(

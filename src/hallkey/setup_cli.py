@@ -1,8 +1,10 @@
-"""`hallkey apply` and `hallkey operator-key`: setting a municipality up from a file."""
+"""`hallkey apply`, `hallkey operator-key` and `hallkey hub-admin`: setting up from a file, and
+the identities that do the setting up."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, cast
@@ -10,6 +12,7 @@ from typing import Annotated, cast
 import httpx
 import typer
 
+from hallkey import hub
 from hallkey.app import build_contexts, issue_operator_key
 from hallkey.apply import (
     ApplyError,
@@ -19,6 +22,7 @@ from hallkey.apply import (
     apply_setup,
     load_setup_file,
 )
+from hallkey.core.errors import AppError
 from hallkey.core.settings import ContextName, Settings
 from hallkey.demo import write_demo_file
 
@@ -112,3 +116,26 @@ def operator_key_command(
     finally:
         contexts.close()
     typer.echo(key)
+
+
+def hub_admin_command(
+    username: Annotated[str, typer.Argument(help="The operator's username")],
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data folder")] = None,
+) -> None:
+    """Makes a hub operator who signs in at /hub/admin; the password (12 characters at least)
+    is read from HALLKEY_NEW_PASSWORD or asked for, never taken as an argument."""
+    password = os.environ.get("HALLKEY_NEW_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    contexts = build_contexts(settings, roles=("hub",))
+    try:
+        assert contexts.hub is not None
+        with contexts.hub.database.transaction() as session:
+            hub.create_admin(contexts.hub, session, username=username, password=password)
+    except AppError as exc:
+        typer.echo(f"hallkey hub-admin: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        contexts.close()
+    typer.echo(f"hub operator {username} can now sign in at /hub/admin")

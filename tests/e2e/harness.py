@@ -89,9 +89,14 @@ def _client(base_url: str, token: str) -> httpx.Client:
 
 @contextmanager
 def deployment(
-    mode: Mode, database_url: DatabaseUrlFactory, data_dir: Path, start: datetime
+    mode: Mode,
+    database_url: DatabaseUrlFactory,
+    data_dir: Path,
+    start: datetime,
+    **overrides: Any,
 ) -> Iterator[Deployment]:
-    """Yields a seeded, running deployment whose clock stands at `start`."""
+    """Yields a seeded, running deployment whose clock stands at `start` (with `overrides` of
+    any setting)."""
     clock = ManualClock(start)
     settings = Settings(
         data_dir=data_dir,
@@ -102,6 +107,7 @@ def deployment(
         worker_poll_seconds=0.05,
         sms_number=SMS_NUMBER,
         sms_inbound_secret=SMS_INBOUND_SECRET,
+        **overrides,
     )
     contexts = build_contexts(settings, clock)
     servers: dict[str, ServerThread] = {}

@@ -103,6 +103,7 @@ def _press_open(page: httpx.Client, path: str, door: str) -> httpx.Response:
         action.group(1) if action else f"{path}/open",
         content=f"csrf={csrf.group(1) if csrf else ''}&door={door}",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=True,
     )
 
 

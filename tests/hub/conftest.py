@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,23 +118,30 @@ class HubWorld:
         return sorted(self.outbox.glob("*.txt")) if self.outbox.exists() else []
 
 
-def make_settings(tmp_path: Path, url: str) -> Settings:
-    """Returns test settings for a hub on `url`."""
-    return Settings(
-        data_dir=tmp_path,
-        hub_database_url=url,
-        secret_key="test-secret",
-        worker_poll_seconds=0.05,
-        sms_number="+4759440000",
-        sms_inbound_secret=SMS_SECRET,
-    )
+def make_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
+    """Returns test settings for a hub on `url` (with `overrides` of any setting)."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "hub_database_url": url,
+        "secret_key": "test-secret",
+        "worker_poll_seconds": 0.05,
+        "sms_number": "+4759440000",
+        "sms_inbound_secret": SMS_SECRET,
+    }
+    return Settings(**{**values, **overrides})
 
 
 @pytest.fixture
 def hub(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[HubWorld]:
     """Returns a hub with our client (site "Sentrum", doors door-a and door-b) and another."""
+    with open_hub(make_settings(tmp_path, database_url("hub"))) as world:
+        yield world
+
+
+@contextmanager
+def open_hub(settings: Settings) -> Iterator[HubWorld]:
+    """Runs a hub with these settings, our client and another (as the `hub` fixture)."""
     clock = ManualClock(T0)
-    settings = make_settings(tmp_path, database_url("hub"))
     ctx = create_context(settings, clock)
     with ctx.database.transaction() as session:
         client_id, key = create_client(ctx, session, name="Booking A")

@@ -120,7 +120,8 @@ def test_reconcile__door_in_step__changes_nothing(hub: HubWorld) -> None:
     reconcile(hub)
     reconcile(hub)
     assert audit(hub) == []
-    assert hub.queued_job_kinds() == {"purge_recipients", "reconcile_doors"}
+    # Only the recurring jobs wait, and the grant's reminder (due before its window).
+    assert hub.queued_job_kinds() == {"purge_recipients", "reconcile_doors", "remind"}
 
 
 def test_reconcile__offline_door__is_shown_offline_and_online_again_with_last_seen(

@@ -12,7 +12,7 @@ from hallkey.booking.models import Tenant, jobs_table
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
-from hallkey.core.messaging import MessageSender, OutboxFolderSender
+from hallkey.core.messaging import MessageSender, senders_from_settings
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox, check_box
 from hallkey.core.settings import Settings
@@ -48,7 +48,8 @@ def create_context(
     sender: MessageSender | None = None,
 ) -> BookingContext:
     """Returns a ready booking context, migrating its database first when `migrate`; its
-    emails go to `sender`, by default the local outbox folder `<data dir>/outbox/booking`."""
+    emails go to `sender`, by default the configured senders (HALLKEY_SMTP_URL…), else the
+    local outbox folder `<data dir>/outbox/booking`."""
     url = settings.database_url("booking")
     if migrate:
         upgrade(url, MIGRATIONS, VERSION_TABLE)
@@ -71,7 +72,7 @@ def create_context(
         jobs=queue,
         worker=worker,
         box=SecretBox.for_purpose(settings.master_secret, "booking"),
-        sender=sender or OutboxFolderSender(settings.outbox_dir / "booking", clock),
+        sender=sender or senders_from_settings(settings, settings.outbox_dir / "booking", clock),
     )
     # The handlers need the context, and the context holds the worker.
     worker.handlers = dict(tasks.handlers(ctx))

@@ -8,6 +8,7 @@ error handling), only without a socket. The app's lifespan is not run: no worker
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from starlette.types import ASGIApp
@@ -16,7 +17,8 @@ from starlette.types import ASGIApp
 class InProcessTransport(httpx.BaseTransport):
     """An httpx transport that hands each request to an ASGI app, one event loop per request.
 
-    Use it only where no event loop runs in the calling thread.
+    Where an event loop already runs in the calling thread (a caller inside async code, or a
+    browser driver's loop in a test), the request runs on a short-lived thread of its own.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -36,4 +38,9 @@ class InProcessTransport(httpx.BaseTransport):
                 response.status_code, headers=response.headers, content=content, request=request
             )
 
-        return asyncio.run(run())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(run())
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, run()).result()

@@ -85,6 +85,39 @@ class Settings(BaseSettings):
     """The secret with which the SMS gateway signs `POST /hub/v1/sms/inbound` (HMAC-SHA256 of
     the raw body); without it every inbound SMS is refused (401)."""
 
+    smtp_url: str | None = None
+    """The SMTP server for emails: `smtp://user:pass@host:587` (STARTTLS) or
+    `smtps://user:pass@host:465` (TLS); without it every email goes to the local outbox."""
+
+    smtp_from: str = "hallkey <no-reply@localhost>"
+    """The From of emails whose tenant gives no sender address of its own."""
+
+    smtp_ca_file: Path | None = None
+    """A PEM file of the certificate authorities the SMTP server's certificate is checked
+    against, instead of the system's (a private mail server)."""
+
+    sms_provider: Literal["generic", "twilio"] = "generic"
+    """Which SMS API `HALLKEY_SMS_URL` speaks: the generic JSON gateway or Twilio's own."""
+
+    sms_url: str | None = None
+    """The SMS gateway (generic: the URL texts are POSTed to; twilio: optional, its API's base
+    URL); without it, and for Twilio without an account, every SMS goes to the local outbox."""
+
+    sms_token: str | None = None
+    """The SMS gateway's secret: the generic gateway's bearer token, or Twilio's auth token."""
+
+    sms_from: str | None = None
+    """The sender number or name of texts; default `HALLKEY_SMS_NUMBER`."""
+
+    twilio_account_sid: str | None = None
+    """The Twilio account SID (`AC…`) when `HALLKEY_SMS_PROVIDER=twilio`."""
+
+    operator_email: str | None = None
+    """Where operator alerts go (a door gone offline, a programming failed for good)."""
+
+    reminder_minutes: int = Field(default=120, ge=0, le=60 * 24 * 14)
+    """How long before each window's start a reminder is sent; 0 sends none."""
+
     locks_heartbeat_seconds: float = Field(default=30.0, ge=1)
     """How often a door controller tells the hub it is reachable (also once at each start)."""
 

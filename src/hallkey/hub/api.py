@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.batches import BatchAnswer
+from hallkey.core.pages import static_router
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
 from hallkey.hub import grants, pulse, reconcile, service, views
+from hallkey.hub.admin_pages import build_admin_router
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import signing
 from hallkey.hub.models import Client
@@ -167,7 +169,15 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         with ctx.database.transaction() as session:
             return JwksOut(keys=signing.published(ctx, session))
 
-    return [router, site_router, public_router, build_sms_router(ctx), build_url_key_router(ctx)]
+    return [
+        router,
+        site_router,
+        public_router,
+        build_sms_router(ctx),
+        build_url_key_router(ctx),
+        build_admin_router(ctx),
+        static_router("/hub/static"),
+    ]
 
 
 __all__ = ["build_routers"]

@@ -12,7 +12,7 @@ from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
 from hallkey.core.messaging.base import MessageSender
-from hallkey.core.messaging.outbox import OutboxFolderSender
+from hallkey.core.messaging.factory import senders_from_settings
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox, check_box, derive_key
 from hallkey.core.settings import Settings
@@ -74,7 +74,7 @@ def create_context(
         box=SecretBox.for_purpose(master, "hub"),
         digest_key=derive_key(master, "hub-digest"),
         connectors=ConnectorRegistry(clock, settings.http_timeout_seconds),
-        sender=sender or OutboxFolderSender(settings.outbox_dir, clock),
+        sender=sender or senders_from_settings(settings, settings.outbox_dir, clock),
     )
     ctx.throttles = HubThrottles.create(clock)
     ctx.worker = Worker(

@@ -24,6 +24,7 @@ from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import CredentialType, credential_type
 from hallkey.hub.credentials.sms import phone_digest
 from hallkey.hub.delivery.generations import channels_awaiting_code, supersede
+from hallkey.hub.delivery.reminders import schedule_reminders
 from hallkey.hub.domain import Window, fingerprint, grant_request_canonical
 from hallkey.hub.grant_checks import (
     check_revision,
@@ -154,6 +155,7 @@ def grant_access(
     for door in doors:
         _enqueue_program(ctx, session, grant.id, door.id)
     _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
+    schedule_reminders(ctx, session, grant, windows)
     repo.add_audit(
         session,
         client_id=client.id,
@@ -274,6 +276,7 @@ def _grant_again(
     # Every message so far is about the revoked code: the guest gets the new one instead.
     supersede(repo.deliveries(session, grant.id))
     _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
+    schedule_reminders(ctx, session, grant, windows)
     repo.add_audit(
         session,
         client_id=client.id,
@@ -330,6 +333,7 @@ def update_access(
         repo.replace_windows(session, grant.id, windows)
         grant.valid_from_at = windows[0].valid_from
         grant.valid_to_at = windows[-1].valid_to
+        schedule_reminders(ctx, session, grant, windows)
     if request.recipient is not None:
         if grant.credential == "sms" and grant.operation == "code":
             if request.recipient.phone is None:

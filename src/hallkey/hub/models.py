@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from hallkey.core.db import UTCDateTime, make_metadata
 from hallkey.core.jobs import job_table
 from hallkey.core.operators import operator_key_table
+from hallkey.core.sessions import session_table
 
 
 class Base(DeclarativeBase):
@@ -34,11 +35,36 @@ class Client(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    events_url: Mapped[str | None] = mapped_column(String(500))
+    events_token_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClientKey(Base):
+    """One of a client's API keys: a client may hold several, so that a key is rotated by
+    adding the new one, moving the booking system over, then revoking the old one."""
+
+    __tablename__ = "hub_client_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("hub_clients.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
     # Hot path: every API request looks its key up by key_id.
     key_id: Mapped[str] = mapped_column(String(32), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
-    events_url: Mapped[str | None] = mapped_column(String(500))
-    events_token_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class HubAdmin(Base):
+    """A hub operator who signs in to the admin pages (`/hub/admin`): the hub's own people,
+    never a client's or the booking system's."""
+
+    __tablename__ = "hub_admins"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -195,6 +221,10 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A reminder: the start of the window it is about (checked against the grant when sent).
+    window_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An operator alert: what it is about (door id, ref, error code; never personal data).
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class DoorEvent(Base):
@@ -244,3 +274,4 @@ class AuditEntry(Base):
 
 jobs_table = job_table(Base.metadata, "hub_jobs")
 operator_keys_table = operator_key_table(Base.metadata, "hub_operator_keys")
+admin_sessions_table = session_table(Base.metadata, "hub_admin_sessions", "hub_admins")

@@ -6,14 +6,17 @@ from fastapi import APIRouter, Security
 
 from hallkey.core.auth import database_key
 from hallkey.core.schemas import ERROR_RESPONSES
-from hallkey.hub import operator
+from hallkey.hub import client_keys, operator
 from hallkey.hub.context import HubContext
 from hallkey.hub.operator_schemas import (
     ClientIn,
+    ClientKeyIn,
+    ClientKeyOut,
     ClientOut,
     ClientPatch,
     DoorIn,
     DoorPatch,
+    NewClientKeyOut,
     NewClientOut,
     NewSiteOut,
     OperatorDoorOut,
@@ -55,6 +58,25 @@ def build_router(ctx: HubContext) -> APIRouter:
         """Renames a client or sets where its door events go."""
         with ctx.database.transaction() as session:
             return operator.update_client(ctx, session, client_id, body)
+
+    @router.get("/clients/{client_id}/keys", response_model=list[ClientKeyOut])
+    def list_client_keys(client_id: str) -> list[ClientKeyOut]:
+        """Lists a client's API keys, live and revoked (never a secret)."""
+        with ctx.database.read() as session:
+            return client_keys.list_keys(session, client_id)
+
+    @router.post("/clients/{client_id}/keys", status_code=201, response_model=NewClientKeyOut)
+    def add_client_key(client_id: str, body: ClientKeyIn) -> NewClientKeyOut:
+        """Adds an API key to a client (rotation: add, move over, revoke the old); the key is
+        shown only in this answer."""
+        with ctx.database.transaction() as session:
+            return client_keys.add_key(ctx, session, client_id, body.name)
+
+    @router.post("/clients/{client_id}/keys/{key_id}/revoke", response_model=ClientKeyOut)
+    def revoke_client_key(client_id: str, key_id: str) -> ClientKeyOut:
+        """Revokes one of a client's keys at once; 409 `last_key` for its last live one."""
+        with ctx.database.transaction() as session:
+            return client_keys.revoke_key(ctx, session, client_id, key_id)
 
     @router.get("/sites", response_model=list[SiteOut])
     def list_sites() -> list[SiteOut]:

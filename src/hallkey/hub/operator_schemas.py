@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from hallkey.core.schemas import RequestModel
@@ -84,3 +86,24 @@ class NewSiteOut(SiteOut):
     """A new site: `events_token` (for its controller's event pushes) is shown only here."""
 
     events_token: str
+
+
+class ClientKeyIn(RequestModel):
+    name: str = Field(min_length=1, max_length=200, description="what the key is for")
+
+
+class ClientKeyOut(BaseModel):
+    """A client's API key as the operator sees it: never the secret. `key_id` is the public
+    part of the key (`hkh_<key_id>.…`), to tell which key a booking system holds."""
+
+    id: str
+    name: str
+    key_id: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewClientKeyOut(ClientKeyOut):
+    """A new key: `api_key` is shown only in this answer."""
+
+    api_key: str

@@ -13,7 +13,7 @@ from hallkey.hub.connectors.registry import UnknownConnector
 from hallkey.hub.context import HubContext
 from hallkey.hub.domain import PIN_MAX_LENGTH, PIN_MIN_LENGTH
 from hallkey.hub.events import enqueue_forwarding
-from hallkey.hub.models import Client, Door, Site
+from hallkey.hub.models import Client, ClientKey, Door, Site
 
 
 def create_client(
@@ -24,20 +24,36 @@ def create_client(
     events_url: str | None = None,
     events_token: str | None = None,
 ) -> tuple[str, str]:
-    """Creates a client; returns (client_id, its hub API key, shown only now)."""
-    key = issue_api_key("hkh")
+    """Creates a client; returns (client_id, its first hub API key, shown only now)."""
     client = Client(
         id=new_id("cli"),
         name=name,
-        key_id=key.key_id,
-        secret_hash=key.secret_hash,
         events_url=events_url,
         events_token_sealed=ctx.box.seal(events_token) if events_token else None,
         created_at=ctx.clock.now(),
     )
     session.add(client)
     session.flush()
-    return client.id, key.plaintext
+    _, plaintext = add_client_key(ctx, session, client_id=client.id, name="first key")
+    return client.id, plaintext
+
+
+def add_client_key(
+    ctx: HubContext, session: Session, *, client_id: str, name: str
+) -> tuple[ClientKey, str]:
+    """Gives a client one more API key; returns it and its plaintext (shown only now)."""
+    issued = issue_api_key("hkh")
+    key = ClientKey(
+        id=new_id("ck"),
+        client_id=client_id,
+        name=name,
+        key_id=issued.key_id,
+        secret_hash=issued.secret_hash,
+        created_at=ctx.clock.now(),
+    )
+    session.add(key)
+    session.flush()
+    return key, issued.plaintext
 
 
 def set_client_events(

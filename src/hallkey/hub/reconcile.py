@@ -29,6 +29,7 @@ from hallkey.hub.connectors.base import (
 )
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import CREDENTIALS
+from hallkey.hub.delivery import alerts
 from hallkey.hub.domain import WantedCredential, door_drift
 from hallkey.hub.models import Door, Grant, GrantDoor, Site
 
@@ -129,6 +130,7 @@ def _record_health(
         if door.online and not online:
             DOORS_WENT_OFFLINE.labels(connector).inc()
             log.warning("door %s (%s) went offline", door_id, connector)
+            alerts.queue_alert(ctx, session, alerts.DOOR_OFFLINE, {"door_id": door_id})
         elif online and not door.online:
             log.info("door %s is back online", door_id)
         door.online = online

@@ -14,6 +14,7 @@ from hallkey.hub.domain import Window, any_overlap
 from hallkey.hub.models import (
     AuditEntry,
     Client,
+    ClientKey,
     Delivery,
     Door,
     DoorEvent,
@@ -24,9 +25,14 @@ from hallkey.hub.models import (
 )
 
 
-def client_by_key_id(session: Session, key_id: str) -> Client | None:
-    """Returns the client whose API key has this id."""
-    return session.scalars(select(Client).where(Client.key_id == key_id)).first()
+def client_by_key_id(session: Session, key_id: str) -> tuple[Client, str] | None:
+    """Returns the client whose live (unrevoked) API key has this id, with the key's hash."""
+    row = session.execute(
+        select(Client, ClientKey.secret_hash)
+        .join(ClientKey, ClientKey.client_id == Client.id)
+        .where(ClientKey.key_id == key_id, ClientKey.revoked_at.is_(None))
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def site_by_events_key_id(session: Session, key_id: str) -> Site | None:

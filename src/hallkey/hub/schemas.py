@@ -112,7 +112,18 @@ class DeliveryOut(BaseModel):
     id: str
     channel: Channel
     template: str
-    state: Literal["queued", "sent", "failed"]
+    state: Literal["queued", "sent", "failed"] = Field(
+        description="queued until sent; failed for good with `error`"
+    )
+    error: str | None = Field(
+        default=None,
+        description="why it failed (or why the last try failed, while queued): the provider's "
+        "answer as a short code (`smtp_550`, `twilio_21211`, `gateway_400`, `timeout`) or the "
+        "hub's (`grant_revoked`, `no_address`, `superseded`, `window_moved`)",
+    )
+    attempts: int = 0
+    window_at: datetime | None = Field(default=None, description="a reminder's window start")
+    sent_at: datetime | None = None
 
 
 class GrantOut(BaseModel):

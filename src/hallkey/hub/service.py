@@ -51,10 +51,10 @@ FORWARD_JOB = events.FORWARD_JOB
 def authenticate_client(session: Session, token: str) -> Client:
     """Returns the client presenting this API key; raises Unauthorized."""
     parsed = parse_api_key(token, "hkh")
-    client = repo.client_by_key_id(session, parsed[0]) if parsed else None
-    if parsed is None or client is None or not verify_secret(parsed[1], client.secret_hash):
+    found = repo.client_by_key_id(session, parsed[0]) if parsed else None
+    if parsed is None or found is None or not verify_secret(parsed[1], found[1]):
         raise Unauthorized("invalid API key")
-    return client
+    return found[0]
 
 
 def authenticate_site(session: Session, token: str) -> Site:
@@ -154,7 +154,13 @@ def push_door_again(
 
 
 def _add_deliveries(
-    ctx: HubContext, session: Session, grant: Grant, template: str, channels: Sequence[str]
+    ctx: HubContext,
+    session: Session,
+    grant: Grant,
+    template: str,
+    channels: Sequence[str],
+    *,
+    window_at: datetime | None = None,
 ) -> None:
     now = ctx.clock.now()
     for channel in dict.fromkeys(channels):
@@ -166,10 +172,40 @@ def _add_deliveries(
             state="queued",
             attempts=0,
             created_at=now,
+            window_at=window_at,
         )
         session.add(delivery)
         session.flush()
         ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_id": delivery.id})
+
+
+def add_loose_delivery(
+    ctx: HubContext,
+    session: Session,
+    *,
+    to: str,
+    channel: str,
+    template: str,
+    locale: str | None,
+    facts: dict[str, Any] | None = None,
+) -> None:
+    """Queues a message about no grant (an answer to a text, an operator alert) to `to`,
+    sealed; it is purged with the answers after the retention."""
+    delivery = Delivery(
+        id=new_id("dlv"),
+        grant_id=None,
+        channel=channel,
+        template=template,
+        state="queued",
+        attempts=0,
+        created_at=ctx.clock.now(),
+        to_sealed=ctx.box.seal(to),
+        locale=locale,
+        facts=facts,
+    )
+    session.add(delivery)
+    session.flush()
+    ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_id": delivery.id})
 
 
 # --- views ------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from hallkey.core.errors import AppError, InvalidInput, Unauthorized
-from hallkey.core.ids import new_id
 from hallkey.core.schemas import ERROR_RESPONSES, RequestModel
 from hallkey.core.throttle import Rate, Throttle
 from hallkey.hub import pulse, service
@@ -30,7 +29,7 @@ from hallkey.hub import repository as repo
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials.sms import door_keyword, phone_digest, text_keyword
 from hallkey.hub.domain import valid_at
-from hallkey.hub.models import Client, Delivery, Grant
+from hallkey.hub.models import Client, Grant
 from hallkey.hub.schemas import PulseIn, _e164
 
 log = logging.getLogger(__name__)
@@ -86,20 +85,9 @@ def _parse(body: bytes) -> SmsInboundIn:
 
 def _answer(ctx: HubContext, session: Session, phone: str, template: str, locale: str) -> None:
     """Queues the answer to a text (sent by the deliver job, purged after retention)."""
-    delivery = Delivery(
-        id=new_id("dlv"),
-        grant_id=None,
-        channel="sms",
-        template=template,
-        state="queued",
-        attempts=0,
-        created_at=ctx.clock.now(),
-        to_sealed=ctx.box.seal(phone),
-        locale=locale,
+    service.add_loose_delivery(
+        ctx, session, to=phone, channel="sms", template=template, locale=locale
     )
-    session.add(delivery)
-    session.flush()
-    ctx.jobs.enqueue(session, service.DELIVER_JOB, {"delivery_id": delivery.id})
 
 
 def _choose(

@@ -6,11 +6,9 @@ import logging
 from datetime import timedelta
 
 from prometheus_client import Counter
-from sqlalchemy.orm import Session
 
-from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
-from hallkey.core.messaging.base import OutgoingMessage, SendError
-from hallkey.hub import forwarding, reconcile, service, unlock_windows, views
+from hallkey.core.jobs import Handler, JobRun, RetryLater
+from hallkey.hub import forwarding, reconcile, service, unlock_windows
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import (
     ERROR_CODES,
@@ -21,15 +19,13 @@ from hallkey.hub.connectors.base import (
 )
 from hallkey.hub.context import PURGE_JOB, RECONCILE_ALL_JOB, HubContext
 from hallkey.hub.credentials import credential_type, signing
-from hallkey.hub.credentials.sms import door_keyword
-from hallkey.hub.delivery.generations import carries_current_code
-from hallkey.hub.delivery.templates import render, render_sms_answer
+from hallkey.hub.delivery import alerts, reminders, sending
 from hallkey.hub.domain import (
     PROGRAM_TRIES_BEFORE_FAILED,
     SLOW_RETRY_SECONDS,
     retention_cutoff,
 )
-from hallkey.hub.models import Delivery, Door, Grant, GrantDoor, Site
+from hallkey.hub.models import Door, Grant, GrantDoor, Site
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +45,8 @@ def handlers(ctx: HubContext) -> dict[str, Handler]:
     """Returns the hub's job handlers by kind."""
     return {
         service.PROGRAM_JOB: lambda job: program_door(ctx, job),
-        service.DELIVER_JOB: lambda job: deliver(ctx, job),
+        service.DELIVER_JOB: lambda job: sending.deliver(ctx, job),
+        reminders.REMIND_JOB: lambda job: reminders.remind(ctx, job),
         service.FORWARD_JOB: lambda job: forward_events(ctx, job),
         PURGE_JOB: lambda job: purge_recipients(ctx, job),
         RECONCILE_ALL_JOB: lambda job: reconcile.reconcile_doors(ctx, job),
@@ -169,6 +166,12 @@ def _record_failure(
             # The operator's alert: ids and the error code only.
             DOOR_FAILURES.labels(exc.code if exc.code in ERROR_CODES else "other").inc()
             log.warning("grant %s door %s failed: %s", grant_id, door_id, exc.code)
+            alerts.queue_alert(
+                ctx,
+                session,
+                alerts.PROGRAMMING_FAILED,
+                {"door_id": door_id, "ref": grant.ref, "error": exc.code, "action": row.action},
+            )
         row.updated_at = now
         repo.add_audit(
             session,
@@ -213,145 +216,6 @@ def _record_success(
         )
     log.info("grant %s door %s: %s ok", grant_id, door_id, action)
     return True
-
-
-def deliver(ctx: HubContext, job: JobRun) -> None:
-    """Renders and sends one delivery; the code is read (and shown) only now."""
-    delivery_id = str(job.payload["delivery_id"])
-    # Read and rendered without SQLite's write lock (a render is slow next to a write); a
-    # message that is not to be sent is settled by `_drop`, which checks it is still queued.
-    with ctx.database.read() as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None or delivery.state != "queued":
-            return
-        if delivery.grant_id is None:  # an answer to a guest's text
-            answer = _sms_answer(ctx, delivery)
-            if answer is not None:
-                _send(ctx, answer)
-            return
-        grant = session.get(Grant, delivery.grant_id)
-        if grant is None:
-            return
-        if grant.state == "revoked" and delivery.template != "access_revoked":
-            # Never send a code that no longer works.
-            _drop(ctx, delivery_id, "grant_revoked")
-            log.info("delivery %s dropped: the grant was revoked", delivery_id)
-            return
-        if delivery.template == "access_revoked" and not _credential_was_sent(session, delivery):
-            # Nobody is told that a code they never got stops working.
-            _drop(ctx, delivery_id, "nothing_to_revoke")
-            log.info("delivery %s dropped: no credential was sent on it", delivery_id)
-            return
-        sealed = (
-            grant.recipient_phone_sealed
-            if delivery.channel == "sms"
-            else grant.recipient_email_sealed
-        )
-        if sealed is None:
-            _drop(ctx, delivery_id, "no_address", attempted=True)
-            log.info("delivery %s failed: no %s address", delivery_id, delivery.channel)
-            return
-        address = ctx.box.open(sealed)
-        rows = [
-            row
-            for row in repo.grant_doors(session, grant.id)
-            if row.action == "program" or delivery.template == "access_revoked"
-        ]
-        doors = [d for d in (session.get(Door, row.door_id) for row in rows) if d is not None]
-        site = session.get(Site, doors[0].site_id) if doors else None
-        shown = views.shown_credential(ctx, grant)
-        rendered = render(
-            delivery.template,
-            grant.locale,
-            doors=[d.name for d in doors],
-            place=site.name if site else "",
-            windows=repo.grant_windows(session, grant.id),
-            timezone=site.timezone if site else ctx.settings.default_timezone,
-            code=shown.code_formatted,
-            link=shown.url or shown.mobile_key,
-            sms_number=ctx.settings.sms_number if grant.credential == "sms" else None,
-            keywords=[door_keyword(d.name) for d in doors],
-        )
-        channel = delivery.channel
-    _send(
-        ctx,
-        OutgoingMessage(
-            delivery_id=delivery_id,
-            channel=channel,
-            to=address,
-            subject=rendered.subject if channel == "email" else None,
-            body=rendered.email if channel == "email" else rendered.sms,
-        ),
-    )
-
-
-def _sms_answer(ctx: HubContext, delivery: Delivery) -> OutgoingMessage | None:
-    """Returns the answer to a guest's text that `delivery` is, or None (and drops it) when its
-    number is gone."""
-    if delivery.to_sealed is None:
-        _drop(ctx, delivery.id, "no_address", attempted=True)
-        return None
-    return OutgoingMessage(
-        delivery_id=delivery.id,
-        channel="sms",
-        to=ctx.box.open(delivery.to_sealed),
-        subject=None,
-        body=render_sms_answer(delivery.template, delivery.locale),
-    )
-
-
-def _send(ctx: HubContext, message: OutgoingMessage) -> None:
-    """Sends a rendered delivery and records the outcome (retried while the sender is down)."""
-    delivery_id, channel = message.delivery_id, message.channel
-    try:
-        ctx.sender.send(message)
-    except SendError as exc:
-        with ctx.database.transaction() as session:
-            failed = session.get(Delivery, delivery_id)
-            if failed is not None:
-                failed.attempts += 1
-                if not exc.retryable:
-                    failed.state = "failed"
-                    failed.error = "rejected"
-        if exc.retryable:
-            raise RetryLater(f"delivery {delivery_id}: sender unavailable") from None
-        raise GiveUp(f"delivery {delivery_id}: sender refused") from None
-    with ctx.database.transaction() as session:
-        sent = session.get(Delivery, delivery_id)
-        if sent is not None:
-            sent.state = "sent"
-            sent.attempts += 1
-            sent.sent_at = ctx.clock.now()
-    log.info("delivery %s sent by %s", delivery_id, channel)
-
-
-def _drop(ctx: HubContext, delivery_id: str, error: str, *, attempted: bool = False) -> None:
-    """Marks a still queued delivery `failed` with `error`, without sending it."""
-    with ctx.database.transaction() as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None or delivery.state != "queued":
-            return
-        delivery.state = "failed"
-        delivery.error = error
-        if attempted:
-            delivery.attempts += 1
-
-
-def _credential_was_sent(session: Session, revocation: Delivery) -> bool:
-    """Tells whether a message with the credential went out on the revocation's channel;
-    raises RetryLater while one may still go out (it is dropped, the grant being revoked)."""
-    if revocation.grant_id is None:
-        return False
-    # Only messages with the code the grant holds now: an earlier code (before a revocation
-    # and a new grant) was told of its own revocation, or superseded.
-    credentials = [
-        d
-        for d in repo.deliveries(session, revocation.grant_id)
-        if d.channel == revocation.channel and carries_current_code(d)
-    ]
-    if any(d.state == "queued" for d in credentials):
-        raise RetryLater(f"delivery {revocation.id}: waits for the credential's delivery")
-    return any(d.state == "sent" for d in credentials)
 
 
 def forward_events(ctx: HubContext, job: JobRun) -> None:

@@ -49,6 +49,10 @@ def grant_view(ctx: HubContext, session: Session, grant: Grant) -> GrantOut:
                 channel=d.channel,
                 template=d.template,
                 state=d.state,
+                error=d.error,
+                attempts=d.attempts,
+                window_at=d.window_at,
+                sent_at=d.sent_at,
             )
             for d in repo.deliveries(session, grant.id)
         ],

@@ -10,12 +10,15 @@ from typing import Protocol
 class SendError(Exception):
     """A message could not be sent; `retryable` tells whether trying later may help.
 
-    The message holds no address, code or text of the message.
+    `reason` is the provider's answer as a short code (`smtp_550`, `twilio_21211`,
+    `gateway_400`, `timeout`): it is stored on the delivery and shown to the client, so it,
+    like the message, holds no address, code or text of the message.
     """
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, reason: str | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.reason = (reason or ("unavailable" if retryable else "rejected"))[:64]
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class OutgoingMessage:
     """One rendered SMS (`subject` None) or email, ready to send.
 
     `body` is the plain text; an email may also carry an HTML alternative and attachments.
+    `sender` is the email's From (the tenant's address, e.g. `Fjellby kommune <booking@…>`);
+    None means the sender's configured default.
     """
 
     delivery_id: str
@@ -41,6 +46,7 @@ class OutgoingMessage:
     body: str
     html: str | None = None
     attachments: tuple[Attachment, ...] = field(default=())
+    sender: str | None = None
 
 
 class MessageSender(Protocol):

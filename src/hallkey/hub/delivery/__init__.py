@@ -1,4 +1,5 @@
-"""Deliveries: message templates (the senders are shared: `hallkey.core.messaging`)."""
+"""Deliveries: a grant's messages and the operator's alerts (templates, the deliver job, its
+outcomes, reminders, alerts); the senders are shared: `hallkey.core.messaging`."""
 
 from hallkey.core.messaging import MessageSender, OutboxFolderSender, OutgoingMessage, SendError
 from hallkey.hub.delivery.templates import render

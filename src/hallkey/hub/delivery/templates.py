@@ -1,245 +1,149 @@
-"""Message templates in Norwegian bokmål (`nb`, the default) and English (`en`)."""
+"""Message templates: Jinja2 files in `texts/`, one per message type and locale (nb, en).
+
+Each file has the blocks `subject`, `sms`, `text` (the email's plain text) and `html` (its
+HTML part, autoescaped). Dates, times and lists are formatted by babel in the recipient's
+locale and the venue's time zone; an SMS is shortened (fewer windows shown) until it fits the
+contract's two segments.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime, format_interval, format_skeleton, format_time
+from babel.lists import format_list
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+
+from hallkey.core.messaging.segments import MAX_SEGMENTS, plain_punctuation, sms_length
 from hallkey.hub.domain import Window
 
 LOCALES = ("nb", "en")
 DEFAULT_LOCALE = "nb"
-TEMPLATES = ("access_granted", "access_changed", "access_revoked")
+TEMPLATES = ("access_granted", "access_reminder", "access_changed", "access_revoked")
+"""The messages to a grant's recipient."""
+ALERTS = ("door_offline", "programming_failed")
+"""The messages to the operator."""
+SMS_ANSWER = "sms_answer"
 
-_MONTHS = {
-    "nb": [
-        "januar", "februar", "mars", "april", "mai", "juni",
-        "juli", "august", "september", "oktober", "november", "desember",
-    ],
-    "en": [
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ],
-}  # fmt: skip
+BABEL_LOCALES = {"nb": "nb_NO", "en": "en_GB"}
+"""Babel's locale for each of ours: English as written in Europe (24-hour clock, day first)."""
 
-_AND = {"nb": "og", "en": "and"}
-_MORE = {"nb": "og {n} tidsrom til", "en": "and {n} more"}
 MAX_WINDOWS_SHOWN = 4
 DASH = "\u2013"  # an en dash, as time spans are written
+_MORE = {"nb": "og {n} tidsrom til", "en": "and {n} more"}
+_OR = {"nb": "eller", "en": "or"}
+TEXTS = Path(__file__).parent / "texts"
+ELLIPSIS = "..."
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """A rendered message: `subject` (email only) and `body`."""
+    """A rendered message: the email's `subject`, `email` (plain text) and `html`; the `sms`."""
 
     subject: str
     sms: str
     email: str
+    html: str
 
 
-_TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
-    # template -> locale -> (email subject, sms body, email body)
-    "access_granted": {
-        "nb": (
-            "Din kode til {place}",
-            "Koden din til {doors} på {place} er {code}. Gyldig {time_frame}.",
-            "Hei!\n\nDu har fått tilgang til {doors} på {place}.\n\n"
-            "Tidsrom: {time_frame}\nKode: {code}\n\n"
-            "Tast koden på tastaturet ved døren. Koden virker bare i tidsrommet.\n",
-        ),
-        "en": (
-            "Your code for {place}",
-            "Your code for {doors} at {place} is {code}. Valid {time_frame}.",
-            "Hello,\n\nYou have been given access to {doors} at {place}.\n\n"
-            "Time: {time_frame}\nCode: {code}\n\n"
-            "Enter the code on the keypad at the door. It works only in that time.\n",
-        ),
-    },
-    "access_changed": {
-        "nb": (
-            "Endret tilgang til {place}",
-            "Tilgangen din til {doors} på {place} er endret. Koden er {code}, gyldig {time_frame}.",
-            "Hei!\n\nTilgangen din til {doors} på {place} er endret.\n\n"
-            "Nytt tidsrom: {time_frame}\nKode: {code}\n",
-        ),
-        "en": (
-            "Your access to {place} has changed",
-            "Your access to {doors} at {place} has changed. Your code is {code}, "
-            "valid {time_frame}.",
-            "Hello,\n\nYour access to {doors} at {place} has changed.\n\n"
-            "New time: {time_frame}\nCode: {code}\n",
-        ),
-    },
-    "access_revoked": {
-        "nb": (
-            "Tilgangen til {place} er trukket tilbake",
-            "Tilgangen din til {doors} på {place} ({time_frame}) er trukket tilbake. "
-            "Koden virker ikke lenger.",
-            "Hei!\n\nTilgangen din til {doors} på {place} ({time_frame}) er trukket "
-            "tilbake. Koden virker ikke lenger.\n",
-        ),
-        "en": (
-            "Your access to {place} has been withdrawn",
-            "Your access to {doors} at {place} ({time_frame}) has been withdrawn. "
-            "The code no longer works.",
-            "Hello,\n\nYour access to {doors} at {place} ({time_frame}) has been "
-            "withdrawn. The code no longer works.\n",
-        ),
-    },
-}
-
-_LINK_TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
-    # The same messages for a key that is a link (URL key) or a token (mobile key).
-    "access_granted": {
-        "nb": (
-            "Din nøkkel til {place}",
-            "Nøkkelen din til {doors} på {place}: {link} Gyldig {time_frame}.",
-            "Hei!\n\nDu har fått tilgang til {doors} på {place}.\n\n"
-            "Tidsrom: {time_frame}\nNøkkel: {link}\n\n"
-            "Nøkkelen virker bare i tidsrommet.\n",
-        ),
-        "en": (
-            "Your key for {place}",
-            "Your key for {doors} at {place}: {link} Valid {time_frame}.",
-            "Hello,\n\nYou have been given access to {doors} at {place}.\n\n"
-            "Time: {time_frame}\nKey: {link}\n\n"
-            "The key works only in that time.\n",
-        ),
-    },
-    "access_changed": {
-        "nb": (
-            "Endret tilgang til {place}",
-            "Tilgangen din til {doors} på {place} er endret: {link} Gyldig {time_frame}.",
-            "Hei!\n\nTilgangen din til {doors} på {place} er endret.\n\n"
-            "Nytt tidsrom: {time_frame}\nNøkkel: {link}\n",
-        ),
-        "en": (
-            "Your access to {place} has changed",
-            "Your access to {doors} at {place} has changed: {link} Valid {time_frame}.",
-            "Hello,\n\nYour access to {doors} at {place} has changed.\n\n"
-            "New time: {time_frame}\nKey: {link}\n",
-        ),
-    },
-}
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEXTS),
+        autoescape=select_autoescape(default=False, default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
 
 
-_SMS_ACCESS_TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
-    # The same messages for SMS access: the guest texts a door's keyword to the hub's number.
-    "access_granted": {
-        "nb": (
-            "Din tilgang til {place}",
-            "Du har tilgang til {doors} på {place} {time_frame}. For å åpne: send {keywords} "
-            "på SMS til {number} fra denne telefonen.",
-            "Hei!\n\nDu har fått tilgang til {doors} på {place}.\n\n"
-            "Tidsrom: {time_frame}\nFor å åpne: send {keywords} på SMS til {number} fra "
-            "telefonen du har oppgitt.\n\nDet virker bare i tidsrommet.\n",
-        ),
-        "en": (
-            "Your access to {place}",
-            "You have access to {doors} at {place} {time_frame}. To open: text {keywords} "
-            "to {number} from this phone.",
-            "Hello,\n\nYou have been given access to {doors} at {place}.\n\n"
-            "Time: {time_frame}\nTo open: text {keywords} to {number} from the phone you "
-            "gave.\n\nIt works only in that time.\n",
-        ),
-    },
-    "access_changed": {
-        "nb": (
-            "Endret tilgang til {place}",
-            "Tilgangen din til {doors} på {place} er endret: {time_frame}. For å åpne: send "
-            "{keywords} på SMS til {number}.",
-            "Hei!\n\nTilgangen din til {doors} på {place} er endret.\n\n"
-            "Nytt tidsrom: {time_frame}\nFor å åpne: send {keywords} på SMS til {number}.\n",
-        ),
-        "en": (
-            "Your access to {place} has changed",
-            "Your access to {doors} at {place} has changed: {time_frame}. To open: text "
-            "{keywords} to {number}.",
-            "Hello,\n\nYour access to {doors} at {place} has changed.\n\n"
-            "New time: {time_frame}\nTo open: text {keywords} to {number}.\n",
-        ),
-    },
-    "access_revoked": {
-        "nb": (
-            "Tilgangen til {place} er trukket tilbake",
-            "Tilgangen din til {doors} på {place} ({time_frame}) er trukket tilbake. "
-            "En SMS åpner ikke lenger døren.",
-            "Hei!\n\nTilgangen din til {doors} på {place} ({time_frame}) er trukket "
-            "tilbake. En SMS åpner ikke lenger døren.\n",
-        ),
-        "en": (
-            "Your access to {place} has been withdrawn",
-            "Your access to {doors} at {place} ({time_frame}) has been withdrawn. "
-            "A text no longer opens the door.",
-            "Hello,\n\nYour access to {doors} at {place} ({time_frame}) has been "
-            "withdrawn. A text no longer opens the door.\n",
-        ),
-    },
-}
-
-SMS_ANSWERS: dict[str, dict[str, str]] = {
-    # The hub's answer to a guest's text (SMS only), by outcome.
-    "sms_opened": {"nb": "Døren er åpen nå. Velkommen!", "en": "The door is open now. Welcome!"},
-    "sms_not_valid": {
-        "nb": "Tilgangen din gjelder ikke nå, så døren ble ikke åpnet.",
-        "en": "Your access is not valid now, so the door was not opened.",
-    },
-    "sms_which_door": {
-        "nb": "Hvilken dør? Send kodeordet til døren fra meldingen du fikk.",
-        "en": "Which door? Text the door's keyword from the message you were sent.",
-    },
-    "sms_failed": {
-        "nb": "Beklager, døren kunne ikke åpnes akkurat nå. Prøv igjen om litt.",
-        "en": "Sorry, the door could not be opened just now. Please try again shortly.",
-    },
-    "sms_unknown": {
-        "nb": "Beklager, vi finner ingen tilgang for dette nummeret. Ta kontakt med utleier "
-        "om du mener det er feil.",
-        "en": "Sorry, we find no access for this number. Please contact the venue if you "
-        "think this is wrong.",
-    },
-}
-
-_OR = {"nb": "eller", "en": "or"}
+def _lang(locale: str | None) -> str:
+    return locale if locale in LOCALES else DEFAULT_LOCALE
 
 
-def render_sms_answer(template: str, locale: str | None) -> str:
-    """Returns the answer to a guest's text in `locale` (falling back to nb)."""
-    texts = SMS_ANSWERS[template]
-    return texts.get(locale or DEFAULT_LOCALE) or texts[DEFAULT_LOCALE]
+def _template(name: str, locale: str) -> Template:
+    return _environment().get_template(f"{name}.{locale}.j2")
 
 
-def _day(locale: str, day: int, month: int) -> str:
-    name = _MONTHS[locale][month - 1]
-    return f"{day}. {name}" if locale == "nb" else f"{day} {name}"
+def _block(template: Template, block: str, values: Mapping[str, Any]) -> str:
+    """Renders one block of a template."""
+    render = template.blocks[block]
+    return "".join(render(template.new_context(dict(values)))).strip()
+
+
+def _html(template: Template, values: Mapping[str, Any], locale: str) -> str:
+    escaped = {
+        key: _environment().filters["e"](value) if isinstance(value, str) else value
+        for key, value in values.items()
+    }
+    body = _block(template, "html", escaped)
+    return f'<!doctype html>\n<html lang="{locale}"><body>\n{body}\n</body></html>\n'
+
+
+# --- formatting (babel) -----------------------------------------------------------------
+
+
+def _day(moment: datetime, locale: str) -> str:
+    return format_skeleton("MMMMd", moment, locale=BABEL_LOCALES[locale])
+
+
+def _time(moment: datetime, locale: str) -> str:
+    return format_time(moment, "short", locale=BABEL_LOCALES[locale])
 
 
 def format_window(window: Window, timezone: str, locale: str) -> str:
     """Returns a window as people read it, e.g. "1. desember 18:00-19:00" (with an en dash)."""
+    lang = _lang(locale)
     zone = ZoneInfo(timezone)
     start = window.valid_from.astimezone(zone)
     end = window.valid_to.astimezone(zone)
-    first = _day(locale, start.day, start.month)
     if start.date() == end.date():
-        return f"{first} {start:%H:%M}{DASH}{end:%H:%M}"
-    return f"{first} {start:%H:%M} {DASH} {_day(locale, end.day, end.month)} {end:%H:%M}"
+        hours = format_interval(start, end, "Hm", tzinfo=zone, locale=BABEL_LOCALES[lang])
+        return f"{_day(start, lang)} {hours}"
+    return f"{_day(start, lang)} {_time(start, lang)} {DASH} {_day(end, lang)} {_time(end, lang)}"
 
 
-def format_time_frame(windows: Sequence[Window], timezone: str, locale: str) -> str:
-    """Returns the windows as people read them, the first few in full."""
-    shown = [format_window(w, timezone, locale) for w in windows[:MAX_WINDOWS_SHOWN]]
-    text = ", ".join(shown)
-    if len(windows) > MAX_WINDOWS_SHOWN:
-        text += " " + _MORE[locale].format(n=len(windows) - MAX_WINDOWS_SHOWN)
+def format_time_frame(
+    windows: Sequence[Window], timezone: str, locale: str, *, shown: int = MAX_WINDOWS_SHOWN
+) -> str:
+    """Returns the windows as people read them, the first `shown` in full."""
+    lang = _lang(locale)
+    text = ", ".join(format_window(w, timezone, lang) for w in windows[:shown])
+    if len(windows) > shown:
+        text += " " + _MORE[lang].format(n=len(windows) - shown)
     return text
+
+
+def format_moment(moment: datetime, timezone: str, locale: str) -> str:
+    """Returns a moment as people read it, e.g. "01.12.2026, 18:00"."""
+    zone = ZoneInfo(timezone)
+    return format_datetime(moment, "short", tzinfo=zone, locale=BABEL_LOCALES[_lang(locale)])
 
 
 def join_names(names: Sequence[str], locale: str) -> str:
     """Returns "A, B og C" / "A, B and C"."""
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} {_AND[locale]} {names[-1]}"
+    if not names:
+        return ""
+    return format_list(list(names), locale=BABEL_LOCALES[_lang(locale)])
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def fit_sms(text: str) -> str:
+    """Returns a text in GSM-7 punctuation, cut to the contract's two segments (a last
+    resort: the templates fit already)."""
+    text = plain_punctuation(text)
+    while sms_length(text).segments > MAX_SEGMENTS:
+        text = text[: max(0, len(text) - 8)].rstrip() + ELLIPSIS
+    return text
 
 
 def render(
@@ -258,13 +162,10 @@ def render(
     """Returns the message `template` in `locale` (falling back to nb) with its placeholders;
     with a `link` (a URL key or mobile key) instead of a code, its wording for a key; with an
     `sms_number` (SMS access), the number to text and each door's keyword."""
-    if sms_number is not None:
-        table = _SMS_ACCESS_TEXTS
-    else:
-        table = _LINK_TEXTS if link and template in _LINK_TEXTS else _TEXTS
-    texts = table[template].get(locale) or table[template][DEFAULT_LOCALE]
-    lang = locale if locale in LOCALES else DEFAULT_LOCALE
-    values = {
+    lang = _lang(locale)
+    kind = "sms" if sms_number is not None else ("link" if link and not code else "code")
+    values: dict[str, Any] = {
+        "kind": kind,
         "doors": join_names(doors, lang),
         "place": place,
         "time_frame": format_time_frame(windows, timezone, lang),
@@ -273,5 +174,34 @@ def render(
         "number": sms_number or "",
         "keywords": f" {_OR[lang]} ".join(keywords),
     }
-    subject, sms, email = (text.format(**values) for text in texts)
-    return Rendered(subject=subject, sms=sms, email=email)
+    files = _template(template, lang)
+    sms = plain_punctuation(_block(files, "sms", values))
+    shown = min(len(windows), MAX_WINDOWS_SHOWN)
+    while sms_length(sms).segments > MAX_SEGMENTS and shown > 1:
+        # Fewer windows in full: the email has them all, the text must stay short.
+        shown -= 1
+        short = {**values, "time_frame": format_time_frame(windows, timezone, lang, shown=shown)}
+        sms = plain_punctuation(_block(files, "sms", short))
+    return Rendered(
+        subject=_block(files, "subject", values),
+        sms=fit_sms(sms),
+        email=_block(files, "text", values) + "\n",
+        html=_html(files, values, lang),
+    )
+
+
+def render_alert(template: str, locale: str | None, values: Mapping[str, Any]) -> Rendered:
+    """Returns an operator alert (`door_offline`, `programming_failed`) in `locale`."""
+    lang = _lang(locale)
+    files = _template(template, lang)
+    return Rendered(
+        subject=_block(files, "subject", values),
+        sms=fit_sms(_block(files, "sms", values)),
+        email=_block(files, "text", values) + "\n",
+        html=_html(files, values, lang),
+    )
+
+
+def render_sms_answer(template: str, locale: str | None) -> str:
+    """Returns the answer to a guest's text (`sms_opened`, …) in `locale` (falling back to nb)."""
+    return fit_sms(_block(_template(SMS_ANSWER, _lang(locale)), "sms", {"outcome": template}))

@@ -1,0 +1,150 @@
+"""The `deliver` job: draws up one delivery from the grant as it is now, and sends it.
+
+The code is read (and shown) only here. A message that is no longer true is dropped instead:
+a grant revoked (all but its revocation), a revocation of a code never sent, a reminder of a
+window moved or already begun.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from hallkey.core.jobs import JobRun, RetryLater
+from hallkey.core.messaging.base import OutgoingMessage
+from hallkey.hub import repository as repo
+from hallkey.hub import views
+from hallkey.hub.context import HubContext
+from hallkey.hub.credentials.sms import door_keyword
+from hallkey.hub.delivery import alerts, outcomes
+from hallkey.hub.delivery.generations import carries_current_code
+from hallkey.hub.delivery.reminders import REMINDER, window_of
+from hallkey.hub.delivery.templates import render, render_sms_answer
+from hallkey.hub.models import Delivery, Door, Grant, Site
+
+log = logging.getLogger(__name__)
+
+
+def deliver(ctx: HubContext, job: JobRun) -> None:
+    """Renders and sends one delivery (a grant's message, an operator alert, an answer)."""
+    delivery_id = str(job.payload["delivery_id"])
+    # Read and rendered without SQLite's write lock (a render is slow next to a write); a
+    # message that is not to be sent is settled by `_drop`, which checks it is still queued.
+    with ctx.database.read() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.state != "queued":
+            return
+        if delivery.facts is not None:
+            message: OutgoingMessage | None = alerts.alert_message(ctx, session, delivery)
+        elif delivery.grant_id is None:
+            message = _sms_answer(ctx, delivery)
+        else:
+            message = _grant_message(ctx, session, delivery)
+    if message is not None:
+        outcomes.send(ctx, message)
+
+
+def _grant_message(ctx: HubContext, session: Session, delivery: Delivery) -> OutgoingMessage | None:
+    """Returns a grant's message drawn up now, or None (and drops it) when it is not to go."""
+    delivery_id = delivery.id
+    grant = session.get(Grant, delivery.grant_id)
+    if grant is None:
+        return None
+    if grant.state == "revoked" and delivery.template != "access_revoked":
+        # Never send a code that no longer works.
+        _drop(ctx, delivery_id, "grant_revoked")
+        log.info("delivery %s dropped: the grant was revoked", delivery_id)
+        return None
+    if delivery.template == "access_revoked" and not _credential_was_sent(session, delivery):
+        # Nobody is told that a code they never got stops working.
+        _drop(ctx, delivery_id, "nothing_to_revoke")
+        log.info("delivery %s dropped: no credential was sent on it", delivery_id)
+        return None
+    windows = repo.grant_windows(session, grant.id)
+    if delivery.template == REMINDER:
+        window = window_of(windows, delivery.window_at) if delivery.window_at else None
+        if window is None or ctx.clock.now() >= window.valid_from:
+            _drop(ctx, delivery_id, "window_moved" if window is None else "window_begun")
+            return None
+        windows = [window]
+    sealed = (
+        grant.recipient_phone_sealed if delivery.channel == "sms" else grant.recipient_email_sealed
+    )
+    if sealed is None:
+        _drop(ctx, delivery_id, "no_address", attempted=True)
+        log.info("delivery %s failed: no %s address", delivery_id, delivery.channel)
+        return None
+    rows = [
+        row
+        for row in repo.grant_doors(session, grant.id)
+        if row.action == "program" or delivery.template == "access_revoked"
+    ]
+    doors = [d for d in (session.get(Door, row.door_id) for row in rows) if d is not None]
+    site = session.get(Site, doors[0].site_id) if doors else None
+    shown = views.shown_credential(ctx, grant)
+    rendered = render(
+        delivery.template,
+        grant.locale,
+        doors=[d.name for d in doors],
+        place=site.name if site else "",
+        windows=windows,
+        timezone=site.timezone if site else ctx.settings.default_timezone,
+        code=shown.code_formatted,
+        link=shown.url or shown.mobile_key,
+        sms_number=ctx.settings.sms_number if grant.credential == "sms" else None,
+        keywords=[door_keyword(d.name) for d in doors],
+    )
+    email = delivery.channel == "email"
+    return OutgoingMessage(
+        delivery_id=delivery_id,
+        channel=delivery.channel,
+        to=ctx.box.open(sealed),
+        subject=rendered.subject if email else None,
+        body=rendered.email if email else rendered.sms,
+        html=rendered.html if email else None,
+    )
+
+
+def _sms_answer(ctx: HubContext, delivery: Delivery) -> OutgoingMessage | None:
+    """Returns the answer to a guest's text that `delivery` is, or None (and drops it) when its
+    number is gone."""
+    if delivery.to_sealed is None:
+        _drop(ctx, delivery.id, "no_address", attempted=True)
+        return None
+    return OutgoingMessage(
+        delivery_id=delivery.id,
+        channel="sms",
+        to=ctx.box.open(delivery.to_sealed),
+        subject=None,
+        body=render_sms_answer(delivery.template, delivery.locale),
+    )
+
+
+def _drop(ctx: HubContext, delivery_id: str, error: str, *, attempted: bool = False) -> None:
+    """Marks a still queued delivery `failed` with `error`, without sending it."""
+    with ctx.database.transaction() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.state != "queued":
+            return
+        delivery.state = "failed"
+        delivery.error = error
+        if attempted:
+            delivery.attempts += 1
+
+
+def _credential_was_sent(session: Session, revocation: Delivery) -> bool:
+    """Tells whether a message with the credential went out on the revocation's channel;
+    raises RetryLater while one may still go out (it is dropped, the grant being revoked)."""
+    if revocation.grant_id is None:
+        return False
+    # Only messages with the code the grant holds now: an earlier code (before a revocation
+    # and a new grant) was told of its own revocation, or superseded.
+    credentials = [
+        d
+        for d in repo.deliveries(session, revocation.grant_id)
+        if d.channel == revocation.channel and carries_current_code(d)
+    ]
+    if any(d.state == "queued" for d in credentials):
+        raise RetryLater(f"delivery {revocation.id}: waits for the credential's delivery")
+    return any(d.state == "sent" for d in credentials)
