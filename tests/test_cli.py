@@ -50,6 +50,7 @@ def test_demo__seeds_once_and_writes_every_key(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     demo = json.loads((tmp_path / "demo.json").read_text())
     assert {"base_url", "admin", "booking_api_token", "hub_api_key", "locks_api_key"} <= set(demo)
+    assert demo["customer"] == {"email": "post@demo-il.example"}
     assert set(demo["hub_admin"]) == {"username", "password"}
     assert (tmp_path / "demo.json").stat().st_mode & 0o077 == 0  # the owner's alone
     again = _run("demo", data_dir=tmp_path)

@@ -33,6 +33,7 @@ DEMO_HUB_ADMIN = "driftsleder"
 """The demo's hub operator, who signs in at /hub/admin."""
 DEMO_STAFF_TOKEN = "demo staff and integrations"  # noqa: S105 - a token's name
 IN_PROCESS_URL = "http://in-process.invalid"
+DEMO_CUSTOMER_EMAIL = "post@demo-il.example"
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def seed_demo(
             tenant_id=tenant_id,
             name="Idrettslaget Demo",
             phone="+4791234567",
-            email="post@demo-il.example",
+            email=DEMO_CUSTOMER_EMAIL,
         )
     hub_admin_password = secrets.token_urlsafe(12)
     with hub_ctx.database.transaction() as session:
@@ -132,6 +133,8 @@ def _demo_json(setup: SetupFile, outcome: Outcome, urls: DemoUrls) -> dict[str, 
         "booking_api_token": outcome.keys["booking_tokens"][DEMO_STAFF_TOKEN],
         "hub_api_key": outcome.keys["hub_api_key"],
         "locks_api_key": controller,
+        # The demo customer signs in with a one-time link (POST /api/v1/customer-session/link).
+        "customer": {"email": DEMO_CUSTOMER_EMAIL},
         "resources": [
             {"id": resource_ids[spec.name], "name": spec.name, "doors": list(spec.doors)}
             for spec in specs

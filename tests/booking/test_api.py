@@ -470,6 +470,8 @@ def test_reservation__request_that_is_over__cannot_be_approved(booking: Booking)
     approve = booking.client.post(f"/api/v1/reservations/{rid}/approve", headers=booking.headers())
     assert approve.status_code == 409
     assert approve.json()["error"]["code"] == "ended"
-    deny = booking.client.post(f"/api/v1/reservations/{rid}/deny", headers=booking.headers())
+    deny = booking.client.post(
+        f"/api/v1/reservations/{rid}/deny", json={"reason": "too late"}, headers=booking.headers()
+    )
     assert deny.status_code == 200
     assert pending_jobs(booking) == 1  # the denial, which tells the hub nothing it knows

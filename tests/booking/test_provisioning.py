@@ -44,6 +44,17 @@ def test_provisioning__customer_with_same_email__is_reused_and_updated(booking: 
                 email="x@example.no",
             )
         assert refused.value.field == "phone"
+        with pytest.raises(InvalidInput) as bad_number:
+            create_customer(
+                ctx,
+                session,
+                tenant_id=booking.tenant_id,
+                name="X AS",
+                phone="91234567",
+                email="x@example.no",
+                org_number="974760674",
+            )
+        assert bad_number.value.field == "org_number"
 
 
 def test_provisioning__tenant_and_staff__are_checked_and_stored_safely(booking: Booking) -> None:

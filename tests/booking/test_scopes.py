@@ -44,7 +44,23 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
     ),
     "deny": (
         "decide",
-        lambda b, h, ids: b.client.post(f"/api/v1/reservations/{ids['requested']}/deny", headers=h),
+        lambda b, h, ids: b.client.post(
+            f"/api/v1/reservations/{ids['requested']}/deny", json={"reason": "no"}, headers=h
+        ),
+    ),
+    "list": (
+        "reservations",
+        lambda b, h, ids: b.client.get("/api/v1/reservations?status=requested", headers=h),
+    ),
+    "search": (
+        "customers",
+        lambda b, h, ids: b.client.get("/api/v1/customers?q=kari", headers=h),
+    ),
+    "patch_customer": (
+        "customers",
+        lambda b, h, ids: b.client.patch(
+            f"/api/v1/customers/{ids['customer']}", json={"name": "Kari Nordmann"}, headers=h
+        ),
     ),
     "export": (
         "customers",
@@ -184,6 +200,8 @@ PUBLIC = {
     ("delete", "/api/v1/session"),
     # The hub's webhook: no token, its signature is the proof (tests/booking/test_hub_webhook.py).
     ("post", "/api/v1/hub-webhook/{slug}"),
+    ("post", "/api/v1/customer-session/link"),
+    ("post", "/api/v1/customer-session"),
 }
 
 
@@ -206,9 +224,16 @@ def test_scopes__every_endpoint_but_the_public_ones__declares_the_scope_it_needs
         "events:write",
         "setup",
     }
+    customer_session = {
+        (method, path): operation.get("x-customer-session", False)
+        for path, operations in doc["paths"].items()
+        for method, operation in operations.items()
+    }
     for (method, path), (scope, operator_only) in declared.items():
         if (method, path) in PUBLIC:
             assert (scope, operator_only) == (None, None), (method, path)
+        elif path == "/api/v1/customer-session" or path.startswith("/api/v1/me"):
+            assert scope is None and customer_session[(method, path)], (method, path)
         elif path.startswith("/api/v1/tenants/"):
             assert (scope, operator_only) == (None, True), (method, path)
         else:

@@ -120,6 +120,13 @@ def test_api_key__right_secret_under_another_kinds_prefix__401(
                 ("delete", "/api/v1/session"),
                 # Signed by the hub (Standard Webhooks), no bearer key: as the SMS gateway's.
                 ("post", "/api/v1/hub-webhook/{slug}"),
+                # A customer's own: sign-in by link, then their session cookie (no bearer).
+                ("post", "/api/v1/customer-session/link"),
+                ("post", "/api/v1/customer-session"),
+                ("delete", "/api/v1/customer-session"),
+                ("get", "/api/v1/me"),
+                ("get", "/api/v1/me/reservations"),
+                ("post", "/api/v1/me/reservations"),
             },
         ),
         ("/hub/openapi.json", {("get", "/hub/v1/keys"), ("post", "/hub/v1/sms/inbound")}),

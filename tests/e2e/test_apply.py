@@ -86,8 +86,10 @@ def _everything(op: Operator) -> dict[str, Any]:
     tenant = op.booking.client.get("/api/v1/tenants/fjellby")
     venues = op.booking.client.get("/api/v1/venues", params={"tenant": "fjellby"})
     staff = op.booking.client.get("/api/v1/staff", params={"tenant": "fjellby"})
+    groups = op.booking.client.get("/api/v1/price-groups", params={"tenant": "fjellby"})
     return {
         "staff": staff.json() if staff.status_code == 200 else staff.status_code,
+        "price_groups": groups.json() if groups.status_code == 200 else groups.status_code,
         "tenant": tenant.json() if tenant.status_code == 200 else tenant.status_code,
         "venues": venues.json() if venues.status_code == 200 else venues.status_code,
         "clients": op.hub.client.get("/hub/v1/operator/clients").json(),
@@ -105,6 +107,7 @@ def test_apply__new_municipality__dry_run_then_apply_then_nothing_and_its_door_o
     planned = op.apply(FJELLBY, dry_run=True)
     assert "+ tenant 'fjellby'" in planned.changes
     assert "+ resource 'Fjellhallen, hall A'" in planned.changes
+    assert "+ price group 'business'" in planned.changes
     assert "+ controller 'Fjellhallen dørsentral'" in planned.changes
     assert planned.keys == {}
     assert _everything(op) == before
@@ -119,6 +122,10 @@ def test_apply__new_municipality__dry_run_then_apply_then_nothing_and_its_door_o
     assert after["tenant"]["has_hub_webhook_secret"] is True
     hooked = [c["webhook_url"] for c in after["clients"] if c["id"] == done.ids["hub_client"]]
     assert hooked == [f"{d.urls.booking}/api/v1/hub-webhook/fjellby"]
+    assert [(g["key"], g["requires_approval"]) for g in after["price_groups"]] == [
+        ("business", True),
+        ("private", False),
+    ]
 
     again = op.apply(FJELLBY)
     assert again.changes == []
@@ -246,10 +253,12 @@ def test_apply__edited_file__changes_only_the_edit_and_deactivates_a_removed_res
     meeting_room = first.ids["resources"]["Fjellhallen, møterom"]
     edited = FJELLBY.replace("max_booking_minutes = 240", "max_booking_minutes = 180")
     edited = edited.replace("amount_ore = 30000", "amount_ore = 32000")
+    edited = edited.replace('name = "Privatperson"', 'name = "Privat"')
     edited = edited[: edited.index('[[venues.resources]]\nname = "Fjellhallen, møterom"')]
 
     planned = op.apply(edited, dry_run=True)
     assert planned.changes == [
+        "~ price group 'private': name",
         "~ resource 'Fjellhallen, hall A': max_booking_minutes, prices",
         "- resource 'Fjellhallen, møterom' deactivated (kept)",
     ]
@@ -275,6 +284,7 @@ def test_apply__edited_file__changes_only_the_edit_and_deactivates_a_removed_res
 
     # Put back in the file, it is active again.
     assert op.apply(FJELLBY).changes == [
+        "~ price group 'private': name",
         "~ resource 'Fjellhallen, hall A': max_booking_minutes, prices",
         "~ resource 'Fjellhallen, møterom': active",
     ]

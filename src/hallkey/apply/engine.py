@@ -375,6 +375,28 @@ class _Run:
             )
             self.out.keys.setdefault("booking_tokens", {})[token.name] = made["token"]
 
+    def price_groups(self, tenant_exists: bool) -> None:
+        """Creates the file's price groups and brings their names and approval rule to it;
+        groups the file does not name are left alone (prices may refer to them)."""
+        params = {"tenant": self.setup.tenant.slug}
+        listed = (
+            self.call(self.booking, "GET", "/api/v1/price-groups", params=params)
+            if tenant_exists
+            else []
+        )
+        have = {group["key"]: group for group in listed}
+        for spec in self.setup.price_groups:
+            wanted = spec.model_dump()
+            group = have.get(spec.key)
+            if group is None:
+                if self.change(f"+ price group {spec.key!r}"):
+                    self.call(self.booking, "POST", "/api/v1/price-groups", wanted, params)
+                continue
+            patch = {k: v for k, v in wanted.items() if k != "key" and group[k] != v}
+            if patch and self.change(f"~ price group {spec.key!r}: {', '.join(sorted(patch))}"):
+                path = f"/api/v1/price-groups/{spec.key}"
+                self.call(self.booking, "PATCH", path, patch, params)
+
     def venues(self, tenant_exists: bool) -> None:
         params = {"tenant": self.setup.tenant.slug}
         listed = (
@@ -484,6 +506,7 @@ def apply_setup(
     run.hub_client()
     run.sites(controllers)
     tenant_exists = run.tenant()
+    run.price_groups(tenant_exists)
     run.venues(tenant_exists)
     apply_staff(run, tenant_exists)
     run.client_events(tenant_exists)

@@ -26,6 +26,7 @@ from pydantic import (
 
 DOOR_ID = r"^[A-Za-z0-9_.:\-]{1,64}$"
 SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+PRICE_GROUP_KEY = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
 DAY_MINUTES = 24 * 60
@@ -195,6 +196,14 @@ class ResourceSpec(_Model):
         return self
 
 
+class PriceGroupSpec(_Model):
+    """A price group of the tenant, matched by its key (which prices refer to)."""
+
+    key: str = Field(pattern=PRICE_GROUP_KEY)
+    name: str = Field(min_length=1, max_length=200)
+    requires_approval: bool = False
+
+
 class VenueSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
     address: str = Field(default="", max_length=500)
@@ -211,9 +220,11 @@ class SetupFile(_Model):
     venues: list[VenueSpec] = Field(default_factory=list)
     tokens: list[TokenSpec] = Field(default_factory=list)
     staff: list[StaffSpec] = Field(default_factory=list)
+    price_groups: list[PriceGroupSpec] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
     def _names_and_doors(self) -> SetupFile:
+        _unique("price groups", [group.key for group in self.price_groups])
         _unique("staff", [member.username.lower() for member in self.staff])
         venue_names = {venue.name for venue in self.venues}
         for member in self.staff:

@@ -7,7 +7,7 @@ also shown in the OpenAPI document as `x-required-scope`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hallkey.booking import (
     callers,
     customers,
+    desk,
     doors,
     events,
     hub_webhook,
@@ -28,12 +29,12 @@ from hallkey.booking import (
 )
 from hallkey.booking.context import BookingContext
 from hallkey.booking.models import Reservation
+from hallkey.booking.office_schemas import ApproveIn, CancelIn, DenyIn
 from hallkey.booking.qr import qr_svg
 from hallkey.booking.schemas import (
     AccessEventsIn,
     AvailabilityOut,
     CustomerExportOut,
-    DenyIn,
     PriceGroup,
     QuoteOut,
     ReservationCreate,
@@ -59,6 +60,17 @@ def needs(scope: str) -> dict[str, Any]:
     return {"x-required-scope": scope}
 
 
+@contextmanager
+def write_transaction(ctx: BookingContext) -> Iterator[Session]:
+    """Yields a session in a transaction that a request commits, its constraint violations
+    answered as 409 (a race the checks could not see surfaces at commit: never a 5xx)."""
+    try:
+        with ctx.database.transaction() as session:
+            yield session
+    except IntegrityError as exc:
+        raise service.conflict_from_integrity(exc) from exc
+
+
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of the booking API (full paths)."""
 
@@ -73,15 +85,8 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         dependencies=[Security(token)],
     )
 
-    @contextmanager
-    def transaction() -> Iterator[Session]:
-        # A constraint violation may surface at commit (a race the check could not see):
-        # it is a conflict for the client, never a 5xx.
-        try:
-            with ctx.database.transaction() as session:
-                yield session
-        except IntegrityError as exc:
-            raise service.conflict_from_integrity(exc) from exc
+    def transaction() -> AbstractContextManager[Session]:
+        return write_transaction(ctx)
 
     def tenant_of(request: Request, session: Session, scope: str) -> str:
         return principal_of(request, session, scope).tenant_id
@@ -194,8 +199,11 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         response_model=ReservationOut,
         openapi_extra=needs(scopes.RESERVATIONS),
     )
-    def cancel_reservation(reservation_id: str, request: Request) -> ReservationOut:
-        """Cancels a reservation and revokes its access; a repeat changes nothing."""
+    def cancel_reservation(
+        reservation_id: str, request: Request, body: CancelIn | None = None
+    ) -> ReservationOut:
+        """Cancels a reservation and revokes its access; a repeat changes nothing. The body,
+        if any, is an empty object."""
         with transaction() as session:
             tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.cancel_reservation(ctx, session, tenant_id, reservation_id)
@@ -206,33 +214,39 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         response_model=ReservationOut,
         openapi_extra=needs(scopes.DECIDE),
     )
-    def approve_reservation(reservation_id: str, request: Request) -> ReservationOut:
-        """Confirms a requested reservation (case officer); its access is then granted."""
-        with transaction() as session:
-            tenant_id = tenant_of(request, session, scopes.DECIDE)
-            reservation = service.decide_reservation(
-                ctx, session, tenant_id, reservation_id, approve=True
-            )
-            return service.reservation_view(ctx, session, reservation)
+    def approve_reservation(
+        reservation_id: str, request: Request, body: ApproveIn | None = None
+    ) -> ReservationOut:
+        """Confirms a requested reservation (case officer); its access is then granted. Who
+        decided and when are kept; a repeat changes nothing, after a denial it is a 409."""
+        reason = body.reason if body is not None else None
+        return decide(request, reservation_id, approve=True, reason=reason)
 
     @router.post(
         "/reservations/{reservation_id}/deny",
         response_model=ReservationOut,
         openapi_extra=needs(scopes.DECIDE),
     )
-    def deny_reservation(
-        reservation_id: str, request: Request, body: DenyIn | None = None
+    def deny_reservation(reservation_id: str, body: DenyIn, request: Request) -> ReservationOut:
+        """Denies a requested reservation (case officer) with a reason the customer is told.
+        Who decided, when and why are kept; a repeat changes nothing, after an approval it is
+        a 409."""
+        return decide(request, reservation_id, approve=False, reason=body.reason)
+
+    def decide(
+        request: Request, reservation_id: str, *, approve: bool, reason: str | None
     ) -> ReservationOut:
-        """Denies a requested reservation (case officer); the customer is told the reason."""
         with transaction() as session:
-            tenant_id = tenant_of(request, session, scopes.DECIDE)
+            principal = principal_of(request, session, scopes.DECIDE)
+            desk.check_venue(session, principal, reservation_id)
             reservation = service.decide_reservation(
                 ctx,
                 session,
-                tenant_id,
+                principal.tenant_id,
                 reservation_id,
-                approve=False,
-                reason=None if body is None else body.reason,
+                approve=approve,
+                actor=principal.actor,
+                reason=reason,
             )
             return service.reservation_view(ctx, session, reservation)
 

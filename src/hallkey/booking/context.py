@@ -12,8 +12,7 @@ from hallkey.booking.models import Tenant, jobs_table
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
-from hallkey.core.messaging import MessageSender
-from hallkey.core.messaging.factory import senders_from_settings
+from hallkey.core.messaging import MessageSender, senders_from_settings
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox, check_box
 from hallkey.core.settings import Settings
@@ -32,7 +31,7 @@ class BookingContext:
     jobs: JobQueue
     worker: Worker
     box: SecretBox
-    # Where the customers' emails go (by default the `booking` folder of the local outbox).
+    # Sends the booking system's own emails to its customers (sign-in links, notices).
     sender: MessageSender
 
     def close(self) -> None:
@@ -49,7 +48,8 @@ def create_context(
     sender: MessageSender | None = None,
 ) -> BookingContext:
     """Returns a ready booking context, migrating its database first when `migrate`; its
-    customers' emails go to `sender` (default: the outbox folder `outbox/booking`)."""
+    emails go to `sender`, by default the configured senders (HALLKEY_SMTP_URL…), else the
+    local outbox folder `<data dir>/outbox/booking`."""
     url = settings.database_url("booking")
     if migrate:
         upgrade(url, MIGRATIONS, VERSION_TABLE)

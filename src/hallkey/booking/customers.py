@@ -8,9 +8,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hallkey.booking import office_repository as office_repo
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Customer
-from hallkey.booking.schemas import CustomerExportOut, CustomerIn, CustomerReservationOut
+from hallkey.booking.schemas import (
+    ContactOut,
+    CustomerExportOut,
+    CustomerIn,
+    CustomerReservationOut,
+)
 from hallkey.core.errors import Conflict, NotFound
 from hallkey.core.ids import new_id
 
@@ -21,24 +27,32 @@ log = logging.getLogger(__name__)
 
 
 def attach_customer(
-    ctx: BookingContext, session: Session, tenant_id: str, data: CustomerIn
+    ctx: BookingContext,
+    session: Session,
+    tenant_id: str,
+    data: CustomerIn,
+    *,
+    proven: str | None = None,
 ) -> tuple[str, bool]:
     """Returns the customer a booking belongs to (by e-mail), and whether the booking's
     contact is that customer's own.
 
     A booking proves nothing about who makes it. So it creates the customer when the e-mail is
     new, and otherwise is only linked to the existing customer: it never changes their name,
-    phone or organisation (those change only through a proven path: provisioning by staff,
-    later a signed-in customer). When the booker gave another name or phone, the link is
-    marked (`contact_is_customer` false): the reservation keeps its own contact for its key,
-    and the customer's export lists it as made with their e-mail, without the booker's data.
+    phone or organisation (those change only through a proven path: staff, or the signed-in
+    customer booking with their own e-mail, `proven` being their id). When the booker gave
+    another name or phone, the link is marked (`contact_is_customer` false): the reservation
+    keeps its own contact for its key, and the customer's export lists it as made with their
+    e-mail, without the booker's data.
     """
     now = ctx.clock.now()
     # Locked (on PostgreSQL) so that an erasure cannot slip in between this booking's check
     # and its commit; SQLite's write transactions are serial anyway. A shared lock: erasure
     # takes the row for update and waits, but two bookings of one customer (a club booking a
-    # season) do not wait for each other.
-    existing = repo.customer_by_email(session, tenant_id, data.email, lock=True, share=True)
+    # season) do not wait for each other. A signed-in customer's booking may change their
+    # record: it takes the row for update at once (two upgrades of shared locks would deadlock).
+    share = proven is None
+    existing = repo.customer_by_email(session, tenant_id, data.email, lock=True, share=share)
     if existing is None:
         customer = Customer(
             id=new_id("cus"),
@@ -48,6 +62,7 @@ def attach_customer(
             email=data.email,
             organisation=data.organisation,
             org_number=data.org_number,
+            kind="organisation" if data.org_number else "person",
             created_at=now,
             updated_at=now,
         )
@@ -57,11 +72,27 @@ def attach_customer(
                 session.add(customer)
             return customer.id, True
         except IntegrityError:
-            existing = repo.customer_by_email(session, tenant_id, data.email, lock=True, share=True)
+            existing = repo.customer_by_email(
+                session, tenant_id, data.email, lock=True, share=share
+            )
             if existing is None:
                 raise Conflict("the customer is being changed; try again") from None
+    if proven is not None and proven == existing.id and existing.erased_at is None:
+        # The signed-in customer booking for themselves: their record follows what they give.
+        existing.name, existing.phone = data.name, data.phone
+        existing.updated_at = now
+        return existing.id, True
     own = (existing.name, existing.phone) == (data.name, data.phone)
     return existing.id, own
+
+
+def group_requires_approval(session: Session, tenant_id: str, customer_id: str) -> bool:
+    """Tells whether the customer's price group requires every booking to be approved."""
+    customer = repo.customer(session, customer_id)
+    if customer is None or customer.price_group is None:
+        return False
+    group = office_repo.price_group(session, tenant_id, customer.price_group)
+    return group is not None and group.requires_approval
 
 
 def _tenant_customer(
@@ -83,6 +114,12 @@ def export_customer(session: Session, tenant_id: str, customer_id: str) -> Custo
         email=customer.email,
         organisation=customer.organisation,
         org_number=customer.org_number,
+        kind=customer.kind,
+        price_group=customer.price_group,
+        contacts=[
+            ContactOut(id=c.id, name=c.name, phone=c.phone, email=c.email)
+            for c in office_repo.contacts_of(session, [customer.id])[customer.id]
+        ],
         created_at=customer.created_at,
         erased_at=customer.erased_at,
         reservations=[
@@ -123,6 +160,8 @@ def erase_customer(
         customer.name = customer.phone = customer.email = None
         customer.organisation = customer.org_number = None
         customer.erased_at = customer.updated_at = now
+        office_repo.delete_contacts(session, customer.id)
+        office_repo.delete_sign_ins(session, customer.id)
         for reservation in repo.reservations_of_customer(session, customer.id):
             reservation.contact_name = None
             reservation.contact_phone = reservation.contact_email = None

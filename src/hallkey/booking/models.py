@@ -11,6 +11,9 @@ Hot paths and their indexes:
 - A public request's tenant by its Host: the primary key of tenant host names.
 - A session cookie on every signed-in request: unique index on its secret's hash.
 - Sign-in by (tenant, username): unique (tenant_id, username).
+- The staff's reservation list (start_at, id order, cursor paged): (tenant_id, start_at, id),
+  and (tenant_id, status, start_at, id) for the case officer's requests.
+- A customer sign-in link or session by its token: unique index on the token's hash.
 """
 
 from __future__ import annotations
@@ -183,6 +186,10 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     organisation: Mapped[str | None] = mapped_column(String(200), nullable=True)
     org_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # `person` or `organisation` (which has an org number and contact persons).
+    kind: Mapped[str] = mapped_column(String(16), server_default="person")
+    # The key of the tenant's price group (`booking_price_groups.key`); None: no group.
+    price_group: Mapped[str | None] = mapped_column(String(40), nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -192,6 +199,8 @@ class Reservation(Base):
     __tablename__ = "booking_reservations"
     __table_args__ = (
         Index("ix_booking_reservations_resource_span", "resource_id", "start_at", "end_at"),
+        Index("ix_booking_reservations_tenant_start", "tenant_id", "start_at", "id"),
+        Index("ix_booking_reservations_tenant_status", "tenant_id", "status", "start_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -221,7 +230,10 @@ class Reservation(Base):
     access_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The language of the customer's emails (`nb` or `en`).
     locale: Mapped[str] = mapped_column(String(8), server_default="nb")
-    # A case officer's reason for a denial, told to the customer.
+    # A case officer's decision on a request: who (a principal's actor), when, and why (a
+    # denial's reason, told to the customer).
+    decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     # What the booking costs (`hallkey.booking.pricing`), in øre, for its price group as it is
     # now (a move recomputes it); all null for a resource without prices.
@@ -260,6 +272,51 @@ class WebhookReceipt(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), primary_key=True)
     webhook_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PriceGroup(Base):
+    """A group of customers priced alike (private, organisation, youth, business); a group may
+    require every booking of its customers to be approved."""
+
+    __tablename__ = "booking_price_groups"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_booking_price_groups_key"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    requires_approval: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerContact(Base):
+    """A contact person of an organisation (personal data: deleted when the customer is)."""
+
+    __tablename__ = "booking_customer_contacts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("booking_customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerSignIn(Base):
+    """A customer's one-time sign-in link (`kind` "link", 15 minutes, used once) or the
+    session it turned into (`kind` "session"). Only the token's SHA-256 is stored."""
+
+    __tablename__ = "booking_customer_sign_ins"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("booking_customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 jobs_table = job_table(Base.metadata, "booking_jobs")

@@ -23,7 +23,12 @@ from hallkey.booking.models import (
     TenantHostname,
     Venue,
 )
-from hallkey.booking.schemas import clean_name, normalise_email, normalise_phone
+from hallkey.booking.schemas import (
+    clean_name,
+    normalise_email,
+    normalise_org_number,
+    normalise_phone,
+)
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.ids import new_id
 from hallkey.core.security import issue_api_key
@@ -291,6 +296,10 @@ def create_customer(
         email = normalise_email(email)
     except ValueError:
         raise InvalidInput("email is not a valid e-mail address", field="email") from None
+    try:
+        org_number = None if org_number is None else normalise_org_number(org_number)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="org_number") from None
     now = ctx.clock.now()
     customer = session.scalars(
         select(Customer).where(Customer.tenant_id == tenant_id, Customer.email == email)
@@ -302,6 +311,7 @@ def create_customer(
     customer.phone = phone
     customer.organisation = organisation
     customer.org_number = org_number
+    customer.kind = "organisation" if org_number else "person"
     customer.updated_at = now
     session.flush()
     return customer.id

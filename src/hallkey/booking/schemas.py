@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
     model_serializer,
 )
+from stdnum.no import orgnr
 
 from hallkey.booking.pricing import (
     CURRENCY,
@@ -43,6 +44,14 @@ def normalise_phone(value: str, region: str = "NO") -> str:
     if number.extension:
         raise ValueError("phone must be a number without an extension")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_org_number(value: str) -> str:
+    """Returns a Norwegian organisation number as its nine digits; raises ValueError (without
+    the value) when it is not one (wrong length, letters, bad check digit)."""
+    if not orgnr.is_valid(value):
+        raise ValueError("org_number is not a valid Norwegian organisation number")
+    return str(orgnr.compact(value))
 
 
 def normalise_email(value: str) -> str:
@@ -97,6 +106,11 @@ class CustomerIn(_Strict):
     def _email(cls, value: str) -> str:
         return normalise_email(value)
 
+    @field_validator("org_number")
+    @classmethod
+    def _org_number(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_org_number(value)
+
 
 class AccessIn(_Strict):
     credential: Credential | None = None
@@ -117,12 +131,6 @@ class ReservationCreate(_Strict):
     price_group: PriceGroup | None = None
     # The language of the emails the customer gets about this booking.
     locale: Locale = "nb"
-
-
-class DenyIn(_Strict):
-    """A case officer's denial; the reason is told to the customer."""
-
-    reason: str | None = Field(default=None, min_length=1, max_length=1000)
 
 
 class PriceIn(_Strict):
@@ -191,6 +199,13 @@ class CustomerReservationOut(BaseModel):
     end: UtcDatetime
 
 
+class ContactOut(BaseModel):
+    id: str
+    name: str
+    phone: str | None
+    email: str | None
+
+
 class CustomerExportOut(BaseModel):
     """Everything the booking system stores about a customer (the export)."""
 
@@ -200,6 +215,9 @@ class CustomerExportOut(BaseModel):
     email: str | None
     organisation: str | None
     org_number: str | None
+    kind: str
+    price_group: str | None
+    contacts: list[ContactOut]
     created_at: UtcDatetime
     erased_at: UtcDatetime | None
     reservations: list[CustomerReservationOut]
@@ -230,6 +248,15 @@ class EventOut(BaseModel):
     reason: str | None
 
 
+class DecisionOut(BaseModel):
+    """A case officer's decision on a request: who (`token:<id>` or `staff:<id>`), when, and
+    the reason given."""
+
+    by: str
+    at: UtcDatetime
+    reason: str | None
+
+
 class ReservationOut(BaseModel):
     id: str
     ref: str
@@ -244,7 +271,7 @@ class ReservationOut(BaseModel):
     # What it costs (null for a resource without prices).
     price: QuoteOut | None = None
     locale: Locale = "nb"
-    decision_reason: str | None = None
+    decision: DecisionOut | None = None
 
 
 class ResourceOut(BaseModel):

@@ -20,13 +20,15 @@ RESERVATIONS_READ = "reservations:read"
 DECIDE = "decide"
 """Approve or deny requested reservations (a case officer's decision)."""
 CUSTOMERS = "customers"
-"""Export and erase customers' data."""
+"""Find, register and change customers (persons, organisations and their contact persons);
+export and erase their data."""
 DOORS_OPEN = "doors:open"
 """Open a reservation's door now, while its access is valid (a caretaker at its venues)."""
 EVENTS_WRITE = "events:write"
 """Only `POST /api/v1/access-events`: the hub's token for door events."""
 SETUP = "setup"
-"""Set the tenant up: venues and resources with their rules, and its staff (an admin)."""
+"""Set the tenant up: venues, resources with their rules, price groups, and its staff (an
+admin)."""
 STAFF = "staff"
 """Everything a case officer does through the API: reservations, decide and customers."""
 

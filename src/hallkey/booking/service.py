@@ -27,6 +27,7 @@ from hallkey.booking.models import Reservation, Resource
 from hallkey.booking.schemas import (
     AccessOut,
     CustomerOut,
+    DecisionOut,
     EventOut,
     ReservationCreate,
     ReservationMove,
@@ -91,9 +92,18 @@ def _flush(session: Session) -> None:
 
 
 def create_reservation(
-    ctx: BookingContext, session: Session, tenant_id: str, data: ReservationCreate
+    ctx: BookingContext,
+    session: Session,
+    tenant_id: str,
+    data: ReservationCreate,
+    *,
+    proven: str | None = None,
 ) -> Reservation:
-    """Returns a new reservation after checking its frame, opening hours and conflicts."""
+    """Returns a new reservation after checking its frame, opening hours and conflicts; it is
+    `requested` when its resource or its customer's price group requires approval.
+
+    `proven`: the id of the customer the caller has proven to be (signed in); a booking by
+    them with their own e-mail updates their name and phone."""
     resource = repo.resource(session, data.resource_id)
     if resource is None or resource.tenant_id != tenant_id:
         raise NotFound("unknown resource", field="resource_id")
@@ -109,9 +119,12 @@ def create_reservation(
     frame = domain.validate_frame(data.start, data.end, now)
     _check_frame(session, resource.id, frame, now)
     customer_id, contact_is_customer = customers.attach_customer(
-        ctx, session, tenant_id, data.customer
+        ctx, session, tenant_id, data.customer, proven=proven
     )
-    status = "requested" if resource.approval_required else "confirmed"
+    needs_approval = resource.approval_required or customers.group_requires_approval(
+        session, tenant_id, customer_id
+    )
+    status = "requested" if needs_approval else "confirmed"
     reservation = Reservation(
         id=new_id("bkg"),
         tenant_id=tenant_id,
@@ -230,10 +243,12 @@ def decide_reservation(
     reservation_id: str,
     *,
     approve: bool,
+    actor: str,
     reason: str | None = None,
 ) -> Reservation:
-    """Returns a requested reservation confirmed (approve) or denied (with the reason told to
-    the customer); repeats change nothing."""
+    """Returns a requested reservation confirmed (approve) or denied, recording who decided,
+    when and why; a repeat changes nothing (the first decision stays), the opposite decision
+    is a 409."""
     reservation = get_reservation(session, tenant_id, reservation_id, lock=True)
     target = "confirmed" if approve else "denied"
     if reservation.status == target:
@@ -243,12 +258,32 @@ def decide_reservation(
     if approve and reservation.end_at <= ctx.clock.now():
         raise Conflict("the reservation is already over; it can only be denied", code="ended")
     reservation.status = target
-    if not approve:
-        reservation.decision_reason = reason
+    reservation.decided_by = actor
+    reservation.decided_at = ctx.clock.now()
+    reservation.decision_reason = reason
     _changed(ctx, session, reservation)
     emails.enqueue(ctx, session, reservation, "approved" if approve else "denied")
     log.info("reservation %s %s", reservation.id, target)
     return reservation
+
+
+def decision_out(reservation: Reservation) -> DecisionOut | None:
+    """Returns the case officer's decision on a reservation, if one was made."""
+    if reservation.decided_by is None or reservation.decided_at is None:
+        return None
+    return DecisionOut(
+        by=reservation.decided_by, at=reservation.decided_at, reason=reservation.decision_reason
+    )
+
+
+def contact_out(reservation: Reservation) -> CustomerOut:
+    """Returns who made a reservation, as given with it, and the customer it belongs to."""
+    return CustomerOut(
+        id=reservation.customer_id,
+        name=reservation.contact_name,
+        phone=reservation.contact_phone,
+        email=reservation.contact_email,
+    )
 
 
 def open_access_secret(ctx: BookingContext, sealed: str | None) -> dict[str, str]:
@@ -285,12 +320,7 @@ def reservation_view(
         start=reservation.start_at,
         end=reservation.end_at,
         version=reservation.version,
-        customer=CustomerOut(
-            id=reservation.customer_id,
-            name=reservation.contact_name,
-            phone=reservation.contact_phone,
-            email=reservation.contact_email,
-        ),
+        customer=contact_out(reservation),
         access=access,
         price=prices.stored_quote(reservation),
         locale="en" if reservation.locale == "en" else "nb",
@@ -301,4 +331,5 @@ def reservation_view(
             EventOut(at=e.at, door=e.door, door_name=e.door_name, kind=e.kind, reason=e.reason)
             for e in repo.events_of(session, reservation.tenant_id, reservation.ref)
         ],
+        decision=decision_out(reservation),
     )

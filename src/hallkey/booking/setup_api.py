@@ -3,15 +3,13 @@ operator naming the tenant, or a tenant's token with the `setup` scope)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from fastapi import APIRouter, Path, Request, Response, Security
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import callers, scopes, service, setup
-from hallkey.booking.api import TENANT_QUERY, needs
+from hallkey.booking import callers, scopes, setup
+from hallkey.booking.api import TENANT_QUERY, needs, write_transaction
 from hallkey.booking.context import BookingContext
 from hallkey.booking.setup_schemas import (
     IssuedTokenOut,
@@ -32,6 +30,18 @@ OPERATOR_ONLY = {"x-operator-only": True}
 SlugPath = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
+def setup_router(ctx: BookingContext) -> APIRouter:
+    """Returns an empty router of set-up endpoints: each takes the operator's key (naming the
+    tenant), a tenant's token with the `setup` scope, or an admin's sign-in."""
+    setup_key = setup_key_of(ctx)
+    return APIRouter(
+        prefix="/api/v1",
+        tags=["booking set-up"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Security(setup_key)],
+    )
+
+
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of the booking set-up API (full paths)."""
     operator_key = database_key(
@@ -40,27 +50,16 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         scheme_name="bookingOperatorKey",
         description="booking operator key",
     )
-    setup_key = setup_key_of(ctx)
     operator = APIRouter(
         prefix="/api/v1",
         tags=["booking set-up"],
         responses=ERROR_RESPONSES,
         dependencies=[Security(operator_key)],
     )
-    router = APIRouter(
-        prefix="/api/v1",
-        tags=["booking set-up"],
-        responses=ERROR_RESPONSES,
-        dependencies=[Security(setup_key)],
-    )
+    router = setup_router(ctx)
 
-    @contextmanager
-    def transaction() -> Iterator[Session]:
-        try:
-            with ctx.database.transaction() as session:
-                yield session
-        except IntegrityError as exc:
-            raise service.conflict_from_integrity(exc) from exc
+    def transaction() -> AbstractContextManager[Session]:
+        return write_transaction(ctx)
 
     def tenant_of(request: Request, session: Session, tenant: str | None) -> str:
         return callers.setup_tenant(ctx, session, request, tenant)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from hallkey.booking import domain, emails
+from hallkey.booking import domain, emails, sign_in
 from hallkey.booking import repository as repo
 from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.http import PeerError, call_json, make_client
@@ -39,9 +39,13 @@ def handlers(ctx: BookingContext) -> dict[str, Handler]:
     def sync_access(job: JobRun) -> None:
         run_sync_access(ctx, str(job.payload.get("reservation_id", "")))
 
+    def send_sign_in_link(job: JobRun) -> None:
+        sign_in.run_send_link(ctx, job.job_id, dict(job.payload))
+
     return {
         SYNC_ACCESS: sync_access,
         emails.CUSTOMER_EMAIL: lambda job: emails.run_customer_email(ctx, job),
+        sign_in.SEND_SIGN_IN_LINK: send_sign_in_link,
     }
 
 
