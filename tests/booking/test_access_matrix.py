@@ -72,6 +72,14 @@ def _staff(world: World) -> str:
     return staff_id
 
 
+def _price_group(world: World) -> str:
+    key = f"pg{next(_slots)}"
+    admin = world.callers["admin session"]
+    made = world.request("POST", "/api/v1/price-groups", admin, json={"key": key, "name": "Gruppe"})
+    assert made.status_code == 201, made.text
+    return key
+
+
 def _own_token(world: World, caller: Caller) -> str:
     """A personal token of the tenant's admin (someone else's for every other caller)."""
     admin = world.callers["admin session"]
@@ -361,6 +369,102 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         200,
         targets=False,
     ),
+    # --- the desk, price groups, customers (staff) ---
+    ("get", "/api/v1/reservations"): Entry(
+        "reservations:read",
+        lambda w, c: w.request("GET", "/api/v1/reservations?limit=5", c),
+        200,
+        targets=False,  # a list: another tenant's caller gets its own (empty) one
+    ),
+    ("get", "/api/v1/price-groups"): Entry(
+        "setup",
+        lambda w, c: w.request("GET", "/api/v1/price-groups", c),
+        200,
+        targets=False,
+    ),
+    ("post", "/api/v1/price-groups"): Entry(
+        "setup",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/price-groups",
+            c,
+            json={"key": f"g{next(_slots)}", "name": "Ungdom", "requires_approval": False},
+        ),
+        201,
+        targets=False,
+    ),
+    ("patch", "/api/v1/price-groups/{key}"): Entry(
+        "setup",
+        lambda w, c: w.request(
+            "PATCH",
+            f"/api/v1/price-groups/{_price_group(w)}",
+            c,
+            json={"name": "Ungdom og barn"},
+        ),
+        200,
+    ),
+    ("get", "/api/v1/customers"): Entry(
+        "customers",
+        lambda w, c: w.request("GET", "/api/v1/customers?limit=5", c),
+        200,
+        targets=False,
+    ),
+    ("post", "/api/v1/customers"): Entry(
+        "customers",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/customers",
+            c,
+            json={"kind": "person", "name": "Per", "email": f"per{next(_slots)}@example.no"},
+        ),
+        201,
+        targets=False,
+    ),
+    ("patch", "/api/v1/customers/{customer_id}"): Entry(
+        "customers",
+        lambda w, c: w.request(
+            "PATCH", f"/api/v1/customers/{_customer(w)}", c, json={"name": "Ola N."}
+        ),
+        200,
+    ),
+    # --- a customer's own sign-in and pages: no staff or token is a customer ---
+    ("post", "/api/v1/customer-session/link"): Entry(
+        "public",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/customer-session/link",
+            c,
+            json={"email": f"x{next(_slots)}@example.no", "tenant": "testby"},
+        ),
+        202,
+    ),
+    ("post", "/api/v1/customer-session"): Entry(
+        "public",
+        _json("post", lambda w: "/api/v1/customer-session", {"token": "x" * 43}),
+        401,
+    ),
+    ("delete", "/api/v1/customer-session"): Entry(
+        "customer", lambda w, c: w.request("DELETE", "/api/v1/customer-session", c), 204
+    ),
+    ("get", "/api/v1/me"): Entry("customer", lambda w, c: w.request("GET", "/api/v1/me", c), 200),
+    ("get", "/api/v1/me/reservations"): Entry(
+        "customer", lambda w, c: w.request("GET", "/api/v1/me/reservations", c), 200
+    ),
+    ("post", "/api/v1/me/reservations"): Entry(
+        "customer",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/me/reservations",
+            c,
+            json={
+                "resource_id": w.booking.resource_id,
+                "start": _future(-900),
+                "end": _future(-899),
+                "customer": {"name": "Kari", "phone": "+4791234567", "email": "k@example.no"},
+            },
+        ),
+        201,
+    ),
     ("get", "/api/v1/session"): Entry(
         "session", lambda w, c: w.request("GET", "/api/v1/session", c), 200, targets=False
     ),
@@ -378,6 +482,8 @@ def expected(key: tuple[str, str], entry: Entry, caller: Caller) -> Expect:
         return entry.ok
     if entry.scope == "operator":
         return 401  # no caller here holds an operator key
+    if entry.scope == "customer":
+        return 401  # a customer's own pages: no staff member or token is signed in as one
     if entry.scope == "session":
         if key == ("get", "/api/v1/session") and not caller.signed_in:
             return 401
@@ -446,3 +552,22 @@ def test_access_matrix__every_endpoint_and_caller__gets_what_is_due_and_nothing_
                     wrong.append(f"{key[0].upper()} {key[1]} as {caller.name}: leaks {leaked}")
     assert wrong == [], "\n".join(wrong)
     assert calls == len(ENTRIES) * len(world.callers)
+
+
+def test_reservation_list__a_caretaker__sees_its_venues_bookings_only(world: World) -> None:
+    at_a = _reservation(world)["id"]  # the matrix's resource is at venue A
+    listed = {
+        name: world.request("GET", "/api/v1/reservations?limit=200", world.callers[name]).text
+        for name in (
+            "caretaker session (own venue)",
+            "caretaker token (other venue)",
+            "caretaker session (other venue)",
+            "other tenant's admin",
+            "case officer session",
+        )
+    }
+    assert at_a in listed["caretaker session (own venue)"]
+    assert at_a in listed["case officer session"]
+    for name in ("caretaker token (other venue)", "caretaker session (other venue)"):
+        assert at_a not in listed[name], name
+    assert at_a not in listed["other tenant's admin"]

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.orm import Session
 
 from hallkey.booking import (
+    callers,
     customer_records,
     desk,
     price_groups,
     public,
     scopes,
     service,
-    setup,
     setup_api,
     sign_in,
     tokens,
@@ -44,7 +44,6 @@ from hallkey.booking.office_schemas import (
     SignInLinkOut,
 )
 from hallkey.booking.schemas import ReservationCreate, ReservationOut, ReservationStatus
-from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.errors import InvalidInput
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 from hallkey.core.security import hash_secret
@@ -66,8 +65,8 @@ def _address(request: Request) -> str:
 
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of the desk, price groups, customers and customer sign-in."""
-    token = database_key(
-        ctx.database, tokens.verify, scheme_name="bookingToken", description="API token"
+    token = callers.request_key(
+        ctx, tokens.verify, scheme_name="bookingToken", description="API token or sign-in"
     )
     staff = APIRouter(
         prefix="/api/v1",
@@ -85,14 +84,15 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         return write_transaction(ctx)
 
     def principal_of(request: Request, session: Session, scope: str) -> tokens.Principal:
-        return tokens.authenticate_principal(session, bearer_token(request), scope)
+        # The same callers as the rest of the API: tokens, personal tokens, staff sign-in.
+        return callers.principal_of(ctx, session, request, scope)
 
     # --- the desk ------------------------------------------------------------------------
 
     @staff.get(
         "/reservations",
         response_model=ReservationPageOut,
-        openapi_extra=needs(scopes.RESERVATIONS),
+        openapi_extra=needs(scopes.RESERVATIONS_READ),
     )
     def list_reservations(
         request: Request,
@@ -111,7 +111,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         if from_ is not None and to is not None and to <= from_:
             raise InvalidInput("to must be after from", field="to")
         with ctx.database.read() as session:
-            principal = principal_of(request, session, scopes.RESERVATIONS)
+            principal = principal_of(request, session, scopes.RESERVATIONS_READ)
             where = office_repo.ReservationFilter(
                 tenant_id=principal.tenant_id,
                 venue_ids=principal.venue_ids,
@@ -127,7 +127,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     # --- price groups --------------------------------------------------------------------
 
     def setup_tenant(request: Request, session: Session, tenant: str | None) -> str:
-        return setup.setup_tenant(session, bearer_token(request), tenant)
+        return callers.setup_tenant(ctx, session, request, tenant)
 
     @setup_router.get(
         "/price-groups", response_model=list[PriceGroupOut], openapi_extra=needs(scopes.SETUP)
