@@ -368,6 +368,13 @@ def test_resources__are_listed_publicly(booking: Booking) -> None:
         "min_booking_minutes": 15,
         "max_booking_minutes": 1440,
         "horizon_days": 365,
+        "slot_minutes": None,
+        "lead_minutes": 0,
+        "buffer_minutes": 0,
+        "closed_periods": [],
+        "public_holidays_closed": False,
+        "max_open_bookings": None,
+        "free_cancellation_hours": None,
     }
 
 

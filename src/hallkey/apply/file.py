@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -105,6 +106,20 @@ class SiteSpec(_Model):
         return (self.controller or self.name) if self.connector == "controller" else None
 
 
+class ClosedPeriodSpec(_Model):
+    """Local dates `from` to `to` (inclusive, TOML dates) on which the resource is closed."""
+
+    from_: date = Field(alias="from", strict=False)
+    to: date = Field(strict=False)
+    reason: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClosedPeriodSpec:
+        if self.to < self.from_:
+            raise ValueError("a closed period ends before it starts")
+        return self
+
+
 class ResourceSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
     doors: list[str] = Field(min_length=1, max_length=20)
@@ -117,6 +132,20 @@ class ResourceSpec(_Model):
     min_booking_minutes: int = Field(default=15, ge=1)
     max_booking_minutes: int = Field(default=DAY_MINUTES, ge=1, le=366 * DAY_MINUTES)
     horizon_days: int = Field(default=365, ge=1, le=3660)
+    # The other booking rules; left out: none (see the README's "Booking rules").
+    closed_periods: list[ClosedPeriodSpec] = Field(default_factory=list, max_length=200)
+    public_holidays_closed: bool = False
+    slot_minutes: int | None = Field(default=None, ge=1, le=DAY_MINUTES)
+    lead_minutes: int = Field(default=0, ge=0, le=90 * DAY_MINUTES)
+    buffer_minutes: Minutes = 0
+    max_open_bookings: int | None = Field(default=None, ge=1, le=10_000)
+    free_cancellation_hours: int | None = Field(default=None, ge=0, le=365 * 24)
+
+    @field_validator("closed_periods")
+    @classmethod
+    def _sorted(cls, periods: list[ClosedPeriodSpec]) -> list[ClosedPeriodSpec]:
+        # In the order the API keeps them, so that a second apply changes nothing.
+        return sorted(periods, key=lambda p: (p.from_, p.to))
 
     @field_validator("opening_hours")
     @classmethod

@@ -130,19 +130,40 @@ def overlapping(
     *,
     exclude_id: str | None = None,
 ) -> list[Reservation]:
-    """Returns the holding reservations of a resource that overlap `[start, end)`.
+    """Returns the holding reservations of a resource whose held time `[start_at,
+    block_end_at)` (the booking and its buffer) overlaps `[start, end)`, earliest first.
 
-    Backed by the (resource_id, start_at, end_at) index.
+    Two index range reads on (resource_id, start_at, …), whatever the number of reservations:
+    those starting inside `[start, end)`, and the last one starting before `start`. No earlier
+    one can reach `start`: held times never overlap, so each ends before the next begins.
     """
-    query = select(Reservation).where(
-        Reservation.resource_id == resource_id,
-        Reservation.start_at < end,
-        Reservation.end_at > start,
-        Reservation.status.in_(BLOCKING_STATUSES),
+    holding = select(Reservation).where(
+        Reservation.resource_id == resource_id, Reservation.status.in_(BLOCKING_STATUSES)
     )
     if exclude_id is not None:
-        query = query.where(Reservation.id != exclude_id)
-    return list(session.scalars(query.order_by(Reservation.start_at)))
+        holding = holding.where(Reservation.id != exclude_id)
+    before = session.scalars(
+        holding.where(Reservation.start_at < start).order_by(Reservation.start_at.desc()).limit(1)
+    ).first()
+    inside = session.scalars(
+        holding.where(Reservation.start_at >= start, Reservation.start_at < end).order_by(
+            Reservation.start_at
+        )
+    ).all()
+    found = [before] if before is not None and before.block_end_at > start else []
+    return found + list(inside)
+
+
+def open_bookings_count(session: Session, resource_id: str, customer_id: str, now: datetime) -> int:
+    """Returns how many holding reservations of the resource the customer has not yet ended
+    (by the customer_id index)."""
+    query = select(func.count()).where(
+        Reservation.customer_id == customer_id,
+        Reservation.resource_id == resource_id,
+        Reservation.status.in_(BLOCKING_STATUSES),
+        Reservation.end_at > now,
+    )
+    return int(session.scalar(query) or 0)
 
 
 def events_of(session: Session, tenant_id: str, ref: str) -> list[AccessEvent]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from typing import Any, Literal
 
 import phonenumbers
@@ -181,9 +182,31 @@ class ReservationOut(BaseModel):
     start: UtcDatetime
     end: UtcDatetime
     version: int
+    # Cancelled later than the resource's free cancellation allows (false unless cancelled).
+    cancellation_charged: bool = False
     customer: CustomerOut
     access: AccessOut
     events: list[EventOut]
+
+
+class ClosedPeriodOut(BaseModel):
+    """Local dates `from` to `to` (inclusive) on which a resource takes no booking."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    reason: str | None = None
+
+
+class ClosedPeriodIn(RequestModel):
+    """Local dates `from` to `to` (inclusive, ISO `YYYY-MM-DD`) on which a resource takes no
+    booking."""
+
+    # Not strict: a JSON body carries a date as its ISO text.
+    from_: date = Field(alias="from", strict=False)
+    to: date = Field(strict=False)
+    reason: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class ResourceOut(BaseModel):
@@ -197,6 +220,13 @@ class ResourceOut(BaseModel):
     min_booking_minutes: int
     max_booking_minutes: int
     horizon_days: int
+    slot_minutes: int | None
+    lead_minutes: int
+    buffer_minutes: int
+    closed_periods: list[ClosedPeriodOut]
+    public_holidays_closed: bool
+    max_open_bookings: int | None
+    free_cancellation_hours: int | None
 
 
 class FrameOut(BaseModel):
