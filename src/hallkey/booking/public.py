@@ -108,18 +108,18 @@ def availability(
     resource_rules = checks.rules_of(resource)
     # Held times reaching into the span, or so near its end that a booking's buffer would.
     reach = rules.block_end(span.end, resource_rules.buffer_minutes)
-    held = repo.overlapping(session, resource.id, span.start, reach)
+    held = repo.held_times(session, resource.id, span.start, reach)
     busy = [
-        domain.clip(domain.Frame(r.start_at, r.end_at), span)
-        for r in held
-        if r.start_at < span.end and r.end_at > span.start
+        domain.clip(domain.Frame(start_at, end_at), span)
+        for start_at, end_at, _ in held
+        if start_at < span.end and end_at > span.start
     ]
     free = rules.free_frames(
         span,
         resource_rules,
         resource.opening_hours,
         domain.zone(venue.timezone),
-        [domain.Frame(r.start_at, r.block_end_at) for r in held],
+        [domain.Frame(start_at, block_end_at) for start_at, _, block_end_at in held],
         now,
     )
     return AvailabilityOut(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from hallkey.booking.domain import BLOCKING_STATUSES
@@ -19,6 +20,8 @@ from hallkey.booking.models import (
     TenantHostname,
     Venue,
 )
+
+Row = TypeVarTuple("Row")
 
 
 def token_by_key_id(session: Session, key_id: str) -> ApiToken | None:
@@ -122,6 +125,19 @@ def reservation_by_ref(session: Session, tenant_id: str, ref: str) -> Reservatio
     return session.scalars(query).first()
 
 
+def _holding_around(
+    query: Select[*Row], start: datetime, end: datetime, exclude_id: str | None
+) -> tuple[Select[*Row], Select[*Row]]:
+    """Returns the two index reads for held times that overlap `[start, end)`: the last
+    holding reservation starting before `start`, and those starting inside."""
+    query = query.where(Reservation.status.in_(BLOCKING_STATUSES))
+    if exclude_id is not None:
+        query = query.where(Reservation.id != exclude_id)
+    before = query.where(Reservation.start_at < start).order_by(Reservation.start_at.desc())
+    inside = query.where(Reservation.start_at >= start, Reservation.start_at < end)
+    return before.limit(1), inside.order_by(Reservation.start_at)
+
+
 def overlapping(
     session: Session,
     resource_id: str,
@@ -137,21 +153,24 @@ def overlapping(
     those starting inside `[start, end)`, and the last one starting before `start`. No earlier
     one can reach `start`: held times never overlap, so each ends before the next begins.
     """
-    holding = select(Reservation).where(
-        Reservation.resource_id == resource_id, Reservation.status.in_(BLOCKING_STATUSES)
-    )
-    if exclude_id is not None:
-        holding = holding.where(Reservation.id != exclude_id)
-    before = session.scalars(
-        holding.where(Reservation.start_at < start).order_by(Reservation.start_at.desc()).limit(1)
-    ).first()
-    inside = session.scalars(
-        holding.where(Reservation.start_at >= start, Reservation.start_at < end).order_by(
-            Reservation.start_at
-        )
-    ).all()
-    found = [before] if before is not None and before.block_end_at > start else []
-    return found + list(inside)
+    query = select(Reservation).where(Reservation.resource_id == resource_id)
+    before, inside = _holding_around(query, start, end, exclude_id)
+    last = session.scalars(before).first()
+    found = [last] if last is not None and last.block_end_at > start else []
+    return found + list(session.scalars(inside))
+
+
+def held_times(
+    session: Session, resource_id: str, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, datetime]]:
+    """Returns (start_at, end_at, block_end_at) of what `overlapping` finds, without loading
+    whole reservations (availability reads a month of them)."""
+    columns = (Reservation.start_at, Reservation.end_at, Reservation.block_end_at)
+    query = select(*columns).where(Reservation.resource_id == resource_id)
+    before, inside = _holding_around(query, start, end, None)
+    last = session.execute(before).first()
+    found = [last] if last is not None and last[2] > start else []
+    return [(row[0], row[1], row[2]) for row in [*found, *session.execute(inside)]]
 
 
 def open_bookings_count(session: Session, resource_id: str, customer_id: str, now: datetime) -> int:

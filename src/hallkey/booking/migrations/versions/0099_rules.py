@@ -10,6 +10,7 @@ Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -34,24 +35,21 @@ def _exclusion(end_column: str) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("booking_resources") as batch:
-        batch.add_column(
-            sa.Column("closed_periods", sa.JSON(), server_default="[]", nullable=False)
-        )
-        batch.add_column(
-            sa.Column(
-                "public_holidays_closed", sa.Boolean(), server_default=sa.false(), nullable=False
-            )
-        )
-        batch.add_column(sa.Column("slot_minutes", sa.Integer(), nullable=True))
-        batch.add_column(
-            sa.Column("lead_minutes", sa.Integer(), server_default="0", nullable=False)
-        )
-        batch.add_column(
-            sa.Column("buffer_minutes", sa.Integer(), server_default="0", nullable=False)
-        )
-        batch.add_column(sa.Column("max_open_bookings", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("free_cancellation_hours", sa.Integer(), nullable=True))
+    # Plain ADD COLUMN (with a default, SQLite needs no batch): a batch would recreate
+    # booking_resources, and SQLite refuses to drop a table its reservations reference.
+    columns: list[sa.Column[Any]] = [
+        sa.Column("closed_periods", sa.JSON(), server_default="[]", nullable=False),
+        sa.Column(
+            "public_holidays_closed", sa.Boolean(), server_default=sa.false(), nullable=False
+        ),
+        sa.Column("slot_minutes", sa.Integer(), nullable=True),
+        sa.Column("lead_minutes", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("buffer_minutes", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("max_open_bookings", sa.Integer(), nullable=True),
+        sa.Column("free_cancellation_hours", sa.Integer(), nullable=True),
+    ]
+    for column in columns:
+        op.add_column("booking_resources", column)
     with op.batch_alter_table("booking_reservations") as batch:
         batch.add_column(sa.Column("block_end_at", UTCDateTime(), nullable=True))
         batch.add_column(
@@ -71,17 +69,16 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _exclusion("end_at")
-    with op.batch_alter_table("booking_reservations") as batch:
-        batch.drop_column("cancellation_charged")
-        batch.drop_column("block_end_at")
-    with op.batch_alter_table("booking_resources") as batch:
-        for column in (
-            "free_cancellation_hours",
-            "max_open_bookings",
-            "buffer_minutes",
-            "lead_minutes",
-            "slot_minutes",
-            "public_holidays_closed",
-            "closed_periods",
-        ):
-            batch.drop_column(column)
+    # Plain DROP COLUMN (SQLite 3.35+), for the same reason as the ADD COLUMNs above.
+    op.drop_column("booking_reservations", "cancellation_charged")
+    op.drop_column("booking_reservations", "block_end_at")
+    for column in (
+        "free_cancellation_hours",
+        "max_open_bookings",
+        "buffer_minutes",
+        "lead_minutes",
+        "slot_minutes",
+        "public_holidays_closed",
+        "closed_periods",
+    ):
+        op.drop_column("booking_resources", column)
