@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from bench.__main__ import _report, _timed
 from hallkey.booking import (
     build_part,
     create_context,
@@ -69,24 +69,6 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _timed(action: Callable[[], Any], repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def _report(label: str, samples: list[float]) -> None:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    print(
-        f"{label:<62} n={len(samples):<4} median {statistics.median(samples):7.2f} ms"
-        f"   p95 {p95:7.2f} ms"
-    )
-
-
 def _fill(ctx: Any, resource_id: str, tenant_id: str, count: int, first: datetime) -> None:
     """Writes `count` confirmed one-hour reservations, one every two hours from `first`."""
     now = datetime.now(UTC)
@@ -121,6 +103,10 @@ def _fill(ctx: Any, resource_id: str, tenant_id: str, count: int, first: datetim
             )
         with ctx.database.transaction() as session:
             session.execute(insert(Reservation), rows)
+    # Statistics, as autovacuum (PostgreSQL) would gather them after such a load: without them
+    # the planner guesses one row per resource and may scan them all.
+    with ctx.database.engine.begin() as connection:
+        connection.execute(text("ANALYZE booking_reservations"))
 
 
 def _plans(ctx: Any, resource_id: str, moment: datetime) -> None:

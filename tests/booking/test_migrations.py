@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from hallkey.booking.context import MIGRATIONS, VERSION_TABLE
@@ -36,6 +36,23 @@ def test_migrations__applied_twice__match_the_models_exactly(
     assert differences == []
 
 
+def _seed(connection: Connection, at: datetime) -> None:
+    """Writes a tenant, venue, resource and customer as the migrations up to 0005 know them."""
+    statements = [
+        "INSERT INTO booking_tenants VALUES "
+        "('ten_1', 'T', 't', 'Europe/Oslo', 'http://hub', 'x', :at)",
+        "INSERT INTO booking_venues VALUES ('ven_1', 'ten_1', 'V', '', 'UTC', :at)",
+        "INSERT INTO booking_resources (id, tenant_id, venue_id, name, door_ids, credential, "
+        "access_before_minutes, access_after_minutes, opening_hours, approval_required, "
+        "created_at) VALUES ('res_1', 'ten_1', 'ven_1', 'R', '[]', 'pin', 15, 15, NULL, false, "
+        ":at)",
+        "INSERT INTO booking_customers (id, tenant_id, created_at, updated_at) "
+        "VALUES ('cus_1', 'ten_1', :at, :at)",
+    ]
+    for statement in statements:
+        connection.execute(text(statement), {"at": at})
+
+
 def _insert_sql() -> str:
     return (
         "INSERT INTO booking_reservations (id, tenant_id, resource_id, customer_id, ref, status, "
@@ -57,29 +74,7 @@ def test_postgres_constraint__overlapping_holding_reservations__are_refused(
     t3 = datetime(2026, 5, 4, 14, tzinfo=UTC)
     try:
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO booking_tenants VALUES "
-                    "('ten_1', 'T', 't', 'Europe/Oslo', 'http://hub', 'x', now())"
-                )
-            )
-            connection.execute(
-                text("INSERT INTO booking_venues VALUES ('ven_1', 'ten_1', 'V', '', 'UTC', now())")
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO booking_resources (id, tenant_id, venue_id, name, door_ids, "
-                    "credential, access_before_minutes, access_after_minutes, opening_hours, "
-                    "approval_required, created_at) VALUES ('res_1', 'ten_1', 'ven_1', 'R', "
-                    "'[]', 'pin', 15, 15, NULL, false, now())"
-                )
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO booking_customers (id, tenant_id, created_at, updated_at) "
-                    "VALUES ('cus_1', 'ten_1', now(), now())"
-                )
-            )
+            _seed(connection, t)
             insert = text(_insert_sql())
             row = {"block": None}
             connection.execute(
@@ -179,33 +174,7 @@ def test_migration_0099__reservations_of_0005__hold_their_own_end_and_come_back_
     at = datetime(2026, 5, 4, 10, tzinfo=UTC)
     try:
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO booking_tenants VALUES "
-                    "('ten_1', 'T', 't', 'Europe/Oslo', 'http://hub', 'x', :at)"
-                ),
-                {"at": at},
-            )
-            connection.execute(
-                text("INSERT INTO booking_venues VALUES ('ven_1', 'ten_1', 'V', '', 'UTC', :at)"),
-                {"at": at},
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO booking_resources (id, tenant_id, venue_id, name, door_ids, "
-                    "credential, access_before_minutes, access_after_minutes, opening_hours, "
-                    "approval_required, created_at) VALUES ('res_1', 'ten_1', 'ven_1', 'R', "
-                    "'[]', 'pin', 15, 15, NULL, false, :at)"
-                ),
-                {"at": at},
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO booking_customers (id, tenant_id, created_at, updated_at) "
-                    "VALUES ('cus_1', 'ten_1', :at, :at)"
-                ),
-                {"at": at},
-            )
+            _seed(connection, at)
             connection.execute(
                 text(
                     "INSERT INTO booking_reservations (id, tenant_id, resource_id, customer_id, "

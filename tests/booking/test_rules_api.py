@@ -5,7 +5,6 @@ nothing a booking would be refused for. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,8 +13,7 @@ import pytest
 
 from hallkey.booking import issue_api_token
 from hallkey.booking.models import Customer, Reservation
-from tests.booking.conftest import Booking, reservation_body
-from tests.servers import serving
+from tests.booking.conftest import Booking, race, reservation_body
 
 # T0 is Monday 2026-05-04 06:00Z (08:00 in Oslo, UTC+2 in May).
 
@@ -357,26 +355,11 @@ def test_concurrency__bookings_only_closer_than_the_buffer__one_wins(booking: Bo
         ("2026-05-05T10:00:00Z", "2026-05-05T11:00:00Z"),
         ("2026-05-05T11:10:00Z", "2026-05-05T12:00:00Z"),
     ]
-    results: list[int] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(20)
-
-    with serving(booking.client.app) as server:
-
-        def attempt(n: int) -> None:
-            body = reservation_body(resource_id, *frames[n % 2])
-            body["customer"] = dict(body["customer"], email=f"guest{n}@example.no")
-            with httpx.Client(base_url=server.base_url, timeout=60) as client:
-                barrier.wait()
-                response = client.post("/api/v1/reservations", json=body, headers=booking.headers())
-            with lock:
-                results.append(response.status_code)
-
-        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(20)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    bodies = []
+    for n in range(20):
+        body = reservation_body(resource_id, *frames[n % 2])
+        bodies.append(body | {"customer": dict(body["customer"], email=f"guest{n}@example.no")})
+    results = race(booking, bodies)
 
     assert sorted(results) == [201] + [409] * 19
     assert booking.count(Reservation) == 1
