@@ -363,3 +363,21 @@ def test_concurrency__bookings_only_closer_than_the_buffer__one_wins(booking: Bo
 
     assert sorted(results) == [201] + [409] * 19
     assert booking.count(Reservation) == 1
+
+
+def test_concurrency__one_new_customer_at_once__gets_only_the_open_bookings_allowed(
+    booking: Booking,
+) -> None:
+    """Ten bookings of one new customer at once, each for another day, on a resource allowing
+    two open bookings: two are made, eight refused (the customer's bookings count one after
+    the other, even before the customer is stored)."""
+    resource_id = ruled_resource(booking, max_open_bookings=2)
+    bodies = [
+        reservation_body(
+            resource_id, f"2026-05-{day:02d}T10:00:00Z", f"2026-05-{day:02d}T11:00:00Z"
+        )
+        for day in range(5, 15)
+    ]
+    assert race(booking, bodies) == [201] * 2 + [422] * 8
+    assert booking.count(Reservation) == 2
+    assert booking.count(Customer) == 1

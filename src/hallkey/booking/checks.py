@@ -40,14 +40,11 @@ def rules_of(resource: Resource) -> rules.ResourceRules:
 
 
 def hold_customer(session: Session, tenant_id: str, resource: Resource, email: str) -> None:
-    """Locks the customer of this e-mail (if any) before a booking counts their open bookings.
-
-    Only for a resource that limits them: two bookings of one customer then count one after
-    the other (on PostgreSQL; SQLite's writers are serial anyway). A customer not yet stored is
-    serialised by the unique e-mail: the second booking waits for the first to commit.
-    """
+    """Serialises the bookings of one customer (by e-mail) before one counts their open
+    bookings, when the resource limits them: two at once then count one after the other, also
+    for a customer not stored yet (whose row there is nothing to lock of)."""
     if resource.max_open_bookings is not None:
-        repo.customer_by_email(session, tenant_id, email, lock=True)
+        repo.lock_customer_bookings(session, tenant_id, email)
 
 
 def check_booking_rules(

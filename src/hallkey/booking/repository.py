@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from hallkey.booking.domain import BLOCKING_STATUSES
@@ -88,6 +88,16 @@ def customer_by_email(
     if lock:
         query = query.with_for_update(read=share)
     return session.scalars(query).first()
+
+
+def lock_customer_bookings(session: Session, tenant_id: str, email: str) -> None:
+    """Holds, until the transaction ends, the lock of one customer's (tenant, e-mail) bookings
+    on PostgreSQL (a transaction advisory lock: it exists before the customer's row does).
+    SQLite's writers are serial anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = f"booking_customer:{tenant_id}:{email}"
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def customer(session: Session, customer_id: str, *, lock: bool = False) -> Customer | None:
