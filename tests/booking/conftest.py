@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -25,6 +27,7 @@ from hallkey.core.clock import ManualClock
 from hallkey.core.settings import Settings
 from hallkey.core.web import create_app
 from tests.conftest import DatabaseUrlFactory
+from tests.servers import serving
 
 T0 = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)  # a Monday, 08:00 in Oslo
 DEAD_HUB = "http://127.0.0.1:9"  # nothing listens there
@@ -154,6 +157,30 @@ def make_booking(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[B
 def booking(make_booking: BookingFactory) -> Booking:
     """Returns a seeded booking context whose hub is unreachable."""
     return make_booking()
+
+
+def race(booking: Booking, bodies: list[dict[str, Any]]) -> list[int]:
+    """Posts every reservation body at once, each from its own thread and client over real
+    HTTP; returns the statuses, sorted."""
+    results: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(bodies))
+
+    with serving(booking.client.app) as server:
+
+        def attempt(body: dict[str, Any]) -> None:
+            with httpx.Client(base_url=server.base_url, timeout=60) as client:
+                barrier.wait()
+                response = client.post("/api/v1/reservations", json=body, headers=booking.headers())
+            with lock:
+                results.append(response.status_code)
+
+        threads = [threading.Thread(target=attempt, args=(body,)) for body in bodies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return sorted(results)
 
 
 def reservation_body(resource_id: str, start: str, end: str, **extra: Any) -> dict[str, Any]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import httpx
 import pytest
 
 from hallkey.booking.models import Customer, Reservation
-from tests.booking.conftest import Booking, reservation_body
-from tests.servers import serving
+from tests.booking.conftest import Booking, race, reservation_body
 
 START = "2026-05-04T10:00:00Z"
 END = "2026-05-04T12:00:00Z"
@@ -369,6 +367,13 @@ def test_resources__are_listed_publicly(booking: Booking) -> None:
         "max_booking_minutes": 1440,
         "horizon_days": 365,
         "prices": [],
+        "slot_minutes": None,
+        "lead_minutes": 0,
+        "buffer_minutes": 0,
+        "closed_periods": [],
+        "public_holidays_closed": False,
+        "max_open_bookings": None,
+        "free_cancellation_hours": None,
     }
 
 
@@ -433,29 +438,12 @@ def test_openapi__describes_the_booking_api(booking: Booking) -> None:
 def test_concurrency__twenty_requests_for_one_slot__one_wins_nineteen_get_409(
     booking: Booking,
 ) -> None:
-    results: list[int] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(20)
     body = reservation_body(booking.resource_id, START, END)
-
-    with serving(booking.client.app) as server:
-
-        def attempt(n: int) -> None:
-            payload = dict(body)
-            payload["customer"] = dict(body["customer"], email=f"guest{n % 10}@example.no")
-            with httpx.Client(base_url=server.base_url, timeout=60) as client:
-                barrier.wait()
-                response = client.post(
-                    "/api/v1/reservations", json=payload, headers=booking.headers()
-                )
-            with lock:
-                results.append(response.status_code)
-
-        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(20)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    bodies = [
+        body | {"customer": dict(body["customer"], email=f"guest{n % 10}@example.no")}
+        for n in range(20)
+    ]
+    results = race(booking, bodies)
 
     assert sorted(results) == [201] + [409] * 19
     assert booking.count(Reservation) == 1

@@ -170,6 +170,19 @@ def test_apply__new_municipality__dry_run_then_apply_then_nothing_and_its_door_o
     )
     assert quoted.status_code == 200, quoted.text
     assert (quoted.json()["unit"], quoted.json()["gross_ore"]) == ("fixed", 120_000)
+    # The meeting room's rules came with the file: Christmas Eve is closed.
+    christmas_eve = datetime(2026, 12, 24, 9, 0, tzinfo=UTC)
+    closed = portal.post(
+        "/api/v1/reservations",
+        json={
+            "resource_id": done.ids["resources"]["Fjellhallen, møterom"],
+            "start": iso(christmas_eve),
+            "end": iso(christmas_eve + timedelta(hours=1)),
+            "customer": CUSTOMER,
+        },
+    )
+    assert closed.status_code == 422
+    assert closed.json()["error"]["code"] == "closed_date"
 
     def door_states() -> set[str]:
         hub = _client(d.urls.hub, done.keys["hub_api_key"])

@@ -437,7 +437,9 @@ class _Run:
         self, spec: ResourceSpec, venue: dict[str, Any] | None, have: dict[str, Any] | None
     ) -> None:
         params = {"tenant": self.setup.tenant.slug}
-        wanted = spec.model_dump(exclude={"doors"}) | {"door_ids": list(spec.doors)}
+        wanted = spec.model_dump(mode="json", by_alias=True, exclude={"doors"}) | {
+            "door_ids": list(spec.doors)
+        }
         if have is None:
             if self.change(f"+ resource {spec.name!r}"):
                 assert venue is not None

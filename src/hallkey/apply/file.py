@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -150,6 +151,20 @@ class PriceSpec(_Model):
         return f"{Decimal(text).normalize():f}"
 
 
+class ClosedPeriodSpec(_Model):
+    """Local dates `from` to `to` (inclusive, TOML dates) on which the resource is closed."""
+
+    from_: date = Field(alias="from", strict=False)
+    to: date = Field(strict=False)
+    reason: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClosedPeriodSpec:
+        if self.to < self.from_:
+            raise ValueError("a closed period ends before it starts")
+        return self
+
+
 class ResourceSpec(_Model):
     name: str = Field(min_length=1, max_length=200)
     doors: list[str] = Field(min_length=1, max_length=20)
@@ -175,6 +190,21 @@ class ResourceSpec(_Model):
             raise ValueError("a price group is named twice")
         # In the order the booking API lists them, so a second apply finds no change.
         return sorted(prices, key=lambda price: price.group)
+
+    # The other booking rules; left out: none (see the README's "Booking rules").
+    closed_periods: list[ClosedPeriodSpec] = Field(default_factory=list, max_length=200)
+    public_holidays_closed: bool = False
+    slot_minutes: int | None = Field(default=None, ge=1, le=DAY_MINUTES)
+    lead_minutes: int = Field(default=0, ge=0, le=90 * DAY_MINUTES)
+    buffer_minutes: Minutes = 0
+    max_open_bookings: int | None = Field(default=None, ge=1, le=10_000)
+    free_cancellation_hours: int | None = Field(default=None, ge=0, le=365 * 24)
+
+    @field_validator("closed_periods")
+    @classmethod
+    def _sorted(cls, periods: list[ClosedPeriodSpec]) -> list[ClosedPeriodSpec]:
+        # In the order the API keeps them, so that a second apply changes nothing.
+        return sorted(periods, key=lambda p: (p.from_, p.to))
 
     @field_validator("opening_hours")
     @classmethod

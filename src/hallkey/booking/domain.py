@@ -72,12 +72,18 @@ def check_rules(frame: Frame, rules: BookingRules, now: datetime) -> None:
     """Raises InvalidInput (field `end` for the length, `start` for the horizon) when the frame
     breaks the resource's rules. Checked before anything whose cost grows with the frame."""
     if frame.duration > timedelta(minutes=rules.max_minutes):
-        raise InvalidInput(f"a booking lasts at most {rules.max_minutes} minutes", field="end")
+        raise InvalidInput(
+            f"a booking lasts at most {rules.max_minutes} minutes", field="end", code="too_long"
+        )
     if frame.duration < timedelta(minutes=rules.min_minutes):
-        raise InvalidInput(f"a booking lasts at least {rules.min_minutes} minutes", field="end")
+        raise InvalidInput(
+            f"a booking lasts at least {rules.min_minutes} minutes", field="end", code="too_short"
+        )
     if frame.start > now + timedelta(days=rules.horizon_days):
         raise InvalidInput(
-            f"a booking starts at most {rules.horizon_days} days ahead", field="start"
+            f"a booking starts at most {rules.horizon_days} days ahead",
+            field="start",
+            code="too_far_ahead",
         )
 
 
@@ -150,7 +156,7 @@ def _gap_end(local: datetime, tz: ZoneInfo) -> datetime | None:
     return high.replace(microsecond=0)
 
 
-def _local_to_utc(day: date, wall: time | None, tz: ZoneInfo, *, closing: bool = False) -> datetime:
+def local_to_utc(day: date, wall: time | None, tz: ZoneInfo, *, closing: bool = False) -> datetime:
     """Returns the instant of a wall time on a day in the venue's zone.
 
     A wall time in the spring-forward gap is the gap's end (an opening that starts or ends in
@@ -179,8 +185,8 @@ def opening_frames(hours: OpeningHours, tz: ZoneInfo, span: Frame) -> list[Frame
     day = first
     while day <= last:
         for opens, closes in hours.get(WEEKDAYS[day.weekday()], ()):
-            start = _local_to_utc(day, _parse_hhmm(opens), tz)
-            end = _local_to_utc(day, _parse_hhmm(closes), tz, closing=True)
+            start = local_to_utc(day, _parse_hhmm(opens), tz)
+            end = local_to_utc(day, _parse_hhmm(closes), tz, closing=True)
             if end > start:
                 frames.append(Frame(start, end))
         day += timedelta(days=1)
@@ -209,7 +215,11 @@ def within_opening_hours(frame: Frame, hours: OpeningHours | None, tz: ZoneInfo)
 def check_opening_hours(frame: Frame, hours: OpeningHours | None, tz: ZoneInfo) -> None:
     """Raises InvalidInput (field `start`) when the frame is not inside the opening hours."""
     if not within_opening_hours(frame, hours, tz):
-        raise InvalidInput("the time is outside the resource's opening hours", field="start")
+        raise InvalidInput(
+            "the time is outside the resource's opening hours",
+            field="start",
+            code="outside_opening_hours",
+        )
 
 
 def validate_availability_range(start: datetime, end: datetime) -> Frame:

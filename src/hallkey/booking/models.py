@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -154,6 +155,18 @@ class Resource(Base):
     min_booking_minutes: Mapped[int] = mapped_column(Integer, server_default="15")
     max_booking_minutes: Mapped[int] = mapped_column(Integer, server_default="1440")
     horizon_days: Mapped[int] = mapped_column(Integer, server_default="365")
+    # More rules (`hallkey.booking.rules`): closed local dates `[{"from", "to", "reason"}]`
+    # (inclusive), Norway's public holidays closed, the slot grid (null: none), how late one
+    # may book (minutes before the start), the cleaning buffer after each booking, open
+    # bookings per customer (null: no limit), free cancellation until N hours before (null:
+    # always free).
+    closed_periods: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default="[]")
+    public_holidays_closed: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    slot_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lead_minutes: Mapped[int] = mapped_column(Integer, server_default="0")
+    buffer_minutes: Mapped[int] = mapped_column(Integer, server_default="0")
+    max_open_bookings: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    free_cancellation_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # An inactive resource takes no new bookings and is not offered; its reservations stay.
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -172,6 +185,10 @@ class ResourcePrice(Base):
     amount_ore: Mapped[int] = mapped_column(BigInteger)
     vat_basis_points: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def _default_block_end(context: Any) -> Any:
+    return context.get_current_parameters()["end_at"]
 
 
 class Customer(Base):
@@ -220,6 +237,13 @@ class Reservation(Base):
     status: Mapped[str] = mapped_column(String(16))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The end of the time the reservation holds: its end plus the resource's cleaning buffer
+    # when it was booked or last moved. Two holding reservations' [start_at, block_end_at)
+    # never overlap (on PostgreSQL the exclusion constraint guarantees it). Left out, it is
+    # end_at (no buffer); the booking paths always set it.
+    block_end_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_default_block_end)
+    # Cancelled later than the resource's free cancellation allows (the accounts read it).
+    cancellation_charged: Mapped[bool] = mapped_column(Boolean, server_default=false())
     version: Mapped[int] = mapped_column(Integer)
     access_state: Mapped[str] = mapped_column(String(16))
     access_credential: Mapped[str] = mapped_column(String(20))

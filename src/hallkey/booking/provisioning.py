@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from hallkey.booking import domain
+from hallkey.booking import domain, rules
 from hallkey.booking import scopes as booking_scopes
 from hallkey.booking.models import (
     ApiToken,
@@ -185,11 +185,18 @@ def create_resource(
     max_booking_minutes: int = 24 * 60,
     horizon_days: int = 365,
     active: bool = True,
+    closed_periods: Sequence[Mapping[str, Any]] | None = None,
+    public_holidays_closed: bool = False,
+    slot_minutes: int | None = None,
+    lead_minutes: int = 0,
+    buffer_minutes: int = 0,
+    max_open_bookings: int | None = None,
+    free_cancellation_hours: int | None = None,
 ) -> str:
     """Returns the id of a new bookable resource of a venue, opened by the given hub doors.
 
     A booking lasts `min_booking_minutes` to `max_booking_minutes` and starts at most
-    `horizon_days` ahead.
+    `horizon_days` ahead; the other rules are those of `hallkey.booking.rules`.
     """
     venue = session.get(Venue, venue_id)
     if venue is None:
@@ -202,6 +209,13 @@ def create_resource(
         max_booking_minutes=max_booking_minutes,
         horizon_days=horizon_days,
         access_operation=access_operation,
+    )
+    rules.check_rule_values(
+        slot_minutes=slot_minutes,
+        lead_minutes=lead_minutes,
+        buffer_minutes=buffer_minutes,
+        max_open_bookings=max_open_bookings,
+        free_cancellation_hours=free_cancellation_hours,
     )
     resource = Resource(
         id=new_id("res"),
@@ -218,6 +232,13 @@ def create_resource(
         min_booking_minutes=min_booking_minutes,
         max_booking_minutes=max_booking_minutes,
         horizon_days=horizon_days,
+        closed_periods=rules.validate_closed_periods(closed_periods),
+        public_holidays_closed=public_holidays_closed,
+        slot_minutes=slot_minutes,
+        lead_minutes=lead_minutes,
+        buffer_minutes=buffer_minutes,
+        max_open_bookings=max_open_bookings,
+        free_cancellation_hours=free_cancellation_hours,
         active=active,
         created_at=ctx.clock.now(),
     )

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from hallkey.booking import domain, prices
+from hallkey.booking import checks, domain, prices, rules
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Resource
 from hallkey.booking.schemas import AvailabilityOut, FrameOut, PriceOut, ResourceOut
@@ -69,6 +69,13 @@ def resource_out(
         max_booking_minutes=resource.max_booking_minutes,
         horizon_days=resource.horizon_days,
         prices=price_list or [],
+        slot_minutes=resource.slot_minutes,
+        lead_minutes=resource.lead_minutes,
+        buffer_minutes=resource.buffer_minutes,
+        closed_periods=resource.closed_periods,
+        public_holidays_closed=resource.public_holidays_closed,
+        max_open_bookings=resource.max_open_bookings,
+        free_cancellation_hours=resource.free_cancellation_hours,
     )
 
 
@@ -89,7 +96,8 @@ def availability(
     end: datetime,
     now: datetime,
 ) -> AvailabilityOut:
-    """Returns the busy and free frames of the tenant's resource within `[start, end)`."""
+    """Returns the busy and free frames of the tenant's resource within `[start, end)`: busy
+    is the booked time (never who), free is where a booking would be accepted (every rule)."""
     span = domain.validate_availability_range(start, end)
     resource = repo.resource(session, resource_id)
     if resource is None or resource.tenant_id != tenant_id:
@@ -101,11 +109,23 @@ def availability(
         raise InvalidInput("to is beyond how far ahead this resource can be booked", field="to")
     venue = repo.venue(session, resource.venue_id)
     assert venue is not None  # a foreign key guarantees it
+    resource_rules = checks.rules_of(resource)
+    # Held times reaching into the span, or so near its end that a booking's buffer would.
+    reach = rules.block_end(span.end, resource_rules.buffer_minutes)
+    held = repo.held_times(session, resource.id, span.start, reach)
     busy = [
-        domain.clip(domain.Frame(r.start_at, r.end_at), span)
-        for r in repo.overlapping(session, resource.id, span.start, span.end)
+        domain.clip(domain.Frame(start_at, end_at), span)
+        for start_at, end_at, _ in held
+        if start_at < span.end and end_at > span.start
     ]
-    free = domain.free_frames(span, resource.opening_hours, domain.zone(venue.timezone), busy)
+    free = rules.free_frames(
+        span,
+        resource_rules,
+        resource.opening_hours,
+        domain.zone(venue.timezone),
+        [domain.Frame(start_at, block_end_at) for start_at, _, block_end_at in held],
+        now,
+    )
     return AvailabilityOut(
         resource_id=resource.id,
         from_=span.start,

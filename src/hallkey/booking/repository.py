@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from hallkey.booking.domain import BLOCKING_STATUSES
@@ -19,6 +20,8 @@ from hallkey.booking.models import (
     TenantHostname,
     Venue,
 )
+
+Row = TypeVarTuple("Row")
 
 
 def token_by_key_id(session: Session, key_id: str) -> ApiToken | None:
@@ -87,6 +90,16 @@ def customer_by_email(
     return session.scalars(query).first()
 
 
+def lock_customer_bookings(session: Session, tenant_id: str, email: str) -> None:
+    """Holds, until the transaction ends, the lock of one customer's (tenant, e-mail) bookings
+    on PostgreSQL (a transaction advisory lock: it exists before the customer's row does).
+    SQLite's writers are serial anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = f"booking_customer:{tenant_id}:{email}"
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
 def customer(session: Session, customer_id: str, *, lock: bool = False) -> Customer | None:
     """Returns the customer (row-locked when `lock`)."""
     return session.get(Customer, customer_id, with_for_update=lock)
@@ -122,6 +135,19 @@ def reservation_by_ref(session: Session, tenant_id: str, ref: str) -> Reservatio
     return session.scalars(query).first()
 
 
+def _holding_around(
+    query: Select[*Row], start: datetime, end: datetime, exclude_id: str | None
+) -> tuple[Select[*Row], Select[*Row]]:
+    """Returns the two index reads for held times that overlap `[start, end)`: the last
+    holding reservation starting before `start`, and those starting inside."""
+    query = query.where(Reservation.status.in_(BLOCKING_STATUSES))
+    if exclude_id is not None:
+        query = query.where(Reservation.id != exclude_id)
+    before = query.where(Reservation.start_at < start).order_by(Reservation.start_at.desc())
+    inside = query.where(Reservation.start_at >= start, Reservation.start_at < end)
+    return before.limit(1), inside.order_by(Reservation.start_at)
+
+
 def overlapping(
     session: Session,
     resource_id: str,
@@ -130,19 +156,43 @@ def overlapping(
     *,
     exclude_id: str | None = None,
 ) -> list[Reservation]:
-    """Returns the holding reservations of a resource that overlap `[start, end)`.
+    """Returns the holding reservations of a resource whose held time `[start_at,
+    block_end_at)` (the booking and its buffer) overlaps `[start, end)`, earliest first.
 
-    Backed by the (resource_id, start_at, end_at) index.
+    Two index range reads on (resource_id, start_at, …), whatever the number of reservations:
+    those starting inside `[start, end)`, and the last one starting before `start`. No earlier
+    one can reach `start`: held times never overlap, so each ends before the next begins.
     """
-    query = select(Reservation).where(
+    query = select(Reservation).where(Reservation.resource_id == resource_id)
+    before, inside = _holding_around(query, start, end, exclude_id)
+    last = session.scalars(before).first()
+    found = [last] if last is not None and last.block_end_at > start else []
+    return found + list(session.scalars(inside))
+
+
+def held_times(
+    session: Session, resource_id: str, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, datetime]]:
+    """Returns (start_at, end_at, block_end_at) of what `overlapping` finds, without loading
+    whole reservations (availability reads a month of them)."""
+    columns = (Reservation.start_at, Reservation.end_at, Reservation.block_end_at)
+    query = select(*columns).where(Reservation.resource_id == resource_id)
+    before, inside = _holding_around(query, start, end, None)
+    last = session.execute(before).first()
+    found = [last] if last is not None and last[2] > start else []
+    return [(row[0], row[1], row[2]) for row in [*found, *session.execute(inside)]]
+
+
+def open_bookings_count(session: Session, resource_id: str, customer_id: str, now: datetime) -> int:
+    """Returns how many holding reservations of the resource the customer has not yet ended
+    (by the customer_id index)."""
+    query = select(func.count()).where(
+        Reservation.customer_id == customer_id,
         Reservation.resource_id == resource_id,
-        Reservation.start_at < end,
-        Reservation.end_at > start,
         Reservation.status.in_(BLOCKING_STATUSES),
+        Reservation.end_at > now,
     )
-    if exclude_id is not None:
-        query = query.where(Reservation.id != exclude_id)
-    return list(session.scalars(query.order_by(Reservation.start_at)))
+    return int(session.scalar(query) or 0)
 
 
 def events_of(session: Session, tenant_id: str, ref: str) -> list[AccessEvent]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -265,6 +266,8 @@ class ReservationOut(BaseModel):
     start: UtcDatetime
     end: UtcDatetime
     version: int
+    # Cancelled later than the resource's free cancellation allows (false unless cancelled).
+    cancellation_charged: bool = False
     customer: CustomerOut
     access: AccessOut
     events: list[EventOut]
@@ -272,6 +275,26 @@ class ReservationOut(BaseModel):
     price: QuoteOut | None = None
     locale: Locale = "nb"
     decision: DecisionOut | None = None
+
+
+class ClosedPeriodOut(BaseModel):
+    """Local dates `from` to `to` (inclusive) on which a resource takes no booking."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    reason: str | None = None
+
+
+class ClosedPeriodIn(RequestModel):
+    """Local dates `from` to `to` (inclusive, ISO `YYYY-MM-DD`) on which a resource takes no
+    booking."""
+
+    # Not strict: a JSON body carries a date as its ISO text.
+    from_: date = Field(alias="from", strict=False)
+    to: date = Field(strict=False)
+    reason: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class ResourceOut(BaseModel):
@@ -287,6 +310,13 @@ class ResourceOut(BaseModel):
     horizon_days: int
     # Net øre per hour or booking for each price group (empty: free).
     prices: list[PriceOut] = Field(default_factory=list)
+    slot_minutes: int | None
+    lead_minutes: int
+    buffer_minutes: int
+    closed_periods: list[ClosedPeriodOut]
+    public_holidays_closed: bool
+    max_open_bookings: int | None
+    free_cancellation_hours: int | None
 
 
 class FrameOut(BaseModel):

@@ -3,26 +3,27 @@
 A change that the hub must learn about enqueues the `sync_access` job in the same
 transaction (the jobs table is the outbox); the job pushes the reservation's current state.
 
-A reservation is checked against its resource's rules (shortest and longest booking, how far
-ahead) before its opening hours and conflicts. Booking with an e-mail proves nothing: a booking
-with an existing customer's e-mail is linked to that customer but never changes their record;
-when its name or phone differ it is marked so, and the customer's export lists it without the
-booker's name and phone (`customers.attach_customer`). The reservation keeps its own contact,
-which is where its key goes.
+A reservation is checked against all its resource's rules, then for conflicts, by the one
+check every booking path calls (`checks.check_booking_rules`). Booking with an e-mail proves
+nothing: a booking with an existing customer's e-mail is linked to that customer but never
+changes their record; when its name or phone differ it is marked so, and the customer's export
+lists it without the booker's name and phone (`customers.attach_customer`). The reservation
+keeps its own contact, which is where its key goes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import customers, domain, emails, prices
+from hallkey.booking import checks, customers, domain, emails, prices, rules
 from hallkey.booking import repository as repo
+from hallkey.booking.checks import time_taken
 from hallkey.booking.models import Reservation, Resource
 from hallkey.booking.schemas import (
     AccessOut,
@@ -46,42 +47,11 @@ SYNC_ACCESS = "sync_access"
 OVERLAP_CONSTRAINT = "booking_reservations_no_overlap"
 
 
-def time_taken() -> Conflict:
-    """Returns the error for a time frame that another reservation holds."""
-    return Conflict("the resource is already reserved at that time", code="time_taken")
-
-
 def conflict_from_integrity(exc: IntegrityError) -> Conflict:
     """Returns the 409 for a constraint violation found at flush or commit."""
     if OVERLAP_CONSTRAINT in str(exc.orig):
         return time_taken()
     return Conflict("the change conflicts with another one; try again")
-
-
-def _check_frame(
-    session: Session,
-    resource_id: str,
-    frame: domain.Frame,
-    now: datetime,
-    *,
-    exclude_id: str | None = None,
-) -> None:
-    """Raises unless the frame keeps the resource's rules, opening hours and is free."""
-    resource = repo.resource(session, resource_id)
-    assert resource is not None
-    # The rules bound the frame's length and distance first, so the opening-hours check below
-    # never works through years of days.
-    rules = domain.BookingRules(
-        min_minutes=resource.min_booking_minutes,
-        max_minutes=resource.max_booking_minutes,
-        horizon_days=resource.horizon_days,
-    )
-    domain.check_rules(frame, rules, now)
-    venue = repo.venue(session, resource.venue_id)
-    assert venue is not None
-    domain.check_opening_hours(frame, resource.opening_hours, domain.zone(venue.timezone))
-    if repo.overlapping(session, resource_id, frame.start, frame.end, exclude_id=exclude_id):
-        raise time_taken()
 
 
 def _flush(session: Session) -> None:
@@ -117,10 +87,11 @@ def create_reservation(
         )
     now = ctx.clock.now()
     frame = domain.validate_frame(data.start, data.end, now)
-    _check_frame(session, resource.id, frame, now)
+    checks.hold_customer(session, tenant_id, resource, data.customer.email)
     customer_id, contact_is_customer = customers.attach_customer(
         ctx, session, tenant_id, data.customer, proven=proven
     )
+    block_end = checks.check_booking_rules(session, resource, frame, now, customer_id=customer_id)
     needs_approval = resource.approval_required or customers.group_requires_approval(
         session, tenant_id, customer_id
     )
@@ -138,6 +109,7 @@ def create_reservation(
         status=status,
         start_at=frame.start,
         end_at=frame.end,
+        block_end_at=block_end,
         version=1,
         access_state="pending",
         access_credential=credential,
@@ -210,10 +182,13 @@ def move_reservation(
         return reservation
     now = ctx.clock.now()
     frame = domain.validate_frame(start, end, now)
-    _check_frame(session, reservation.resource_id, frame, now, exclude_id=reservation.id)
+    resource = repo.resource(session, reservation.resource_id)
+    assert resource is not None  # a foreign key guarantees it
+    block_end = checks.check_booking_rules(session, resource, frame, now, moving=reservation)
     reservation.start_at = frame.start
     reservation.end_at = frame.end
     prices.price_reservation(session, reservation, reservation.price_group, moved=True)
+    reservation.block_end_at = block_end
     _changed(ctx, session, reservation)
     emails.enqueue(ctx, session, reservation, "changed")
     log.info("reservation %s moved (version %d)", reservation.id, reservation.version)
@@ -229,6 +204,14 @@ def cancel_reservation(
         return reservation
     if reservation.status == "denied":
         raise Conflict("a denied reservation cannot be cancelled", code="not_cancellable")
+    resource = repo.resource(session, reservation.resource_id)
+    assert resource is not None  # a foreign key guarantees it
+    # Only a confirmed booking is charged: a request was never accepted.
+    reservation.cancellation_charged = reservation.status == "confirmed" and (
+        rules.cancellation_charged(
+            reservation.start_at, ctx.clock.now(), resource.free_cancellation_hours
+        )
+    )
     reservation.status = "cancelled"
     _changed(ctx, session, reservation)
     emails.enqueue(ctx, session, reservation, "cancelled")
@@ -320,6 +303,7 @@ def reservation_view(
         start=reservation.start_at,
         end=reservation.end_at,
         version=reservation.version,
+        cancellation_charged=reservation.cancellation_charged,
         customer=contact_out(reservation),
         access=access,
         price=prices.stored_quote(reservation),

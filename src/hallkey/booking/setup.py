@@ -7,14 +7,16 @@ slug) and a tenant's own token with the `setup` scope (its tenant only).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from hallkey.booking import domain, prices, provisioning, scopes, service, tokens
+from hallkey.booking import domain, prices, provisioning, rules, scopes, service, tokens
 from hallkey.booking import repository as repo
 from hallkey.booking.models import ApiToken, Resource, Tenant, Venue, operator_keys_table
+from hallkey.booking.schemas import ClosedPeriodIn, ClosedPeriodOut
 from hallkey.booking.setup_schemas import (
+    NULLABLE_RULES,
     IssuedTokenOut,
     ResourceIn,
     ResourcePatch,
@@ -191,7 +193,19 @@ def resource_setup_out(session: Session, resource: Resource) -> ResourceSetupOut
         max_booking_minutes=resource.max_booking_minutes,
         horizon_days=resource.horizon_days,
         prices=prices.prices_out(session, resource.id),
+        closed_periods=[ClosedPeriodOut.model_validate(p) for p in resource.closed_periods],
+        public_holidays_closed=resource.public_holidays_closed,
+        slot_minutes=resource.slot_minutes,
+        lead_minutes=resource.lead_minutes,
+        buffer_minutes=resource.buffer_minutes,
+        max_open_bookings=resource.max_open_bookings,
+        free_cancellation_hours=resource.free_cancellation_hours,
     )
+
+
+def _closed_periods(periods: list[ClosedPeriodIn] | list[ClosedPeriodOut]) -> list[dict[str, Any]]:
+    """Returns closed periods in their stored form, checked."""
+    return rules.validate_closed_periods(p.model_dump(by_alias=True) for p in periods)
 
 
 def _venue_out(session: Session, venue: Venue) -> VenueOut:
@@ -271,11 +285,18 @@ def create_resource(
         min_booking_minutes=15,
         max_booking_minutes=24 * 60,
         horizon_days=365,
+        closed_periods=[],
+        public_holidays_closed=False,
+        slot_minutes=None,
+        lead_minutes=0,
+        buffer_minutes=0,
+        max_open_bookings=None,
+        free_cancellation_hours=None,
     )
     if body.prices is not None:
         prices.check_prices(body.prices)
     wanted = defaults.model_copy(
-        update=body.model_dump(exclude_none=True, exclude={"active", "prices"})
+        update=body.model_dump(exclude_none=True, exclude={"active", "closed_periods", "prices"})
     )
     resource_id = provisioning.create_resource(
         ctx,
@@ -293,6 +314,13 @@ def create_resource(
         max_booking_minutes=wanted.max_booking_minutes,
         horizon_days=wanted.horizon_days,
         active=wanted.active,
+        closed_periods=_closed_periods(body.closed_periods or []),
+        public_holidays_closed=wanted.public_holidays_closed,
+        slot_minutes=wanted.slot_minutes,
+        lead_minutes=wanted.lead_minutes,
+        buffer_minutes=wanted.buffer_minutes,
+        max_open_bookings=wanted.max_open_bookings,
+        free_cancellation_hours=wanted.free_cancellation_hours,
     )
     resource = session.get(Resource, resource_id)
     assert resource is not None
@@ -311,7 +339,14 @@ def update_resource(
     current = resource_setup_out(session, resource)
     if body.prices is not None:
         prices.check_prices(body.prices)
-    changes = body.model_dump(exclude_none=True, exclude={"clear_opening_hours", "prices"})
+    changes = body.model_dump(
+        exclude_none=True, exclude={"clear_opening_hours", "closed_periods", "prices"}
+    )
+    changes.update(
+        (name, None)
+        for name in NULLABLE_RULES
+        if name in body.model_fields_set and getattr(body, name) is None
+    )
     if body.clear_opening_hours:
         if body.opening_hours is not None:
             raise BadRequest(
@@ -328,6 +363,13 @@ def update_resource(
         max_booking_minutes=wanted.max_booking_minutes,
         horizon_days=wanted.horizon_days,
     )
+    rules.check_rule_values(
+        slot_minutes=wanted.slot_minutes,
+        lead_minutes=wanted.lead_minutes,
+        buffer_minutes=wanted.buffer_minutes,
+        max_open_bookings=wanted.max_open_bookings,
+        free_cancellation_hours=wanted.free_cancellation_hours,
+    )
     resource.name = wanted.name
     resource.active = wanted.active
     resource.door_ids = list(wanted.door_ids)
@@ -341,6 +383,16 @@ def update_resource(
     resource.min_booking_minutes = wanted.min_booking_minutes
     resource.max_booking_minutes = wanted.max_booking_minutes
     resource.horizon_days = wanted.horizon_days
+    if body.closed_periods is not None:
+        resource.closed_periods = _closed_periods(body.closed_periods)
+    resource.public_holidays_closed = wanted.public_holidays_closed
+    resource.slot_minutes = wanted.slot_minutes
+    resource.lead_minutes = wanted.lead_minutes
+    # Reservations already made keep the buffer they were booked with (their block_end_at);
+    # a new buffer holds for bookings made or moved from now on.
+    resource.buffer_minutes = wanted.buffer_minutes
+    resource.max_open_bookings = wanted.max_open_bookings
+    resource.free_cancellation_hours = wanted.free_cancellation_hours
     if body.prices is not None:
         prices.set_prices(session, resource, body.prices, ctx.clock.now())
     session.flush()

@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from hallkey.booking.schemas import Credential, PriceIn, PriceOut, clean_name
+from hallkey.booking.schemas import (
+    ClosedPeriodIn,
+    ClosedPeriodOut,
+    Credential,
+    PriceIn,
+    PriceOut,
+    clean_name,
+)
 from hallkey.core.schemas import RequestModel
 
 DOOR_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
@@ -106,6 +113,15 @@ class ResourceRules(RequestModel):
     door_ids: list[str] | None = Field(default=None, min_length=1, max_length=20)
     # The price per price group; in a PATCH the list replaces all prices ([] removes them).
     prices: list[PriceIn] | None = Field(default=None, max_length=20)
+    # In a PATCH, [] clears the closed periods; an explicit null clears slot_minutes,
+    # max_open_bookings and free_cancellation_hours (no grid, no limit, always free).
+    closed_periods: list[ClosedPeriodIn] | None = Field(default=None, max_length=200)
+    public_holidays_closed: bool | None = None
+    slot_minutes: int | None = Field(default=None, ge=1, le=1440)
+    lead_minutes: int | None = Field(default=None, ge=0)
+    buffer_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    max_open_bookings: int | None = Field(default=None, ge=1)
+    free_cancellation_hours: int | None = Field(default=None, ge=0)
 
     @field_validator("door_ids")
     @classmethod
@@ -162,6 +178,17 @@ class ResourceSetupOut(BaseModel):
     max_booking_minutes: int
     horizon_days: int
     prices: list[PriceOut] = Field(default_factory=list)
+    closed_periods: list[ClosedPeriodOut]
+    public_holidays_closed: bool
+    slot_minutes: int | None
+    lead_minutes: int
+    buffer_minutes: int
+    max_open_bookings: int | None
+    free_cancellation_hours: int | None
+
+
+NULLABLE_RULES = ("slot_minutes", "max_open_bookings", "free_cancellation_hours")
+"""Rules whose null means "none"; a PATCH clears them with an explicit null."""
 
 
 class VenueOut(BaseModel):
