@@ -22,8 +22,10 @@ def outbox(booking: Booking) -> Path:
 
 
 def mails(booking: Booking) -> list[str]:
+    """The sign-in mails in the booking's outbox (its booking emails lie there too)."""
     folder = outbox(booking)
-    return [p.read_text() for p in sorted(folder.glob("*.txt"))] if folder.exists() else []
+    found = [p.read_text() for p in sorted(folder.glob("*.txt"))] if folder.exists() else []
+    return [mail for mail in found if "/login?token=" in mail]
 
 
 def token_of(mail: str) -> str:

@@ -185,10 +185,12 @@ def move_reservation(
     resource = repo.resource(session, reservation.resource_id)
     assert resource is not None  # a foreign key guarantees it
     block_end = checks.check_booking_rules(session, resource, frame, now, moving=reservation)
+    # The frame and its buffered end change together: pricing reads the database, and an
+    # autoflush between them would write a range that ends before it starts.
     reservation.start_at = frame.start
     reservation.end_at = frame.end
-    prices.price_reservation(session, reservation, reservation.price_group, moved=True)
     reservation.block_end_at = block_end
+    prices.price_reservation(session, reservation, reservation.price_group, moved=True)
     _changed(ctx, session, reservation)
     emails.enqueue(ctx, session, reservation, "changed")
     log.info("reservation %s moved (version %d)", reservation.id, reservation.version)

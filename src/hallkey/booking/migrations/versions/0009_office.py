@@ -110,9 +110,10 @@ def downgrade() -> None:
     op.drop_table("booking_customer_sign_ins")
     op.drop_table("booking_customer_contacts")
     op.drop_table("booking_price_groups")
-    with op.batch_alter_table("booking_customers") as batch:
-        batch.drop_column("price_group")
-        batch.drop_column("kind")
+    # Not a batch copy: on SQLite that drops and renames the table, which the reservations'
+    # foreign key forbids. SQLite (3.35+) and PostgreSQL both drop a plain column in place.
+    op.execute("ALTER TABLE booking_customers DROP COLUMN price_group")
+    op.execute("ALTER TABLE booking_customers DROP COLUMN kind")
     op.drop_index("ix_booking_reservations_tenant_status", table_name=RESERVATIONS)
     op.drop_index("ix_booking_reservations_tenant_start", table_name=RESERVATIONS)
     with op.batch_alter_table(RESERVATIONS) as batch:
