@@ -33,12 +33,21 @@ def test_pin__booking_to_sms_through_the_gateway_and_email_through_smtp(
         created = _book(d, resource_id)
         access = _granted(d, created)
         code = str(access["code"])
-        wait_for(lambda: len(gateway.received()) == 1 and len(smtp.received()) == 1, timeout=30)
+        # Two emails reach the server: the hub's with the code, and the booking system's own
+        # confirmation with the reservation as an .ics.
+        wait_for(lambda: len(gateway.received()) == 1 and len(smtp.received()) == 2, timeout=30)
         (sms,) = gateway.received()
-        (email,) = smtp.received()
+        (email,) = [e for e in smtp.received() if code in e.text]
+        (confirmation,) = [e for e in smtp.received() if e is not email]
+        assert confirmation.to == "kari@example.org" and code not in confirmation.text
+        assert confirmation.email is not None
+        assert [a.get_filename() for a in confirmation.email.iter_attachments()] == [
+            "reservation.ics"
+        ]
         assert sms.to == "+4791234567"
         assert code in sms.text
         assert email.to == "kari@example.org"
         assert code in email.text
         assert email.email is not None and email.email.get_body(("html",)) is not None
-        assert not (d.settings.outbox_dir.exists() and any(d.settings.outbox_dir.glob("*.txt")))
+        outbox = d.settings.outbox_dir
+        assert not (outbox.exists() and any(outbox.rglob("*.txt")))
