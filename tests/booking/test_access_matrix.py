@@ -30,7 +30,9 @@ _slots = itertools.count(1)
 def _reservation(world: World, resource: str | None = None) -> dict[str, str]:
     """Books a fresh slot (as the tenant's staff integration) and returns id and ref."""
     b = world.booking
-    start = T0 + timedelta(days=1 + next(_slots) % 300, hours=2)
+    # One hour of its own per booking, from tomorrow for 200 days (clear of the slots the
+    # entries take from day 290 on): no two bookings of the matrix collide however many it has.
+    start = T0 + timedelta(days=1, hours=2 + next(_slots) % 4800)
     body = reservation_body(
         resource or b.resource_id,
         start.isoformat().replace("+00:00", "Z"),
