@@ -58,9 +58,9 @@ def booking_body(d: Deployment, start: datetime) -> dict[str, Any]:
 
 def outbox_token(d: Deployment) -> str:
     folder = d.settings.outbox_dir / "booking"
-    found = [p.read_text() for p in folder.glob("*.txt")] if folder.exists() else []
+    texts = [p.read_text() for p in folder.glob("*.txt")] if folder.exists() else []
     # The booking's own emails (request received, approved…) lie beside the sign-in link.
-    mails = [mail for mail in found if "/login?token=" in mail]
+    mails = [mail for mail in texts if "/login?token=" in mail]
     assert len(mails) == 1, mails
     found = re.search(r"/login\?token=([A-Za-z0-9_-]+)", mails[0])
     assert found is not None
