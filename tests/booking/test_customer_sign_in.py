@@ -202,3 +202,23 @@ def test_sign_in__erased_customer__session_ends(booking: Booking) -> None:
     assert booking.client.get("/api/v1/me").status_code == 401
     with booking.ctx.database.transaction() as session:
         assert session.scalars(select(CustomerSignIn)).all() == []
+
+
+def test_sign_in__a_customer_booking_as_themselves__cannot_name_a_price_group(
+    booking: Booking,
+) -> None:
+    book(booking)
+    ask_link(booking)
+    booking.ctx.worker.run_pending()
+    [mail] = mails(booking)
+    assert (
+        booking.client.post("/api/v1/customer-session", json={"token": token_of(mail)}).status_code
+        == 200
+    )
+    body = reservation_body(
+        booking.resource_id, "2026-05-06T10:00:00Z", "2026-05-06T11:00:00Z", price_group="youth"
+    )
+
+    refused = booking.client.post("/api/v1/me/reservations", json=body)
+
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "price_group"

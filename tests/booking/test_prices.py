@@ -263,3 +263,38 @@ def test_reservation__moved_after_its_groups_price_was_removed__keeps_its_price(
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["price"] == made.json()["price"]
+
+
+def test_reservation__customer_in_a_price_group__pays_that_groups_price(booking: Booking) -> None:
+    _set_prices(booking, PRICES)
+    group = booking.client.post(
+        "/api/v1/price-groups", json={"key": "youth", "name": "Ungdom"}, headers=_setup(booking)
+    )
+    assert group.status_code == 201, group.text
+    young = {"name": "Unge Ola", "phone": "412 34 568", "email": "ung@example.no"}
+    made = booking.client.post(
+        "/api/v1/customers",
+        json={"kind": "person", **young, "price_group": "youth"},
+        headers=booking.headers(),
+    )
+    assert made.status_code == 201, made.text
+
+    booked = booking.client.post(
+        "/api/v1/reservations",
+        json=reservation_body(booking.resource_id, START, END, customer=young),
+        headers=booking.headers(),
+    )
+
+    assert booked.status_code == 201, booked.text
+    assert (booked.json()["price"]["group"], booked.json()["price"]["gross_ore"]) == ("youth", 0)
+    # Staff may still name another group for one booking.
+    other = booking.client.post(
+        "/api/v1/reservations",
+        json=reservation_body(
+            booking.resource_id, "2026-05-05T08:00:00Z", "2026-05-05T09:30:00Z",
+            customer=young, price_group="private",
+        ),
+        headers=booking.headers(),
+    )  # fmt: skip
+    assert other.status_code == 201, other.text
+    assert other.json()["price"] == PRIVATE_90_MINUTES

@@ -86,6 +86,12 @@ def attach_customer(
     return existing.id, own
 
 
+def price_group_of(session: Session, customer_id: str) -> str | None:
+    """Returns the key of the customer's price group, if staff gave them one."""
+    customer = repo.customer(session, customer_id)
+    return None if customer is None else customer.price_group
+
+
 def group_requires_approval(session: Session, tenant_id: str, customer_id: str) -> bool:
     """Tells whether the customer's price group requires every booking to be approved."""
     customer = repo.customer(session, customer_id)

@@ -117,7 +117,10 @@ def create_reservation(
         created_at=now,
         updated_at=now,
     )
-    prices.price_reservation(session, reservation, data.price_group)
+    # The group staff or an integration name; else the customer's own (set by staff); else
+    # the default. Self-service bookings cannot name one (office_api.book_as_me).
+    group = data.price_group or customers.price_group_of(session, customer_id)
+    prices.price_reservation(session, reservation, group)
     session.add(reservation)
     _flush(session)
     if status == "confirmed":
