@@ -56,7 +56,7 @@ def story(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[Deployme
         wait_for(lambda: len(reservation(deployed, created["id"])["events"]) > 0)
         with deployed.booking() as api:
             api.post(f"/api/v1/reservations/{created['id']}/cancel")
-        wait_for(lambda: keypad(deployed, door, typed).get("reason") == "revoked")
+        wait_for(lambda: keypad(deployed, door, typed).get("reason") == "revoked", interval=0.5)
         yield deployed
 
 

@@ -151,7 +151,11 @@ def test_booking_becomes_a_pin_that_opens_its_doors_only_in_its_window(
     with d.booking() as api:
         assert api.post(f"/api/v1/reservations/{created['id']}/cancel").status_code == 200
     for door in doors:
-        wait_for(lambda door=door: keypad(d, door, typed).get("reason") == "revoked", timeout=2)
+        wait_for(
+            lambda door=door: keypad(d, door, typed).get("reason") == "revoked",
+            timeout=2,
+            interval=0.25,
+        )
     wait_for(lambda: reservation(d, created["id"])["access"]["state"] == "revoked")
     assert reservation(d, created["id"])["status"] == "cancelled"
 
