@@ -298,3 +298,29 @@ def test_reservation__customer_in_a_price_group__pays_that_groups_price(booking:
     )  # fmt: skip
     assert other.status_code == 201, other.text
     assert other.json()["price"] == PRIVATE_90_MINUTES
+
+
+def test_reservation__customer_in_a_group_without_a_price_here__pays_the_default(
+    booking: Booking,
+) -> None:
+    _set_prices(booking, PRICES)
+    group = booking.client.post(
+        "/api/v1/price-groups", json={"key": "club", "name": "Lag"}, headers=_setup(booking)
+    )
+    assert group.status_code == 201, group.text
+    club = {"name": "Fjellby IL", "phone": "412 34 569", "email": "post@il.example"}
+    made = booking.client.post(
+        "/api/v1/customers",
+        json={"kind": "person", **club, "price_group": "club"},
+        headers=booking.headers(),
+    )
+    assert made.status_code == 201, made.text
+
+    booked = booking.client.post(
+        "/api/v1/reservations",
+        json=reservation_body(booking.resource_id, START, END, customer=club),
+        headers=booking.headers(),
+    )
+
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["price"] == PRIVATE_90_MINUTES

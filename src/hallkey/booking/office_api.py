@@ -296,9 +296,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             tenant_id, customer_id = who.tenant_id, who.id
         if body.price_group is not None:
             # A customer pays as their own group (set by staff), never one they name.
-            raise InvalidInput(
-                "a customer books in their own price group", field="price_group"
-            )
+            raise InvalidInput("a customer books in their own price group", field="price_group")
         with transaction() as session:
             reservation = service.create_reservation(
                 ctx, session, tenant_id, body, proven=customer_id

@@ -42,6 +42,11 @@ def _rows(session: Session, resource_id: str) -> Sequence[ResourcePrice]:
     return session.scalars(query.order_by(ResourcePrice.price_group)).all()
 
 
+def offers(session: Session, resource_id: str, group: str) -> bool:
+    """Tells whether the resource has a price in the group."""
+    return any(row.price_group == group for row in _rows(session, resource_id))
+
+
 def _price_out(row: ResourcePrice) -> PriceOut:
     return PriceOut(
         group=row.price_group,

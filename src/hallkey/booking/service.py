@@ -117,9 +117,13 @@ def create_reservation(
         created_at=now,
         updated_at=now,
     )
-    # The group staff or an integration name; else the customer's own (set by staff); else
-    # the default. Self-service bookings cannot name one (office_api.book_as_me).
-    group = data.price_group or customers.price_group_of(session, customer_id)
+    # The group staff or an integration name; else the customer's own (set by staff) where
+    # the resource has a price in it; else the default. Self-service bookings cannot name one
+    # (office_api.book_as_me).
+    group = data.price_group
+    if group is None:
+        own = customers.price_group_of(session, customer_id)
+        group = own if own is not None and prices.offers(session, resource.id, own) else None
     prices.price_reservation(session, reservation, group)
     session.add(reservation)
     _flush(session)
