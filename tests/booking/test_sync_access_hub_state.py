@@ -53,10 +53,13 @@ def test_sync_access__hub_answers_with_another_grant__booking_corrects_it(world:
     world.run_jobs()
     # A hub that answers a repeated GrantAccess with the grant as it stands (at 10:00).
     world.hub.answer_as_it_stands.add("GrantAccess")
+    before_move = len(world.hub.calls)
     world.move(created["id"], LATER_START, LATER_END)
     world.run_jobs()
 
-    assert world.hub.names()[-2:] == ["GrantAccess", "UpdateAccess"]
+    # The move's push comes first; a retry of the first push may follow it (a first call
+    # that timed out under load is retried once the hub answers again).
+    assert world.hub.names()[before_move : before_move + 2] == ["GrantAccess", "UpdateAccess"]
     assert world.real_hub.grant(created["ref"])["valid_from"] == "2026-05-04T13:45:00Z"
     assert world.get(created["id"])["access"]["state"] == "granted"
 
