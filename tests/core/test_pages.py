@@ -13,19 +13,28 @@ from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 
 from hallkey.core.pages import CSRF_COOKIE, Pages, check_csrf, negotiate_lang, read_form
-from hallkey.core.pages.i18n import CORE_LOCALE_DIR
+from hallkey.core.pages.i18n import CORE_LOCALE_DIR, catalog_files
 
 SRC = Path(__file__).parents[2] / "src" / "hallkey"
-KEYWORDS = {"_": None, "gettext": (2,), "ngettext": (1, 2), "gettext_request": (2,)}
+KEYWORDS = {
+    "_": None,
+    "gettext": (2,),
+    "ngettext": (1, 2),
+    "gettext_request": (2,),
+    "text": (2,),
+}
 
 
 def _catalog_ids(locale_dir: Path) -> set[str]:
-    with (locale_dir / "nb" / "LC_MESSAGES" / "hallkey.po").open("rb") as handle:
-        return {
-            m.id if isinstance(m.id, str) else m.id[0]
-            for m in read_po(handle)
-            if m.id and (m.string if isinstance(m.string, str) else all(m.string or ()))
-        }
+    found: set[str] = set()
+    for po_file in catalog_files("nb", (locale_dir,)):
+        with po_file.open("rb") as handle:
+            found |= {
+                m.id if isinstance(m.id, str) else m.id[0]
+                for m in read_po(handle)
+                if m.id and (m.string if isinstance(m.string, str) else all(m.string or ()))
+            }
+    return found
 
 
 def _extracted(folder: Path) -> set[str]:
@@ -36,7 +45,7 @@ def _extracted(folder: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("context", ["core/pages", "hub"])
+@pytest.mark.parametrize("context", ["core/pages", "hub", "booking"])
 def test_catalogs__every_string_of_the_pages__has_its_norwegian_translation(context: str) -> None:
     folder = SRC / context
     translated = _catalog_ids(CORE_LOCALE_DIR) | _catalog_ids(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from hallkey.booking import tasks
 from hallkey.booking.models import Tenant, jobs_table
+from hallkey.booking.throttles import BookingThrottles
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
@@ -33,6 +34,7 @@ class BookingContext:
     box: SecretBox
     # Sends the booking system's own emails to its customers (sign-in links, notices).
     sender: MessageSender
+    throttles: BookingThrottles
 
     def close(self) -> None:
         """Stops the worker (if running) and disposes the database."""
@@ -73,6 +75,7 @@ def create_context(
         worker=worker,
         box=SecretBox.for_purpose(settings.master_secret, "booking"),
         sender=sender or senders_from_settings(settings, settings.outbox_dir / "booking", clock),
+        throttles=BookingThrottles.create(settings, clock),
     )
     # The handlers need the context, and the context holds the worker.
     worker.handlers = dict(tasks.handlers(ctx))

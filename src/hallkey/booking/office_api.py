@@ -47,12 +47,8 @@ from hallkey.booking.schemas import ReservationCreate, ReservationOut, Reservati
 from hallkey.core.errors import InvalidInput
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 from hallkey.core.security import hash_secret
-from hallkey.core.throttle import Rate, Throttle
 
 CUSTOMER_SESSION = {"x-customer-session": True}
-LINKS_PER_EMAIL = Rate(limit=3, per_seconds=15 * 60)
-LINKS_PER_ADDRESS = Rate(limit=20, per_seconds=15 * 60)
-SIGN_INS_PER_ADDRESS = Rate(limit=30, per_seconds=60)
 
 Limit = Annotated[int, Query(ge=1, le=desk.MAX_PAGE)]
 Id = Annotated[str | None, Query(min_length=1, max_length=40)]
@@ -76,9 +72,9 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     )
     setup_router = setup_api.setup_router(ctx)
     customer = APIRouter(prefix="/api/v1", tags=["booking customers"], responses=ERROR_RESPONSES)
-    links_per_email = Throttle("sign-in links per e-mail", LINKS_PER_EMAIL, ctx.clock)
-    links_per_address = Throttle("sign-in links per address", LINKS_PER_ADDRESS, ctx.clock)
-    sign_ins_per_address = Throttle("sign-ins per address", SIGN_INS_PER_ADDRESS, ctx.clock)
+    links_per_email = ctx.throttles.links_per_email
+    links_per_address = ctx.throttles.links_per_address
+    sign_ins_per_address = ctx.throttles.sign_ins_per_address
 
     def transaction() -> AbstractContextManager[Session]:
         return write_transaction(ctx)

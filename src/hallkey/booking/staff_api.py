@@ -20,13 +20,12 @@ from hallkey.booking.staff_schemas import (
     StaffOut,
     StaffPatch,
 )
+from hallkey.booking.throttles import TOO_MANY_SIGN_INS
 from hallkey.core.errors import AppError, Unauthorized
 from hallkey.core.schemas import ERROR_RESPONSES
-from hallkey.core.throttle import Rate, Throttle
 
 STAFF_ONLY = {"x-staff-only": True}
 """OpenAPI extra of endpoints for a staff member themself (signed in, or a personal token)."""
-THROTTLE_SECONDS = 15 * 60
 
 
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
@@ -53,16 +52,8 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         responses=ERROR_RESPONSES,
         dependencies=[Security(setup_key_of(ctx))],
     )
-    per_username = Throttle(
-        "sign-in per username",
-        Rate(ctx.settings.sign_in_failures_per_username, THROTTLE_SECONDS),
-        ctx.clock,
-    )
-    per_address = Throttle(
-        "sign-in per address",
-        Rate(ctx.settings.sign_in_failures_per_address, THROTTLE_SECONDS),
-        ctx.clock,
-    )
+    per_username = ctx.throttles.staff_failures_per_username
+    per_address = ctx.throttles.staff_failures_per_address
 
     @open_router.post("/session", response_model=SessionOut)
     def sign_in(body: SignIn, request: Request, response: Response) -> SessionOut:
@@ -71,7 +62,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         with ctx.database.read() as session:
             tenant_id = public.resolve_tenant(session, request.headers.get("host"), body.tenant)
         who = f"{tenant_id}:{staff.normalise_username(body.username)}"
-        message = "too many failed sign-ins; try again later"
+        message = TOO_MANY_SIGN_INS
         per_address.check(address, message)
         per_username.check(who, message)
         try:

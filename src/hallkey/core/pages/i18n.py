@@ -1,8 +1,9 @@
 """Languages of the pages: which one a request wants, and its gettext catalog.
 
 Templates are written in English; Norwegian bokmål (the default language) comes from gettext
-catalogs (`locale/nb/LC_MESSAGES/hallkey.po`), read with babel and compiled in memory when a
-context starts, so there is no build step and no compiled file to forget.
+catalogs (`locale/nb/LC_MESSAGES/*.po`: one file per group of pages, merged), read with babel
+and compiled in memory when a context starts, so there is no build step and no compiled file
+to forget.
 """
 
 from __future__ import annotations
@@ -57,15 +58,21 @@ def _compile(po_file: Path, lang: str) -> Translations:
     return Translations(buffer, domain=DOMAIN)
 
 
+def catalog_files(lang: str, locale_dirs: tuple[Path, ...]) -> list[Path]:
+    """Returns the catalog files of `lang` in the folders, in the order they are merged."""
+    return [
+        po_file
+        for folder in locale_dirs
+        for po_file in sorted((folder / lang / "LC_MESSAGES").glob("*.po"))
+    ]
+
+
 @cache
 def translations(lang: str, locale_dirs: tuple[Path, ...]) -> NullTranslations:
-    """Returns the merged catalogs of `lang` from each folder (later folders win); English,
-    the templates' own language, needs none."""
+    """Returns the merged catalogs of `lang` from each folder (later folders win; within one,
+    its files in name order); English, the templates' own language, needs none."""
     merged: NullTranslations = NullTranslations()
-    for folder in locale_dirs:
-        po_file = folder / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-        if not po_file.exists():
-            continue
+    for po_file in catalog_files(lang, locale_dirs):
         compiled = _compile(po_file, lang)
         if isinstance(merged, Translations):
             merged.merge(compiled)

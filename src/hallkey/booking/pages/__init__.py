@@ -1,0 +1,22 @@
+"""The booking context's pages: the public front (`/`, `/resources/{id}`), sign-in
+(`/login`), a customer's own page (`/my`) and the staff's `/admin/…`. Server-rendered with
+`hallkey.core.pages`; see `kit` for what they share."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hallkey.booking.pages import login
+from hallkey.core.pages import static_router
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from hallkey.booking.context import BookingContext
+
+STATIC_PREFIX = "/static"
+
+
+def build_routers(ctx: BookingContext) -> list[APIRouter]:
+    """Returns the routers of every booking page (and the stylesheet)."""
+    return [static_router(STATIC_PREFIX), login.build_router(ctx)]
