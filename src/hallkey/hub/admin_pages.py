@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from hallkey.core.errors import AppError
-from hallkey.core.pages import Pages, check_csrf, read_form
+from hallkey.core.pages import Pages, SignInNeeded, check_csrf, page_route, read_form
 from hallkey.hub import admin_views, client_keys
 from hallkey.hub.admins import SignIn
 from hallkey.hub.context import HubContext
@@ -30,8 +29,11 @@ BASE = "/hub/admin"
 Form = Annotated[dict[str, str], Depends(read_form)]
 
 
-def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"{BASE}/login?next={quote(request.url.path)}", status_code=303)
+def _error_page(request: Request, error: AppError) -> HTMLResponse:
+    return PAGES.error(request, error)
+
+
+PageRoute = page_route(f"{BASE}/login", _error_page)
 
 
 def _safe_next(value: str) -> str:
@@ -41,12 +43,16 @@ def _safe_next(value: str) -> str:
 
 def build_admin_router(ctx: HubContext) -> APIRouter:
     """Returns the router of the hub's admin pages."""
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(route_class=PageRoute, include_in_schema=False)
     sign_in = SignIn(ctx)
 
-    def admin_of(request: Request, session: Session) -> HubAdmin | None:
+    def admin_of(request: Request, session: Session) -> HubAdmin:
+        """Returns the operator signed in; raises SignInNeeded (to the sign-in page)."""
         token = request.cookies.get(SESSION_COOKIE, "")
-        return sign_in.who(session, token) if token else None
+        admin = sign_in.who(session, token) if token else None
+        if admin is None:
+            raise SignInNeeded()
+        return admin
 
     def page(
         request: Request, template: str, admin: HubAdmin, status: int = 200, **values: Any
@@ -113,8 +119,6 @@ def build_admin_router(ctx: HubContext) -> APIRouter:
         """Doors and their health (offline first), and what needs attention."""
         with ctx.database.transaction() as session:
             admin = admin_of(request, session)
-            if admin is None:
-                return _to_login(request)
             counts = admin_views.summary(session)
             doors = admin_views.doors(session)
         return page(request, "admin/overview.html", admin, counts=counts, doors=doors)
@@ -124,8 +128,6 @@ def build_admin_router(ctx: HubContext) -> APIRouter:
         """Clients with their keys."""
         with ctx.database.transaction() as session:
             admin = admin_of(request, session)
-            if admin is None:
-                return _to_login(request)
             rows = admin_views.clients(session)
         return page(request, "admin/clients.html", admin, clients=rows, new_key=None)
 
@@ -145,8 +147,6 @@ def build_admin_router(ctx: HubContext) -> APIRouter:
         notice, ok, new_key, status = "", True, None, 200
         with ctx.database.transaction() as session:
             admin = admin_of(request, session)
-            if admin is None:
-                return _to_login(request)
             if not check_csrf(request, form):
                 notice, ok, status = (
                     PAGES.gettext_request(request, "The form has expired. Try again."),
@@ -181,8 +181,6 @@ def build_admin_router(ctx: HubContext) -> APIRouter:
         """Sites with their connectors (never their configuration)."""
         with ctx.database.transaction() as session:
             admin = admin_of(request, session)
-            if admin is None:
-                return _to_login(request)
             rows = admin_views.sites(session)
         return page(request, "admin/sites.html", admin, sites=rows)
 
@@ -191,8 +189,6 @@ def build_admin_router(ctx: HubContext) -> APIRouter:
         """The newest grants, or one ref's, with each door's state and errors."""
         with ctx.database.transaction() as session:
             admin = admin_of(request, session)
-            if admin is None:
-                return _to_login(request)
             rows = admin_views.grants(session, ref=ref[:64] or None, state=state[:16] or None)
         return page(
             request, "admin/grants.html", admin, grants=rows, ref=ref[:64], state=state[:16]
@@ -203,8 +199,6 @@ def build_admin_router(ctx: HubContext) -> APIRouter:
         """The newest messages and their delivery state."""
         with ctx.database.transaction() as session:
             admin = admin_of(request, session)
-            if admin is None:
-                return _to_login(request)
             rows = admin_views.deliveries(session, state=state[:16] or None)
         return page(request, "admin/messages.html", admin, deliveries=rows, state=state[:16])
 
@@ -213,8 +207,6 @@ def build_admin_router(ctx: HubContext) -> APIRouter:
         """The newest audit records, or one ref's."""
         with ctx.database.transaction() as session:
             admin = admin_of(request, session)
-            if admin is None:
-                return _to_login(request)
             rows = admin_views.audit(session, ref=ref[:64] or None)
         return page(request, "admin/audit.html", admin, entries=rows, ref=ref[:64])
 

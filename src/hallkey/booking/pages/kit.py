@@ -4,30 +4,27 @@ that turns errors into pages.
 
 The pages call the booking's services, never copies of them: a page's role check is the API's
 (`tokens.require` on the staff member's principal), its errors are the services' errors.
-Forms carry the double-submit CSRF token of `hallkey.core.pages`; page routes use
+Forms carry the double-submit CSRF token of `hallkey.core.pages`; page routers use
 `PageRoute`, which renders a service's error as a page (or sends a visitor who must sign in
 to `/login`), where the API would answer JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import quote
 
-from fastapi import Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from hallkey.booking import public, sessions, sign_in, tokens
 from hallkey.booking import repository as repo
 from hallkey.booking.models import StaffUser
+from hallkey.core import pages
 from hallkey.core.errors import AppError, BadRequest, Forbidden, Unauthorized
-from hallkey.core.pages import Pages, check_csrf, negotiate_lang, read_form
+from hallkey.core.pages import Pages, check_csrf, negotiate_lang, page_route, read_form
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -41,13 +38,12 @@ Form = Annotated[dict[str, str], Depends(read_form)]
 """A page handler's urlencoded form (`hallkey.core.pages.read_form`)."""
 
 
-class SignInNeeded(Exception):
-    """Raised by a page only signed-in staff (or a signed-in customer) may see: the visitor
-    is sent to `/login` and back here after."""
+class SignInNeeded(pages.SignInNeeded):
+    """Raised by a page only signed-in staff (or, with `customer`, a signed-in customer) may
+    see: the visitor is sent to `/login` and back here after."""
 
     def __init__(self, customer: bool = False) -> None:
-        super().__init__("sign in first")
-        self.customer = customer
+        super().__init__("for=customer" if customer else "")
 
 
 @dataclass(frozen=True)
@@ -214,51 +210,11 @@ def field_errors(request: Request, error: ValidationError | AppError) -> dict[st
 
 def error_page(request: Request, error: AppError) -> HTMLResponse:
     """Renders a service's error as a page with its status (no visitor: it may be unknown)."""
-    titles = {
-        401: "Sign in first.",
-        403: "You may not do this.",
-        404: "Not found.",
-        409: "This could not be done.",
-        429: "Too many attempts. Wait a while and try again.",
-    }
-    title = titles.get(error.status, "Something in the request is not right.")
-    if error.code == "csrf_failed":
-        title = "The form has expired. Try again."
-    response = PAGES.render(
-        request,
-        "error.html",
-        status=error.status,
-        who=None,
-        title=text(request, title),
-        detail=error.message,
-        headers=dict(error.headers or {}),
-    )
-    return response
+    return PAGES.error(request, error, "error.html", who=None)
 
 
-class PageRoute(APIRoute):
-    """A page's route: a service's error becomes an error page, and `SignInNeeded` a
-    redirect to `/login` and back (the API's routes answer JSON for both)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def handle_page(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except SignInNeeded as needed:
-                target = request.url.path
-                if request.url.query:
-                    target += "?" + request.url.query
-                kind = "&for=customer" if needed.customer else ""
-                return see_other(f"{LOGIN}?next={quote(target)}{kind}")
-            except AppError as exc:
-                return error_page(request, exc)
-            except RequestValidationError:
-                bad = BadRequest("the address or form is not valid", code="bad_request")
-                return error_page(request, bad)
-
-        return handle_page
+PageRoute = page_route(LOGIN, error_page)
+"""The route class of every booking page router (`hallkey.core.pages.page_route`)."""
 
 
 def lang_of(request: Request) -> str:

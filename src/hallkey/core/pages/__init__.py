@@ -8,6 +8,7 @@ from hallkey.core.pages.csrf import CSRF_COOKIE, CSRF_FIELD, check_csrf, csrf_to
 from hallkey.core.pages.forms import read_form
 from hallkey.core.pages.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, negotiate_lang
 from hallkey.core.pages.render import Pages, static_router
+from hallkey.core.pages.routes import SignInNeeded, page_route
 
 __all__ = [
     "CSRF_COOKIE",
@@ -16,9 +17,11 @@ __all__ = [
     "LANGS",
     "LANG_COOKIE",
     "Pages",
+    "SignInNeeded",
     "check_csrf",
     "csrf_token",
     "negotiate_lang",
+    "page_route",
     "read_form",
     "static_router",
 ]

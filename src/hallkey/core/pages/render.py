@@ -34,6 +34,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import Request
 
+from hallkey.core.errors import AppError
 from hallkey.core.pages.csrf import CSRF_COOKIE, csrf_token
 from hallkey.core.pages.i18n import (
     CORE_LOCALE_DIR,
@@ -52,6 +53,16 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 """No inline script or style, nothing from elsewhere; forms post only to this site."""
+
+
+ERROR_TITLES = {
+    401: "Sign in first.",
+    403: "You may not do this.",
+    404: "Not found.",
+    409: "This could not be done.",
+    429: "Too many attempts. Wait a while and try again.",
+}
+"""The title of an error page by its status (the catalogs translate them)."""
 
 
 def _new_gettext(translate: Callable[[str], str]) -> Callable[..., str]:
@@ -208,6 +219,28 @@ class Pages:
             LANG_COOKIE, lang, samesite="lax", secure=secure, max_age=365 * 86400, path="/"
         )
         return response
+
+    def error(
+        self,
+        request: Request,
+        error: AppError,
+        template: str = "error_page.html",
+        **values: Any,
+    ) -> HTMLResponse:
+        """Renders a service's error as a page with its status: a title by the kind of error,
+        and the error's own (English) message below it."""
+        title = ERROR_TITLES.get(error.status, "Something in the request is not right.")
+        if error.code == "csrf_failed":
+            title = "The form has expired. Try again."
+        return self.render(
+            request,
+            template,
+            status=error.status,
+            headers=dict(error.headers or {}),
+            title=self.gettext_request(request, title),
+            detail=error.message,
+            **values,
+        )
 
     def gettext(self, lang: str, message: str) -> str:
         """Returns `message` in `lang` (for texts made outside a template)."""
