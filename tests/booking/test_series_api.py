@@ -206,7 +206,9 @@ def test_series_api__customer_erased__the_series_forgets_the_contact(booking: Bo
     )
     assert cancelled.status_code == 200
     customer_id = series["customer"]["id"]
-    erased = booking.client.post(f"/api/v1/customers/{customer_id}/erase", headers=booking.headers())
+    erased = booking.client.post(
+        f"/api/v1/customers/{customer_id}/erase", headers=booking.headers()
+    )
     assert erased.status_code == 200, erased.text
     after = booking.client.get(f"/api/v1/series/{series['id']}", headers=booking.headers()).json()
     assert after["customer"] == {"id": customer_id, "name": None, "phone": None, "email": None}
