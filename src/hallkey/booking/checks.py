@@ -8,6 +8,7 @@ customer's open bookings, the reservations that hold the time.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -55,15 +56,19 @@ def check_booking_rules(
     *,
     customer_id: str | None = None,
     moving: Reservation | None = None,
+    horizon: bool = True,
 ) -> datetime:
     """Raises the first rule the frame breaks (422 naming it) or 409 when its time is taken;
     returns the end of the time the booking holds (its end and the resource's buffer).
 
     `customer_id`: the booking's customer, whose open bookings of the resource are counted
     (a new booking). `moving`: the reservation being moved, which does not count against
-    itself; the lead time applies only when its start changes.
+    itself; the lead time applies only when its start changes. `horizon=False`: how far
+    ahead is not checked (a series' later occurrences; its first one is).
     """
     resource_rules = rules_of(resource)
+    if not horizon:
+        resource_rules = dataclasses.replace(resource_rules, horizon_days=rules.NO_HORIZON_DAYS)
     venue = repo.venue(session, resource.venue_id)
     assert venue is not None  # a foreign key guarantees it
     new_start = moving is None or moving.start_at != frame.start

@@ -114,6 +114,8 @@ class EmailFacts:
     ref: str
     price: QuoteOut | None = None
     reason: str | None = None
+    # The "when" line as written, instead of start and end (a series: its days and times).
+    when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,16 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+def weekday_name(iso_weekday: int, locale: str) -> str:
+    """Returns the name of an ISO weekday (1 = Monday) in the language."""
+    return _WEEKDAYS[locale if locale in _WEEKDAYS else "nb"][iso_weekday - 1]
+
+
+def day_text(moment: datetime, locale: str) -> str:
+    """Returns a date as people write it ("tirsdag 1. september 2026")."""
+    return _day(moment, locale if locale in _WEEKDAYS else "nb")
 
 
 def _day(moment: datetime, locale: str) -> str:
@@ -148,7 +160,10 @@ def render(facts: EmailFacts) -> RenderedEmail:
     rows = [
         (labels["what"], facts.resource),
         (labels["where"], facts.place),
-        (labels["when"], time_frame(facts.start, facts.end, facts.timezone, locale)),
+        (
+            labels["when"],
+            facts.when or time_frame(facts.start, facts.end, facts.timezone, locale),
+        ),
     ]
     if facts.price is not None:
         price = format_kroner(facts.price.gross_ore, locale=locale)

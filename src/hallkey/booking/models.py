@@ -267,6 +267,11 @@ class Reservation(Base):
     price_vat_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     price_gross_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     price_vat_basis_points: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The series this reservation is an occurrence of (`series_models.Series`); null for a
+    # single booking. An occurrence's access is the series' one grant.
+    series_id: Mapped[str | None] = mapped_column(
+        ForeignKey("booking_series.id"), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -345,3 +350,6 @@ class CustomerSignIn(Base):
 
 jobs_table = job_table(Base.metadata, "booking_jobs")
 operator_keys_table = operator_key_table(Base.metadata, "booking_operator_keys")
+
+# The tables of their own modules register on the same metadata (after Base exists).
+from hallkey.booking import series_models  # noqa: E402, F401

@@ -184,10 +184,12 @@ def held_times(
 
 
 def open_bookings_count(session: Session, resource_id: str, customer_id: str, now: datetime) -> int:
-    """Returns how many holding reservations of the resource the customer has not yet ended
-    (by the customer_id index)."""
+    """Returns how many holding single reservations of the resource the customer has not yet
+    ended (by the customer_id index); a series' occurrences do not count (a season is staff's
+    decision, the limit is for bookings made one by one)."""
     query = select(func.count()).where(
         Reservation.customer_id == customer_id,
+        Reservation.series_id.is_(None),
         Reservation.resource_id == resource_id,
         Reservation.status.in_(BLOCKING_STATUSES),
         Reservation.end_at > now,

@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hallkey.booking import domain, rounds, rounds_emails
+from hallkey.booking import domain, rounds, rounds_emails, series
 from hallkey.booking import repository as repo
 from hallkey.booking.api import write_transaction
 from hallkey.booking.models import Reservation
 from hallkey.booking.rounds_models import Round, RoundAllocation, RoundApplication, RoundWish
 from hallkey.booking.rounds_schemas import PublishedOut, PublishFailedOut, PublishOut
 from hallkey.booking.schemas import CustomerIn
+from hallkey.booking.series_schemas import SeriesCreate
 from hallkey.core.errors import AppError, Conflict
 
 if TYPE_CHECKING:
-    from hallkey.booking.series_schemas import SeriesCreate  # TEMP until merge
     from sqlalchemy.orm import Session
 
     from hallkey.booking.context import BookingContext
@@ -43,7 +43,7 @@ def series_minutes(session: Session, series_id: str) -> int:
     """Returns the minutes of a series' occurrences still held (by the series_id index)."""
     frames = session.execute(
         select(Reservation.start_at, Reservation.end_at).where(
-            Reservation.series_id == series_id,  # type: ignore[attr-defined]  # TEMP Reservation.status.in_(HOLDING)
+            Reservation.series_id == series_id, Reservation.status.in_(HOLDING)
         )
     ).all()
     return sum(int((end - start) / timedelta(minutes=1)) for start, end in frames)
@@ -81,8 +81,6 @@ def _start(ctx: BookingContext, tenant_id: str, round_id: str) -> list[str]:
 def _series_data(
     session: Session, round_: Round, allocation: RoundAllocation, today: date
 ) -> SeriesCreate:
-    from hallkey.booking.series_schemas import SeriesCreate  # TEMP until merge
-
     application = session.get(RoundApplication, allocation.application_id)
     assert application is not None
     # A series starts today at the earliest: a round published late loses the days gone.
@@ -127,8 +125,6 @@ def _publish_one(
             tz = domain.zone(venue.timezone)
             today = ctx.clock.now().astimezone(tz).date()
             data = _series_data(session, round_, allocation, today)
-            from hallkey.booking import series  # TEMP until merge
-
             made = series.create_series(
                 ctx, session, tenant_id, data, status="confirmed", decided_by=actor
             )

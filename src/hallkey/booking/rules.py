@@ -41,6 +41,8 @@ MAX_LEAD_MINUTES = 90 * 24 * 60
 MAX_OPEN_BOOKINGS = 10_000
 MAX_CANCELLATION_HOURS = 365 * 24
 HOLIDAY_COUNTRY = "NO"
+NO_HORIZON_DAYS = 100 * 366
+"""A horizon no booking reaches (a series' later occurrences are not bound by the horizon)."""
 
 
 @dataclass(frozen=True)

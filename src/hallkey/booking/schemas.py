@@ -275,6 +275,8 @@ class ReservationOut(BaseModel):
     price: QuoteOut | None = None
     locale: Locale = "nb"
     decision: DecisionOut | None = None
+    # The series this reservation is an occurrence of (its access is the series' one grant).
+    series_id: str | None = None
 
 
 class ClosedPeriodOut(BaseModel):

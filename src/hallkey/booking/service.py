@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import checks, customers, domain, emails, prices, rules
+from hallkey.booking import checks, customers, domain, emails, prices, rules, series_store
 from hallkey.booking import repository as repo
 from hallkey.booking.checks import time_taken
 from hallkey.booking.models import Reservation, Resource
@@ -34,6 +34,7 @@ from hallkey.booking.schemas import (
     ReservationMove,
     ReservationOut,
 )
+from hallkey.booking.series_models import Series
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.ids import new_id, new_ref
 from hallkey.core.jobs import PRIORITY_REVOKE
@@ -147,6 +148,15 @@ def get_reservation(
 def _changed(ctx: BookingContext, session: Session, reservation: Reservation) -> None:
     reservation.version += 1
     reservation.updated_at = ctx.clock.now()
+    if reservation.series_id is not None:
+        # An occurrence has no grant of its own: the series' one grant follows it.
+        _flush(session)
+        taking_away = reservation.status != "confirmed"
+        series_store.occurrence_changed(
+            ctx, session, reservation.series_id, taking_away=taking_away
+        )
+        _flush(session)
+        return
     # The access shown so far is what the hub confirmed for the previous version (another
     # time, or a booking still on): no code is shown until the hub confirms this one.
     reservation.access_state = "pending"
@@ -245,6 +255,10 @@ def decide_reservation(
     target = "confirmed" if approve else "denied"
     if reservation.status == target:
         return reservation
+    if reservation.series_id is not None:
+        raise Conflict(
+            "an occurrence of a series is decided with its series", code="decided_by_series"
+        )
     if reservation.status != "requested":
         raise Conflict(f"a {reservation.status} reservation cannot be {target}", code="not_open")
     if approve and reservation.end_at <= ctx.clock.now():
@@ -259,13 +273,11 @@ def decide_reservation(
     return reservation
 
 
-def decision_out(reservation: Reservation) -> DecisionOut | None:
-    """Returns the case officer's decision on a reservation, if one was made."""
-    if reservation.decided_by is None or reservation.decided_at is None:
+def decision_out(row: Reservation | Series) -> DecisionOut | None:
+    """Returns the case officer's decision on a reservation or series, if one was made."""
+    if row.decided_by is None or row.decided_at is None:
         return None
-    return DecisionOut(
-        by=reservation.decided_by, at=reservation.decided_at, reason=reservation.decision_reason
-    )
+    return DecisionOut(by=row.decided_by, at=row.decided_at, reason=row.decision_reason)
 
 
 def contact_out(reservation: Reservation) -> CustomerOut:
@@ -294,16 +306,15 @@ def reservation_view(
     `new`: the reservation was made in this transaction; its ref is fresh from `new_ref()`, so
     no door can have reported an event for it yet, and the events are not looked up.
     """
-    secret = open_access_secret(ctx, reservation.access_secret_sealed)
-    access = AccessOut(
-        state=reservation.access_state,
-        credential=reservation.access_credential,
-        code=secret.get("code"),
-        code_formatted=secret.get("code_formatted"),
-        url=secret.get("url"),
-        mobile_key=secret.get("mobile_key"),
-        error=reservation.access_error,
+    # An occurrence of a series shows the series' access (its one grant) and door events.
+    series = (
+        series_store.series(session, reservation.series_id)
+        if reservation.series_id is not None
+        else None
     )
+    access = access_out(ctx, series if series is not None else reservation)
+    ref = series.ref if series is not None else reservation.ref
+    window = _occurrence_window(session, reservation) if series is not None else None
     return ReservationOut(
         id=reservation.id,
         ref=reservation.ref,
@@ -322,7 +333,34 @@ def reservation_view(
         if new
         else [
             EventOut(at=e.at, door=e.door, door_name=e.door_name, kind=e.kind, reason=e.reason)
-            for e in repo.events_of(session, reservation.tenant_id, reservation.ref)
+            for e in repo.events_of(session, reservation.tenant_id, ref)
+            if window is None or window.start <= e.at < window.end
         ],
         decision=decision_out(reservation),
+        series_id=reservation.series_id,
+    )
+
+
+def _occurrence_window(session: Session, reservation: Reservation) -> domain.Frame:
+    """Returns the access window of an occurrence: the series' door events in it are its."""
+    resource = repo.resource(session, reservation.resource_id)
+    assert resource is not None  # a foreign key guarantees it
+    return domain.access_window(
+        domain.Frame(reservation.start_at, reservation.end_at),
+        resource.access_before_minutes,
+        resource.access_after_minutes,
+    )
+
+
+def access_out(ctx: BookingContext, row: Reservation | Series) -> AccessOut:
+    """Returns the access of a reservation or a series as the customer sees it."""
+    secret = open_access_secret(ctx, row.access_secret_sealed)
+    return AccessOut(
+        state=row.access_state,
+        credential=row.access_credential,
+        code=secret.get("code"),
+        code_formatted=secret.get("code_formatted"),
+        url=secret.get("url"),
+        mobile_key=secret.get("mobile_key"),
+        error=row.access_error,
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from hallkey.booking import domain, emails, rounds_emails, sign_in
+from hallkey.booking import domain, emails, rounds_emails, series_emails, series_store, sign_in
 from hallkey.booking import repository as repo
 from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.http import PeerError, call_json, make_client
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import httpx
 
     from hallkey.booking.context import BookingContext
+    from hallkey.booking.models import Reservation
+    from hallkey.booking.series_models import Series
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,16 @@ def handlers(ctx: BookingContext) -> dict[str, Handler]:
     def send_sign_in_link(job: JobRun) -> None:
         sign_in.run_send_link(ctx, job.job_id, dict(job.payload))
 
+    def sync_series_access(job: JobRun) -> None:
+        # Imported here: series_access builds on this module's push.
+        from hallkey.booking.series_access import run_sync_series_access
+
+        run_sync_series_access(ctx, str(job.payload.get("series_id", "")))
+
     return {
         SYNC_ACCESS: sync_access,
+        series_store.SYNC_SERIES_ACCESS: sync_series_access,
+        series_emails.SERIES_EMAIL: lambda job: series_emails.run_series_email(ctx, job),
         emails.CUSTOMER_EMAIL: lambda job: emails.run_customer_email(ctx, job),
         sign_in.SEND_SIGN_IN_LINK: send_sign_in_link,
         rounds_emails.ROUND_EMAIL: lambda job: rounds_emails.run_round_email(ctx, job),
@@ -51,8 +61,11 @@ def handlers(ctx: BookingContext) -> dict[str, Handler]:
 
 
 @dataclass(frozen=True)
-class _Snapshot:
-    """What one push needs, read in one short transaction (holds personal data: never log)."""
+class Snapshot:
+    """What one push needs, read in one short transaction (holds personal data: never log).
+
+    A reservation's, or a series' (`series_id` set, and its `windows`: one per live
+    occurrence; `reservation_id` is then the series' id)."""
 
     reservation_id: str
     version: int
@@ -68,16 +81,29 @@ class _Snapshot:
     phone: str | None
     email: str | None
     grant_asked: bool
+    series_id: str | None = None
+    windows: tuple[tuple[datetime, datetime], ...] = ()
+
+    def frames(self) -> list[tuple[datetime, datetime]]:
+        """Returns the windows the grant must hold, in order."""
+        return list(self.windows) if self.windows else [(self.valid_from, self.valid_to)]
+
+    def frames_body(self) -> dict[str, Any]:
+        """Returns the time part of a GrantAccess / UpdateAccess body."""
+        if not self.windows:
+            return {"valid_from": _utc(self.valid_from), "valid_to": _utc(self.valid_to)}
+        return {"windows": [{"valid_from": _utc(a), "valid_to": _utc(b)} for a, b in self.windows]}
 
 
 def _utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _read(ctx: BookingContext, reservation_id: str) -> _Snapshot | None:
+def _read(ctx: BookingContext, reservation_id: str) -> Snapshot | None:
     with ctx.database.transaction() as session:
         reservation = repo.reservation(session, reservation_id)
-        if reservation is None:
+        if reservation is None or reservation.series_id is not None:
+            # An occurrence's access is its series' grant (`sync_series_access`).
             return None
         resource = repo.resource(session, reservation.resource_id)
         tenant = repo.tenant(session, reservation.tenant_id)
@@ -95,7 +121,7 @@ def _read(ctx: BookingContext, reservation_id: str) -> _Snapshot | None:
             resource.access_before_minutes,
             resource.access_after_minutes,
         )
-        return _Snapshot(
+        return Snapshot(
             reservation_id=reservation.id,
             version=reservation.version,
             status=reservation.status,
@@ -113,7 +139,7 @@ def _read(ctx: BookingContext, reservation_id: str) -> _Snapshot | None:
         )
 
 
-def _recipient(snap: _Snapshot) -> dict[str, str]:
+def _recipient(snap: Snapshot) -> dict[str, str]:
     recipient: dict[str, str] = {}
     if snap.phone:
         recipient["phone"] = snap.phone
@@ -122,7 +148,7 @@ def _recipient(snap: _Snapshot) -> dict[str, str]:
     return recipient
 
 
-def _grant(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
+def _grant(client: httpx.Client, snap: Snapshot) -> dict[str, Any]:
     """Returns the hub's grant after asking for it (or moving it, if it holds other content),
     checked to be exactly what the reservation asks for."""
     recipient = _recipient(snap)
@@ -132,8 +158,7 @@ def _grant(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
         "operation": snap.operation,
         "credential": snap.credential,
         "doors": snap.doors,
-        "valid_from": _utc(snap.valid_from),
-        "valid_to": _utc(snap.valid_to),
+        **snap.frames_body(),
         "recipient": recipient,
         # An unlock hands nobody a credential: there is nothing to deliver.
         "deliver_via": []
@@ -164,11 +189,10 @@ def _grant(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
     return grant
 
 
-def _update(client: httpx.Client, snap: _Snapshot) -> dict[str, Any]:
+def _update(client: httpx.Client, snap: Snapshot) -> dict[str, Any]:
     body = {
         "ref": snap.ref,
-        "valid_from": _utc(snap.valid_from),
-        "valid_to": _utc(snap.valid_to),
+        **snap.frames_body(),
         "doors": snap.doors,
         "recipient": _recipient(snap),
         "revision": snap.version,
@@ -185,7 +209,7 @@ def _grant_of(response: httpx.Response) -> dict[str, Any]:
     return grant
 
 
-def _holds(grant: dict[str, Any], snap: _Snapshot) -> bool:
+def _holds(grant: dict[str, Any], snap: Snapshot) -> bool:
     """Tells whether the hub's grant is active in exactly the reservation's frame, at its
     doors (a door the hub lists beyond them may only be on its way out)."""
     try:
@@ -198,19 +222,19 @@ def _holds(grant: dict[str, Any], snap: _Snapshot) -> bool:
         return False
     return (
         grant.get("state") == "active"
-        and windows == [(snap.valid_from, snap.valid_to)]
+        and windows == snap.frames()
         and all(doors.get(door) not in (None, "revoked") for door in snap.doors)
         and not any(s == "programmed" for d, s in doors.items() if d not in snap.doors)
     )
 
 
-def _revoke(client: httpx.Client, snap: _Snapshot, revision: int | None = None) -> None:
+def _revoke(client: httpx.Client, snap: Snapshot, revision: int | None = None) -> None:
     # 404: the hub never made the grant, so there is nothing to revoke.
     body = {"ref": snap.ref, "revision": snap.version if revision is None else revision}
     call_json(client, "POST", "/hub/v1/RevokeAccess", body, ok_statuses=(200, 404))
 
 
-def _withdraw(client: httpx.Client, snap: _Snapshot) -> None:
+def _withdraw(client: httpx.Client, snap: Snapshot) -> None:
     """Stops what an older version of the reservation was granted, after the hub refused
     this version for good (fail closed), without barring a retry of this version.
 
@@ -233,24 +257,34 @@ def _withdraw(client: httpx.Client, snap: _Snapshot) -> None:
                 raise
 
 
-def _write(ctx: BookingContext, snap: _Snapshot, **values: Any) -> None:
+def _write(ctx: BookingContext, snap: Snapshot, **values: Any) -> None:
     """Stores the outcome, unless the reservation changed meanwhile (then pushes again)."""
     with ctx.database.transaction() as session:
-        reservation = repo.reservation(session, snap.reservation_id, lock=True)
-        if reservation is None:
+        row: Reservation | Series | None
+        if snap.series_id is not None:
+            row = series_store.series(session, snap.series_id, lock=True)
+        else:
+            row = repo.reservation(session, snap.reservation_id, lock=True)
+        if row is None:
             return
-        if reservation.version != snap.version:
+        if row.version != snap.version:
             raise RetryLater("the reservation changed during the push", after_seconds=0)
         for key, value in values.items():
-            setattr(reservation, key, value)
+            setattr(row, key, value)
 
 
 def run_sync_access(ctx: BookingContext, reservation_id: str) -> None:
     """Makes the hub's grant match the reservation's current state."""
     snap = _read(ctx, reservation_id)
     if snap is None:
-        log.warning("sync_access: reservation %s is gone", reservation_id)
+        log.warning("sync_access: reservation %s is gone or in a series", reservation_id)
         return
+    push(ctx, snap)
+
+
+def push(ctx: BookingContext, snap: Snapshot) -> None:
+    """Makes the hub's grant for the snapshot's ref agree with it: grant (or move) while it
+    is confirmed, revoke otherwise; stores the outcome on its row."""
     if snap.status == "requested":
         return
     if snap.status != "confirmed" and not snap.grant_asked:

@@ -1,7 +1,7 @@
 """Application rounds (seasonal allocation): rounds, applications, wishes, allocations.
 
 Revision ID: 0099_rounds
-Revises: 0010
+Revises: 0099_series (the series it publishes into; renumber with the chain)
 Create Date: 2026-11-26
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from hallkey.core.db import UTCDateTime
 
 revision: str = "0099_rounds"
-down_revision: str | None = "0010"
+down_revision: str | None = "0099_series"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
