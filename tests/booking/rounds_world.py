@@ -16,7 +16,7 @@ DEADLINE = "2026-06-01T10:00:00Z"
 ORG_NUMBERS = ("974760673", "910000004", "910000012", "910000020")
 
 
-def round_body(resource_ids: list[str], **extra: Any) -> dict[str, Any]:
+def round_body(resource_ids: list[str], /, **extra: Any) -> dict[str, Any]:
     """Returns a valid body of a new round (deadline 1 June, the autumn season)."""
     body: dict[str, Any] = {
         "name": "Høstsesongen 2026",
