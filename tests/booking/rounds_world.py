@@ -85,7 +85,5 @@ def close_round(booking: Booking, round_id: str) -> None:
     """Moves a round's deadline into the past (the matrix's clock must stay where it is)."""
     with booking.ctx.database.transaction() as session:
         session.execute(
-            update(Round)
-            .where(Round.id == round_id)
-            .values(deadline_at=T0 - timedelta(minutes=1))
+            update(Round).where(Round.id == round_id).values(deadline_at=T0 - timedelta(minutes=1))
         )

@@ -203,7 +203,9 @@ def test_round__three_clubs_apply_clash_are_allocated_and_published(
         assert grant["state"] == "active"
         assert len(grant["windows"]) == len(occurrences)
         assert sorted(d["id"] for d in grant["doors"]) == ["dor_a", "dor_b"]
-        grants = [c for c in hub.proxy.calls if c[0] == "GrantAccess" and c[1]["ref"] == view["ref"]]
+        grants = [
+            c for c in hub.proxy.calls if c[0] == "GrantAccess" and c[1]["ref"] == view["ref"]
+        ]
         assert len(grants) == 1
         # 18:00 Oslo stays 18:00 across the end of summer time (25 October).
         first, last = occurrences[0]["start"], occurrences[-1]["start"]

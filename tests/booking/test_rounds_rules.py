@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from hallkey.booking import issue_api_token
 from hallkey.booking.models import Resource
 from hallkey.booking.rounds_emails import delivery_id
 from hallkey.booking.rounds_models import Round, RoundApplication, RoundWish
@@ -25,6 +26,7 @@ from tests.booking.rounds_world import (
     round_body,
     wish,
 )
+from tests.booking.test_customer_sign_in import book, sign_in
 
 AFTER_DEADLINE = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -92,7 +94,9 @@ def test_apply__bad_field__is_422_naming_it_and_stores_nothing(
     booking: Booking, path: tuple[Any, ...], value: Any, field: str
 ) -> None:
     round_id = open_round(booking, booking.headers())["id"]
-    body = application_body("Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")])
+    body = application_body(
+        "Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]
+    )
     if value == "OTHER":
         value = booking.hours_resource_id  # the tenant's, but not in this round
     target: Any = body
@@ -112,7 +116,9 @@ def test_apply__org_number_with_spaces__is_stored_as_nine_digits(booking: Bookin
     made = apply(
         booking,
         round_id,
-        application_body("Testby IL", "974 760 673", [wish(booking.resource_id, 2, "18:00", "19:30")]),
+        application_body(
+            "Testby IL", "974 760 673", [wish(booking.resource_id, 2, "18:00", "19:30")]
+        ),
     )
     assert made["org_number"] == "974760673"
 
@@ -122,7 +128,9 @@ def test_apply__after_the_deadline__is_409_round_closed_and_changes_nothing(
 ) -> None:
     round_id = open_round(booking, booking.headers())["id"]
     booking.clock.set(AFTER_DEADLINE)
-    body = application_body("Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")])
+    body = application_body(
+        "Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]
+    )
     answer = booking.client.post(f"/api/v1/rounds/{round_id}/applications?tenant=testby", json=body)
     assert _error(answer)[:2] == (409, "round_closed")
     assert _count(booking, RoundApplication) == 0
@@ -137,7 +145,9 @@ def test_round__another_tenants__is_404_everywhere(booking: Booking) -> None:
     made = apply(
         booking,
         round_id,
-        application_body("Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]),
+        application_body(
+            "Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]
+        ),
     )
     other = booking.headers(booking.other_token)
     for method, path in (
@@ -154,14 +164,20 @@ def test_round__another_tenants__is_404_everywhere(booking: Booking) -> None:
         assert answer.status_code == 404, (method, path, answer.text)
         assert round_id not in answer.text and made["id"] not in answer.text
     assert booking.client.get("/api/v1/rounds", headers=other).json() == []
-    body = application_body("Annen IL", ORG_NUMBERS[1], [wish(booking.resource_id, 2, "18:00", "19:30")])
-    elsewhere = booking.client.post(f"/api/v1/rounds/{round_id}/applications?tenant=annenby", json=body)
+    body = application_body(
+        "Annen IL", ORG_NUMBERS[1], [wish(booking.resource_id, 2, "18:00", "19:30")]
+    )
+    elsewhere = booking.client.post(
+        f"/api/v1/rounds/{round_id}/applications?tenant=annenby", json=body
+    )
     assert elsewhere.status_code == 404
 
 
 def test_application__seen_with_its_key_only(booking: Booking) -> None:
     round_id = open_round(booking, booking.headers())["id"]
-    body = application_body("Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")])
+    body = application_body(
+        "Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]
+    )
     first, second = apply(booking, round_id, body), apply(booking, round_id, body)
     path = f"/api/v1/rounds/{round_id}/applications/{first['id']}"
     by_header = booking.client.get(path, headers={"X-Application-Key": first["key"]})
@@ -180,9 +196,13 @@ def test_application__seen_with_its_key_only(booking: Booking) -> None:
 
 def test_apply__many_from_one_address__is_429(booking: Booking) -> None:
     round_id = open_round(booking, booking.headers())["id"]
-    body = application_body("Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")])
+    body = application_body(
+        "Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]
+    )
     statuses = [
-        booking.client.post(f"/api/v1/rounds/{round_id}/applications?tenant=testby", json=body).status_code
+        booking.client.post(
+            f"/api/v1/rounds/{round_id}/applications?tenant=testby", json=body
+        ).status_code
         for _ in range(31)
     ]
     assert statuses == [201] * 30 + [429]
@@ -203,7 +223,9 @@ def test_publish__undecided_wish__is_409_naming_it(booking: Booking) -> None:
     made = apply(
         booking,
         round_id,
-        application_body("Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]),
+        application_body(
+            "Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]
+        ),
     )
     booking.clock.set(AFTER_DEADLINE)
     answer = booking.client.post(f"/api/v1/rounds/{round_id}/publish", headers=booking.headers())
@@ -227,7 +249,10 @@ def test_allocation__declined_wish_and_slot_outside_the_round__are_refused(
         application_body(
             "Testby IL",
             ORG_NUMBERS[0],
-            [wish(booking.resource_id, 2, "18:00", "19:30"), wish(booking.resource_id, 4, "18:00", "19:30", priority=2)],
+            [
+                wish(booking.resource_id, 2, "18:00", "19:30"),
+                wish(booking.resource_id, 4, "18:00", "19:30", priority=2),
+            ],
         ),
     )
     first, second = (w["id"] for w in made["wishes"])
@@ -268,12 +293,16 @@ def test_publish__a_series_fails__the_rest_is_published_and_publishing_again_fin
     hall = apply(
         booking,
         round_id,
-        application_body("Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]),
+        application_body(
+            "Testby IL", ORG_NUMBERS[0], [wish(booking.resource_id, 2, "18:00", "19:30")]
+        ),
     )
     room = apply(
         booking,
         round_id,
-        application_body("Testby Kor", ORG_NUMBERS[1], [wish(booking.hours_resource_id, 1, "18:00", "20:00")]),
+        application_body(
+            "Testby Kor", ORG_NUMBERS[1], [wish(booking.hours_resource_id, 1, "18:00", "20:00")]
+        ),
     )
     booking.clock.set(AFTER_DEADLINE)
     _decide_all(booking, round_id, [hall, room])
@@ -315,14 +344,45 @@ def test_publish__a_series_fails__the_rest_is_published_and_publishing_again_fin
 def test_round__caretaker_and_customer__see_nothing_of_it(booking: Booking) -> None:
     round_id = open_round(booking, booking.headers())["id"]
     with booking.ctx.database.transaction() as session:
-        from hallkey.booking import issue_api_token
-
         reader = issue_api_token(
-            booking.ctx, session, tenant_id=booking.tenant_id, name="r", scopes=["reservations:read"]
+            booking.ctx,
+            session,
+            tenant_id=booking.tenant_id,
+            name="r",
+            scopes=["reservations:read"],
         )
     answer = booking.client.get(f"/api/v1/rounds/{round_id}", headers=booking.headers(reader))
     assert _error(answer)[:2] == (403, "insufficient_scope")
     close_round(booking, round_id)
-    assert booking.client.get(f"/api/v1/rounds/{round_id}", headers=booking.headers()).json()[
-        "status"
-    ] == "closed"
+    assert (
+        booking.client.get(f"/api/v1/rounds/{round_id}", headers=booking.headers()).json()["status"]
+        == "closed"
+    )
+
+
+def test_apply__as_a_signed_in_customer__lists_it_under_my_applications(
+    booking: Booking,
+) -> None:
+    book(booking)  # Kari becomes a customer, who can then sign in
+    round_id = open_round(booking, booking.headers())["id"]
+    anonymous = apply(
+        booking,
+        round_id,
+        application_body(
+            "Annen IL", ORG_NUMBERS[1], [wish(booking.resource_id, 2, "18:00", "19:30")]
+        ),
+    )
+    sign_in(booking)  # the client now holds Kari's session cookie
+    body = application_body(
+        "Kari IL", ORG_NUMBERS[0], [wish(booking.resource_id, 3, "18:00", "19:30")]
+    )
+    made = booking.client.post(f"/api/v1/rounds/{round_id}/applications?tenant=testby", json=body)
+    assert made.status_code == 201, made.text
+    mine = booking.client.get("/api/v1/me/applications")
+    assert [a["id"] for a in mine.json()] == [made.json()["id"]]
+    own = booking.client.get(f"/api/v1/rounds/{round_id}/applications/{made.json()['id']}")
+    assert own.status_code == 200
+    other = booking.client.get(f"/api/v1/rounds/{round_id}/applications/{anonymous['id']}")
+    assert other.status_code == 404 and anonymous["id"] not in other.text
+    booking.client.cookies.clear()
+    assert booking.client.get("/api/v1/me/applications").status_code == 401

@@ -288,9 +288,9 @@ def wish_out(wish: RoundWish, allocation: RoundAllocation | None) -> WishOut:
         start_time=wish.start_time,
         end_time=wish.end_time,
         priority=wish.priority,
-        age_group=wish.age_group,  # type: ignore[arg-type]  # one of AGE_GROUPS when stored
+        age_group=wish.age_group,
         participants=wish.participants,
-        status=wish.status,  # type: ignore[arg-type]
+        status=wish.status,
         decline_reason=wish.decline_reason,
         allocation=allocation_out(allocation) if allocation is not None else None,
     )

@@ -237,9 +237,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             principal = officer(request, session)
         return rounds_publish.publish(ctx, principal.tenant_id, round_id, principal.actor)
 
-    @staff.get(
-        "/rounds/{round_id}/statistics", response_model=StatisticsOut, openapi_extra=DECIDE
-    )
+    @staff.get("/rounds/{round_id}/statistics", response_model=StatisticsOut, openapi_extra=DECIDE)
     def statistics(round_id: str, request: Request) -> StatisticsOut:
         """Counts wished and allocated hours per organisation and per age group."""
         with ctx.database.read() as session:

@@ -138,7 +138,9 @@ def _overview_wish(
     tz: ZoneInfo,
 ) -> OverviewWishOut:
     slot = _slot(wish)
-    clashes = [other.id for other, _, _ in group if other.id != wish.id and slot.overlaps(_slot(other))]
+    clashes = [
+        other.id for other, _, _ in group if other.id != wish.id and slot.overlaps(_slot(other))
+    ]
     met: list[ReservationClashOut] = []
     for reservation in reservations:
         for day in rounds_calendar.local_dates(reservation.start_at, reservation.end_at, tz):
@@ -278,9 +280,7 @@ def decline(
     round_ = _decidable(ctx, session, tenant_id, round_id)
     wish = _wish(session, round_, wish_id)
     if wish.status == rounds.ALLOCATED:
-        raise Conflict(
-            "the wish is allocated: delete that allocation first", code="wish_allocated"
-        )
+        raise Conflict("the wish is allocated: delete that allocation first", code="wish_allocated")
     if wish.status != rounds.DECLINED or wish.decline_reason != reason:
         wish.status = rounds.DECLINED
         wish.decline_reason = reason

@@ -106,7 +106,11 @@ def render(letter: RoundLetter) -> RenderedEmail:
     }
     if letter.kind == "receipt":
         subject = texts["receipt_subject"].format(**facts)
-        lines = [texts["receipt"].format(**facts), "", *_section(texts["wishes"], letter.wished, locale)]
+        lines = [
+            texts["receipt"].format(**facts),
+            "",
+            *_section(texts["wishes"], letter.wished, locale),
+        ]
     else:
         subject = texts["result_subject"].format(**facts)
         lines = [

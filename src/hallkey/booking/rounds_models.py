@@ -73,9 +73,7 @@ class RoundWish(Base):
     """One weekly slot an application asks for. `status`: `wished`, `allocated`, `declined`."""
 
     __tablename__ = "booking_round_wishes"
-    __table_args__ = (
-        Index("ix_booking_round_wishes_slot", "round_id", "resource_id", "weekday"),
-    )
+    __table_args__ = (Index("ix_booking_round_wishes_slot", "round_id", "resource_id", "weekday"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     round_id: Mapped[str] = mapped_column(ForeignKey("booking_rounds.id"))

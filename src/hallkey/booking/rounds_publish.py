@@ -111,9 +111,7 @@ def _publish_one(
     try:
         with write_transaction(ctx) as session:
             allocation = session.scalars(
-                select(RoundAllocation)
-                .where(RoundAllocation.id == allocation_id)
-                .with_for_update()
+                select(RoundAllocation).where(RoundAllocation.id == allocation_id).with_for_update()
             ).first()
             if allocation is None or allocation.series_id is not None:
                 return  # taken back, or another publish made it meanwhile

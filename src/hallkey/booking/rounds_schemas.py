@@ -240,7 +240,7 @@ class AgeGroupHoursOut(HoursOut):
 class StatisticsOut(BaseModel):
     round_id: str
     measured: Literal["planned", "occurrences"] = Field(
-        description="`planned`: weekly minutes × the weeks of the period; `occurrences`: the "
+        description="`planned`: weekly minutes times the weeks of the period; `occurrences`: the "
         "published series' actual occurrences"
     )
     total: HoursOut
