@@ -9,10 +9,11 @@ after the other. Allocations are frozen once publishing has begun.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hallkey.booking import domain, rounds, rounds_calendar
 from hallkey.booking import repository as repo
@@ -48,24 +49,34 @@ def _slot(item: RoundWish | RoundAllocation) -> Slot:
 
 
 def _reservations_in(
-    session: Session, resource_id: str, frame: domain.Frame, excluded_series: set[str]
+    session: Session, resource_id: str, frame: domain.Frame, own_series: set[str]
 ) -> list[Reservation]:
-    """Returns the resource's holding reservations overlapping the frame, by the
-    (resource_id, start_at, end_at) index."""
-    found = session.scalars(
-        select(Reservation)
-        .where(
-            Reservation.resource_id == resource_id,
-            Reservation.start_at < frame.end,
-            Reservation.end_at > frame.start,
-            Reservation.status.in_(HOLDING),
+    """Returns the resource's holding reservations overlapping the frame (by the
+    (resource_id, start_at, end_at) index), but for the series this round published."""
+    query = select(Reservation).where(
+        Reservation.resource_id == resource_id,
+        Reservation.start_at < frame.end,
+        Reservation.end_at > frame.start,
+        Reservation.status.in_(HOLDING),
+    )
+    if own_series:
+        query = query.where(
+            or_(Reservation.series_id.is_(None), Reservation.series_id.not_in(sorted(own_series)))
         )
-        .order_by(Reservation.start_at)
-    ).all()
-    series_of = getattr(Reservation, "series_id", None)
-    if series_of is None or not excluded_series:
-        return list(found)
-    return [r for r in found if getattr(r, "series_id", None) not in excluded_series]
+    return list(session.scalars(query.order_by(Reservation.start_at)))
+
+
+Taken = dict[int, list[tuple[date, domain.Frame, str]]]
+"""A resource's reservations by the local weekday of each date they touch."""
+
+
+def _by_weekday(reservations: list[Reservation], tz: ZoneInfo) -> Taken:
+    taken: Taken = defaultdict(list)
+    for reservation in reservations:
+        frame = domain.Frame(reservation.start_at, reservation.end_at)
+        for day in rounds_calendar.local_dates(reservation.start_at, reservation.end_at, tz):
+            taken[day.isoweekday()].append((day, frame, reservation.id))
+    return taken
 
 
 def overview(ctx: BookingContext, session: Session, round_: Round) -> OverviewOut:
@@ -108,14 +119,14 @@ def overview(ctx: BookingContext, session: Session, round_: Round) -> OverviewOu
         venue = repo.venue(session, resource.venue_id)
         tz = domain.zone(venue.timezone if venue else tenant.timezone)
         period = rounds_calendar.period_frame(round_.period_from, round_.period_to, tz)
-        reservations = _reservations_in(session, resource_id, period, own_series)
+        taken = _by_weekday(_reservations_in(session, resource_id, period, own_series), tz)
         days: list[OverviewDayOut] = []
         for weekday in range(1, 8):
             group = by_group.get((resource_id, weekday), [])
             if not group and not allocated.get((resource_id, weekday)):
                 continue
             wishes = [
-                _overview_wish(wish, allocation, organisation, group, reservations, tz)
+                _overview_wish(wish, allocation, organisation, group, taken[weekday], tz)
                 for wish, allocation, organisation in group
             ]
             days.append(
@@ -134,28 +145,21 @@ def _overview_wish(
     allocation: RoundAllocation | None,
     organisation: str,
     group: list[tuple[RoundWish, RoundAllocation | None, str]],
-    reservations: list[Reservation],
+    taken: list[tuple[date, domain.Frame, str]],
     tz: ZoneInfo,
 ) -> OverviewWishOut:
     slot = _slot(wish)
     clashes = [
         other.id for other, _, _ in group if other.id != wish.id and slot.overlaps(_slot(other))
     ]
-    met: list[ReservationClashOut] = []
-    for reservation in reservations:
-        for day in rounds_calendar.local_dates(reservation.start_at, reservation.end_at, tz):
-            if day.isoweekday() != wish.weekday:
-                continue
-            frame = rounds_calendar.occurrence(day, wish.start_time, wish.end_time, tz)
-            if frame.overlaps(domain.Frame(reservation.start_at, reservation.end_at)):
-                met.append(
-                    ReservationClashOut(
-                        reservation_id=reservation.id,
-                        start=reservation.start_at,
-                        end=reservation.end_at,
-                    )
-                )
-                break
+    met: dict[str, ReservationClashOut] = {}
+    for day, frame, reservation_id in taken:
+        if reservation_id in met:
+            continue
+        if rounds_calendar.occurrence(day, wish.start_time, wish.end_time, tz).overlaps(frame):
+            met[reservation_id] = ReservationClashOut(
+                reservation_id=reservation_id, start=frame.start, end=frame.end
+            )
     base = rounds.wish_out(wish, allocation)
     return OverviewWishOut(
         **base.model_dump(exclude={"allocation"}),
@@ -163,7 +167,7 @@ def _overview_wish(
         application_id=wish.application_id,
         organisation=organisation,
         clashes_with=clashes,
-        reservation_clashes=met,
+        reservation_clashes=list(met.values()),
     )
 
 

@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 
 from hallkey.booking import domain, rounds, rounds_emails, series
 from hallkey.booking import repository as repo
-from hallkey.booking.api import write_transaction
 from hallkey.booking.models import Reservation
 from hallkey.booking.rounds_models import Round, RoundAllocation, RoundApplication, RoundWish
 from hallkey.booking.rounds_schemas import PublishedOut, PublishFailedOut, PublishOut
@@ -51,7 +50,7 @@ def series_minutes(session: Session, series_id: str) -> int:
 
 def _start(ctx: BookingContext, tenant_id: str, round_id: str) -> list[str]:
     """Checks the round can be published, marks it begun; returns the allocations to do."""
-    with write_transaction(ctx) as session:
+    with ctx.database.transaction() as session:
         round_ = rounds.get_round(session, tenant_id, round_id, lock=True)
         now = ctx.clock.now()
         if rounds.status_of(round_, now) == "open":
@@ -109,7 +108,7 @@ def _publish_one(
 ) -> None:
     """Makes one allocation's series, or records why it could not be made."""
     try:
-        with write_transaction(ctx) as session:
+        with ctx.database.transaction() as session:
             allocation = session.scalars(
                 select(RoundAllocation).where(RoundAllocation.id == allocation_id).with_for_update()
             ).first()
@@ -136,7 +135,7 @@ def _publish_one(
         error = (
             f"{exc.code}: {exc.message}" if isinstance(exc, AppError) else "conflict: time taken"
         )
-        with write_transaction(ctx) as session:
+        with ctx.database.transaction() as session:
             failed = session.get(RoundAllocation, allocation_id)
             if failed is not None and failed.series_id is None:
                 failed.publish_error = error
@@ -146,7 +145,7 @@ def _publish_one(
 def _finish(ctx: BookingContext, tenant_id: str, round_id: str) -> PublishOut:
     """Queues the result of every applicant whose allocations all have their series (once),
     and marks the round published when every allocation has."""
-    with write_transaction(ctx) as session:
+    with ctx.database.transaction() as session:
         round_ = rounds.get_round(session, tenant_id, round_id, lock=True)
         now = ctx.clock.now()
         allocations = session.scalars(
