@@ -4,10 +4,12 @@ and is finished by publishing again (nothing made or e-mailed twice)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select, update
 
@@ -27,6 +29,7 @@ from tests.booking.rounds_world import (
     wish,
 )
 from tests.booking.test_customer_sign_in import book, sign_in
+from tests.servers import serving
 
 AFTER_DEADLINE = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -386,3 +389,59 @@ def test_apply__as_a_signed_in_customer__lists_it_under_my_applications(
     assert other.status_code == 404 and anonymous["id"] not in other.text
     booking.client.cookies.clear()
     assert booking.client.get("/api/v1/me/applications").status_code == 401
+
+
+def _at_once(booking: Booking, calls: list[tuple[str, dict[str, Any] | None]]) -> list[int]:
+    """Posts every call at once, each from its own thread and client over real HTTP; returns
+    the statuses, sorted."""
+    results: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(calls))
+    with serving(booking.client.app) as server:
+
+        def attempt(path: str, body: dict[str, Any] | None) -> None:
+            with httpx.Client(base_url=server.base_url, timeout=60) as client:
+                barrier.wait()
+                answer = client.post(path, json=body, headers=booking.headers())
+            with lock:
+                results.append(answer.status_code)
+
+        threads = [threading.Thread(target=attempt, args=call) for call in calls]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return sorted(results)
+
+
+def test_allocate_and_publish__at_once__one_allocation_of_a_slot_and_one_series_each(
+    booking: Booking,
+) -> None:
+    round_id = open_round(booking, booking.headers())["id"]
+    clubs = [
+        apply(
+            booking,
+            round_id,
+            application_body(
+                f"Klubb {n}", ORG_NUMBERS[n], [wish(booking.resource_id, 2, "18:00", "19:30")]
+            ),
+        )
+        for n in range(3)
+    ]
+    booking.clock.set(AFTER_DEADLINE)
+    url = f"/api/v1/rounds/{round_id}"
+    statuses = _at_once(
+        booking, [(f"{url}/allocations", {"wish_id": c["wishes"][0]["id"]}) for c in clubs]
+    )
+    assert statuses == [201, 409, 409]  # the same Tuesday slot: one club gets it
+    listed = booking.client.get(f"{url}/applications", headers=booking.headers()).json()
+    undecided = [w["id"] for a in listed for w in a["wishes"] if w["status"] == "wished"]
+    for wish_id in undecided:
+        booking.client.post(
+            f"{url}/wishes/{wish_id}/decline", json={"reason": "Taken"}, headers=booking.headers()
+        )
+    assert _at_once(booking, [(f"{url}/publish", None)] * 3) == [200, 200, 200]
+    assert _count(booking, Series) == 1
+    booking.ctx.worker.run_pending()
+    outbox: Path = booking.ctx.settings.outbox_dir / "booking"
+    assert len(list(outbox.glob("app_*_result-email.txt"))) == 3
