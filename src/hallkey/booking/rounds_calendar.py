@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from hallkey.booking import domain
@@ -61,8 +62,10 @@ def weeks_of(weekday: int, period_from: date, period_to: date) -> int:
     return 0 if first > period_to else (period_to - first).days // 7 + 1
 
 
+@lru_cache(maxsize=8192)
 def occurrence(day: date, start_time: str, end_time: str, tz: ZoneInfo) -> domain.Frame:
-    """Returns the instants (UTC) of a slot on one local date."""
+    """Returns the instants (UTC) of a slot on one local date (cached: an overview asks for
+    the same few slots on the same dates again and again)."""
     return domain.Frame(
         domain.local_to_utc(day, wall(start_time), tz),
         domain.local_to_utc(day, wall(end_time), tz, closing=True),

@@ -9,7 +9,7 @@ after the other. Allocations are frozen once publishing has begun.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -48,12 +48,12 @@ def _slot(item: RoundWish | RoundAllocation) -> Slot:
 # --- the overview --------------------------------------------------------------------------
 
 
-def _reservations_in(
+def _taken_in(
     session: Session, resource_id: str, frame: domain.Frame, own_series: set[str]
-) -> list[Reservation]:
-    """Returns the resource's holding reservations overlapping the frame (by the
-    (resource_id, start_at, end_at) index), but for the series this round published."""
-    query = select(Reservation).where(
+) -> list[tuple[str, datetime, datetime]]:
+    """Returns the resource's holding reservations (id, start, end) overlapping the frame, by
+    the (resource_id, start_at, end_at) index, but for the series this round published."""
+    query = select(Reservation.id, Reservation.start_at, Reservation.end_at).where(
         Reservation.resource_id == resource_id,
         Reservation.start_at < frame.end,
         Reservation.end_at > frame.start,
@@ -63,19 +63,19 @@ def _reservations_in(
         query = query.where(
             or_(Reservation.series_id.is_(None), Reservation.series_id.not_in(sorted(own_series)))
         )
-    return list(session.scalars(query.order_by(Reservation.start_at)))
+    return [(rid, start, end) for rid, start, end in session.execute(query)]
 
 
 Taken = dict[int, list[tuple[date, domain.Frame, str]]]
 """A resource's reservations by the local weekday of each date they touch."""
 
 
-def _by_weekday(reservations: list[Reservation], tz: ZoneInfo) -> Taken:
+def _by_weekday(reservations: list[tuple[str, datetime, datetime]], tz: ZoneInfo) -> Taken:
     taken: Taken = defaultdict(list)
-    for reservation in reservations:
-        frame = domain.Frame(reservation.start_at, reservation.end_at)
-        for day in rounds_calendar.local_dates(reservation.start_at, reservation.end_at, tz):
-            taken[day.isoweekday()].append((day, frame, reservation.id))
+    for reservation_id, start, end in reservations:
+        frame = domain.Frame(start, end)
+        for day in rounds_calendar.local_dates(start, end, tz):
+            taken[day.isoweekday()].append((day, frame, reservation_id))
     return taken
 
 
@@ -119,7 +119,7 @@ def overview(ctx: BookingContext, session: Session, round_: Round) -> OverviewOu
         venue = repo.venue(session, resource.venue_id)
         tz = domain.zone(venue.timezone if venue else tenant.timezone)
         period = rounds_calendar.period_frame(round_.period_from, round_.period_to, tz)
-        taken = _by_weekday(_reservations_in(session, resource_id, period, own_series), tz)
+        taken = _by_weekday(_taken_in(session, resource_id, period, own_series), tz)
         days: list[OverviewDayOut] = []
         for weekday in range(1, 8):
             group = by_group.get((resource_id, weekday), [])
