@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 
 from bench import keypad, load
 from bench.door_events import bench_door_events
+from bench.series import bench_series
 from bench.smtp import bench_smtp
 from hallkey.core.db import normalise_url
 
@@ -355,10 +356,10 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
         "--only",
-        choices=("hot", "door", "load", "api", "pipeline", "smtp", "keypad"),
+        choices=("hot", "door", "load", "api", "pipeline", "smtp", "keypad", "series"),
         help="run only the hot paths, the door → booking event latency, the load figures (api "
-        "and pipeline), one of those, the emails a second through an SMTP server, or the keypad "
-        "decision at 1k, 100k and 1M stored codes",
+        "and pipeline), one of those, the emails a second through an SMTP server, the keypad "
+        "decision at 1k, 100k and 1M stored codes, or a 40-occurrence series (one grant)",
     )
     parser.add_argument(
         "--keypad-max", type=int, default=1_000_000, help="the largest keypad level to fill"
@@ -388,6 +389,8 @@ def main() -> None:
             bench_end_to_end(base, demo, 30)
             bench_keypad(base, demo, args.credentials)
             bench_booking(base, demo, args.reservations)
+        if args.only in (None, "series"):
+            bench_series(base, demo)
         if args.only in (None, "keypad"):
             levels = tuple(n for n in keypad.LEVELS if n <= args.keypad_max)
             keypad.print_header()
@@ -399,7 +402,7 @@ def main() -> None:
                 levels=levels,
                 report=keypad.print_row,
             )
-        if args.only not in ("hot", "keypad", "door"):
+        if args.only not in ("hot", "keypad", "door", "series"):
             _roomy_doors(server, 1_000_000)
             first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
             slots = load.Slots(first=first)

@@ -203,11 +203,11 @@ def test_series__on_conflict_fail__409_lists_each_and_stores_nothing(world: Worl
     b = world.booking
     taken = tuesdays()[6]
     single = reservation_body(b.resource_id, local(taken, 19, 0), local(taken, 21, 0))
-    assert b.client.post("/api/v1/reservations", json=single, headers=b.headers()).status_code == 201
-    before = (b.count(Reservation), b.count(Series))
-    response = b.client.post(
-        "/api/v1/series", json=series_body(b.resource_id), headers=b.headers()
+    assert (
+        b.client.post("/api/v1/reservations", json=single, headers=b.headers()).status_code == 201
     )
+    before = (b.count(Reservation), b.count(Series))
+    response = b.client.post("/api/v1/series", json=series_body(b.resource_id), headers=b.headers())
     assert response.status_code == 409, response.text
     error = response.json()["error"]
     assert error["code"] == "series_conflict"
@@ -224,7 +224,9 @@ def test_series__on_conflict_skip__books_the_rest_and_lists_the_conflict(world: 
     b = world.booking
     taken = tuesdays()[6]
     single = reservation_body(b.resource_id, local(taken, 19, 0), local(taken, 21, 0))
-    assert b.client.post("/api/v1/reservations", json=single, headers=b.headers()).status_code == 201
+    assert (
+        b.client.post("/api/v1/reservations", json=single, headers=b.headers()).status_code == 201
+    )
     made = create(world, on_conflict="skip")
     assert len(made["occurrences"]) == 39
     assert [c["reason"] for c in made["conflicts"]] == ["time_taken"]

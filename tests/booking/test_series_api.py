@@ -190,6 +190,24 @@ def test_series_api__another_tenant__404_and_unchanged(booking: Booking) -> None
     assert booking.client.get(f"/api/v1/series/{series_id}", headers=other).status_code == 404
     cancel = booking.client.post(f"/api/v1/series/{series_id}/cancel", headers=other)
     assert cancel.status_code == 404
-    assert booking.client.get(
-        f"/api/v1/series/{series_id}", headers=booking.headers()
-    ).json()["status"] == "confirmed"
+    assert (
+        booking.client.get(f"/api/v1/series/{series_id}", headers=booking.headers()).json()[
+            "status"
+        ]
+        == "confirmed"
+    )
+
+
+def test_series_api__customer_erased__the_series_forgets_the_contact(booking: Booking) -> None:
+    made = post(booking, to_date="2026-09-08")
+    series = made.json()
+    cancelled = booking.client.post(
+        f"/api/v1/series/{series['id']}/cancel", headers=booking.headers()
+    )
+    assert cancelled.status_code == 200
+    customer_id = series["customer"]["id"]
+    erased = booking.client.post(f"/api/v1/customers/{customer_id}/erase", headers=booking.headers())
+    assert erased.status_code == 200, erased.text
+    after = booking.client.get(f"/api/v1/series/{series['id']}", headers=booking.headers()).json()
+    assert after["customer"] == {"id": customer_id, "name": None, "phone": None, "email": None}
+    assert after["ref"] == series["ref"]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.booking import office_repository as office_repo
 from hallkey.booking import repository as repo
+from hallkey.booking import series_store
 from hallkey.booking.models import Customer
 from hallkey.booking.schemas import (
     ContactOut,
@@ -171,6 +172,9 @@ def erase_customer(
         for reservation in repo.reservations_of_customer(session, customer.id):
             reservation.contact_name = None
             reservation.contact_phone = reservation.contact_email = None
+        for series in series_store.series_of_customer(session, customer.id):
+            series.contact_name = None
+            series.contact_phone = series.contact_email = None
         session.flush()
         log.info("customer %s erased", customer.id)
     return export_customer(session, tenant_id, customer_id)

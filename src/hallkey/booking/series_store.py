@@ -36,6 +36,11 @@ def series_by_ref(session: Session, tenant_id: str, ref: str) -> Series | None:
     return session.scalars(query).first()
 
 
+def series_of_customer(session: Session, customer_id: str) -> list[Series]:
+    """Returns the customer's series (by the customer_id index)."""
+    return list(session.scalars(select(Series).where(Series.customer_id == customer_id)))
+
+
 def occurrences(session: Session, series_id: str, *, lock: bool = False) -> list[Reservation]:
     """Returns the series' occurrences, earliest first (by the series_id index)."""
     query = (
