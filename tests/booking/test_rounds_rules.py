@@ -319,12 +319,18 @@ def test_publish__a_series_fails__the_rest_is_published_and_publishing_again_fin
     (failed,) = first["failed"]
     assert failed["wish_id"] == room["wishes"][0]["id"] and failed["error"].startswith("invalid")
     assert first["emails_queued"] == 1  # the hall's club only: the choir waits for its series
-    late = booking.client.post(
-        f"/api/v1/rounds/{round_id}/allocations",
-        json={"wish_id": room["wishes"][0]["id"]},
+    # What is published stays: the hall's series, and the hall club's result (sent).
+    published = first["published"][0]["allocation_id"]
+    kept = booking.client.delete(
+        f"/api/v1/rounds/{round_id}/allocations/{published}", headers=headers
+    )
+    assert _error(kept)[:2] == (409, "allocation_published")
+    told = booking.client.post(
+        f"/api/v1/rounds/{round_id}/wishes/{hall['wishes'][0]['id']}/decline",
+        json={"reason": "Changed our mind"},
         headers=headers,
     )
-    assert _error(late)[:2] == (409, "round_published")
+    assert _error(told)[:2] == (409, "result_sent")
     with booking.ctx.database.transaction() as session:
         session.execute(
             update(Resource).where(Resource.id == booking.hours_resource_id).values(active=True)
@@ -336,6 +342,11 @@ def test_publish__a_series_fails__the_rest_is_published_and_publishing_again_fin
     assert _count(booking, Series) == 2
     third = booking.client.post(f"/api/v1/rounds/{round_id}/publish", headers=headers).json()
     assert (third["emails_queued"], _count(booking, Series)) == (0, 2)
+    failed_then = failed["allocation_id"]
+    final = booking.client.delete(
+        f"/api/v1/rounds/{round_id}/allocations/{failed_then}", headers=headers
+    )
+    assert _error(final)[:2] == (409, "round_published")
     booking.ctx.worker.run_pending()
     outbox: Path = booking.ctx.settings.outbox_dir / "booking"
     for application in (hall, room):

@@ -3,7 +3,7 @@ clashes, allocations (the wish's slot, part of it, or another one) and declines 
 
 Two allocations of a round never overlap (same resource, weekday and wall-clock time): the
 round's row is locked while one is made, so two officers allocating at once are taken one
-after the other. Allocations are frozen once publishing has begun.
+after the other. What is published (a series made, a result sent) is final.
 """
 
 from __future__ import annotations
@@ -175,14 +175,28 @@ def _overview_wish(
 
 
 def _decidable(ctx: BookingContext, session: Session, tenant_id: str, round_id: str) -> Round:
-    """Returns the round locked for a decision; 409 before its deadline or once publishing."""
+    """Returns the round locked for a decision; 409 before its deadline or once published.
+
+    While a publish has not finished (`publishing`), what is not yet published can still be
+    changed: an allocation whose series failed for good can be taken back and its wish
+    allocated elsewhere or declined, so the round can be finished.
+    """
     round_ = rounds.get_round(session, tenant_id, round_id, lock=True)
     status = rounds.status_of(round_, ctx.clock.now())
     if status == "open":
         raise Conflict("the round is open until its deadline", code="round_open")
-    if status != "closed":
+    if status == "published":
         raise Conflict("the round is published: allocations are final", code="round_published")
     return round_
+
+
+def _not_told(session: Session, wish: RoundWish) -> None:
+    """Raises 409 `result_sent` when the wish's applicant was already sent their result."""
+    application = session.get(RoundApplication, wish.application_id)
+    if application is not None and application.result_queued_at is not None:
+        raise Conflict(
+            "the applicant has been sent their result: this wish is final", code="result_sent"
+        )
 
 
 def _wish(session: Session, round_: Round, wish_id: str, field: str | None = None) -> RoundWish:
@@ -204,6 +218,7 @@ def allocate(
     naming the allocations it would overlap."""
     round_ = _decidable(ctx, session, tenant_id, round_id)
     wish = _wish(session, round_, body.wish_id, field="wish_id")
+    _not_told(session, wish)
     if wish.status == rounds.DECLINED:
         raise Conflict("the wish is declined", code="wish_declined", field="wish_id")
     if wish.status == rounds.ALLOCATED:
@@ -264,6 +279,11 @@ def delete_allocation(
     allocation = session.get(RoundAllocation, allocation_id)
     if allocation is None or allocation.round_id != round_.id:
         raise NotFound("unknown allocation")
+    if allocation.series_id is not None:
+        raise Conflict(
+            "the allocation is published as a series: cancel the series instead",
+            code="allocation_published",
+        )
     wish = _wish(session, round_, allocation.wish_id)
     session.delete(allocation)
     wish.status = rounds.WISHED
@@ -283,6 +303,7 @@ def decline(
     """Declines a wish with the reason the applicant is told; 409 for an allocated wish."""
     round_ = _decidable(ctx, session, tenant_id, round_id)
     wish = _wish(session, round_, wish_id)
+    _not_told(session, wish)
     if wish.status == rounds.ALLOCATED:
         raise Conflict("the wish is allocated: delete that allocation first", code="wish_allocated")
     if wish.status != rounds.DECLINED or wish.decline_reason != reason:
