@@ -10,6 +10,7 @@ any of its ids (0 leaks). An endpoint of the document without an entry here fail
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,8 +18,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from hallkey.booking import create_customer, create_staff_user
+from hallkey.booking import create_customer, create_staff_user, rounds
+from hallkey.booking.rounds_schemas import ApplicationCreate
 from tests.booking.conftest import T0, Booking, reservation_body
+from tests.booking.rounds_world import application_body, close_round, round_body, wish
 from tests.booking.staff_world import PASSWORD, Caller, World, make_world
 
 Call = Callable[[World, Caller], httpx.Response]
@@ -73,6 +76,78 @@ def _series(world: World, resource: str | None = None) -> str:
     world.seen.add(made.json()["id"])
     world.seen |= {o["id"] for o in made.json()["occurrences"]}
     return str(made.json()["id"])
+
+
+def _round(world: World) -> str:
+    """Opens a fresh one-week round on the meeting room (as the tenant's staff integration)."""
+    b = world.booking
+    made = b.client.post(
+        "/api/v1/rounds",
+        # One week: a published allocation is one occurrence (the matrix stays quick).
+        json=round_body([b.hours_resource_id], period_to="2026-08-23"),
+        headers=b.headers(),
+    )
+    assert made.status_code == 201, made.text
+    world.seen.add(made.json()["id"])
+    return str(made.json()["id"])
+
+
+def _closed_round(world: World) -> tuple[str, str]:
+    """Returns a round past its deadline with one application of one wish (its own evening
+    hour in the meeting room, so no two published series of the matrix collide): the round's
+    id and the wish's. The application is stored through the service: the public endpoint's
+    per-address throttle is the matrix's own entry."""
+    b = world.booking
+    round_id = _round(world)
+    n = next(_slots)
+    start = 8 + n % 13
+    body = ApplicationCreate.model_validate_json(
+        json.dumps(
+            application_body(
+                "Testby IL",
+                "974760673",
+                [
+                    wish(
+                        b.hours_resource_id, 1 + (n // 13) % 3, f"{start:02d}:00", f"{start:02d}:45"
+                    )
+                ],
+            )
+        )
+    )
+    with b.ctx.database.transaction() as session:
+        made = rounds.apply(b.ctx, session, b.tenant_id, round_id, body, None)
+    close_round(b, round_id)
+    world.seen |= {made.id, made.wishes[0].id}
+    return round_id, made.wishes[0].id
+
+
+def _allocated(world: World) -> tuple[str, str]:
+    """Returns a closed round with its one wish allocated: the round's id and the allocation's."""
+    b = world.booking
+    round_id, wish_id = _closed_round(world)
+    made = b.client.post(
+        f"/api/v1/rounds/{round_id}/allocations", json={"wish_id": wish_id}, headers=b.headers()
+    )
+    assert made.status_code == 201, made.text
+    world.seen.add(made.json()["id"])
+    return round_id, str(made.json()["id"])
+
+
+def _application(world: World) -> tuple[str, str]:
+    """Returns an open round and an application to it (through the service)."""
+    b = world.booking
+    round_id = _round(world)
+    body = ApplicationCreate.model_validate_json(
+        json.dumps(
+            application_body(
+                "Testby IL", "974760673", [wish(b.hours_resource_id, 1, "18:00", "19:00")]
+            )
+        )
+    )
+    with b.ctx.database.transaction() as session:
+        made = rounds.apply(b.ctx, session, b.tenant_id, round_id, body, None)
+    world.seen.add(made.id)
+    return round_id, made.id
 
 
 def _customer(world: World) -> str:
@@ -532,6 +607,97 @@ ENTRIES: dict[tuple[str, str], Entry] = {
             },
         ),
         201,
+    ),
+    # --- application rounds (decide: case officers and admins) ---
+    ("post", "/api/v1/rounds"): Entry(
+        "decide",
+        _json("post", lambda w: "/api/v1/rounds", round_body(["res_placeholder"])),
+        (422, "invalid"),  # an unknown resource: the round is checked, and nothing is made
+        targets=False,
+    ),
+    ("get", "/api/v1/rounds"): Entry(
+        "decide", lambda w, c: w.request("GET", "/api/v1/rounds", c), 200, targets=False
+    ),
+    ("get", "/api/v1/rounds/{round_id}"): Entry(
+        "decide", lambda w, c: w.request("GET", f"/api/v1/rounds/{_round(w)}", c), 200
+    ),
+    ("patch", "/api/v1/rounds/{round_id}"): Entry(
+        "decide",
+        lambda w, c: w.request(
+            "PATCH", f"/api/v1/rounds/{_round(w)}", c, json={"name": "Vårsesongen"}
+        ),
+        200,
+    ),
+    # Public: anyone may apply to the first tenant's open round, naming the tenant.
+    ("post", "/api/v1/rounds/{round_id}/applications"): Entry(
+        "public",
+        lambda w, c: w.request(
+            "POST",
+            f"/api/v1/rounds/{_round(w)}/applications?tenant=testby",
+            c,
+            json=application_body(
+                "Testby IL", "974760673", [wish(w.booking.hours_resource_id, 2, "18:00", "19:00")]
+            ),
+        ),
+        201,
+    ),
+    ("get", "/api/v1/rounds/{round_id}/applications"): Entry(
+        "decide",
+        lambda w, c: w.request("GET", f"/api/v1/rounds/{_round(w)}/applications", c),
+        200,
+    ),
+    # Without the applicant's key (tests/booking/test_rounds_rules.py), only case officers.
+    ("get", "/api/v1/rounds/{round_id}/applications/{application_id}"): Entry(
+        "decide",
+        lambda w, c: w.request(
+            "GET", "/api/v1/rounds/{}/applications/{}".format(*_application(w)), c
+        ),
+        200,
+    ),
+    ("get", "/api/v1/me/applications"): Entry(
+        "customer", lambda w, c: w.request("GET", "/api/v1/me/applications", c), 200
+    ),
+    ("get", "/api/v1/rounds/{round_id}/overview"): Entry(
+        "decide",
+        lambda w, c: w.request("GET", f"/api/v1/rounds/{_round(w)}/overview", c),
+        200,
+    ),
+    ("post", "/api/v1/rounds/{round_id}/allocations"): Entry(
+        "decide",
+        lambda w, c: w.request(
+            "POST",
+            f"/api/v1/rounds/{(made := _closed_round(w))[0]}/allocations",
+            c,
+            json={"wish_id": made[1]},
+        ),
+        201,
+    ),
+    ("delete", "/api/v1/rounds/{round_id}/allocations/{allocation_id}"): Entry(
+        "decide",
+        lambda w, c: w.request(
+            "DELETE", "/api/v1/rounds/{}/allocations/{}".format(*_allocated(w)), c
+        ),
+        204,
+    ),
+    ("post", "/api/v1/rounds/{round_id}/wishes/{wish_id}/decline"): Entry(
+        "decide",
+        lambda w, c: w.request(
+            "POST",
+            "/api/v1/rounds/{}/wishes/{}/decline".format(*_closed_round(w)),
+            c,
+            json={"reason": "Fullt"},
+        ),
+        200,
+    ),
+    ("post", "/api/v1/rounds/{round_id}/publish"): Entry(
+        "decide",
+        lambda w, c: w.request("POST", f"/api/v1/rounds/{_allocated(w)[0]}/publish", c),
+        200,
+    ),
+    ("get", "/api/v1/rounds/{round_id}/statistics"): Entry(
+        "decide",
+        lambda w, c: w.request("GET", f"/api/v1/rounds/{_round(w)}/statistics", c),
+        200,
     ),
     ("get", "/api/v1/session"): Entry(
         "session", lambda w, c: w.request("GET", "/api/v1/session", c), 200, targets=False

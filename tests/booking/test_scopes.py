@@ -202,6 +202,8 @@ PUBLIC = {
     ("post", "/api/v1/hub-webhook/{slug}"),
     ("post", "/api/v1/customer-session/link"),
     ("post", "/api/v1/customer-session"),
+    # Applying to an application round: anyone, throttled (tests/booking/test_rounds_rules.py).
+    ("post", "/api/v1/rounds/{round_id}/applications"),
 }
 
 

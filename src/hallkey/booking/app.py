@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hallkey.booking import office_api, pages, series_api, setup_api, staff_api
+from hallkey.booking import office_api, pages, rounds_api, series_api, setup_api, staff_api
 from hallkey.booking.api import build_routers
 from hallkey.booking.context import BookingContext
 from hallkey.core.web import ContextPart, database_part
@@ -21,6 +21,7 @@ def build_part(ctx: BookingContext) -> ContextPart:
             *office_api.build_routers(ctx),
             *pages.build_routers(ctx),
             *series_api.build_routers(ctx),
+            *rounds_api.build_routers(ctx),
         ],
         database=ctx.database,
         worker=ctx.worker,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from hallkey.booking import domain, emails, series_emails, series_store, sign_in
+from hallkey.booking import domain, emails, rounds_emails, series_emails, series_store, sign_in
 from hallkey.booking import repository as repo
 from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.http import PeerError, call_json, make_client
@@ -56,6 +56,7 @@ def handlers(ctx: BookingContext) -> dict[str, Handler]:
         series_emails.SERIES_EMAIL: lambda job: series_emails.run_series_email(ctx, job),
         emails.CUSTOMER_EMAIL: lambda job: emails.run_customer_email(ctx, job),
         sign_in.SEND_SIGN_IN_LINK: send_sign_in_link,
+        rounds_emails.ROUND_EMAIL: lambda job: rounds_emails.run_round_email(ctx, job),
     }
 
 
