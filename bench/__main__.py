@@ -31,7 +31,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import keypad, load
+from bench import keypad, load, memory
 from bench.door_events import bench_door_events
 from bench.smtp import bench_smtp
 from hallkey.core.db import normalise_url
@@ -271,12 +271,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _rss_mb(pid: int) -> float:
-    """Returns the resident memory of process `pid` in MB (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+_rss_mb = memory.rss_mb
 
 
 def bench_api(server: Server, args: argparse.Namespace, slots: load.Slots) -> None:
@@ -355,10 +350,10 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
         "--only",
-        choices=("hot", "door", "load", "api", "pipeline", "smtp", "keypad"),
+        choices=("hot", "door", "load", "api", "pipeline", "smtp", "keypad", "memory"),
         help="run only the hot paths, the door → booking event latency, the load figures (api "
         "and pipeline), one of those, the emails a second through an SMTP server, or the keypad "
-        "decision at 1k, 100k and 1M stored codes",
+        "decision at 1k, 100k and 1M stored codes, or the server's RSS over --bookings bookings",
     )
     parser.add_argument(
         "--keypad-max", type=int, default=1_000_000, help="the largest keypad level to fill"
@@ -368,6 +363,8 @@ def main() -> None:
     parser.add_argument("--pipeline-seconds", type=float, default=60.0)
     parser.add_argument("--burst-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=50.0, help="sustained bookings a second")
+    parser.add_argument("--bookings", type=int, default=50_000, help="bookings for --only memory")
+    parser.add_argument("--rss-every", type=int, default=5000, help="RSS printed every N bookings")
     args = parser.parse_args()
     if args.only in (None, "smtp"):
         bench_smtp()  # needs no hallkey server
@@ -399,7 +396,21 @@ def main() -> None:
                 levels=levels,
                 report=keypad.print_row,
             )
-        if args.only not in ("hot", "keypad", "door"):
+        if args.only == "memory":
+            _roomy_doors(server, 1_000_000)
+            hub = load.HubTables(server.urls["hub"])
+            memory.measure(
+                base,
+                demo,
+                server.pid,
+                server.urls,
+                total=args.bookings,
+                every=args.rss_every,
+                clients=16,
+                wait_idle=lambda: _wait_idle(hub, limit_s=3600),
+            )
+            hub.dispose()
+        elif args.only not in ("hot", "keypad", "door"):
             _roomy_doors(server, 1_000_000)
             first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
             slots = load.Slots(first=first)
