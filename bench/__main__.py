@@ -107,7 +107,7 @@ def _server(env_extra: dict[str, str], port: int) -> Iterator[Server]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # a loaded machine migrates slowly
             while True:
                 try:
                     if httpx.get(base + "/healthz", timeout=1).status_code == 200:
