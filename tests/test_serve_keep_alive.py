@@ -30,9 +30,9 @@ def served(tmp_path: Path) -> Iterator[int]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HALLKEY_")}
     env["HALLKEY_SECRET_KEY"] = "keep-alive-test"
+    command = [sys.executable, "-m", "hallkey.cli", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "hallkey.cli", "serve", "--port", str(port)]
-        + ["--data-dir", str(tmp_path)],
+        [*command, "--data-dir", str(tmp_path)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
