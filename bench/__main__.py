@@ -370,7 +370,13 @@ def main() -> None:
         bench_smtp()  # needs no hallkey server
         if args.only == "smtp":
             return
-    with _postgres_databases(args.postgres) as env, _server(env, args.port) as server:
+    with _postgres_databases(args.postgres) as databases:
+        env = {**databases, **(memory.SERVER_ENV if args.only == "memory" else {})}
+        _run(args, env)
+
+
+def _run(args: argparse.Namespace, env: dict[str, str]) -> None:
+    with _server(env, args.port) as server:
         base, demo = server.base, server.demo
         print(f"hallkey benchmarks on {'PostgreSQL' if args.postgres else 'SQLite'} ({base})")
         print(
@@ -398,7 +404,6 @@ def main() -> None:
             )
         if args.only == "memory":
             _roomy_doors(server, 1_000_000)
-            hub = load.HubTables(server.urls["hub"])
             memory.measure(
                 base,
                 demo,
@@ -407,9 +412,7 @@ def main() -> None:
                 total=args.bookings,
                 every=args.rss_every,
                 clients=16,
-                wait_idle=lambda: _wait_idle(hub, limit_s=3600),
             )
-            hub.dispose()
         elif args.only not in ("hot", "keypad", "door"):
             _roomy_doors(server, 1_000_000)
             first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
