@@ -365,6 +365,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="sustained bookings a second")
     parser.add_argument("--bookings", type=int, default=50_000, help="bookings for --only memory")
     parser.add_argument("--rss-every", type=int, default=5000, help="RSS printed every N bookings")
+    parser.add_argument(
+        "--max-backlog",
+        type=int,
+        default=400,
+        help="memory: clients wait while more jobs are pending (0: never wait)",
+    )
+    parser.add_argument(
+        "--drain-limit", type=float, default=3600, help="memory: longest wait for the pipeline"
+    )
     args = parser.parse_args()
     if args.only in (None, "smtp"):
         bench_smtp()  # needs no hallkey server
@@ -412,6 +421,8 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> None:
                 total=args.bookings,
                 every=args.rss_every,
                 clients=16,
+                max_backlog=args.max_backlog or None,
+                drain_limit_s=args.drain_limit,
             )
         elif args.only not in ("hot", "keypad", "door"):
             _roomy_doors(server, 1_000_000)
