@@ -31,7 +31,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import keypad, load
+from bench import keypad, load, memory
 from bench.door_events import bench_door_events
 from bench.series import bench_series
 from bench.smtp import bench_smtp
@@ -108,7 +108,7 @@ def _server(env_extra: dict[str, str], port: int) -> Iterator[Server]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # a loaded machine migrates slowly
             while True:
                 try:
                     if httpx.get(base + "/healthz", timeout=1).status_code == 200:
@@ -272,12 +272,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _rss_mb(pid: int) -> float:
-    """Returns the resident memory of process `pid` in MB (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+_rss_mb = memory.rss_mb
 
 
 def bench_api(server: Server, args: argparse.Namespace, slots: load.Slots) -> None:
@@ -356,10 +351,11 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
         "--only",
-        choices=("hot", "door", "load", "api", "pipeline", "smtp", "keypad", "series"),
+        choices=("hot", "door", "load", "api", "pipeline", "smtp", "keypad", "series", "memory"),
         help="run only the hot paths, the door → booking event latency, the load figures (api "
         "and pipeline), one of those, the emails a second through an SMTP server, the keypad "
-        "decision at 1k, 100k and 1M stored codes, or a 40-occurrence series (one grant)",
+        "decision at 1k, 100k and 1M stored codes, a 40-occurrence series (one grant), or the "
+        "server's RSS over --bookings bookings",
     )
     parser.add_argument(
         "--keypad-max", type=int, default=1_000_000, help="the largest keypad level to fill"
@@ -369,12 +365,29 @@ def main() -> None:
     parser.add_argument("--pipeline-seconds", type=float, default=60.0)
     parser.add_argument("--burst-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=50.0, help="sustained bookings a second")
+    parser.add_argument("--bookings", type=int, default=50_000, help="bookings for --only memory")
+    parser.add_argument("--rss-every", type=int, default=5000, help="RSS printed every N bookings")
+    parser.add_argument(
+        "--max-backlog",
+        type=int,
+        default=400,
+        help="memory: clients wait while more jobs are pending (0: never wait)",
+    )
+    parser.add_argument(
+        "--drain-limit", type=float, default=3600, help="memory: longest wait for the pipeline"
+    )
     args = parser.parse_args()
     if args.only in (None, "smtp"):
         bench_smtp()  # needs no hallkey server
         if args.only == "smtp":
             return
-    with _postgres_databases(args.postgres) as env, _server(env, args.port) as server:
+    with _postgres_databases(args.postgres) as databases:
+        env = {**databases, **(memory.SERVER_ENV if args.only == "memory" else {})}
+        _run(args, env)
+
+
+def _run(args: argparse.Namespace, env: dict[str, str]) -> None:
+    with _server(env, args.port) as server:
         base, demo = server.base, server.demo
         print(f"hallkey benchmarks on {'PostgreSQL' if args.postgres else 'SQLite'} ({base})")
         print(
@@ -402,7 +415,20 @@ def main() -> None:
                 levels=levels,
                 report=keypad.print_row,
             )
-        if args.only not in ("hot", "keypad", "door", "series"):
+        if args.only == "memory":
+            _roomy_doors(server, 1_000_000)
+            memory.measure(
+                base,
+                demo,
+                server.pid,
+                server.urls,
+                total=args.bookings,
+                every=args.rss_every,
+                clients=16,
+                max_backlog=args.max_backlog or None,
+                drain_limit_s=args.drain_limit,
+            )
+        elif args.only not in ("hot", "keypad", "door", "series"):
             _roomy_doors(server, 1_000_000)
             first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
             slots = load.Slots(first=first)

@@ -90,6 +90,9 @@ def serve(
         access_log=False,
         log_level=settings.log_level.lower(),
         server_header=False,  # announce no server software and version
+        # uvicorn's 5 s equalled httpx's idle expiry: a client reusing a connection at 5 s
+        # sent its request into the server's close and read a reset (ReadError, no 5xx).
+        timeout_keep_alive=settings.http_keep_alive_seconds,
     )
 
 

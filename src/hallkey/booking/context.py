@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from hallkey.booking.throttles import BookingThrottles
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database
 from hallkey.core.jobs import JobQueue, Worker, worker_name
-from hallkey.core.messaging import MessageSender, senders_from_settings
+from hallkey.core.messaging import MessageSender, PurgeGate, senders_from_settings
 from hallkey.core.migrations import upgrade
 from hallkey.core.security import SecretBox, check_box
 from hallkey.core.settings import Settings
@@ -35,6 +36,8 @@ class BookingContext:
     # Sends the booking system's own emails to its customers (sign-in links, notices).
     sender: MessageSender
     throttles: BookingThrottles
+    # Lets the outbox purge that follows a sent email run at most once an hour.
+    outbox_purge: PurgeGate = field(default_factory=lambda: PurgeGate(timedelta(hours=1)))
 
     def close(self) -> None:
         """Stops the worker (if running) and disposes the database."""

@@ -145,9 +145,12 @@ def run_customer_email(ctx: BookingContext, job: JobRun) -> None:
             raise RetryLater(f"email: {exc}") from None
         raise GiveUp(f"email refused: {exc}") from None
     log.info("customer_email %s %s v%d sent", reservation_id, kind, version)
-    # Copies past retention go with each send (no recurring job: there is nothing to purge
-    # while nothing is sent).
+    # Copies past retention go with the sends (no recurring job: there is nothing to purge
+    # while nothing is sent), at most once an hour: a purge walks the whole folder.
+    now = ctx.clock.now()
+    if not ctx.outbox_purge.due(now):
+        return
     retention = timedelta(days=ctx.settings.booking_outbox_retention_days)
-    removed = ctx.sender.purge_older_than(ctx.clock.now() - retention)
+    removed = ctx.sender.purge_older_than(now - retention)
     if removed:
         log.info("%d customer emails past retention deleted from the outbox", removed)

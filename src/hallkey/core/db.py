@@ -110,6 +110,10 @@ def create_private_file(path: Path) -> None:
             path.chmod(0o600)
 
 
+SQLITE_CACHE_KIB = 256
+"""The page cache of one SQLite connection, in KiB."""
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -122,6 +126,11 @@ def _configure_sqlite(engine: Engine) -> None:
         # Deleted and overwritten content is zeroed, not left in free space (erasure).
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Each pooled connection keeps its own page cache (2 MB by default; up to 20
+        # connections a context). Under writes from other connections WAL mode drops it at the
+        # next read anyway, so a small one costs no speed and keeps the memory flat as the
+        # database grows (measured: `python -m bench --only memory`).
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

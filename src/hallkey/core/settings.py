@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     run_workers: bool = True
     """Whether `hallkey serve` runs the background workers inside the web process."""
 
+    http_keep_alive_seconds: int = Field(default=75, ge=1)
+    """How long `hallkey serve` keeps an idle client connection open. Longer than the idle
+    expiry of the clients and proxies in front (httpx 5 s, load balancers 60 s): a server that
+    closes first races the client's next request on that connection (an `httpx.ReadError`)."""
+
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     """How often an idle worker looks for due jobs (new jobs in-process wake it at once)."""
 

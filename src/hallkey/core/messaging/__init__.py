@@ -7,6 +7,7 @@ customers); each context renders its own texts and keeps its own delivery record
 from hallkey.core.messaging.base import Attachment, MessageSender, OutgoingMessage, SendError
 from hallkey.core.messaging.factory import ChannelSender, senders_from_settings
 from hallkey.core.messaging.outbox import OutboxFolderSender
+from hallkey.core.messaging.purge import PurgeGate
 from hallkey.core.messaging.segments import MAX_SEGMENTS, SmsLength, sms_length
 from hallkey.core.messaging.sms import JsonGatewaySender, TwilioSender
 from hallkey.core.messaging.smtp import SmtpSender
@@ -19,6 +20,7 @@ __all__ = [
     "MessageSender",
     "OutboxFolderSender",
     "OutgoingMessage",
+    "PurgeGate",
     "SendError",
     "SmsLength",
     "SmtpSender",
