@@ -110,6 +110,4 @@ def test_my_page__customer_on_a_phone__signs_in_sees_the_code_opens_the_door_and
     expect(phone.get_by_role("status")).to_have_text("Reservasjonen er avbestilt.")
     expect(booking).to_contain_text("Avbestilt")
     expect(booking.locator(".pin")).to_have_count(0)
-    wait_for(
-        lambda: _keypad(d, door, typed).get("reason") == "revoked", timeout=20, interval=1.5
-    )
+    wait_for(lambda: _keypad(d, door, typed).get("reason") == "revoked", timeout=20, interval=1.5)

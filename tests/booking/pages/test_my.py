@@ -137,7 +137,7 @@ def test_sign_in__through_the_pages__the_email_in_the_page_language_then_my_book
     assert "Mine bookinger" in mine.text and "Logget inn som Kari Nordmann." in mine.text
     assert f'data-reservation="{created["id"]}"' in mine.text
     assert "Main hall" in mine.text and "Testby hall" in mine.text
-    # 10:00–12:00 UTC is 12:00–14:00 in Oslo's summer time (START, END of hub_proxy).
+    # 10:00 to 12:00 UTC is 12:00 to 14:00 in Oslo's summer time (START, END of hub_proxy).
     assert "12:00\u201314:00" in mine.text
     assert "Bekreftet" in mine.text
     assert "Koden din er på vei." in mine.text  # the hub is not reachable: no code yet
@@ -176,7 +176,9 @@ def test_my__another_tenants_customer__is_not_signed_in_here(booking: Booking) -
     elsewhere = client_of(booking, host="localhost")
     # Ola signs in at Annenby (the tenant named by ?tenant=).
     csrf = csrf_of(elsewhere, "/login?tenant=annenby")
-    asked = elsewhere.post("/login/email?tenant=annenby", data={"csrf": csrf, "email": OLA["email"]})
+    asked = elsewhere.post(
+        "/login/email?tenant=annenby", data={"csrf": csrf, "email": OLA["email"]}
+    )
     assert asked.status_code == 200
     booking.ctx.worker.run_pending()
     [mail] = sign_in_mails(booking)
@@ -212,7 +214,7 @@ def test_cancel__own_booking__after_the_confirmation_page(booking: Booking) -> N
     assert status_of(booking, created["id"])[0] == "cancelled"
     after = page.get(done.headers["location"]).text
     assert "Reservasjonen er avbestilt." in after
-    assert "Avbestilt" in after and f'/my/reservations/{created["id"]}/cancel' not in after
+    assert "Avbestilt" in after and f"/my/reservations/{created['id']}/cancel" not in after
     # Cancelled again (a second click): nothing more happens.
     version = status_of(booking, created["id"])[1]
     again = page.post(f"/my/reservations/{created['id']}/cancel", data={"csrf": csrf.group(1)})
@@ -353,9 +355,7 @@ def test_my__the_code_only_once_granted__and_gone_after_cancel(world: World) -> 
     assert code not in gone and 'class="pin"' not in article(gone, created["id"])
 
 
-def test_my__mobile_key__a_qr_code_that_reads_back_as_the_key(
-    world: World, tmp_path: Path
-) -> None:
+def test_my__mobile_key__a_qr_code_that_reads_back_as_the_key(world: World, tmp_path: Path) -> None:
     booking = world.booking
     set_resource(booking, booking.resource_id, credential="mobile_key")
     created = book(booking)
