@@ -142,6 +142,10 @@ def test_sign_in__through_the_pages__the_email_in_the_page_language_then_my_book
     assert "Bekreftet" in mine.text
     assert "Koden din er på vei." in mine.text  # the hub is not reachable: no code yet
 
+    # "My data": the API's own answers about the customer, with the same cookie.
+    assert '<a href="/api/v1/me">mine opplysninger</a>' in mine.text
+    assert page.get("/api/v1/me").json()["email"] == KARI["email"]
+
     # Asked from the English page, the e-mail is English.
     english = client_of(booking)
     english.get("/login?lang=en")
@@ -420,3 +424,17 @@ def test_cancel__the_reservation_page_of_an_unknown_id__is_not_found(booking: Bo
     assert page.get("/my/reservations/rsv_unknown/cancel").status_code == 404
     with booking.ctx.database.read() as session:
         assert session.scalars(select(Reservation.status)).all() == ["confirmed"]
+
+
+def test_my__a_key_the_hub_refused__says_so_without_a_code(world: World) -> None:
+    booking = world.booking
+    # The meeting room's door is unknown to the hub: it refuses the grant for good.
+    created = book(booking, resource_id=booking.hours_resource_id)
+    page = client_of(booking)
+    sign_in(booking, page)
+    world.run_jobs()
+    assert world.get(created["id"])["access"]["state"] == "failed"
+
+    html = article(page.get("/my").text, created["id"])
+    assert "Nøkkelen din kunne ikke lages. Kontakt Testby kommune." in html
+    assert 'class="pin"' not in html and "er på vei" not in html
