@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hallkey.booking.models import Reservation, Resource
+from hallkey.booking.pages import my_pages
 from hallkey.booking.pages.my_pages import BookingView, groups
 from tests.booking.conftest import Booking, BookingFactory, reservation_body
 from tests.booking.hub_proxy import END, START, World, start_real_hub
@@ -133,6 +134,7 @@ def test_sign_in__through_the_pages__the_email_in_the_page_language_then_my_book
 
     mine = page.get("/my")
     assert mine.status_code == 200, mine.text
+    assert mine.headers["cache-control"] == "no-store"  # it may show a code
     assert '<html lang="nb">' in mine.text
     assert "Mine bookinger" in mine.text and "Logget inn som Kari Nordmann." in mine.text
     assert f'data-reservation="{created["id"]}"' in mine.text
@@ -438,3 +440,24 @@ def test_my__a_key_the_hub_refused__says_so_without_a_code(world: World) -> None
     html = article(page.get("/my").text, created["id"])
     assert "Nøkkelen din kunne ikke lages. Kontakt Testby kommune." in html
     assert 'class="pin"' not in html and "er på vei" not in html
+
+
+def test_my__pages_of_upcoming_and_more_past_on_request(
+    booking: Booking, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(my_pages, "UPCOMING_PAGE", 2)
+    days = ["2026-05-04", "2026-05-05", "2026-05-06", "2026-05-07", "2026-05-08"]
+    made = [book(booking, f"{day}T10:00:00Z", f"{day}T11:00:00Z")["id"] for day in days]
+    page = client_of(booking)
+    sign_in(booking, page)
+    booking.clock.set(datetime.fromisoformat("2026-05-05T12:00:00Z"))  # two are over
+
+    first = page.get("/my?past=1").text
+    shown = re.findall(r'data-reservation="([^"]+)"', first)
+    assert shown == [made[2], made[3], made[1]]  # two upcoming, then the latest past one
+    more = re.search(r'href="/my\?more=([^"]+)"', first)
+    assert more is not None and 'href="/my?past=5#past-title"' in first
+    second = page.get(f"/my?more={more.group(1)}&past=5").text
+    assert re.findall(r'data-reservation="([^"]+)"', second) == [made[4], made[1], made[0]]
+    assert "/my?more=" not in second and "/my?past=" not in second
+    assert page.get("/my?more=not-a-cursor").status_code == 400
