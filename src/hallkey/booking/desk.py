@@ -81,25 +81,53 @@ def customer_reservations(
     *,
     cursor: str | None,
     limit: int,
+    ending_after: datetime | None = None,
 ) -> MyReservationsOut:
-    """Returns a page of a customer's own reservations with their access, by start time.
+    """Returns a page of a customer's own reservations with their access, by start time
+    (only those ending after `ending_after`, when given).
 
     A booking made with their e-mail by someone else (another name or phone, not signed in)
     is listed without that person's contact and without its credential: its key went to them.
     """
     after = _after(cursor)
-    where = office_repo.ReservationFilter(tenant_id=customer.tenant_id, customer_id=customer.id)
+    where = office_repo.ReservationFilter(
+        tenant_id=customer.tenant_id, customer_id=customer.id, end_after=ending_after
+    )
     rows = office_repo.reservation_page(session, where, after=after, limit=limit + 1)
+    items, withheld = _customer_views(ctx, session, customer, rows[:limit])
+    return MyReservationsOut(items=items, withheld=withheld, next_cursor=_next(rows, limit))
+
+
+def customer_past_reservations(
+    ctx: BookingContext, session: Session, customer: Customer, *, ended_by: datetime, limit: int
+) -> tuple[MyReservationsOut, bool]:
+    """Returns up to `limit` of a customer's reservations that ended by `ended_by`, the latest
+    first, as `customer_reservations` shows them, and whether there are more (no cursor: the
+    page asks for a larger `limit`)."""
+    rows = office_repo.past_of_customer(
+        session, customer.tenant_id, customer.id, ended_by, limit + 1
+    )
+    items, withheld = _customer_views(ctx, session, customer, rows[:limit])
+    page = MyReservationsOut(items=items, withheld=withheld, next_cursor=None)
+    return page, len(rows) > limit
+
+
+def _customer_views(
+    ctx: BookingContext,
+    session: Session,
+    customer: Customer,
+    rows: Sequence[tuple[Reservation, str]],
+) -> tuple[list[ReservationOut], list[str]]:
     items: list[ReservationOut] = []
     withheld: list[str] = []
-    for reservation, _ in rows[:limit]:
+    for reservation, _ in rows:
         view = service.reservation_view(ctx, session, reservation)
         if not reservation.contact_is_customer:
             view.customer = CustomerOut(id=customer.id, name=None, phone=None, email=customer.email)
             view.access = AccessOut(state=view.access.state, credential=view.access.credential)
             withheld.append(reservation.id)
         items.append(view)
-    return MyReservationsOut(items=items, withheld=withheld, next_cursor=_next(rows, limit))
+    return items, withheld
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:

@@ -169,3 +169,33 @@ def delete_expired_sign_ins(session: Session, now: datetime) -> int:
     """Deletes the sign-in links and sessions that have expired; returns how many."""
     result = session.execute(delete(CustomerSignIn).where(CustomerSignIn.expires_at <= now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def latest_locale(session: Session, customer_id: str) -> str | None:
+    """Returns the language of the customer's latest booking (by start), if any."""
+    query = (
+        select(Reservation.locale)
+        .where(Reservation.customer_id == customer_id)
+        .order_by(Reservation.start_at.desc(), Reservation.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def past_of_customer(
+    session: Session, tenant_id: str, customer_id: str, ended_by: datetime, limit: int
+) -> Sequence[tuple[Reservation, str]]:
+    """Returns up to `limit` of a customer's reservations that ended by `ended_by`, the latest
+    first (with their venue ids); the customer_id index finds their few rows."""
+    query = (
+        select(Reservation, Resource.venue_id)
+        .join(Resource, Resource.id == Reservation.resource_id)
+        .where(
+            Reservation.tenant_id == tenant_id,
+            Reservation.customer_id == customer_id,
+            Reservation.end_at <= ended_by,
+        )
+        .order_by(Reservation.start_at.desc(), Reservation.id.desc())
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in session.execute(query).all()]

@@ -5,10 +5,11 @@ whether or not the address belongs to a customer: it only queues the `send_sign_
 with the address and a fresh token sealed in its payload. The job looks the customer up; for
 a known one it stores the link (the token's SHA-256 only, 15 minutes, single use) and emails
 it through the booking's sender, with the link's id as the delivery id, so a retried job sends
-the same link once. Redeeming the link (`redeem`) marks it used and opens a session whose
-token, too, is stored only as its hash. The link points at the tenant's own host name (or the
-installation's base URL), never at the host a request named: a forged Host header cannot send
-a customer's token elsewhere.
+the same link once, in the language the link was asked for in (the page's; through the API,
+the customer's latest booking's), bokmål by default. Redeeming the link (`redeem`) marks
+it used and opens a session whose token, too, is stored only as its hash. The link points at
+the tenant's own host name (or the installation's base URL), never at the host a request
+named: a forged Host header cannot send a customer's token elsewhere.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.booking import office_repository as office_repo
 from hallkey.booking import repository as repo
+from hallkey.booking import sign_in_texts
 from hallkey.booking.models import Customer, CustomerSignIn
 from hallkey.core.errors import Unauthorized
 from hallkey.core.ids import new_id
@@ -48,14 +50,19 @@ def _token() -> str:
     return secrets.token_urlsafe(32)  # 256 bits
 
 
-def request_link(ctx: BookingContext, session: Session, tenant_id: str, email: str) -> None:
-    """Queues the sign-in e-mail for `email` in the tenant (sent only if it is a customer's)."""
+def request_link(
+    ctx: BookingContext, session: Session, tenant_id: str, email: str, lang: str | None = None
+) -> None:
+    """Queues the sign-in e-mail for `email` in the tenant (sent only if it is a customer's),
+    in `lang` (`nb`, `en`; None: the language of the customer's latest booking)."""
     payload = {
         "tenant_id": tenant_id,
         "link_id": new_id("lnk"),
         "email_sealed": ctx.box.seal(email),
         "token_sealed": ctx.box.seal(_token()),
     }
+    if lang in sign_in_texts.LOCALES:
+        payload["lang"] = str(lang)
     ctx.jobs.enqueue(session, SEND_SIGN_IN_LINK, payload)
 
 
@@ -66,6 +73,7 @@ class _Letter:
     to: str
     url: str
     token: str
+    locale: str
 
 
 def _link_url(ctx: BookingContext, session: Session, tenant_id: str, token: str) -> str:
@@ -83,10 +91,12 @@ def _prepare(ctx: BookingContext, payload: dict[str, Any]) -> _Letter | None:
     with ctx.database.transaction() as session:
         office_repo.delete_expired_sign_ins(session, now)
         link = session.get(CustomerSignIn, link_id)
+        customer_id = link.customer_id if link is not None else None
         if link is None:
             customer = repo.customer_by_email(session, tenant_id, email)
             if customer is None or customer.erased_at is not None:
                 return None  # not a customer: nothing is sent, and the asker is not told
+            customer_id = customer.id
             session.add(
                 CustomerSignIn(
                     id=link_id,
@@ -98,7 +108,11 @@ def _prepare(ctx: BookingContext, payload: dict[str, Any]) -> _Letter | None:
                     created_at=now,
                 )
             )
-        return _Letter(to=email, url=_link_url(ctx, session, tenant_id, token), token=token)
+        locale = payload.get("lang")
+        if locale not in sign_in_texts.LOCALES and customer_id is not None:
+            locale = office_repo.latest_locale(session, customer_id)
+        url = _link_url(ctx, session, tenant_id, token)
+        return _Letter(to=email, url=url, token=token, locale=str(locale or "nb"))
 
 
 def run_send_link(ctx: BookingContext, job_id: str, payload: dict[str, Any]) -> None:
@@ -106,19 +120,13 @@ def run_send_link(ctx: BookingContext, job_id: str, payload: dict[str, Any]) -> 
     letter = _prepare(ctx, payload)
     if letter is None:
         return
-    body = (
-        "Hello,\n\n"
-        f"Sign in to see and manage your bookings: {letter.url}\n\n"
-        f"The link works once, within {LINK_MINUTES} minutes. Its code, should you need to "
-        f"type it: {letter.token}\n\n"
-        "If you did not ask to sign in, ignore this message: nothing happens without the link.\n"
-    )
+    text = sign_in_texts.render(letter.locale, letter.url, letter.token, LINK_MINUTES)
     message = OutgoingMessage(
         delivery_id=str(payload["link_id"]),
         channel="email",
         to=letter.to,
-        subject="Your sign-in link",
-        body=body,
+        subject=text.subject,
+        body=text.text,
     )
     try:
         ctx.sender.send(message)

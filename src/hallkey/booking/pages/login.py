@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from hallkey.booking import public, scopes, sessions, sign_in, staff
+from hallkey.booking import scopes, sessions, sign_in, staff
 from hallkey.booking.pages import kit
 from hallkey.booking.throttles import TOO_MANY_SIGN_INS
 from hallkey.core.errors import AppError, TooManyRequests, Unauthorized
@@ -41,6 +41,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
         email_error: str = "",
         sent: bool = False,
         token: str = "",
+        email: str = "",
     ) -> HTMLResponse:
         with ctx.database.read() as session:
             who = kit.visitor(ctx, session, request)
@@ -54,6 +55,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
             email_error=email_error,
             sent=sent,
             token=token,
+            email=email,
             customer_first=request.query_params.get("for") == "customer",
         )
 
@@ -115,14 +117,13 @@ def build_router(ctx: BookingContext) -> APIRouter:
         email = form.get("email", "").strip()
         if "@" not in email or len(email) > 320:
             message = kit.text(request, "Write the e-mail address you booked with.")
-            return login_page(request, status=422, email_error=message)
+            return login_page(request, status=422, email_error=message, email=email[:320])
         throttles.links_per_address.hit(_address(request))
         throttles.links_per_email.hit(hash_secret(email.lower()))
         with ctx.database.transaction() as session:
-            tenant_id = public.resolve_tenant(
-                session, request.headers.get("host"), request.query_params.get("tenant")
-            )
-            sign_in.request_link(ctx, session, tenant_id, email)
+            tenant_id = kit.visitor(ctx, session, request).tenant_id
+            # The e-mail speaks the language of the page the link was asked from.
+            sign_in.request_link(ctx, session, tenant_id, email, lang=kit.lang_of(request))
         return login_page(request, sent=True)
 
     @router.post(f"{kit.LOGIN}/link", response_model=None)
