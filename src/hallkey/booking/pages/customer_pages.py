@@ -66,9 +66,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
             page = desk.list_reservations(
                 session, principal, where, cursor=cursor or None, limit=desk_pages.PAGE_SIZE
             )
-            found = desk_view.places(
-                session, principal, *{item.resource_id for item in page.items}
-            )
+            found = desk_view.places(session, principal, *{item.resource_id for item in page.items})
             listed = desk_pages.rows(session, page.items, found)
             said = desk_view.notice(request, session, principal)
         more = None

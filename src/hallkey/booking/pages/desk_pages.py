@@ -52,7 +52,9 @@ class Row:
     price: QuoteOut | None
 
 
-def rows(session: Session, items: list[ReservationSummaryOut], found: desk_view.Places) -> list[Row]:
+def rows(
+    session: Session, items: list[ReservationSummaryOut], found: desk_view.Places
+) -> list[Row]:
     """Returns the list's items with their resource, venue, zone, organisation and price (the
     reservations and customers are those the list just loaded: no new query for most)."""
     made: list[Row] = []
@@ -72,9 +74,9 @@ def rows(session: Session, items: list[ReservationSummaryOut], found: desk_view.
     return made
 
 
-def _staff(ctx: BookingContext, session: Session, request: Request, scope: str) -> tuple[
-    kit.Visitor, Principal
-]:
+def _staff(
+    ctx: BookingContext, session: Session, request: Request, scope: str
+) -> tuple[kit.Visitor, Principal]:
     who = kit.visitor(ctx, session, request)
     return who, kit.require_staff(who, scope)
 
@@ -262,7 +264,9 @@ def build_router(ctx: BookingContext) -> APIRouter:
             except AppError as exc:
                 if exc.status != 422:
                     raise
-                errors = {k: kit.text(request, v) for k, v in kit.field_errors(request, exc).items()}
+                errors = {
+                    k: kit.text(request, v) for k, v in kit.field_errors(request, exc).items()
+                }
             else:
                 listed = rows(session, page.items, found)
                 if page.next_cursor:

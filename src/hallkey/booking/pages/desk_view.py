@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
-from hallkey.booking import repository as repo
 from hallkey.booking import callers, service, staff
+from hallkey.booking import repository as repo
 from hallkey.booking.models import Resource, Venue
 from hallkey.booking.pages import kit
 from hallkey.core.errors import InvalidInput, NotFound
@@ -136,9 +136,7 @@ def local_moment(day: str, clock: str, zone: str, field_name: str) -> datetime:
     return datetime.combine(on, at, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
-def local_day(
-    value: str | None, zone: str, field_name: str, *, after: int = 0
-) -> datetime | None:
+def local_day(value: str | None, zone: str, field_name: str, *, after: int = 0) -> datetime | None:
     """Returns the start (UTC) of a local date typed in a filter (or of the day `after` days
     later: a day is 23 or 25 hours when the clocks change), None for an empty one."""
     if not value:

@@ -106,7 +106,10 @@ def _done(reservation_id: str, done: str, form: dict[str, str]) -> Response:
 
 
 def _local_errors(request: Request, error: AppError) -> dict[str, str]:
-    return {name: kit.text(request, message) for name, message in kit.field_errors(request, error).items()}
+    return {
+        name: kit.text(request, message)
+        for name, message in kit.field_errors(request, error).items()
+    }
 
 
 def build_router(ctx: BookingContext) -> APIRouter:
@@ -151,7 +154,12 @@ def build_router(ctx: BookingContext) -> APIRouter:
                     )
                 kept = {"reason": reason}
                 return detail_view(
-                    ctx, request, reservation_id, status=422, errors={"reason": problem}, values=kept
+                    ctx,
+                    request,
+                    reservation_id,
+                    status=422,
+                    errors={"reason": problem},
+                    values=kept,
                 )
         with write_transaction(ctx) as session:
             desk.check_venue(session, principal, reservation_id)
