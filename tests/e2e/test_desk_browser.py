@@ -80,7 +80,7 @@ def test_desk__officer_approves_a_request_and_the_guest_gets_a_key(
     card = desktop.locator(f'li[data-reservation="{request["id"]}"]')
     expect(card).to_contain_text(hall["name"])
     expect(card).to_contain_text(CUSTOMER["name"])
-    expect(card).to_contain_text("18:30–19:30")  # 17:30Z on the venue's clock (Oslo)
+    expect(card).to_contain_text("18:30\u201319:30")  # 17:30Z on the venue's clock (Oslo)
     card.get_by_role("button", name="Godkjenn").click()
 
     expect(desktop.get_by_role("status")).to_contain_text(f"Godkjent: {hall['name']}")

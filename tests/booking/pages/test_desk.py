@@ -238,6 +238,22 @@ def test_move__takes_the_venues_clock_and_moves_the_reservation(desk: Desk) -> N
     assert moved.status_code == 303, moved.text
     view = desk.api(f"/api/v1/reservations/{made['id']}")
     assert (view["start"], view["end"]) == ("2026-05-06T16:00:00Z", "2026-05-06T17:30:00Z")
+    # After the clocks go back (25 October), 18:00 in Oslo is 17:00Z.
+    winter = officer.post(
+        f"/admin/reservations/{made['id']}/move",
+        {"date": "2026-10-26", "start": "18:00", "end": "19:30"},
+    )
+    assert winter.status_code == 303, winter.text
+    view = desk.api(f"/api/v1/reservations/{made['id']}")
+    assert (view["start"], view["end"]) == ("2026-10-26T17:00:00Z", "2026-10-26T18:30:00Z")
+    # An end before the start is on the next day.
+    late = officer.post(
+        f"/admin/reservations/{made['id']}/move",
+        {"date": "2026-10-26", "start": "22:00", "end": "01:00"},
+    )
+    assert late.status_code == 303, late.text
+    view = desk.api(f"/api/v1/reservations/{made['id']}")
+    assert (view["start"], view["end"]) == ("2026-10-26T21:00:00Z", "2026-10-27T00:00:00Z")
     before = status_of(desk, made["id"])
     bad = officer.post(
         f"/admin/reservations/{made['id']}/move",
