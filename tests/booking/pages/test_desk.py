@@ -228,6 +228,40 @@ def test_reservation__shows_customer_price_access_and_events(desk: Desk) -> None
     assert "No door events" in english and 'lang="en"' in english
 
 
+def test_reservation__door_events_oldest_first__was_it_used(desk: Desk) -> None:
+    made = desk.book(desk.booking.resource_id, "2026-05-05T10:00:00Z", "2026-05-05T11:00:00Z")
+    events = [
+        {
+            "id": "ev2",
+            "ref": made["ref"],
+            "door": "dor_b",
+            "door_name": "Side door",
+            "kind": "access_denied",
+            "reason": "outside_window",
+            "at": "2026-05-05T09:40:00Z",
+        },
+        {
+            "id": "ev1",
+            "ref": made["ref"],
+            "door": "dor_a",
+            "door_name": "Main door",
+            "kind": "access_granted",
+            "at": "2026-05-05T09:50:00Z",
+        },
+    ]
+    pushed = desk.booking.client.post(
+        "/api/v1/access-events",
+        json={"events": events},
+        headers=desk.booking.headers(desk.booking.events_token),
+    )
+    assert pushed.status_code == 200, pushed.text
+    caretaker = desk.signed_in("caretaker-a")
+    text = caretaker.get(f"/admin/reservations/{made['id']}").text
+    assert text.index("Side door") < text.index("Main door")
+    assert "Avvist (outside_window)" in text and "Sluppet inn" in text
+    assert "11:40" in text and "11:50" in text  # on the venue's clock
+
+
 def test_move__takes_the_venues_clock_and_moves_the_reservation(desk: Desk) -> None:
     made = desk.book(desk.booking.resource_id, "2026-05-05T10:00:00Z", "2026-05-05T11:00:00Z")
     officer = desk.signed_in("officer")
