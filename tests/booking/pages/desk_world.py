@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hallkey.booking import create_resource, create_staff_user, create_venue
-from hallkey.booking.models import Resource, Tenant
+from hallkey.booking.models import Reservation, Resource, Tenant
+from hallkey.booking.service import SYNC_ACCESS
 from tests.booking.conftest import Booking, reservation_body
 
 PASSWORD = "correct horse battery staple"
@@ -127,3 +128,26 @@ def make_desk(booking: Booking) -> Desk:
             ctx, session, venue_id=venue_b, name="School gym", door_ids=["dor_s"]
         )
     return Desk(booking, venue_a, venue_b, resource_b)
+
+
+def status_of(desk: Desk, reservation_id: str) -> tuple[str, str | None, int]:
+    with desk.booking.ctx.database.read() as session:
+        found = session.get(Reservation, reservation_id)
+        assert found is not None
+        return found.status, found.decision_reason, found.version
+
+
+def sync_jobs(desk: Desk) -> int:
+    with desk.booking.ctx.database.read() as session:
+        return desk.booking.ctx.jobs.pending_count(session, kind=SYNC_ACCESS)
+
+
+def request_on_stage(desk: Desk, day: int = 5, **customer: str) -> dict[str, Any]:
+    made = desk.book(
+        desk.booking.approval_resource_id,
+        f"2026-05-{day:02d}T16:00:00Z",
+        f"2026-05-{day:02d}T18:00:00Z",
+        **customer,
+    )
+    assert made["status"] == "requested"
+    return made

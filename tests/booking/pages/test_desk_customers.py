@@ -6,15 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
-
-from tests.booking.conftest import Booking
-from tests.booking.pages.desk_world import Desk, make_desk
-
-
-@pytest.fixture
-def desk(booking: Booking) -> Desk:
-    return make_desk(booking)
+from tests.booking.pages.desk_world import Desk
 
 
 def test_search_and_the_customers_page(desk: Desk) -> None:
