@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hallkey.booking.pages import login, my_pages
+from hallkey.booking.pages import customer_pages, desk_pages, login, my_pages, reservation_pages
 from hallkey.core.pages import static_router
 
 if TYPE_CHECKING:
@@ -19,4 +19,11 @@ STATIC_PREFIX = "/static"
 
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of every booking page (and the stylesheet)."""
-    return [static_router(STATIC_PREFIX), login.build_router(ctx), my_pages.build_router(ctx)]
+    return [
+        static_router(STATIC_PREFIX),
+        login.build_router(ctx),
+        my_pages.build_router(ctx),
+        desk_pages.build_router(ctx),
+        reservation_pages.build_router(ctx),
+        customer_pages.build_router(ctx),
+    ]
