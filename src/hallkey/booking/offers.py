@@ -94,4 +94,3 @@ def get_offer(session: Session, tenant_id: str, resource_id: str) -> Offer:
     venue = repo.venue(session, resource.venue_id)
     assert venue is not None  # a foreign key guarantees it
     return _offer(resource, venue, prices.prices_out(session, resource.id))
-

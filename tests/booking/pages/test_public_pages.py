@@ -46,7 +46,7 @@ def booking(make_booking: BookingFactory) -> Booking:
 
 
 def page(booking: Booking, url: str, **kwargs: Any) -> httpx.Response:
-    response = booking.client.get(url, **kwargs)
+    response: httpx.Response = booking.client.get(url, **kwargs)
     assert response.status_code == 200, response.text
     return response
 
@@ -59,11 +59,14 @@ def form_of(html: str) -> dict[str, str]:
 
 
 def post_booking(
-    booking: Booking, resource_id: str, hidden: dict[str, str] | None = None, **fields: str
+    booking: Booking, resource_id: str, hidden: dict[str, str] | None = None, /, **fields: str
 ) -> httpx.Response:
     hidden = hidden or form_of(page(booking, f"/resources/{resource_id}").text)
     data = {**hidden, "action": "book", **fields}
-    return booking.client.post(f"/resources/{resource_id}/book", data=data, follow_redirects=False)
+    sent: httpx.Response = booking.client.post(
+        f"/resources/{resource_id}/book", data=data, follow_redirects=False
+    )
+    return sent
 
 
 def reservations(booking: Booking) -> list[Reservation]:
@@ -109,7 +112,7 @@ def test_resource_page__shows_the_week_free_and_taken__never_who_booked(booking:
     assert taken == ["10:00\u201312:00"]  # Tuesday, Oslo time (UTC+2)
     assert "Kari" not in html and "kari@example.no" not in html and "412" not in html
     assert "08:00\u201324:00" in html  # Monday, free from now
-    assert f"start=2026-05-05T12:00&amp;end=2026-05-05T13:00#book" in html  # after the booking
+    assert "start=2026-05-05T12:00&amp;end=2026-05-05T13:00#book" in html  # after the booking
     # Next week by its link; ISO weeks too; a bad week is a 422 page naming it.
     following = page(booking, f"/resources/{booking.resource_id}?from=2026-05-11").text
     assert "mandag 11. mai 2026" in following and 'rel="prev"' in following
@@ -299,9 +302,12 @@ def test_booking__a_signed_in_customer__finds_the_form_filled_in_and_books_as_th
     body = reservation_body(
         booking.resource_id, "2026-05-04T10:00:00Z", "2026-05-04T11:00:00Z", customer=KARI
     )
-    assert booking.client.post(
-        "/api/v1/reservations", json=body, headers=booking.headers()
-    ).status_code == 201
+    assert (
+        booking.client.post(
+            "/api/v1/reservations", json=body, headers=booking.headers()
+        ).status_code
+        == 201
+    )
     sign_in(booking)
     html = page(booking, f"/resources/{booking.resource_id}").text
     assert 'value="Kari Nordmann"' in html and 'value="kari@example.no"' in html

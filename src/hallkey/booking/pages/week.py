@@ -2,9 +2,9 @@
 or `?from=2026-12-03`), its span in UTC, and each local day's free and taken time as a list
 (the availability service says what is free and what is taken; this only lays it out).
 
-Also the opening hours as people read them ("man.–fre. 08:00–22:00") and a booking form's
-local wall times (`2026-12-03T18:00`, as a `datetime-local` input sends them) read in the
-venue's zone, DST-correct.
+Also the opening hours as people read them (e.g. "man.-fre. 08:00-22:00", with en dashes)
+and a booking form's local wall times (`2026-12-03T18:00`, as a `datetime-local` input sends
+them) read in the venue's zone, DST-correct.
 """
 
 from __future__ import annotations
@@ -134,9 +134,7 @@ def days(
             if local_start >= local_end:
                 continue
             pick = (
-                _suggest(local_start, local_end, usual_minutes, grid_minutes)
-                if free
-                else ("", "")
+                _suggest(local_start, local_end, usual_minutes, grid_minutes) if free else ("", "")
             )
             stretches.append(Stretch(local_start, local_end, free, *pick))
         result.append(Day(day, day_start, stretches))
@@ -144,8 +142,8 @@ def days(
 
 
 def hours_summary(hours: Mapping[str, Sequence[Sequence[str]]] | None, lang: str) -> list[str]:
-    """Returns opening hours as lines people read ("man.–fre. 08:00–22:00"); consecutive
-    days with the same hours share a line; closed days are left out. [] means always open."""
+    """Returns opening hours as lines people read; consecutive days with the same hours share
+    a line; closed days are left out. [] means always open."""
     if hours is None:
         return []
     names = get_day_names("abbreviated", locale=babel_locale(lang))
