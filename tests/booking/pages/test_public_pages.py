@@ -210,6 +210,12 @@ def test_booking__bad_fields__422_with_each_fields_message__values_kept__nothing
     )
     assert english.status_code == 422
     assert re.search(r'id="f-name-error">Required\.', english.text)
+    # Its language link leads back to the resource's page, in the other language.
+    link = re.search(r'<a href="([^"]*)" hreflang="nb"', english.text)
+    assert link is not None
+    back = booking.client.get(link.group(1).replace("&amp;", "&"), follow_redirects=False)
+    assert back.status_code == 303
+    assert back.headers["location"] == f"/resources/{booking.resource_id}?lang=nb"
     assert reservations(booking) == []
 
 
@@ -259,7 +265,11 @@ def test_confirmation__only_with_its_own_unexpired_token(booking: Booking) -> No
     form_token = signed.issue(booking.ctx, signed.FORM, made.id, timedelta(hours=1))
     wrong_kind = booking.client.get(f"/reservations/{made.id}/confirmation?t={form_token}")
     assert wrong_kind.status_code == 404
-    assert page(booking, target).status_code == 200
+    shown = page(booking, target).text
+    # The language link keeps the token: the same confirmation, in English.
+    link = re.search(r'<a href="([^"]*)" hreflang="en"', shown)
+    assert link is not None
+    assert "Booking confirmed" in page(booking, link.group(1).replace("&amp;", "&")).text
     booking.clock.advance(signed.CONFIRMATION_LIFETIME + timedelta(seconds=1))
     assert booking.client.get(target).status_code == 404
 

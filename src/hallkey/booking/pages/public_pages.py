@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -274,6 +274,14 @@ def build_router(ctx: BookingContext) -> APIRouter:
             state.errors = {_field(exc.field or ""): _error_text(request, exc)}
             return resource_page(request, resource_id, state, status=exc.status, first=first)
         return _to_confirmation(reservation_id)
+
+    @router.get("/resources/{resource_id}/book", response_model=None)
+    def book_again(request: Request, resource_id: str) -> Response:
+        """Sends a visitor who opens the form's address (a language link, a reload) to the
+        resource's page."""
+        lang = request.query_params.get("lang")
+        query = f"?{urlencode({'lang': lang})}" if lang else ""
+        return kit.see_other(f"/resources/{quote(resource_id, safe='')}{query}")
 
     def _booked(session: Session, tenant_id: str, reservation_id: str) -> bool:
         found = repo.reservation(session, reservation_id)
