@@ -66,9 +66,9 @@ def _page(context: BrowserContext) -> Iterator[Page]:
     documents: set[str] = set()
     page.on(
         "response",
-        lambda response: documents.add(response.url)
-        if response.request.resource_type == "document"
-        else None,
+        lambda response: (
+            documents.add(response.url) if response.request.resource_type == "document" else None
+        ),
     )
 
     def console(message: ConsoleMessage) -> None:
