@@ -35,9 +35,9 @@ Who = Literal["guest", "customer", "staff", "hub_admin"]
 
 # name (file name prefix), path, who looks at it. The lead adds the other pages here.
 PAGES: list[tuple[str, str, Who]] = [
+    ("confirmation", "{confirmation}", "guest"),  # first: the week then shows its booking
     ("front", "/", "guest"),
     ("resource", "/resources/{resource}", "guest"),
-    ("confirmation", "{confirmation}", "guest"),
     ("login", "/login", "guest"),
     # ("my", "/my", "customer"),
     # ("admin-requests", "/admin/requests", "staff"),
@@ -61,7 +61,7 @@ def demo_server() -> Iterator[tuple[str, Path, dict[str, Any]]]:
         base = f"http://127.0.0.1:{port}"
         log = (data / "serve.log").open("wb")
         command = [str(HALLKEY), "serve", "--demo", "--data-dir", str(data), "--port", str(port)]
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 120
             while not _healthy(base):

@@ -12,21 +12,19 @@ confirmation's address carries a signed token, so nobody sees another's booking 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
 
 from hallkey.booking import customer_records, domain, offers, prices, public, service
 from hallkey.booking import repository as repo
 from hallkey.booking.api import write_transaction
-from hallkey.booking.pages import kit, signed, week
-from hallkey.booking.schemas import CustomerIn, QuoteOut, ReservationCreate
-from hallkey.core.errors import AppError, Conflict, InvalidInput, NotFound
+from hallkey.booking.pages import booking_form, kit, signed, week
+from hallkey.booking.schemas import QuoteOut
+from hallkey.core.errors import AppError, Conflict, NotFound
 from hallkey.core.throttle import Rate, Throttle
 
 if TYPE_CHECKING:
@@ -34,77 +32,14 @@ if TYPE_CHECKING:
 
     from hallkey.booking.context import BookingContext
 
-BOOKINGS_PER_ADDRESS = Rate(limit=30, per_seconds=3600)
-"""Bookings one address may send through the public form in an hour (each e-mails someone)."""
-
-FIELDS = ("start", "end", "name", "phone", "email", "organisation", "org_number")
-REQUIRED = ("start", "end", "name", "phone", "email")
 USUAL_MINUTES = 60
 GRID_MINUTES = 15
-
-TIME_TAKEN = "The time is taken. Pick a free time in the week below."
-# What a service's error says, as a guest should read it (the catalog translates these).
-CODE_TEXTS = {
-    "time_taken": TIME_TAKEN,
-    "outside_opening_hours": "The time is outside the opening hours.",
-    "too_late": "It is too late to book this time.",
-    "off_grid": "Bookings start and end on the slot grid (see the rules).",
-    "too_long": "Longer than the longest booking allowed.",
-    "too_short": "Shorter than the shortest booking allowed.",
-    "too_far_ahead": "Too far ahead to book yet.",
-    "too_many_open_bookings": "You already hold as many bookings of this as allowed.",
-    "closed_date": "Closed on that day.",
-    "public_holiday": "Closed on public holidays.",
-    "no_such_time": "This time does not exist on that day (the clocks go forward).",
-    "bad_time": "Not a valid time.",
-}
-MESSAGE_TEXTS = {
-    "end must be after start": "The end must be after the start.",
-    "end must be in the future": "The end must be in the future.",
-}
-VALUE_TEXTS = {
-    "phone": "Write a valid phone number, e.g. 912 34 567.",
-    "email": "Write a valid e-mail address.",
-    "org_number": "Not a valid organisation number (nine digits).",
-}
-
-
-@dataclass
-class FormState:
-    """What the booking form shows: the values written, the errors by field, its token."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    token: str = ""
+BOOKINGS_PER_ADDRESS = Rate(limit=30, per_seconds=3600)
+"""Bookings one address may send through the public form in an hour (each e-mails someone)."""
 
 
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def _field(api_name: str) -> str:
-    """Returns the form field of an API field name (`customer.phone` → `phone`)."""
-    name = api_name.removeprefix("customer.")
-    return name if name in FIELDS else ""
-
-
-def _error_text(request: Request, error: AppError) -> str:
-    message = CODE_TEXTS.get(error.code) or MESSAGE_TEXTS.get(error.message)
-    return kit.text(request, message) if message else error.message
-
-
-def _validation_errors(request: Request, error: ValidationError) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for item in error.errors():
-        name = _field(".".join(str(part) for part in item["loc"] if part != "body"))
-        if name in found:
-            continue
-        if item["type"] == "value_error" and name in VALUE_TEXTS:
-            found[name] = kit.text(request, VALUE_TEXTS[name])
-        else:
-            message = kit.FIELD_MESSAGES.get(item["type"])
-            found[name] = kit.text(request, message) if message else str(item["msg"])
-    return found
 
 
 def build_router(ctx: BookingContext) -> APIRouter:
@@ -130,7 +65,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
     def resource_page(
         request: Request,
         resource_id: str,
-        state: FormState,
+        state: booking_form.FormState,
         *,
         status: int = 200,
         first: date | None = None,
@@ -203,7 +138,11 @@ def build_router(ctx: BookingContext) -> APIRouter:
         return {key: value for key, value in found.items() if value}
 
     def _quote(
-        request: Request, session: Session, tenant_id: str, offer: offers.Offer, state: FormState
+        request: Request,
+        session: Session,
+        tenant_id: str,
+        offer: offers.Offer,
+        state: booking_form.FormState,
     ) -> tuple[QuoteOut | None, str]:
         """Returns the default group's price of the form's time, or why there is none."""
         if not state.values.get("start") or not state.values.get("end") or offer.free:
@@ -216,7 +155,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
         except NotFound:
             return None, ""
         except AppError as exc:
-            return None, _error_text(request, exc)
+            return None, booking_form.error_text(request, exc)
 
     @router.get("/resources/{resource_id}", response_class=HTMLResponse)
     def resource(request: Request, resource_id: str) -> HTMLResponse:
@@ -227,14 +166,16 @@ def build_router(ctx: BookingContext) -> APIRouter:
             for key in ("start", "end")
             if request.query_params.get(key)
         }
-        return resource_page(request, resource_id, FormState(values=values))
+        return resource_page(request, resource_id, booking_form.FormState(values=values))
 
     @router.post("/resources/{resource_id}/book", response_model=None)
     def book(request: Request, resource_id: str, form: kit.Form) -> Response:
         """Books the resource from the form (or, with `action=quote`, shows its price)."""
         kit.check_form(request, form)
-        values = {key: form.get(key, "").strip()[:400] for key in FIELDS if form.get(key)}
-        state = FormState(values=values, token=form.get("form_token", "")[:1024])
+        values = {
+            key: form.get(key, "").strip()[:400] for key in booking_form.FIELDS if form.get(key)
+        }
+        state = booking_form.FormState(values=values, token=form.get("form_token", "")[:1024])
         first = _first_of(values.get("start"))
         if form.get("action") == "quote":
             return resource_page(request, resource_id, state, first=first)
@@ -248,7 +189,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
             offer = offers.get_offer(session, who.tenant_id, resource_id)
             if _booked(session, who.tenant_id, reservation_id):
                 return _to_confirmation(reservation_id)
-        body = _body(request, offer, values, state)
+        body = booking_form.read_body(request, offer, values, state)
         if body is None:
             return resource_page(request, resource_id, state, status=422, first=first)
         bookings_per_address.hit(_address(request))
@@ -267,11 +208,13 @@ def build_router(ctx: BookingContext) -> APIRouter:
                 if _booked(session, who.tenant_id, reservation_id):
                     return _to_confirmation(reservation_id)  # the same form, sent twice at once
             if isinstance(exc, Conflict):
-                notice = kit.text(request, TIME_TAKEN)
+                notice = kit.text(request, booking_form.TIME_TAKEN)
                 return resource_page(
                     request, resource_id, state, status=409, first=first, notice=notice
                 )
-            state.errors = {_field(exc.field or ""): _error_text(request, exc)}
+            state.errors = {
+                booking_form.form_field(exc.field or ""): booking_form.error_text(request, exc)
+            }
             return resource_page(request, resource_id, state, status=exc.status, first=first)
         return _to_confirmation(reservation_id)
 
@@ -344,43 +287,3 @@ def _first_of(start: str | None) -> date | None:
         return datetime.fromisoformat(start).date()
     except ValueError:
         return None
-
-
-def _body(
-    request: Request, offer: offers.Offer, values: dict[str, str], state: FormState
-) -> ReservationCreate | None:
-    """Returns the API's request body from the form, or None with `state.errors` filled in."""
-    errors: dict[str, str] = {
-        name: kit.text(request, "Required.") for name in REQUIRED if not values.get(name)
-    }
-    zone = domain.zone(offer.resource.timezone)
-    times: dict[str, datetime] = {}
-    for name in ("start", "end"):
-        if name in errors:
-            continue
-        try:
-            times[name] = week.read_local(values[name], zone, name)
-        except InvalidInput as exc:
-            errors[name] = _error_text(request, exc)
-    customer: dict[str, Any] = {
-        name: values[name]
-        for name in ("name", "phone", "email", "organisation", "org_number")
-        if values.get(name)
-    }
-    try:
-        person = CustomerIn.model_validate(customer)
-    except ValidationError as exc:
-        for name, message in _validation_errors(request, exc).items():
-            errors.setdefault(name, message)
-        person = None
-    if errors or person is None:
-        state.errors = errors
-        return None
-    lang = kit.lang_of(request)
-    return ReservationCreate(
-        resource_id=offer.resource.id,
-        start=times["start"],
-        end=times["end"],
-        customer=person,
-        locale="en" if lang == "en" else "nb",
-    )
