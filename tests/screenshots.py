@@ -94,8 +94,8 @@ def sign_in(page: Page, who: Who, base: str, data: Path, demo: dict[str, Any]) -
     """Signs the page's browser context in as `who` (a guest stays as they are)."""
     if who == "staff":
         page.goto(f"{base}/login")
-        admin = demo["admin"]
-        _submit(page, "/login/staff", {"username": admin["username"], "password": admin["password"]})
+        login = {"username": demo["admin"]["username"], "password": demo["admin"]["password"]}
+        _submit(page, "/login/staff", login)
     elif who == "hub_admin":
         page.goto(f"{base}/hub/admin/login")
         login = demo["hub_admin"]
