@@ -5,6 +5,7 @@ who booked. On SQLite and PostgreSQL, in Norwegian and English."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from hallkey.booking.pages import signed
 from hallkey.booking.schemas import PriceIn
 from tests.booking.conftest import Booking, BookingFactory, reservation_body
 from tests.booking.test_customer_sign_in import sign_in
+from tests.servers import serving
 
 HOST = {"Host": "booking.testby.example"}
 KARI = {"name": "Kari Nordmann", "phone": "412 34 567", "email": "kari@example.no"}
@@ -331,3 +333,36 @@ def test_booking__a_signed_in_customer__finds_the_form_filled_in_and_books_as_th
     with booking.ctx.database.read() as session:
         kari = session.scalars(select(Customer).where(Customer.email == KARI["email"])).one()
         assert kari.name == "Kari O. Nordmann"  # proven: their record follows
+
+
+def test_booking__the_same_form_sent_twice_at_once__books_once(booking: Booking) -> None:
+    hidden = form_of(page(booking, f"/resources/{booking.resource_id}").text)
+    cookies = dict(booking.client.cookies.items())
+    data = {**hidden, "action": "book", "start": "2026-05-07T18:00", "end": "2026-05-07T19:00"}
+    data |= KARI
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(2)
+
+    with serving(booking.client.app) as server:
+
+        def send() -> None:
+            with httpx.Client(base_url=server.base_url, cookies=cookies, timeout=60) as client:
+                barrier.wait()
+                answer = client.post(
+                    f"/resources/{booking.resource_id}/book", data=data, headers=HOST
+                )
+            with lock:
+                answers.append(answer)
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    [made] = reservations(booking)
+    assert [a.status_code for a in answers] == [303, 303], [a.text for a in answers]
+    assert {a.headers["location"].split("?")[0] for a in answers} == {
+        f"/reservations/{made.id}/confirmation"
+    }
