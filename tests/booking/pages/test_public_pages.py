@@ -366,3 +366,37 @@ def test_booking__the_same_form_sent_twice_at_once__books_once(booking: Booking)
     assert {a.headers["location"].split("?")[0] for a in answers} == {
         f"/reservations/{made.id}/confirmation"
     }
+
+
+def test_front__tenant_by_slug__its_links_and_its_booking_keep_the_tenant(
+    booking: Booking,
+) -> None:
+    # No host name of a tenant: `?tenant=` tells which, and every link and form carries it.
+    plain = {"Host": "testserver"}
+    assert booking.client.get("/", headers=plain).status_code == 400
+    front = booking.client.get("/?tenant=annenby", headers=plain)
+    assert front.status_code == 200
+    other = booking.other_resource_id
+    assert f'href="/resources/{other}?tenant=annenby"' in front.text
+    shown = booking.client.get(f"/resources/{other}?tenant=annenby", headers=plain).text
+    assert f'action="/resources/{other}/book?tenant=annenby"' in shown
+    assert "&amp;tenant=annenby#book" in shown and 'rel="next"' in shown
+    data = {
+        **form_of(shown),
+        "action": "book",
+        "start": "2026-05-05T18:00",
+        "end": "2026-05-05T19:00",
+    }
+    sent = booking.client.post(
+        f"/resources/{other}/book?tenant=annenby",
+        data=data | KARI,
+        headers=plain,
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["location"].endswith("&tenant=annenby")
+    done = booking.client.get(sent.headers["location"], headers=plain)
+    assert "Bookingen er bekreftet" in done.text and 'href="/?tenant=annenby"' in done.text
+    # The same confirmation asked for as the other tenant is unknown there.
+    elsewhere = sent.headers["location"].replace("annenby", "testby")
+    assert booking.client.get(elsewhere, headers=plain).status_code == 404

@@ -38,6 +38,13 @@ BOOKINGS_PER_ADDRESS = Rate(limit=30, per_seconds=3600)
 """Bookings one address may send through the public form in an hour (each e-mails someone)."""
 
 
+def _tenant_query(request: Request) -> str:
+    """Returns `tenant=<slug>` when the page was asked for with it (an installation of several
+    tenants without host names of their own), for its links to carry; else ""."""
+    slug = request.query_params.get("tenant")
+    return urlencode({"tenant": slug[:64]}) if slug else ""
+
+
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -59,7 +66,12 @@ def build_router(ctx: BookingContext) -> APIRouter:
         lang = kit.lang_of(request)
         hours = {o.resource.id: week.hours_summary(o.opening_hours, lang) for o in found}
         return kit.render(
-            request, "public/front.html", who, venues=list(venues.values()), hours=hours
+            request,
+            "public/front.html",
+            who,
+            venues=list(venues.values()),
+            hours=hours,
+            tq=_tenant_query(request),
         )
 
     def resource_page(
@@ -107,6 +119,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
             request,
             "public/resource.html",
             who,
+            tq=_tenant_query(request),
             status=status,
             notice=notice,
             offer=offer,
@@ -188,7 +201,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
             who = kit.visitor(ctx, session, request)
             offer = offers.get_offer(session, who.tenant_id, resource_id)
             if _booked(session, who.tenant_id, reservation_id):
-                return _to_confirmation(reservation_id)
+                return _to_confirmation(request, reservation_id)
         body = booking_form.read_body(request, offer, values, state)
         if body is None:
             return resource_page(request, resource_id, state, status=422, first=first)
@@ -206,7 +219,9 @@ def build_router(ctx: BookingContext) -> APIRouter:
         except AppError as exc:
             with ctx.database.read() as session:
                 if _booked(session, who.tenant_id, reservation_id):
-                    return _to_confirmation(reservation_id)  # the same form, sent twice at once
+                    return _to_confirmation(
+                        request, reservation_id
+                    )  # the same form, sent twice at once
             if isinstance(exc, Conflict):
                 notice = kit.text(request, booking_form.TIME_TAKEN)
                 return resource_page(
@@ -216,23 +231,26 @@ def build_router(ctx: BookingContext) -> APIRouter:
                 booking_form.form_field(exc.field or ""): booking_form.error_text(request, exc)
             }
             return resource_page(request, resource_id, state, status=exc.status, first=first)
-        return _to_confirmation(reservation_id)
+        return _to_confirmation(request, reservation_id)
 
     @router.get("/resources/{resource_id}/book", response_model=None)
     def book_again(request: Request, resource_id: str) -> Response:
         """Sends a visitor who opens the form's address (a language link, a reload) to the
         resource's page."""
-        lang = request.query_params.get("lang")
-        query = f"?{urlencode({'lang': lang})}" if lang else ""
+        kept = {
+            k: request.query_params[k] for k in ("tenant", "lang") if request.query_params.get(k)
+        }
+        query = f"?{urlencode(kept)}" if kept else ""
         return kit.see_other(f"/resources/{quote(resource_id, safe='')}{query}")
 
     def _booked(session: Session, tenant_id: str, reservation_id: str) -> bool:
         found = repo.reservation(session, reservation_id)
         return found is not None and found.tenant_id == tenant_id
 
-    def _to_confirmation(reservation_id: str) -> Response:
+    def _to_confirmation(request: Request, reservation_id: str) -> Response:
         token = signed.issue(ctx, signed.CONFIRMATION, reservation_id, signed.CONFIRMATION_LIFETIME)
-        query = urlencode({"t": token})
+        tenant = _tenant_query(request)
+        query = urlencode({"t": token}) + (f"&{tenant}" if tenant else "")
         return kit.see_other(f"/reservations/{reservation_id}/confirmation?{query}")
 
     @router.get("/reservations/{reservation_id}/confirmation", response_class=HTMLResponse)
@@ -253,6 +271,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
                 request,
                 "public/confirmation.html",
                 who,
+                tq=_tenant_query(request),
                 reservation=reservation,
                 resource=resource,
                 venue=venue,
