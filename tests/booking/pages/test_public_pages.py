@@ -323,6 +323,12 @@ def test_booking__a_signed_in_customer__finds_the_form_filled_in_and_books_as_th
     sign_in(booking)
     html = page(booking, f"/resources/{booking.resource_id}").text
     assert 'value="Kari Nordmann"' in html and 'value="kari@example.no"' in html
+    picked = page(
+        booking,
+        f"/resources/{booking.resource_id}",
+        params={"start": "2026-05-06T18:00", "end": "2026-05-06T19:00"},
+    ).text
+    assert 'value="Kari Nordmann"' in picked and 'value="2026-05-06T18:00"' in picked
     fields = {
         "start": "2026-05-06T18:00",
         "end": "2026-05-06T19:00",

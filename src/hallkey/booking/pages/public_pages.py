@@ -97,8 +97,9 @@ def build_router(ctx: BookingContext) -> APIRouter:
             found = None
             if today.toordinal() - 365 <= first.toordinal() <= last_day:
                 found = public.availability(session, who.tenant_id, resource_id, start, end, now)
-            if not state.values and who.customer_id is not None:
-                state.values = _prefill(session, who.tenant_id, who.customer_id)
+            person = ("name", "phone", "email")
+            if who.customer_id is not None and not any(state.values.get(k) for k in person):
+                state.values |= _prefill(session, who.tenant_id, who.customer_id)
             quote, quote_error = _quote(request, session, who.tenant_id, offer, state)
         if not state.token:
             state.token = signed.new_form_token(ctx, resource_id)
