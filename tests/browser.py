@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
 
 CHROMIUM = Path(os.environ.get("HALLKEY_TEST_CHROMIUM", "/usr/bin/chromium"))
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -54,10 +61,27 @@ def _page(context: BrowserContext) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    # A Content-Security-Policy violation shows as a console error: none is allowed.
+    # A page answered with its status (a form sent back with 422, a 409) is how the pages
+    # say "no": Chromium logs that as a failed load, which is no error of the page itself.
+    documents: set[str] = set()
     page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+        "response",
+        lambda response: (
+            documents.add(response.url) if response.request.resource_type == "document" else None
+        ),
     )
+
+    def console(message: ConsoleMessage) -> None:
+        # A Content-Security-Policy violation shows as a console error: none is allowed.
+        if message.type != "error":
+            return
+        if message.text.startswith("Failed to load resource") and (
+            message.location.get("url") in documents
+        ):
+            return
+        errors.append(message.text)
+
+    page.on("console", console)
     try:
         yield page
     finally:

@@ -69,12 +69,15 @@ def create_reservation(
     data: ReservationCreate,
     *,
     proven: str | None = None,
+    reservation_id: str | None = None,
 ) -> Reservation:
     """Returns a new reservation after checking its frame, opening hours and conflicts; it is
     `requested` when its resource or its customer's price group requires approval.
 
     `proven`: the id of the customer the caller has proven to be (signed in); a booking by
-    them with their own e-mail updates their name and phone."""
+    them with their own e-mail updates their name and phone. `reservation_id`: an id the
+    caller made beforehand with `new_id("bkg")` (a form's one-time token names it, so that
+    a form sent twice books once); by default a new one."""
     resource = repo.resource(session, data.resource_id)
     if resource is None or resource.tenant_id != tenant_id:
         raise NotFound("unknown resource", field="resource_id")
@@ -98,7 +101,7 @@ def create_reservation(
     )
     status = "requested" if needs_approval else "confirmed"
     reservation = Reservation(
-        id=new_id("bkg"),
+        id=reservation_id or new_id("bkg"),
         tenant_id=tenant_id,
         resource_id=resource.id,
         customer_id=customer_id,

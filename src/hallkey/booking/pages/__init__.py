@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hallkey.booking.pages import customer_pages, desk_pages, login, my_pages, reservation_pages
+from hallkey.booking.pages import (
+    customer_pages,
+    desk_pages,
+    login,
+    my_pages,
+    public_pages,
+    reservation_pages,
+)
 from hallkey.core.pages import static_router
 
 if TYPE_CHECKING:
@@ -26,4 +33,5 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         desk_pages.build_router(ctx),
         reservation_pages.build_router(ctx),
         customer_pages.build_router(ctx),
+        public_pages.build_router(ctx),
     ]

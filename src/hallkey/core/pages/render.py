@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import (
@@ -142,6 +143,13 @@ def _money(context: Context, ore: int, currency: str = "NOK") -> str:
     return format_currency(Decimal(ore) / 100, currency, locale=_locale(context))
 
 
+def _lang_url(request: Request, lang: str) -> str:
+    """Returns this page's address in another language, its other query parameters kept (a
+    week shown, a confirmation's token)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{request.url.path}?{urlencode([*params, ('lang', lang)])}"
+
+
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
@@ -202,6 +210,7 @@ class Pages:
             "csrf": csrf,
             "stylesheet": f"{self.static_prefix}/{STYLESHEET}",
             "path": request.url.path,
+            "lang_urls": {other: _lang_url(request, other) for other in ("nb", "en")},
             "notice": "",
             "notice_ok": False,
             "gettext": _new_gettext(catalog.gettext),
