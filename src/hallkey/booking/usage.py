@@ -120,17 +120,18 @@ def use_times(
     wanted = sorted(set(refs))
     found: dict[str, list[datetime]] = defaultdict(list)
     for i in range(0, len(wanted), _CHUNK):
+        # The tenant is checked here, not in SQL: given it, SQLite seeks the primary key's
+        # tenant prefix and walks every event of the tenant instead of the (ref, at) index.
         rows = session.execute(
-            select(AccessEvent.ref, AccessEvent.at).where(
+            select(AccessEvent.ref, AccessEvent.at, AccessEvent.tenant_id).where(
                 AccessEvent.ref.in_(wanted[i : i + _CHUNK]),
                 AccessEvent.at >= start,
                 AccessEvent.at < end,
-                AccessEvent.tenant_id == tenant_id,
                 AccessEvent.kind.in_(USE_KINDS),
             )
         )
-        for ref, at in rows:
-            if ref is not None:
+        for ref, at, owner in rows:
+            if ref is not None and owner == tenant_id:
                 found[ref].append(at)
     return found
 
