@@ -204,6 +204,9 @@ PUBLIC = {
     ("post", "/api/v1/customer-session"),
     # Applying to an application round: anyone, throttled (tests/booking/test_rounds_rules.py).
     ("post", "/api/v1/rounds/{round_id}/applications"),
+    # Calendar feeds: a resource's busy time is public; a customer's feed's token is its proof.
+    ("get", "/api/v1/resources/{resource_id}/calendar.ics"),
+    ("get", "/api/v1/calendar/{feed_token}.ics"),
 }
 
 
@@ -225,6 +228,7 @@ def test_scopes__every_endpoint_but_the_public_ones__declares_the_scope_it_needs
         "doors:open",
         "events:write",
         "setup",
+        "accounts",
     }
     customer_session = {
         (method, path): operation.get("x-customer-session", False)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from hallkey.booking import office_api, pages, rounds_api, series_api, setup_api, staff_api
+from hallkey.booking import (
+    office_api,
+    pages,
+    rounds_api,
+    series_api,
+    setup_api,
+    staff_api,
+    usage_api,
+)
 from hallkey.booking.api import build_routers
 from hallkey.booking.context import BookingContext
 from hallkey.core.web import ContextPart, database_part
@@ -19,9 +27,10 @@ def build_part(ctx: BookingContext) -> ContextPart:
             *setup_api.build_routers(ctx),
             *staff_api.build_routers(ctx),
             *office_api.build_routers(ctx),
-            *pages.build_routers(ctx),
+            *usage_api.build_routers(ctx),
             *series_api.build_routers(ctx),
             *rounds_api.build_routers(ctx),
+            *pages.build_routers(ctx),
         ],
         database=ctx.database,
         worker=ctx.worker,

@@ -26,6 +26,7 @@ from hallkey.booking.pricing import (
     format_vat_rate,
     parse_vat_rate,
 )
+from hallkey.booking.usage_schemas import Usage
 from hallkey.core.schemas import Ref, RequestModel, UtcDatetime
 
 Credential = Literal["pin", "mobile_key", "url_key", "sms"]
@@ -277,6 +278,8 @@ class ReservationOut(BaseModel):
     decision: DecisionOut | None = None
     # The series this reservation is an occurrence of (its access is the series' one grant).
     series_id: str | None = None
+    # Was it used: from its door events (`hallkey.booking.usage`).
+    usage: Usage = "unknown"
 
 
 class ClosedPeriodOut(BaseModel):

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import checks, customers, domain, emails, prices, rules, series_store
+from hallkey.booking import checks, customers, domain, emails, prices, rules, series_store, usage
 from hallkey.booking import repository as repo
 from hallkey.booking.checks import time_taken
-from hallkey.booking.models import Reservation, Resource
+from hallkey.booking.models import AccessEvent, Reservation, Resource
 from hallkey.booking.schemas import (
     AccessOut,
     CustomerOut,
@@ -315,15 +315,24 @@ def reservation_view(
     `new`: the reservation was made in this transaction; its ref is fresh from `new_ref()`, so
     no door can have reported an event for it yet, and the events are not looked up.
     """
-    # An occurrence of a series shows the series' access (its one grant) and door events.
+    # An occurrence of a series shows the series' access (its one grant) and the series' door
+    # events within its own access window.
     series = (
         series_store.series(session, reservation.series_id)
         if reservation.series_id is not None
         else None
     )
-    access = access_out(ctx, series if series is not None else reservation)
+    resource = repo.resource(session, reservation.resource_id)
+    assert resource is not None  # a foreign key guarantees it
+    window = usage.window_of(reservation, resource)
     ref = series.ref if series is not None else reservation.ref
-    window = _occurrence_window(session, reservation) if series is not None else None
+    events: list[AccessEvent] = []
+    if not new:
+        events = [
+            e
+            for e in repo.events_of(session, reservation.tenant_id, ref)
+            if series is None or window.start <= e.at < window.end
+        ]
     return ReservationOut(
         id=reservation.id,
         ref=reservation.ref,
@@ -334,19 +343,23 @@ def reservation_view(
         version=reservation.version,
         cancellation_charged=reservation.cancellation_charged,
         customer=contact_out(reservation),
-        access=access,
+        access=access_out(ctx, series if series is not None else reservation),
         price=prices.stored_quote(reservation),
         locale="en" if reservation.locale == "en" else "nb",
         decision_reason=reservation.decision_reason,
-        events=[]
-        if new
-        else [
+        events=[
             EventOut(at=e.at, door=e.door, door_name=e.door_name, kind=e.kind, reason=e.reason)
-            for e in repo.events_of(session, reservation.tenant_id, ref)
-            if window is None or window.start <= e.at < window.end
+            for e in events
         ],
         decision=decision_out(reservation),
         series_id=reservation.series_id,
+        usage=usage.usage_state(
+            status=reservation.status,
+            operation=resource.access_operation,
+            window=window,
+            uses=[e.at for e in events if e.kind in usage.USE_KINDS],
+            now=ctx.clock.now(),
+        ),
     )
 
 
@@ -357,17 +370,6 @@ def hub_ref(session: Session, reservation: Reservation) -> str:
     series = series_store.series(session, reservation.series_id)
     assert series is not None  # a foreign key guarantees it
     return series.ref
-
-
-def _occurrence_window(session: Session, reservation: Reservation) -> domain.Frame:
-    """Returns the access window of an occurrence: the series' door events in it are its."""
-    resource = repo.resource(session, reservation.resource_id)
-    assert resource is not None  # a foreign key guarantees it
-    return domain.access_window(
-        domain.Frame(reservation.start_at, reservation.end_at),
-        resource.access_before_minutes,
-        resource.access_after_minutes,
-    )
 
 
 def access_out(ctx: BookingContext, row: Reservation | Series) -> AccessOut:

@@ -1,6 +1,9 @@
 """Alembic environment of the booking context."""
 
-from hallkey.booking import rounds_models  # noqa: F401  (registers its tables on Base)
+from hallkey.booking import (
+    calendar_models,  # noqa: F401  (registers its table)
+    rounds_models,  # noqa: F401  (registers its tables on Base)
+)
 from hallkey.booking.models import Base
 from hallkey.core.migrations import run_env
 
