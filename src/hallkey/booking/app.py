@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hallkey.booking import office_api, pages, setup_api, staff_api
+from hallkey.booking import office_api, pages, setup_api, staff_api, usage_api
 from hallkey.booking.api import build_routers
 from hallkey.booking.context import BookingContext
 from hallkey.core.web import ContextPart, database_part
@@ -19,6 +19,7 @@ def build_part(ctx: BookingContext) -> ContextPart:
             *setup_api.build_routers(ctx),
             *staff_api.build_routers(ctx),
             *office_api.build_routers(ctx),
+            *usage_api.build_routers(ctx),
             *pages.build_routers(ctx),
         ],
         database=ctx.database,

@@ -7,7 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from hallkey.booking import tasks
+from hallkey.booking import (
+    calendar_models,  # noqa: F401  (registers its table on Base)
+    tasks,
+)
 from hallkey.booking.models import Tenant, jobs_table
 from hallkey.booking.throttles import BookingThrottles
 from hallkey.core.clock import Clock

@@ -26,6 +26,7 @@ from hallkey.booking.pricing import (
     format_vat_rate,
     parse_vat_rate,
 )
+from hallkey.booking.usage_schemas import Usage
 from hallkey.core.schemas import Ref, RequestModel, UtcDatetime
 
 Credential = Literal["pin", "mobile_key", "url_key", "sms"]
@@ -275,6 +276,8 @@ class ReservationOut(BaseModel):
     price: QuoteOut | None = None
     locale: Locale = "nb"
     decision: DecisionOut | None = None
+    # Was it used: from its door events (`hallkey.booking.usage`).
+    usage: Usage = "unknown"
 
 
 class ClosedPeriodOut(BaseModel):

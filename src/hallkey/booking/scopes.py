@@ -2,7 +2,9 @@
 
 `staff` is the bundle a portal or a case officer's integration holds: `reservations`,
 `decide` and `customers`. `setup` (venues, resources and staff) is not part of it.
-`reservations` includes `reservations:read`. `events:write` (the hub pushing door events) is
+`reservations` includes `reservations:read`. `accounts` (the finance export) is given to
+admins and case officers by their role, and is in no bundle: an integration holds it only
+when named. `events:write` (the hub pushing door events) is
 never part of a bundle: a token that holds it should hold nothing else.
 
 A staff member (signed in, or through a personal token) may do what their role allows
@@ -26,6 +28,8 @@ DOORS_OPEN = "doors:open"
 """Open a reservation's door now, while its access is valid (a caretaker at its venues)."""
 EVENTS_WRITE = "events:write"
 """Only `POST /api/v1/access-events`: the hub's token for door events."""
+ACCOUNTS = "accounts"
+"""Read the accounts export: every billable reservation with customer and price (finance)."""
 SETUP = "setup"
 """Set the tenant up: venues, resources with their rules, price groups, and its staff (an
 admin)."""
@@ -37,15 +41,25 @@ BUNDLES: dict[str, frozenset[str]] = {
     RESERVATIONS: frozenset({RESERVATIONS_READ}),
 }
 ALL: frozenset[str] = frozenset(
-    {RESERVATIONS, RESERVATIONS_READ, DECIDE, CUSTOMERS, DOORS_OPEN, EVENTS_WRITE, SETUP, STAFF}
+    {
+        RESERVATIONS,
+        RESERVATIONS_READ,
+        DECIDE,
+        CUSTOMERS,
+        DOORS_OPEN,
+        EVENTS_WRITE,
+        SETUP,
+        STAFF,
+        ACCOUNTS,
+    }
 )
 
 ADMIN = "admin"
 CASE_OFFICER = "case_officer"
 CARETAKER = "caretaker"
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    ADMIN: frozenset({STAFF, SETUP, DOORS_OPEN}),
-    CASE_OFFICER: frozenset({STAFF}),
+    ADMIN: frozenset({STAFF, SETUP, DOORS_OPEN, ACCOUNTS}),
+    CASE_OFFICER: frozenset({STAFF, ACCOUNTS}),
     CARETAKER: frozenset({RESERVATIONS_READ, DOORS_OPEN}),
 }
 """What each staff role may do: the only place a role turns into rights."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hallkey.booking import checks, customers, domain, emails, prices, rules
+from hallkey.booking import checks, customers, domain, emails, prices, rules, usage
 from hallkey.booking import repository as repo
 from hallkey.booking.checks import time_taken
 from hallkey.booking.models import Reservation, Resource
@@ -34,6 +34,7 @@ from hallkey.booking.schemas import (
     ReservationMove,
     ReservationOut,
 )
+from hallkey.booking.usage_schemas import Usage
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.ids import new_id, new_ref
 from hallkey.core.jobs import PRIORITY_REVOKE
@@ -325,4 +326,19 @@ def reservation_view(
             for e in repo.events_of(session, reservation.tenant_id, reservation.ref)
         ],
         decision=decision_out(reservation),
+        usage=_usage(ctx, session, reservation, new=new),
+    )
+
+
+def _usage(ctx: BookingContext, session: Session, reservation: Reservation, *, new: bool) -> Usage:
+    if not new:
+        return usage.usage_of(session, reservation, ctx.clock.now())
+    resource = repo.resource(session, reservation.resource_id)
+    assert resource is not None  # a foreign key guarantees it
+    return usage.usage_state(
+        status=reservation.status,
+        operation=resource.access_operation,
+        window=usage.window_of(reservation, resource),
+        uses=(),
+        now=ctx.clock.now(),
     )

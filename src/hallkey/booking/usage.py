@@ -1,0 +1,268 @@
+"""Whether a booking was used: computed from the door events stored by ref, never stored.
+
+A confirmed reservation with a key (`access_operation` `code`) is `used` once a door event of a
+use kind (`USE_KINDS`) for it lies in its access window, `no_show` when that window has ended
+without one, and `unknown` before. Computing it on read (two index reads: reservations by
+(resource_id, start_at), events by (ref, at)) means a late event corrects it at once, with no
+job and no flag to keep right. A public event (`unlock`: the doors stand open, nobody needs a
+key) and anything not confirmed is `not_applicable`.
+
+Series: the hub knows one ref for a whole series, so an event under a series ref belongs to
+the occurrence whose access window holds its time. `refs_of` lists, per reservation, every ref
+its door events can carry, and `occurrence_for_event` goes the other way; the series table is
+not on this branch yet, so `_series_refs` and `_occurrence_of_series` are its one lookup each.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hallkey.booking import domain
+from hallkey.booking import repository as repo
+from hallkey.booking.models import AccessEvent, Customer, Reservation, Resource, Venue
+from hallkey.booking.usage_schemas import (
+    NoShowOut,
+    ResourceUsageOut,
+    Tally,
+    Usage,
+    UsageOut,
+    UsageTotals,
+)
+from hallkey.core.errors import InvalidInput, NotFound
+
+USE_KINDS: frozenset[str] = frozenset({"access_granted", "door_pulsed"})
+"""Door events that show a booking was used: a key let in at a keypad or reader
+(`access_granted`), or the door pulsed open for it (a URL key, an SMS, the portal's "open").
+A refused try (`access_denied`) is not use, nor a scheduled `unlocked`/`locked` (a public
+event's doors open whether anyone comes)."""
+
+MAX_SPAN = timedelta(days=366)
+_CHUNK = 500  # refs per IN list: well under every database's parameter limit
+
+
+def window_of(reservation: Reservation, resource: Resource) -> domain.Frame:
+    """Returns the reservation's access window: its time widened by the resource's minutes."""
+    return domain.access_window(
+        domain.Frame(reservation.start_at, reservation.end_at),
+        resource.access_before_minutes,
+        resource.access_after_minutes,
+    )
+
+
+def usage_state(
+    *,
+    status: str,
+    operation: str,
+    window: domain.Frame,
+    uses: Iterable[datetime],
+    now: datetime,
+) -> Usage:
+    """Returns the usage of a booking from its status, its access operation and window, and
+    the times of the use events under its refs."""
+    if status != "confirmed" or operation != "code":
+        return "not_applicable"
+    if any(window.start <= at < window.end for at in uses):
+        return "used"
+    return "no_show" if window.end <= now else "unknown"
+
+
+def _series_refs(session: Session, reservations: Sequence[Reservation]) -> dict[str, str]:
+    """Returns the series ref of each occurrence among `reservations` (by reservation id).
+
+    Series are built on another branch: once `Reservation.series_id` and `booking_series`
+    exist, this is one query, `SELECT id, ref FROM booking_series WHERE id IN (series ids)`,
+    mapped back to the occurrences. Until then no reservation is an occurrence.
+    """
+    return {}
+
+
+def _occurrence_of_series(
+    session: Session, tenant_id: str, ref: str, at: datetime
+) -> Reservation | None:
+    """Returns the occurrence of the series with this ref whose access window holds `at`.
+
+    Until series exist on this branch there is none; then it is the series by ref (unique),
+    and its occurrences starting before `at` + the resource's minutes before, the last one
+    (the (resource_id, start_at) index), kept if its window holds `at`.
+    """
+    return None
+
+
+def occurrence_for_event(
+    session: Session, tenant_id: str, ref: str, at: datetime
+) -> Reservation | None:
+    """Returns the reservation a door event under `ref` at `at` is about: the reservation
+    with that ref, else the occurrence of the series with that ref whose window holds `at`."""
+    found = repo.reservation_by_ref(session, tenant_id, ref)
+    if found is not None:
+        return found
+    return _occurrence_of_series(session, tenant_id, ref, at)
+
+
+def refs_of(session: Session, reservations: Sequence[Reservation]) -> dict[str, list[str]]:
+    """Returns every ref a door event about each reservation can carry (by reservation id)."""
+    series = _series_refs(session, reservations)
+    return {r.id: [r.ref, series[r.id]] if r.id in series else [r.ref] for r in reservations}
+
+
+def use_times(
+    session: Session, tenant_id: str, refs: Iterable[str], start: datetime, end: datetime
+) -> dict[str, list[datetime]]:
+    """Returns the times of the use events under each ref within `[start, end)` (by the
+    (ref, at) index)."""
+    wanted = sorted(set(refs))
+    found: dict[str, list[datetime]] = defaultdict(list)
+    for i in range(0, len(wanted), _CHUNK):
+        rows = session.execute(
+            select(AccessEvent.ref, AccessEvent.at).where(
+                AccessEvent.ref.in_(wanted[i : i + _CHUNK]),
+                AccessEvent.at >= start,
+                AccessEvent.at < end,
+                AccessEvent.tenant_id == tenant_id,
+                AccessEvent.kind.in_(USE_KINDS),
+            )
+        )
+        for ref, at in rows:
+            if ref is not None:
+                found[ref].append(at)
+    return found
+
+
+def usages(
+    session: Session,
+    reservations: Sequence[Reservation],
+    resources: dict[str, Resource],
+    now: datetime,
+) -> dict[str, Usage]:
+    """Returns the usage of each reservation (by id); `resources` holds theirs by id."""
+    if not reservations:
+        return {}
+    refs = refs_of(session, reservations)
+    windows = {r.id: window_of(r, resources[r.resource_id]) for r in reservations}
+    times = use_times(
+        session,
+        reservations[0].tenant_id,
+        (ref for listed in refs.values() for ref in listed),
+        min(w.start for w in windows.values()),
+        max(w.end for w in windows.values()),
+    )
+    return {
+        r.id: usage_state(
+            status=r.status,
+            operation=resources[r.resource_id].access_operation,
+            window=windows[r.id],
+            uses=(at for ref in refs[r.id] for at in times.get(ref, ())),
+            now=now,
+        )
+        for r in reservations
+    }
+
+
+def usage_of(session: Session, reservation: Reservation, now: datetime) -> Usage:
+    """Returns one reservation's usage (the reservation view's `usage`)."""
+    resource = repo.resource(session, reservation.resource_id)
+    assert resource is not None  # a foreign key guarantees it
+    return usages(session, [reservation], {resource.id: resource}, now)[reservation.id]
+
+
+def _add(tally: Tally, minutes: int) -> None:
+    tally.count += 1
+    tally.minutes += minutes
+    tally.hours = round(tally.minutes / 60, 2)
+
+
+def _customer_label(customer: Customer | None) -> str | None:
+    if customer is None or customer.erased_at is not None:
+        return None
+    if customer.kind == "organisation" and customer.organisation:
+        return customer.organisation
+    return customer.name
+
+
+def usage_report(
+    session: Session,
+    *,
+    tenant_id: str,
+    venue_ids: frozenset[str] | None,
+    venue_id: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    with_customers: bool,
+) -> UsageOut:
+    """Returns the usage of a venue's confirmed bookings starting in `[start, end)`, per
+    resource and in total, with the no-shows. `venue_ids`: the venues the caller is bound to
+    (None: all); another venue is 404, as an unknown one."""
+    if end <= start:
+        raise InvalidInput("to must be after from", field="to")
+    if end - start > MAX_SPAN:
+        raise InvalidInput("to must be at most 366 days after from", field="to")
+    venue = session.get(Venue, venue_id)
+    if venue is None or venue.tenant_id != tenant_id:
+        raise NotFound("unknown venue", field="venue")
+    if venue_ids is not None and venue_id not in venue_ids:
+        raise NotFound("unknown venue", field="venue")
+    resources = {
+        r.id: r
+        for r in session.scalars(
+            select(Resource).where(Resource.venue_id == venue_id).order_by(Resource.name)
+        )
+    }
+    reservations: list[Reservation] = []
+    if resources:
+        # Index (resource_id, start_at, end_at): one range read per resource.
+        reservations = list(
+            session.scalars(
+                select(Reservation)
+                .where(
+                    Reservation.resource_id.in_(list(resources)),
+                    Reservation.start_at >= start,
+                    Reservation.start_at < end,
+                    Reservation.status == "confirmed",
+                )
+                .order_by(Reservation.start_at, Reservation.id)
+            )
+        )
+    states = usages(session, reservations, resources, now)
+    per_resource = {
+        rid: ResourceUsageOut(resource_id=rid, name=r.name) for rid, r in resources.items()
+    }
+    total = UsageTotals()
+    no_shows: list[NoShowOut] = []
+    customers: dict[str, Customer] = {}
+    if with_customers:
+        ids = sorted({r.customer_id for r in reservations if states[r.id] == "no_show"})
+        customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))}
+    for reservation in reservations:
+        minutes = int((reservation.end_at - reservation.start_at).total_seconds() // 60)
+        state = states[reservation.id]
+        for totals in (per_resource[reservation.resource_id], total):
+            _add(totals.booked, minutes)
+            _add(getattr(totals, state), minutes)
+        if state == "no_show":
+            no_shows.append(
+                NoShowOut(
+                    id=reservation.id,
+                    ref=reservation.ref,
+                    resource_id=reservation.resource_id,
+                    resource=resources[reservation.resource_id].name,
+                    start=reservation.start_at,
+                    end=reservation.end_at,
+                    customer=_customer_label(customers.get(reservation.customer_id))
+                    if with_customers
+                    else None,
+                )
+            )
+    return UsageOut(
+        venue_id=venue_id,
+        from_=start,
+        to=end,
+        resources=list(per_resource.values()),
+        total=total,
+        no_shows=no_shows,
+    )
