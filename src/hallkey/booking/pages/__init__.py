@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hallkey.booking.pages import login
+from hallkey.booking.pages import caretaker_pages, login, price_pages, setup_pages, staff_pages
 from hallkey.core.pages import static_router
 
 if TYPE_CHECKING:
@@ -19,4 +19,11 @@ STATIC_PREFIX = "/static"
 
 def build_routers(ctx: BookingContext) -> list[APIRouter]:
     """Returns the routers of every booking page (and the stylesheet)."""
-    return [static_router(STATIC_PREFIX), login.build_router(ctx)]
+    return [
+        static_router(STATIC_PREFIX),
+        login.build_router(ctx),
+        setup_pages.build_router(ctx),
+        price_pages.build_router(ctx),
+        staff_pages.build_router(ctx),
+        caretaker_pages.build_router(ctx),
+    ]
