@@ -4,10 +4,9 @@ the sign-in and CSRF cookies a browser keeps)."""
 from __future__ import annotations
 
 import re
-
-import httpx
 from dataclasses import dataclass
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -29,7 +28,8 @@ class Browser:
     def post(self, path: str, data: dict[str, str], *, csrf: bool = True) -> httpx.Response:
         """Posts a form as the page would (with the CSRF field unless told not to)."""
         fields = {"csrf": self.csrf, **data} if csrf else data
-        return self.client.post(path, data=fields, follow_redirects=False)
+        response: httpx.Response = self.client.post(path, data=fields, follow_redirects=False)
+        return response
 
 
 def browser(booking: Booking, username: str, tenant: str = "testby") -> Browser:

@@ -333,4 +333,4 @@ def browser_with(world: Staffed, username: str, password: str) -> bool:
         follow_redirects=False,
     )
     client.cookies.clear()
-    return signed.status_code == 303
+    return bool(signed.status_code == 303)
