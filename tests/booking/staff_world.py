@@ -81,8 +81,9 @@ def personal_token(
 
 
 CASE_OFFICER = frozenset({"reservations", "reservations:read", "decide", "customers"})
+CASE_OFFICER_ROLE = CASE_OFFICER | {"accounts"}  # signed in: the role's `accounts` too
 ADMIN_TOKEN = CASE_OFFICER | {"setup"}  # the admin's personal token: ["staff", "setup"]
-ADMIN = ADMIN_TOKEN | {"doors:open"}
+ADMIN = ADMIN_TOKEN | {"doors:open", "accounts"}
 CARETAKER = frozenset({"reservations:read", "doors:open"})
 CARETAKER_TOKEN = frozenset({"reservations:read"})  # its personal token: read only
 INTEGRATION_SCOPES = {
@@ -93,6 +94,7 @@ INTEGRATION_SCOPES = {
     "doors:open": frozenset({"doors:open"}),
     "setup": frozenset({"setup"}),
     "events:write": frozenset({"events:write"}),
+    "accounts": frozenset({"accounts"}),
     "staff": CASE_OFFICER,
 }
 
@@ -152,7 +154,7 @@ def make_world(booking: Booking) -> World:
             ADMIN_TOKEN,
             staff=True,
         ),
-        Caller("case officer session", officer, CASE_OFFICER, staff=True, signed_in=True),
+        Caller("case officer session", officer, CASE_OFFICER_ROLE, staff=True, signed_in=True),
         Caller(
             "case officer token",
             bearer(personal_token(booking, officer, ["staff"])),

@@ -93,6 +93,15 @@ def _own_token(world: World, caller: Caller) -> str:
     return str(made.json()["id"])
 
 
+def _feed_path(world: World) -> str:
+    """A new secret feed of a fresh customer (made by the tenant's staff): its URL's path."""
+    made = world.booking.client.post(
+        f"/api/v1/customers/{_customer(world)}/calendar-feed", headers=world.booking.headers()
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["url"]).split("booking.testby.example", 1)[1]
+
+
 @dataclass(frozen=True)
 class Entry:
     """How to call one endpoint as a caller, and what it answers when the caller may.
@@ -474,6 +483,51 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         "session", lambda w, c: w.request("DELETE", "/api/v1/session", c), 204, targets=False
     ),
 }
+ENTRIES.update(
+    {
+        # --- usage, accounts and calendar feeds ---
+        ("get", "/api/v1/usage"): Entry(
+            "reservations:read",
+            lambda w, c: w.request(
+                "GET",
+                f"/api/v1/usage?venue={w.venue_a}&from={_future(0)}&to={_future(24)}",
+                c,
+            ),
+            200,
+            venue_bound=True,
+        ),
+        ("get", "/api/v1/accounts"): Entry(
+            "accounts",
+            lambda w, c: w.request(
+                "GET", f"/api/v1/accounts?from={_future(-48)}&to={_future(24)}&format=csv", c
+            ),
+            200,
+            targets=False,  # a list: another tenant's caller gets its own (empty) one
+        ),
+        ("get", "/api/v1/resources/{resource_id}/calendar.ics"): Entry(
+            "public",
+            lambda w, c: w.request(
+                "GET", f"/api/v1/resources/{w.booking.resource_id}/calendar.ics?tenant=testby", c
+            ),
+            200,
+            targets=False,
+        ),
+        ("get", "/api/v1/calendar/{feed_token}.ics"): Entry(
+            "public",
+            lambda w, c: w.request("GET", _feed_path(w), c),
+            200,  # whoever holds the secret URL, signed in or not, of any tenant
+            targets=False,
+        ),
+        ("post", "/api/v1/me/calendar-feed"): Entry(
+            "customer", lambda w, c: w.request("POST", "/api/v1/me/calendar-feed", c), 201
+        ),
+        ("post", "/api/v1/customers/{customer_id}/calendar-feed"): Entry(
+            "customers",
+            lambda w, c: w.request("POST", f"/api/v1/customers/{_customer(w)}/calendar-feed", c),
+            201,
+        ),
+    }
+)
 LAST = ("delete", "/api/v1/session")
 """Signs the sessions out: called after every other endpoint."""
 
