@@ -83,7 +83,9 @@ def test_caretaker__opens_a_door_from_today__and_sees_the_no_show_in_usage(
     no_show = phone.locator(f'li[data-reservation="{missed["id"]}"]')
     expect(no_show).to_be_visible()
     expect(no_show).to_contain_text(resource["name"])
-    expect(phone.locator("tr[data-total]")).to_contain_text("1.0 (1)")
+    totals = phone.locator("tr[data-total] td")
+    expect(totals.nth(0)).to_have_text("2 (2)")  # booked: two hours, two bookings
+    expect(totals.nth(2)).to_have_text("1 (1)")  # no-show: one hour, one booking
     wait_for(lambda: _door(d, door)["locked"] is True, timeout=10)
 
 

@@ -146,8 +146,8 @@ def test_usage__a_booking_whose_window_passed_unused__is_a_no_show(booking: Book
     assert page.status_code == 200, page.text
     total = re.search(r"<tr data-total>(.*?)</tr>", page.text, re.S)
     assert total is not None
-    # Booked 3.5 h (2), used 2 h (1), no-show 1.5 h (1).
-    assert "<td>3.5 (2)</td><td>2.0 (1)</td><td>1.5 (1)</td>" in total.group(1)
+    # Booked 3.5 h (2), used 2 h (1), no-show 1.5 h (1), in Norwegian numbers.
+    assert "<td>3,5 (2)</td><td>2 (1)</td><td>1,5 (1)</td>" in total.group(1)
     assert f'data-reservation="{missed["id"]}"' in page.text
     assert f'data-reservation="{used["id"]}"' not in page.text
     # A caretaker is told no customer; the days default to this week.

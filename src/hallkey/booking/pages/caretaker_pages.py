@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from hallkey.booking import caretaker, doors, scopes, usage
 from hallkey.booking.pages import kit
 from hallkey.core.errors import AppError, InvalidInput, NotFound
+from hallkey.core.pages.i18n import babel_locale
 
 if TYPE_CHECKING:
     from hallkey.booking.context import BookingContext
@@ -171,10 +173,12 @@ def build_router(ctx: BookingContext) -> APIRouter:
                     now=now,
                     with_customers=scopes.allows(principal.scopes, scopes.CUSTOMERS),
                 )
+        locale = babel_locale(kit.lang_of(request))
         return kit.render(
             request,
             "admin/caretaker/usage.html",
             who,
+            hours=lambda value: format_decimal(value, "0.##", locale=locale),
             venues=venues,
             chosen=chosen,
             first=first,
