@@ -8,7 +8,9 @@ import io
 from datetime import datetime, timedelta
 from typing import Any
 
-from hallkey.booking import issue_api_token
+import pytest
+
+from hallkey.booking import accounts, issue_api_token
 from tests.booking.conftest import Booking, reservation_body
 from tests.booking.staff_world import make_world
 
@@ -73,7 +75,7 @@ def _season(booking: Booking, finance: dict[str, str]) -> dict[str, Any]:
         customer={"name": CLUB["name"], "phone": "412 34 570", "email": CLUB["email"]},
         price_group="organisation",
     )
-    # 01:00–04:00 on 25 October in Oslo: four real hours (the clock goes back at 03:00).
+    # 01:00-04:00 on 25 October in Oslo: four real hours (the clock goes back at 03:00).
     made["dst"] = _book(booking, datetime.fromisoformat("2026-10-24T23:00:00+00:00"), 240)
     made["evil"] = _book(
         booking,
@@ -162,7 +164,8 @@ def test_accounts__a_season__adds_up_to_the_ore_in_json_and_csv(booking: Booking
     assert text.startswith("\ufeff")
     table = list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
     header, lines, total = table[0], table[1:-1], table[-1]
-    assert header[:3] == ["ref", "status", "date"] and header[-4:] == ["net", "vat", "gross", "vat_rate"]
+    assert header[:3] == ["ref", "status", "date"]
+    assert header[-4:] == ["net", "vat", "gross", "vat_rate"]
     assert [line[0] for line in lines] == [row["ref"] for row in rows]
     column = {name: i for i, name in enumerate(header)}
 
@@ -221,3 +224,19 @@ def test_accounts__bad_input__4xx_naming_the_field(booking: Booking) -> None:
         got = booking.client.get("/api/v1/accounts", params=params, headers=finance)
         assert got.status_code == 422, (params, got.text)
         assert got.json()["error"]["field"] == field, got.text
+
+
+def test_accounts__read_in_small_pages__lists_every_row_once(
+    booking: Booking, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    finance = _token(booking)
+    _season(booking, finance)
+    whole = booking.client.get("/api/v1/accounts", params=SEASON, headers=finance).json()
+    monkeypatch.setattr(accounts, "PAGE", 3)  # 14 rows: five pages, the last one short
+    paged = booking.client.get("/api/v1/accounts", params=SEASON, headers=finance).json()
+    assert paged == whole
+    as_csv = booking.client.get(
+        "/api/v1/accounts", params={**SEASON, "format": "csv"}, headers=finance
+    )
+    lines = as_csv.content.decode("utf-8").splitlines()
+    assert [line.split(";")[0] for line in lines[1:-1]] == [row["ref"] for row in whole["rows"]]

@@ -202,6 +202,9 @@ PUBLIC = {
     ("post", "/api/v1/hub-webhook/{slug}"),
     ("post", "/api/v1/customer-session/link"),
     ("post", "/api/v1/customer-session"),
+    # Calendar feeds: a resource's busy time is public; a customer's feed's token is its proof.
+    ("get", "/api/v1/resources/{resource_id}/calendar.ics"),
+    ("get", "/api/v1/calendar/{feed_token}.ics"),
 }
 
 
@@ -223,6 +226,7 @@ def test_scopes__every_endpoint_but_the_public_ones__declares_the_scope_it_needs
         "doors:open",
         "events:write",
         "setup",
+        "accounts",
     }
     customer_session = {
         (method, path): operation.get("x-customer-session", False)

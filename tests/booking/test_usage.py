@@ -54,9 +54,9 @@ def _venue(booking: Booking) -> str:
         return resource.venue_id
 
 
-def _report(booking: Booking, headers: dict[str, str] | None = None, **params: str) -> Any:
+def _report(booking: Booking, **params: str) -> Any:
     query = {"venue": _venue(booking), **PERIOD, **params}
-    got = booking.client.get("/api/v1/usage", params=query, headers=headers or booking.headers())
+    got = booking.client.get("/api/v1/usage", params=query, headers=booking.headers())
     assert got.status_code == 200, got.text
     return got.json()
 
@@ -144,7 +144,7 @@ def test_usage__a_public_events_unlock__is_not_applicable(booking: Booking) -> N
 def test_usage__hours__come_from_utc_durations_across_the_autumn_dst_change(
     booking: Booking,
 ) -> None:
-    # 01:00–04:00 on 25 October in Oslo: three hours on the wall clock, four real ones.
+    # 01:00-04:00 on 25 October in Oslo: three hours on the wall clock, four real ones.
     body = reservation_body(booking.resource_id, "2026-10-24T23:00:00Z", "2026-10-25T03:00:00Z")
     made = booking.client.post("/api/v1/reservations", json=body, headers=booking.headers())
     assert made.status_code == 201, made.text
@@ -210,7 +210,8 @@ def test_usage__thirty_bookings_back_to_back__add_up(booking: Booking) -> None:
         made = booking.client.post("/api/v1/reservations", json=body, headers=booking.headers())
         assert made.status_code == 201, made.text
         if i % 2 == 0:
-            _event(booking, f"hev_{i}", made.json()["ref"], at.strftime("%H:%M:%S"), "access_granted")
+            ref = made.json()["ref"]
+            _event(booking, f"hev_{i}", ref, at.strftime("%H:%M:%S"), "access_granted")
     booking.clock.set(start + timedelta(days=3))
     report = _report(booking, to="2026-05-07T00:00:00Z")
     assert report["total"]["used"]["count"] == 15

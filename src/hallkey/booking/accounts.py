@@ -82,25 +82,32 @@ def _customer_of(customer: Customer | None) -> tuple[str, str]:
     return customer.name or "", customer.org_number or ""
 
 
+@dataclass(frozen=True)
+class _Place:
+    """What a row shows of its resource and venue (plain values: they outlive the session)."""
+
+    resource_id: str
+    resource: str
+    venue: str
+    zone: ZoneInfo
+
+
 @dataclass
 class _Places:
-    """Resources and venues met so far (few, and read once each)."""
+    """Resources met so far (few, and read once each)."""
 
-    resources: dict[str, Resource]
-    venues: dict[str, Venue]
+    known: dict[str, _Place]
 
-    def of(self, session: Session, resource_id: str) -> tuple[Resource, Venue]:
-        resource = self.resources.get(resource_id)
-        if resource is None:
-            found = session.get(Resource, resource_id)
-            assert found is not None  # a foreign key guarantees it
-            resource = self.resources[resource_id] = found
-        venue = self.venues.get(resource.venue_id)
-        if venue is None:
-            found_venue = session.get(Venue, resource.venue_id)
-            assert found_venue is not None
-            venue = self.venues[resource.venue_id] = found_venue
-        return resource, venue
+    def of(self, session: Session, resource_id: str) -> _Place:
+        place = self.known.get(resource_id)
+        if place is None:
+            resource = session.get(Resource, resource_id)
+            assert resource is not None  # a foreign key guarantees it
+            venue = session.get(Venue, resource.venue_id)
+            assert venue is not None
+            place = _Place(resource.id, resource.name, venue.name, ZoneInfo(venue.timezone))
+            self.known[resource_id] = place
+        return place
 
 
 def rows(
@@ -110,7 +117,7 @@ def rows(
     end: datetime,
 ) -> Iterator[AccountRowOut]:
     """Yields the period's billable reservations by start time, a page per read session."""
-    places = _Places({}, {})
+    places = _Places({})
     after: tuple[datetime, str] | None = None
     while True:
         with read() as session:
@@ -125,19 +132,19 @@ def rows(
                 c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))
             }
             out = [_row(session, places, r, customers.get(r.customer_id)) for r in page]
+            # Read while the session is open: its objects expire when it closes.
+            after = (page[-1].start_at, page[-1].id) if len(page) == PAGE else None
         yield from out
-        if len(page) < PAGE:
+        if after is None:
             return
-        after = (page[-1].start_at, page[-1].id)
 
 
 def _row(
     session: Session, places: _Places, reservation: Reservation, customer: Customer | None
 ) -> AccountRowOut:
-    resource, venue = places.of(session, reservation.resource_id)
-    zone = ZoneInfo(venue.timezone)
-    local_start = reservation.start_at.astimezone(zone)
-    local_end = reservation.end_at.astimezone(zone)
+    place = places.of(session, reservation.resource_id)
+    local_start = reservation.start_at.astimezone(place.zone)
+    local_end = reservation.end_at.astimezone(place.zone)
     name, org_number = _customer_of(customer)
     minutes = int((reservation.end_at - reservation.start_at).total_seconds() // 60)
     return AccountRowOut(
@@ -149,9 +156,9 @@ def _row(
         date=local_start.date().isoformat(),
         local_start=local_start.strftime("%H:%M"),
         local_end=local_end.strftime("%H:%M"),
-        resource_id=resource.id,
-        resource=resource.name,
-        venue=venue.name,
+        resource_id=place.resource_id,
+        resource=place.resource,
+        venue=place.venue,
         customer=name,
         org_number=org_number,
         price_group=reservation.price_group or "",

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from hallkey.booking import checks, customers, domain, emails, prices, rules, usage
 from hallkey.booking import repository as repo
 from hallkey.booking.checks import time_taken
-from hallkey.booking.models import Reservation, Resource
+from hallkey.booking.models import AccessEvent, Reservation, Resource
 from hallkey.booking.schemas import (
     AccessOut,
     CustomerOut,
@@ -296,6 +296,7 @@ def reservation_view(
     no door can have reported an event for it yet, and the events are not looked up.
     """
     secret = open_access_secret(ctx, reservation.access_secret_sealed)
+    events = [] if new else repo.events_of(session, reservation.tenant_id, reservation.ref)
     access = AccessOut(
         state=reservation.access_state,
         credential=reservation.access_credential,
@@ -319,26 +320,24 @@ def reservation_view(
         price=prices.stored_quote(reservation),
         locale="en" if reservation.locale == "en" else "nb",
         decision_reason=reservation.decision_reason,
-        events=[]
-        if new
-        else [
+        events=[
             EventOut(at=e.at, door=e.door, door_name=e.door_name, kind=e.kind, reason=e.reason)
-            for e in repo.events_of(session, reservation.tenant_id, reservation.ref)
+            for e in events
         ],
         decision=decision_out(reservation),
-        usage=_usage(ctx, session, reservation, new=new),
+        usage=_usage(ctx, session, reservation, events),
     )
 
 
-def _usage(ctx: BookingContext, session: Session, reservation: Reservation, *, new: bool) -> Usage:
-    if not new:
-        return usage.usage_of(session, reservation, ctx.clock.now())
+def _usage(
+    ctx: BookingContext, session: Session, reservation: Reservation, events: list[AccessEvent]
+) -> Usage:
     resource = repo.resource(session, reservation.resource_id)
     assert resource is not None  # a foreign key guarantees it
     return usage.usage_state(
         status=reservation.status,
         operation=resource.access_operation,
         window=usage.window_of(reservation, resource),
-        uses=(),
+        uses=[e.at for e in events if e.kind in usage.USE_KINDS],
         now=ctx.clock.now(),
     )

@@ -11,6 +11,8 @@ Series: the hub knows one ref for a whole series, so an event under a series ref
 the occurrence whose access window holds its time. `refs_of` lists, per reservation, every ref
 its door events can carry, and `occurrence_for_event` goes the other way; the series table is
 not on this branch yet, so `_series_refs` and `_occurrence_of_series` are its one lookup each.
+The reservation view (`service.reservation_view`) reads usage from the events it shows (those
+under the reservation's own ref), so a series needs its events there too.
 """
 
 from __future__ import annotations
@@ -161,13 +163,6 @@ def usages(
         )
         for r in reservations
     }
-
-
-def usage_of(session: Session, reservation: Reservation, now: datetime) -> Usage:
-    """Returns one reservation's usage (the reservation view's `usage`)."""
-    resource = repo.resource(session, reservation.resource_id)
-    assert resource is not None  # a foreign key guarantees it
-    return usages(session, [reservation], {resource.id: resource}, now)[reservation.id]
 
 
 def _add(tally: Tally, minutes: int) -> None:
