@@ -155,12 +155,12 @@ def test_rules_form__saves_every_rule__as_the_api_shows_it(world: Staffed) -> No
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"slot_minutes": "7"}, "slot_minutes", "must divide a day"),
+        ({"slot_minutes": "7"}, "slot_minutes", "må gå opp i et døgn"),
         ({"buffer_minutes": "ti"}, "buffer_minutes", "Ikke et heltall."),
-        ({"min_booking_minutes": "300"}, "min_booking_minutes", "longest booking"),
+        ({"min_booking_minutes": "300"}, "min_booking_minutes", "lengste booking"),
         ({"opening_hours.tue": "morgen"}, "opening_hours-tue", "Skriv tider som"),
         ({"closed_periods": "jul"}, "closed_periods", "Skriv én periode"),
-        ({"closed_periods": "2026-12-26 2026-12-24"}, "closed_periods", "ends before"),
+        ({"closed_periods": "2026-12-26 2026-12-24"}, "closed_periods", "slutter før"),
         ({"door_ids": ""}, "door_ids", ""),
         ({"name": "  "}, "name", ""),
     ],
@@ -201,7 +201,11 @@ def test_new_venue_and_resource__are_created__a_bad_time_zone_is_refused(world: 
     admin = world.user("admin")
     bad = admin.post("/admin/venues", {"name": "Bydelshus", "address": "", "timezone": "Mars/Base"})
     assert bad.status_code == 422
-    assert _field_error(bad.text, "venue-timezone")
+    assert _field_error(bad.text, "venue-timezone") == "ukjent tidssone (IANA)"
+    english = admin.post(
+        "/admin/venues?lang=en", {"name": "Bydelshus", "address": "", "timezone": "Mars/Base"}
+    )
+    assert _field_error(english.text, "venue-timezone") == "timezone is not a known IANA time zone"
     assert 'value="Bydelshus"' in bad.text
     made = admin.post(
         "/admin/venues", {"name": "Bydelshus", "address": "Torget 2", "timezone": "Europe/Oslo"}

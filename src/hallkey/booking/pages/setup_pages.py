@@ -56,7 +56,8 @@ def problems(request: Request, error: ValidationError | AppError) -> dict[str, s
     for name, message in kit.field_errors(request, error).items():
         parts = name.split(".")
         cut = next((i for i, part in enumerate(parts) if part.isdigit()), len(parts))
-        found.setdefault(".".join(parts[:cut]), message)
+        # A service's message is English; the catalog holds those the set-up forms meet.
+        found.setdefault(".".join(parts[:cut]), kit.text(request, message))
     return found
 
 
