@@ -7,12 +7,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hallkey.booking.pages import (
+    caretaker_pages,
     customer_pages,
     desk_pages,
     login,
     my_pages,
+    price_pages,
     public_pages,
     reservation_pages,
+    setup_pages,
+    staff_pages,
 )
 from hallkey.core.pages import static_router
 
@@ -34,4 +38,8 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         reservation_pages.build_router(ctx),
         customer_pages.build_router(ctx),
         public_pages.build_router(ctx),
+        setup_pages.build_router(ctx),
+        price_pages.build_router(ctx),
+        staff_pages.build_router(ctx),
+        caretaker_pages.build_router(ctx),
     ]
