@@ -1,7 +1,7 @@
 """The customers' secret calendar feeds: one per customer, found by the token's hash.
 
-Revision ID: 0099_usage
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-26
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from hallkey.core.db import UTCDateTime
 
-revision: str = "0099_usage"
-down_revision: str | None = "0010"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Series: a club's weekly season with one key (`booking_series`), and each occurrence's
 `series_id` on its reservation.
 
-Revision ID: 0099_series
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-26
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 from hallkey.core.db import UTCDateTime
 
-revision: str = "0099_series"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

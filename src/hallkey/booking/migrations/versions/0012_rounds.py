@@ -1,7 +1,7 @@
 """Application rounds (seasonal allocation): rounds, applications, wishes, allocations.
 
-Revision ID: 0099_rounds
-Revises: 0099_series (the series it publishes into; renumber with the chain)
+Revision ID: 0012
+Revises: 0011 (the series it publishes into)
 Create Date: 2026-11-26
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from hallkey.core.db import UTCDateTime
 
-revision: str = "0099_rounds"
-down_revision: str | None = "0099_series"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
