@@ -12,6 +12,7 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from hallkey.booking.models import AccessEvent, Reservation, Tenant, WebhookReceipt
+from hallkey.booking.series_models import Series
 from tests.booking.conftest import Booking
 from tests.booking.test_access_events import event, reserve
 
@@ -200,3 +201,41 @@ def test_hub_webhook__unknown_type__acknowledged_and_ignored(booking: Booking) -
     _set_secret(booking)
     response = _send(booking, "door.battery", {"door": "dor_a"})
     assert response.status_code == 200 and response.json() == {"status": "ignored"}
+
+
+def test_hub_webhook__series_grant_revoked_at_the_hub__shown_on_the_series_and_asked_again(
+    booking: Booking,
+) -> None:
+    _set_secret(booking)
+    made = booking.client.post(
+        "/api/v1/series",
+        json={
+            "resource_id": booking.resource_id,
+            "weekdays": [2],
+            "start_time": "18:00",
+            "end_time": "20:00",
+            "from_date": "2026-09-01",
+            "to_date": "2026-09-29",
+            "customer": {"name": "Kari", "phone": "+4741234567", "email": "kari@example.no"},
+            "on_conflict": "fail",
+        },
+        headers=booking.headers(),
+    )
+    assert made.status_code == 201, made.text
+    series = made.json()
+    with booking.ctx.database.transaction() as session:
+        row = session.get(Series, series["id"])
+        assert row is not None
+        row.access_state = "granted"
+        row.access_secret_sealed = booking.ctx.box.seal(json.dumps({"code": "482915"}))
+    table = booking.ctx.jobs.table
+    kind = table.c.kind == "sync_series_access"
+    with booking.ctx.database.read() as session:
+        before = len(session.scalars(select(table.c.id).where(kind)).all())
+    data = {"ref": series["ref"], "state": "revoked", "revision": 1, "doors": []}
+    response = _send(booking, "grant.state", data)
+    assert response.status_code == 200, response.text
+    shown = booking.client.get(f"/api/v1/series/{series['id']}", headers=booking.headers())
+    assert shown.json()["access"] == {"state": "revoked", "credential": "pin"}
+    with booking.ctx.database.read() as session:
+        assert len(session.scalars(select(table.c.id).where(kind)).all()) == before + 1

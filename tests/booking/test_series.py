@@ -324,3 +324,15 @@ def test_series__resource_access_minutes_changed__one_push_widens_every_window(
     assert len(windows) == 40
     assert windows[0]["valid_from"] == "2026-09-01T15:30:00Z"
     assert get(world, made["id"])["access"]["state"] == "granted"
+
+
+def test_series__staff_list__shows_each_occurrence_with_the_series_access(world: World) -> None:
+    made = create(world, to_date="2026-09-15")
+    settle(world)
+    b = world.booking
+    listed = b.client.get("/api/v1/reservations", params={"limit": 10}, headers=b.headers()).json()[
+        "items"
+    ]
+    assert [item["id"] for item in listed] == [o["id"] for o in made["occurrences"]]
+    assert {item["access_state"] for item in listed} == {"granted"}
+    assert {item["series_id"] for item in listed} == {made["id"]}

@@ -13,6 +13,8 @@ from tests.e2e.harness import Deployment, deployment
 from tests.e2e.test_story import CUSTOMER, at
 from tests.servers import wait_for
 
+pytestmark = pytest.mark.slow
+
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)  # a Wednesday, 18:00 in Oslo
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.booking import office_repository as office_repo
 from hallkey.booking import repository as repo
-from hallkey.booking import service
+from hallkey.booking import series_store, service
 from hallkey.booking.models import Customer, Reservation
 from hallkey.booking.office_schemas import (
     MyReservationsOut,
@@ -70,7 +70,13 @@ def list_reservations(
 ) -> ReservationPageOut:
     """Returns a page of the tenant's reservations the caller may see, by start time."""
     rows = office_repo.reservation_page(session, where, after=_after(cursor), limit=limit + 1)
-    items = [summary(reservation, venue_id) for reservation, venue_id in rows[:limit]]
+    # An occurrence's access is its series' one grant: one read for the page's series.
+    series_ids = {r.series_id for r, _ in rows[:limit] if r.series_id is not None}
+    series_access = series_store.access_states(session, series_ids)
+    items = [
+        summary(reservation, venue_id, series_access.get(reservation.series_id or ""))
+        for reservation, venue_id in rows[:limit]
+    ]
     return ReservationPageOut(items=items, next_cursor=_next(rows, limit))
 
 
@@ -147,8 +153,11 @@ def _next(rows: Sequence[tuple[Reservation, str]], limit: int) -> str | None:
     return encode_cursor([last.start_at.isoformat(), last.id])
 
 
-def summary(reservation: Reservation, venue_id: str) -> ReservationSummaryOut:
-    """Returns a reservation as the staff's list shows it."""
+def summary(
+    reservation: Reservation, venue_id: str, access_state: str | None = None
+) -> ReservationSummaryOut:
+    """Returns a reservation as the staff's list shows it (`access_state`: its series', for an
+    occurrence)."""
     return ReservationSummaryOut(
         id=reservation.id,
         ref=reservation.ref,
@@ -158,7 +167,8 @@ def summary(reservation: Reservation, venue_id: str) -> ReservationSummaryOut:
         start=reservation.start_at,
         end=reservation.end_at,
         customer=service.contact_out(reservation),
-        access_state=reservation.access_state,
+        access_state=access_state or reservation.access_state,
+        series_id=reservation.series_id,
         decision=service.decision_out(reservation),
         created_at=reservation.created_at,
     )

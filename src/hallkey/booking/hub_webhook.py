@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
-from hallkey.booking import events
+from hallkey.booking import events, series_store
 from hallkey.booking import repository as repo
-from hallkey.booking.models import Tenant, WebhookReceipt
+from hallkey.booking.models import Reservation, Tenant, WebhookReceipt
+from hallkey.booking.series_models import Series
 from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.errors import InvalidInput, Unauthorized
 
@@ -108,6 +109,15 @@ def receive(
     return "ignored"
 
 
+def _holder_of(session: Session, tenant_id: str, ref: str) -> Reservation | Series | None:
+    """Returns, row-locked, the reservation or the series whose grant has this ref."""
+    found = repo.reservation_by_ref(session, tenant_id, ref)
+    if found is not None:
+        return repo.reservation(session, found.id, lock=True)
+    series = series_store.series_by_ref(session, tenant_id, ref)
+    return series_store.series(session, series.id, lock=True) if series is not None else None
+
+
 def grant_state(
     ctx: BookingContext, session: Session, tenant_id: str, data: dict[str, Any]
 ) -> None:
@@ -117,8 +127,7 @@ def grant_state(
     doors = data.get("doors")
     if not isinstance(ref, str) or state not in ("active", "revoked") or type(revision) is not int:
         raise InvalidInput("a grant state needs ref, state and revision", field="data")
-    found = repo.reservation_by_ref(session, tenant_id, ref)
-    reservation = repo.reservation(session, found.id, lock=True) if found else None
+    reservation = _holder_of(session, tenant_id, ref)
     if reservation is None or revision < reservation.version:
         return  # unknown, or older than a change of the reservation the hub has yet to hear of
     if state == "revoked":
@@ -128,7 +137,9 @@ def grant_state(
         reservation.access_state = "revoked"
         reservation.access_secret_sealed = None  # never show a key that no longer works
         reservation.access_error = None
-        if reservation.status == "confirmed":
+        if reservation.status == "confirmed" and isinstance(reservation, Series):
+            series_store.enqueue_sync(ctx, session, reservation.id)
+        elif reservation.status == "confirmed":
             payload = {"reservation_id": reservation.id}
             ctx.jobs.enqueue(session, SYNC_ACCESS, payload, peer="hub")
         return

@@ -84,6 +84,8 @@ class ReservationSummaryOut(BaseModel):
     access_state: str
     decision: DecisionOut | None
     created_at: UtcDatetime
+    # The series it is an occurrence of (its access state is then the series').
+    series_id: str | None = None
 
 
 class ReservationPageOut(BaseModel):

@@ -7,6 +7,7 @@ and enqueues `sync_series_access` in the same transaction (the jobs table is the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -39,6 +40,15 @@ def series_by_ref(session: Session, tenant_id: str, ref: str) -> Series | None:
 def series_of_customer(session: Session, customer_id: str) -> list[Series]:
     """Returns the customer's series (by the customer_id index)."""
     return list(session.scalars(select(Series).where(Series.customer_id == customer_id)))
+
+
+def access_states(session: Session, series_ids: Iterable[str]) -> dict[str, str]:
+    """Returns the access state of each of these series (by primary key)."""
+    wanted = list(series_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Series.id, Series.access_state).where(Series.id.in_(wanted)))
+    return {row[0]: row[1] for row in rows}
 
 
 def occurrences(session: Session, series_id: str, *, lock: bool = False) -> list[Reservation]:
