@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hallkey.booking import issue_api_token
 from hallkey.booking.models import Reservation
 from hallkey.booking.series_models import Series
 from tests.booking.conftest import BookingFactory, reservation_body
 from tests.booking.hub_proxy import World, start_real_hub
+from tests.booking.test_rules_api import setup_headers
 from tests.conftest import DatabaseUrlFactory
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -283,3 +285,42 @@ def test_series__approval__requested_as_a_whole_then_approved_or_denied(world: W
     settle(world)
     assert world.hub.names() == ["GrantAccess"]
     assert get(world, other["id"])["access"]["state"] == "revoked"
+
+
+def test_series__open_the_door_of_an_occurrence__pulses_with_the_series_ref(world: World) -> None:
+    made = create(world, from_date="2026-05-05", to_date="2026-06-30")
+    settle(world)
+    b = world.booking
+    b.clock.set(datetime(2026, 5, 5, 16, 30, tzinfo=ZoneInfo("UTC")))  # 18:30 in Oslo
+    with b.ctx.database.transaction() as session:
+        token = issue_api_token(
+            b.ctx, session, tenant_id=b.tenant_id, name="caretaker", scopes=["doors:open"]
+        )
+    opened = b.client.post(
+        f"/api/v1/reservations/{made['occurrences'][0]['id']}/open",
+        json={"door": "dor_a"},
+        headers=b.headers(token),
+    )
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["ref"] == made["ref"]
+    assert world.hub.calls[-1][1]["ref"] == made["ref"]
+
+
+def test_series__resource_access_minutes_changed__one_push_widens_every_window(
+    world: World,
+) -> None:
+    made = create(world)
+    settle(world)
+    b = world.booking
+    changed = b.client.patch(
+        f"/api/v1/resources/{b.resource_id}",
+        json={"access_before_minutes": 30},
+        headers=setup_headers(b),
+    )
+    assert changed.status_code == 200, changed.text
+    settle(world)
+    assert world.hub.names() == ["GrantAccess", "GrantAccess", "UpdateAccess"]
+    windows = world.hub.calls[-1][1]["windows"]
+    assert len(windows) == 40
+    assert windows[0]["valid_from"] == "2026-09-01T15:30:00Z"
+    assert get(world, made["id"])["access"]["state"] == "granted"

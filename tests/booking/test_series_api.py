@@ -206,8 +206,45 @@ def test_series_api__customer_erased__the_series_forgets_the_contact(booking: Bo
     )
     assert cancelled.status_code == 200
     customer_id = series["customer"]["id"]
-    erased = booking.client.post(f"/api/v1/customers/{customer_id}/erase", headers=booking.headers())
+    erased = booking.client.post(
+        f"/api/v1/customers/{customer_id}/erase", headers=booking.headers()
+    )
     assert erased.status_code == 200, erased.text
     after = booking.client.get(f"/api/v1/series/{series['id']}", headers=booking.headers()).json()
     assert after["customer"] == {"id": customer_id, "name": None, "phone": None, "email": None}
     assert after["ref"] == series["ref"]
+
+
+def test_series_api__door_events_of_the_series_ref__shown_on_the_occurrence_they_fall_in(
+    booking: Booking,
+) -> None:
+    series = post(booking, to_date="2026-09-15").json()
+    first, second, third = series["occurrences"]
+    pushed = booking.client.post(
+        "/api/v1/access-events",
+        json={
+            "events": [
+                {
+                    "id": "hev_series_1",
+                    "ref": series["ref"],
+                    "door": "dor_a",
+                    "kind": "access_granted",
+                    "at": "2026-09-08T16:05:00Z",  # 18:05 in Oslo, the second Tuesday
+                }
+            ]
+        },
+        headers=booking.headers(booking.events_token),
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["accepted"] == 1
+
+    def events(occurrence: dict[str, Any]) -> list[str]:
+        answer = booking.client.get(
+            f"/api/v1/reservations/{occurrence['id']}", headers=booking.headers()
+        )
+        assert answer.status_code == 200
+        assert answer.json()["series_id"] == series["id"]
+        return [e["at"] for e in answer.json()["events"]]
+
+    assert events(second) == ["2026-09-08T16:05:00Z"]
+    assert events(first) == [] and events(third) == []

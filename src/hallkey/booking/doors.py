@@ -64,7 +64,8 @@ def plan_open(
         raise InvalidInput("door is not a door of this reservation's resource", field="door")
     tenant = repository.tenant(session, principal.tenant_id)
     assert tenant is not None
-    return _Pulse(reservation.ref, door, tenant.hub_url, ctx.box.open(tenant.hub_api_key_sealed))
+    ref = service.hub_ref(session, reservation)
+    return _Pulse(ref, door, tenant.hub_url, ctx.box.open(tenant.hub_api_key_sealed))
 
 
 def send_open(ctx: BookingContext, plan: _Pulse, actor: str) -> DoorOpenedOut:

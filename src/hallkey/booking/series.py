@@ -32,18 +32,15 @@ from hallkey.booking import checks, customers, domain, prices, rules, series_ema
 from hallkey.booking import repository as repo
 from hallkey.booking import series_store as store
 from hallkey.booking.models import Reservation, Resource
-from hallkey.booking.schemas import CustomerOut
 from hallkey.booking.series_models import Series
 from hallkey.booking.series_rule import SeriesRule, local_dates, make_rule, occurrence_frame
 from hallkey.booking.series_schemas import (
     ConflictOut,
-    OccurrenceOut,
     SeriesCancel,
     SeriesCreate,
-    SeriesOut,
     SkippedOut,
 )
-from hallkey.booking.service import access_out, conflict_from_integrity, decision_out
+from hallkey.booking.service import conflict_from_integrity
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.ids import new_id, new_ref
 
@@ -378,45 +375,3 @@ def decide_series(
     series_emails.enqueue(ctx, session, row, "approved" if approve else "denied")
     log.info("series %s %s", row.id, target)
     return row
-
-
-def series_view(
-    ctx: BookingContext,
-    session: Session,
-    row: Series,
-    *,
-    result: SeriesResult | None = None,
-) -> SeriesOut:
-    """Returns the API view of a series: its rule, access, occurrences (and, just made, its
-    conflicts and the closed dates it left out)."""
-    occurrences = store.occurrences(session, row.id)
-    return SeriesOut(
-        id=row.id,
-        ref=row.ref,
-        status=row.status,
-        resource_id=row.resource_id,
-        weekdays=list(row.weekdays),
-        start_time=row.start_time,
-        end_time=row.end_time,
-        from_date=row.from_date,
-        to_date=row.to_date,
-        every_weeks=row.every_weeks,
-        except_dates=[date.fromisoformat(d) for d in row.except_dates],
-        version=row.version,
-        customer=_contact(row),
-        access=access_out(ctx, row),
-        occurrences=[
-            OccurrenceOut(id=o.id, start=o.start_at, end=o.end_at, status=o.status)
-            for o in occurrences
-        ],
-        conflicts=result.conflicts if result is not None else [],
-        skipped=result.skipped if result is not None else [],
-        locale="en" if row.locale == "en" else "nb",
-        decision=decision_out(row),
-    )
-
-
-def _contact(row: Series) -> CustomerOut:
-    return CustomerOut(
-        id=row.customer_id, name=row.contact_name, phone=row.contact_phone, email=row.contact_email
-    )

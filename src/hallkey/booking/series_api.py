@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Security
 from sqlalchemy.orm import Session
 
-from hallkey.booking import callers, scopes, series, tokens
+from hallkey.booking import callers, scopes, series, series_views, tokens
 from hallkey.booking.api import needs, write_transaction
 from hallkey.booking.context import BookingContext
 from hallkey.booking.office_schemas import ApproveIn, DenyIn
@@ -53,7 +53,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             tenant_id = principal_of(request, session, scopes.RESERVATIONS).tenant_id
         with write_transaction(ctx) as session:
             result = series.create_series(ctx, session, tenant_id, body)
-            return series.series_view(ctx, session, result.series, result=result)
+            return series_views.series_view(ctx, session, result.series, result=result)
 
     @router.get(
         "/series/{series_id}",
@@ -64,7 +64,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Returns a series with its access and occurrences (a caretaker: of its venues)."""
         with ctx.database.read() as session:
             principal = principal_of(request, session, scopes.RESERVATIONS_READ)
-            return series.series_view(ctx, session, visible(principal, session, series_id))
+            return series_views.series_view(ctx, session, visible(principal, session, series_id))
 
     @router.post(
         "/series/{series_id}/cancel",
@@ -81,7 +81,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             row = series.cancel_series(
                 ctx, session, principal.tenant_id, series_id, body or SeriesCancel()
             )
-            return series.series_view(ctx, session, row)
+            return series_views.series_view(ctx, session, row)
 
     @router.post(
         "/series/{series_id}/approve",
@@ -117,6 +117,6 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
                 actor=principal.actor,
                 reason=reason,
             )
-            return series.series_view(ctx, session, row)
+            return series_views.series_view(ctx, session, row)
 
     return [router]

@@ -177,8 +177,14 @@ def resync_resource_access(ctx: BookingContext, session: Session, resource: Reso
     found = repo.confirmed_reservations_of(
         session, resource.id, ending_after=ending_after, lock=True
     )
+    series_ids: set[str] = set()
     for reservation in found:
-        _changed(ctx, session, reservation)
+        if reservation.series_id is not None:
+            series_ids.add(reservation.series_id)  # one push for the series' one grant
+        else:
+            _changed(ctx, session, reservation)
+    for series_id in sorted(series_ids):
+        series_store.occurrence_changed(ctx, session, series_id, taking_away=False)
     return len(found)
 
 
@@ -339,6 +345,15 @@ def reservation_view(
         decision=decision_out(reservation),
         series_id=reservation.series_id,
     )
+
+
+def hub_ref(session: Session, reservation: Reservation) -> str:
+    """Returns the ref the hub knows a reservation by: its own, or its series' (one grant)."""
+    if reservation.series_id is None:
+        return reservation.ref
+    series = series_store.series(session, reservation.series_id)
+    assert series is not None  # a foreign key guarantees it
+    return series.ref
 
 
 def _occurrence_window(session: Session, reservation: Reservation) -> domain.Frame:
