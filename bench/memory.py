@@ -15,6 +15,7 @@ import itertools
 import os
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ def measure(
     tickets = itertools.count()
     lock = threading.Lock()
     created = 0
-    failed = 0
+    failed: Counter[str] = Counter()
     engines = {ctx: create_engine(normalise_url(url)) for ctx, url in urls.items()}
     stop = threading.Event()
     flowing = threading.Event()
@@ -99,7 +100,7 @@ def measure(
         )
 
     def client_loop() -> None:
-        nonlocal created, failed
+        nonlocal created
         with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
             while (n := next(tickets)) < total:
                 flowing.wait()
@@ -114,15 +115,17 @@ def measure(
                         "email": "bench@example.org",
                     },
                 }
+                status: int | str
                 try:
-                    ok = http.post("/api/v1/reservations", json=body).status_code == 201
-                except httpx.HTTPError:
-                    ok = False
+                    status = http.post("/api/v1/reservations", json=body).status_code
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__  # a dropped connection: ReadError, …
+                ok = status == 201
                 with lock:
                     if ok:
                         created += 1
                     else:
-                        failed += 1
+                        failed[str(status)] += 1
                     due = ok and created % every == 0
                     count = created
                 if due:
@@ -141,7 +144,7 @@ def measure(
     drained = time.monotonic() - load_ended
     left = _pending(engines) - recurring
     print(
-        f"created {created}, failed {failed}; "
+        f"created {created}, failed {dict(failed) or 0}; "
         + (
             f"pipeline drained {drained:.0f} s after the load"
             if left <= 0
