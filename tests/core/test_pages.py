@@ -56,6 +56,25 @@ def test_catalogs__every_string_of_the_pages__has_its_norwegian_translation(cont
     assert sorted(strings - translated) == []
 
 
+@pytest.mark.parametrize("context", ["hub", "booking"])
+def test_catalogs__one_string__has_one_translation_across_a_contexts_files(context: str) -> None:
+    # The files of a context are merged, the last one winning: a string translated two ways
+    # would show the other file's words on a page (a status word, a button).
+    files = catalog_files("nb", (CORE_LOCALE_DIR, SRC / context / "locale"))
+    first: dict[str, tuple[str, object]] = {}
+    differing = []
+    for po_file in files:
+        with po_file.open("rb") as handle:
+            for message in read_po(handle):
+                if not message.id:
+                    continue
+                key = message.id if isinstance(message.id, str) else message.id[0]
+                seen = first.setdefault(key, (po_file.name, message.string))
+                if seen[1] != message.string:
+                    differing.append((key, seen, (po_file.name, message.string)))
+    assert differing == []
+
+
 def _app(tmp_path: Path) -> FastAPI:
     (tmp_path / "t.html").write_text(
         '{% extends "base.html" %}{% block content %}'

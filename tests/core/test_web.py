@@ -127,6 +127,15 @@ def test_api_key__right_secret_under_another_kinds_prefix__401(
                 ("get", "/api/v1/me"),
                 ("get", "/api/v1/me/reservations"),
                 ("post", "/api/v1/me/reservations"),
+                ("get", "/api/v1/me/applications"),
+                ("post", "/api/v1/me/calendar-feed"),
+                # Anyone may apply to a round (throttled); calendar feeds: a resource's busy
+                # time is public, a customer's feed's secret token is its proof.
+                ("post", "/api/v1/rounds/{round_id}/applications"),
+                # An applicant reads their application with its key (X-Application-Key).
+                ("get", "/api/v1/rounds/{round_id}/applications/{application_id}"),
+                ("get", "/api/v1/resources/{resource_id}/calendar.ics"),
+                ("get", "/api/v1/calendar/{feed_token}.ics"),
             },
         ),
         ("/hub/openapi.json", {("get", "/hub/v1/keys"), ("post", "/hub/v1/sms/inbound")}),

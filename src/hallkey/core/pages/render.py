@@ -143,11 +143,12 @@ def _money(context: Context, ore: int, currency: str = "NOK") -> str:
     return format_currency(Decimal(ore) / 100, currency, locale=_locale(context))
 
 
-def _lang_url(request: Request, lang: str) -> str:
+def _lang_url(request: Request, path: str, lang: str) -> str:
     """Returns this page's address in another language, its other query parameters kept (a
-    week shown, a confirmation's token)."""
+    week shown, a confirmation's token). `path` is the page's own: an answer to a post shows
+    the page it came from."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return f"{request.url.path}?{urlencode([*params, ('lang', lang)])}"
+    return f"{path}?{urlencode([*params, ('lang', lang)])}"
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -210,7 +211,6 @@ class Pages:
             "csrf": csrf,
             "stylesheet": f"{self.static_prefix}/{STYLESHEET}",
             "path": request.url.path,
-            "lang_urls": {other: _lang_url(request, other) for other in ("nb", "en")},
             "notice": "",
             "notice_ok": False,
             "gettext": _new_gettext(catalog.gettext),
@@ -218,6 +218,9 @@ class Pages:
             "_": _new_gettext(catalog.gettext),
         }
         values.update(context)
+        values["lang_urls"] = {
+            other: _lang_url(request, str(values["path"]), other) for other in ("nb", "en")
+        }
         text = self.env.get_template(template).render(values)
         response = HTMLResponse(text, status_code=status, headers=dict(headers or {}))
         response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY
