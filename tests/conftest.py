@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from hallkey.core import security
 from hallkey.core.db import normalise_url
 from tests.browser import browser, desktop, phone  # noqa: F401 - the page tests' fixtures
 
@@ -29,6 +31,23 @@ def _postgres_admin_url() -> str:
 
 def _postgres_required() -> bool:
     return bool(os.environ.get("CI")) or os.environ.get("HALLKEY_TEST_REQUIRE_POSTGRES") == "1"
+
+
+CHEAP_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+"""Argon2 at its cheapest: the same hash format and checks as the product's, at a fraction of
+its cost (the product's takes 0.1-0.3 s a hash here, and the suite hashes thousands)."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes() -> Iterator[None]:
+    """Hashes passwords cheaply in this test process (servers started as processes keep the
+    product's cost; `tests/core/test_security.py` checks that cost itself)."""
+    product = security._password_hasher
+    security._password_hasher = CHEAP_PASSWORD_HASHER
+    try:
+        yield
+    finally:
+        security._password_hasher = product
 
 
 @pytest.fixture(scope="session")

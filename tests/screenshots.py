@@ -33,18 +33,18 @@ from tests.servers import free_port
 
 Who = Literal["guest", "customer", "staff", "hub_admin"]
 
-# name (file name prefix), path, who looks at it. The lead adds the other pages here.
+# name (file name prefix), path, who looks at it.
 PAGES: list[tuple[str, str, Who]] = [
     ("confirmation", "{confirmation}", "guest"),  # first: the week then shows its booking
     ("front", "/", "guest"),
     ("resource", "/resources/{resource}", "guest"),
     ("login", "/login", "guest"),
-    # ("my", "/my", "customer"),
-    # ("admin-requests", "/admin/requests", "staff"),
-    # ("admin-today", "/admin/today", "staff"),
-    # ("admin-reservation", "/admin/reservations/{reservation}", "staff"),
-    # ("hub-admin", "/hub/admin", "hub_admin"),
-    # ("url-key", "{url_key}", "guest"),
+    ("my", "/my", "customer"),
+    ("admin-requests", "/admin/requests", "staff"),
+    ("admin-today", "/admin/today", "staff"),
+    ("admin-reservation", "/admin/reservations/{reservation}", "staff"),
+    ("hub-admin", "/hub/admin", "hub_admin"),
+    ("url-key", "{url_key}", "guest"),
 ]
 LANGS = ("nb", "en")
 BROWSER_LOCALES = {"nb": "nb-NO", "en": "en-GB"}  # date inputs show the page's language

@@ -14,7 +14,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-_password_hasher = PasswordHasher()
+PRODUCT_PASSWORD_HASHER = PasswordHasher()
+"""Argon2id with the library's defaults (RFC 9106's low-memory profile: 64 MiB, 3 passes)."""
+_password_hasher = PRODUCT_PASSWORD_HASHER
 
 
 @dataclass(frozen=True)
