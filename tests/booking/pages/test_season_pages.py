@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from hallkey.booking.models import Reservation
-from hallkey.booking.rounds_models import RoundAllocation, RoundWish
+from hallkey.booking.rounds_models import Round, RoundAllocation, RoundWish
 from hallkey.booking.series_models import Series
 from hallkey.booking.series_store import SYNC_SERIES_ACCESS
 from tests.booking.pages.desk_world import PASSWORD, Desk
@@ -30,9 +30,7 @@ TUESDAYS = ["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-22", "2026-09-29"
 
 def make_series(desk: Desk, resource_id: str | None = None) -> dict[str, Any]:
     body = series_body(resource_id or desk.booking.resource_id, to_date=TUESDAYS[-1])
-    response = desk.booking.client.post(
-        "/api/v1/series", json=body, headers=desk.booking.headers()
-    )
+    response = desk.booking.client.post("/api/v1/series", json=body, headers=desk.booking.headers())
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()
     return data
@@ -70,7 +68,7 @@ def test_series__listed_and_shown_with_occurrences__nb_and_en(desk: Desk) -> Non
     listed = admin.get("/admin/series")
     assert listed.status_code == 200
     assert f'data-series="{made["id"]}"' in listed.text
-    assert "Tirsdag 18:00–20:00" in listed.text and "Kari Nordmann" in listed.text
+    assert "Tirsdag 18:00\u201320:00" in listed.text and "Kari Nordmann" in listed.text
     assert 'href="/admin/series"' in listed.text and 'href="/admin/rounds"' in listed.text
     assert f'data-series="{made["id"]}"' not in admin.get("/admin/series?status=denied").text
     assert admin.get("/admin/series?status=nonsense").status_code == 422
@@ -141,7 +139,9 @@ def test_series__caretakers_see_their_venues_only_and_may_not_decide(desk: Desk)
     desk.add_other_admin()
     stranger = desk.browser("http://testserver")
     stranger.get("/login", tenant="annenby")
-    signed = stranger.post("/login/staff?tenant=annenby", {"username": "other", "password": PASSWORD})
+    signed = stranger.post(
+        "/login/staff?tenant=annenby", {"username": "other", "password": PASSWORD}
+    )
     assert signed.status_code == 303
     assert stranger.get(f"/admin/series/{made['id']}?tenant=annenby").status_code == 404
     assert statuses(desk, made["id"])[1] == ["confirmed"] * 5
@@ -172,12 +172,12 @@ def test_rounds__open_one_through_the_form__bad_form_422_keeps_values(desk: Desk
     bad = officer.post("/admin/rounds", {**form, "period_to": "2026-12-01"})
     assert bad.status_code == 422
     assert 'id="period-to-error"' in bad.text and "Vårsesongen 2027" in bad.text
-    assert "Vårsesongen 2027" not in officer.get("/admin/rounds").text.split("ny")[0]
+    assert desk.booking.count(Round) == 0
     made = officer.post("/admin/rounds", form)
     assert made.status_code == 303
     round_id = made.headers["location"].split("/")[-1].split("?")[0]
-    listed = desk.api("/api/v1/rounds")
-    (found,) = [r for r in listed if r["id"] == round_id]  # type: ignore[attr-defined]
+    listed = desk.booking.client.get("/api/v1/rounds", headers=desk.booking.headers())
+    (found,) = [r for r in listed.json() if r["id"] == round_id]
     assert found["resource_ids"] == [desk.booking.resource_id]
     assert found["deadline"].startswith("2026-11-01T11:00")  # noon in Oslo, winter time
 

@@ -115,10 +115,7 @@ def round_view(
         tenant = repo.tenant(session, principal.tenant_id)
         zone = tenant.timezone if tenant is not None else desk_view.DEFAULT_ZONE
     organisations = {
-        w.id: w.organisation
-        for r in overview.resources
-        for d in r.weekdays
-        for w in d.wishes
+        w.id: w.organisation for r in overview.resources for d in r.weekdays for w in d.wishes
     }
     done = request.query_params.get("done", "")
     return kit.render(
@@ -188,9 +185,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
             if "" in errors or not set(errors) <= set(ROUND_FIELDS):
                 errors = {"name": " ".join(errors.values())}
             status = exc.status if isinstance(exc, AppError) else 422
-            return list_view(
-                ctx, request, status=status, errors=errors, values=kept, chosen=chosen
-            )
+            return list_view(ctx, request, status=status, errors=errors, values=kept, chosen=chosen)
         return kit.see_other(f"/admin/rounds/{made.id}?done=created")
 
     @router.get(base, response_class=HTMLResponse)
@@ -226,7 +221,12 @@ def build_router(ctx: BookingContext) -> APIRouter:
             body = DeclineIn(reason=reason)
             with write_transaction(ctx) as session:
                 rounds_desk.decline(
-                    ctx, session, principal.tenant_id, round_id, wish_id, body.reason,
+                    ctx,
+                    session,
+                    principal.tenant_id,
+                    round_id,
+                    wish_id,
+                    body.reason,
                     principal.actor,
                 )
         except (ValidationError, AppError) as exc:
