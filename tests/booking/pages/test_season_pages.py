@@ -221,3 +221,22 @@ def test_round__page_shows_a_clash__allocating_through_it_creates_the_allocation
         assert turned is not None and turned.status == "wished"
     shown = officer.get(f"/admin/rounds/{round_['id']}?lang=en")
     assert "Statistics" in shown.text and "Hours allocated" in shown.text
+
+    # Publishing waits for every wish to be decided; then the allocation becomes a series.
+    early = officer.post(f"/admin/rounds/{round_['id']}/publish", {})
+    assert early.status_code == 409 and 'id="publish-error"' in early.text
+    reason = "Hallen er tildelt Testby IL"
+    declined = officer.post(
+        f"/admin/rounds/{round_['id']}/wishes/{wish_turn}/decline", {"reason": reason}
+    )
+    assert declined.status_code == 303
+    assert reason in officer.get(declined.headers["location"]).text
+    published = officer.post(f"/admin/rounds/{round_['id']}/publish", {})
+    assert published.status_code == 303
+    with booking.ctx.database.read() as session:
+        (allocation,) = session.scalars(select(RoundAllocation)).all()
+        assert allocation.series_id is not None
+        series_id = allocation.series_id
+    assert f'data-series="{series_id}"' in officer.get("/admin/series?status=confirmed").text
+    again = officer.get(f"/admin/rounds/{round_['id']}?lang=nb")
+    assert "Publisert" in again.text and "Tildel som ønsket" not in again.text
