@@ -42,6 +42,25 @@ def series_of_customer(session: Session, customer_id: str) -> list[Series]:
     return list(session.scalars(select(Series).where(Series.customer_id == customer_id)))
 
 
+def series_of_tenant(
+    session: Session,
+    tenant_id: str,
+    *,
+    status: str | None = None,
+    resource_ids: Iterable[str] | None = None,
+    limit: int = 200,
+) -> list[Series]:
+    """Returns the tenant's series, newest first, of a status and of these resources when
+    given (by the tenant_id index; a tenant has a few hundred series at most)."""
+    query = select(Series).where(Series.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(Series.status == status)
+    if resource_ids is not None:
+        query = query.where(Series.resource_id.in_(list(resource_ids)))
+    query = query.order_by(Series.created_at.desc(), Series.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
 def access_states(session: Session, series_ids: Iterable[str]) -> dict[str, str]:
     """Returns the access state of each of these series (by primary key)."""
     wanted = list(series_ids)

@@ -115,9 +115,8 @@ def _series_refs(session: Session, reservations: Sequence[Booked]) -> dict[str, 
     refs: dict[str, str] = {}
     for i in range(0, len(series_ids), _CHUNK):
         chunk = series_ids[i : i + _CHUNK]
-        refs.update(
-            session.execute(select(Series.id, Series.ref).where(Series.id.in_(chunk))).tuples()
-        )
+        rows = session.execute(select(Series.id, Series.ref).where(Series.id.in_(chunk)))
+        refs.update({row[0]: row[1] for row in rows})
     return {
         r.id: refs[r.series_id]
         for r in reservations

@@ -15,6 +15,8 @@ from hallkey.booking.pages import (
     price_pages,
     public_pages,
     reservation_pages,
+    season_pages,
+    season_rounds,
     setup_pages,
     staff_pages,
 )
@@ -36,6 +38,8 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         my_pages.build_router(ctx),
         desk_pages.build_router(ctx),
         reservation_pages.build_router(ctx),
+        season_pages.build_router(ctx),
+        season_rounds.build_router(ctx),
         customer_pages.build_router(ctx),
         public_pages.build_router(ctx),
         setup_pages.build_router(ctx),
