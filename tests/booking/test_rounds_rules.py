@@ -28,7 +28,7 @@ from tests.booking.rounds_world import (
     round_body,
     wish,
 )
-from tests.booking.test_customer_sign_in import book, sign_in
+from tests.booking.test_customer_sign_in import KARI, book, sign_in
 from tests.servers import serving
 
 AFTER_DEADLINE = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
@@ -456,3 +456,41 @@ def test_allocate_and_publish__at_once__one_allocation_of_a_slot_and_one_series_
     booking.ctx.worker.run_pending()
     outbox: Path = booking.ctx.settings.outbox_dir / "booking"
     assert len(list(outbox.glob("app_*_result-email.txt"))) == 3
+
+
+def test_erase_customer__blanks_the_contact_of_their_applications__the_organisation_stays(
+    booking: Booking,
+) -> None:
+    made = book(booking)  # Kari becomes a customer
+    round_id = open_round(booking, booking.headers())["id"]
+    body = application_body(
+        "Kari IL", ORG_NUMBERS[0], [wish(booking.resource_id, 3, "18:00", "19:30")]
+    )
+    body["organisation"]["email"] = KARI["email"].upper()  # the same address, written otherwise
+    by_email = apply(booking, round_id, body)
+    other = apply(
+        booking,
+        round_id,
+        application_body(
+            "Annen IL", ORG_NUMBERS[1], [wish(booking.resource_id, 2, "18:00", "19:30")]
+        ),
+    )
+    cancelled = booking.client.post(
+        f"/api/v1/reservations/{made['id']}/cancel", headers=booking.headers()
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    customer_id = booking.client.get(
+        f"/api/v1/reservations/{made['id']}", headers=booking.headers()
+    ).json()["customer"]["id"]
+
+    erased = booking.client.post(
+        f"/api/v1/customers/{customer_id}/erase", headers=booking.headers()
+    )
+
+    assert erased.status_code == 200, erased.text
+    with booking.ctx.database.read() as session:
+        mine = session.get(RoundApplication, by_email["id"])
+        theirs = session.get(RoundApplication, other["id"])
+        assert mine is not None and theirs is not None
+        assert (mine.email, mine.phone, mine.organisation) == ("", "", "Kari IL")
+        assert theirs.email == "post@annenil.example.no" and theirs.phone

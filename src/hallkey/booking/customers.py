@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.booking import office_repository as office_repo
 from hallkey.booking import repository as repo
-from hallkey.booking import series_store
+from hallkey.booking import rounds, series_store
 from hallkey.booking.models import Customer
 from hallkey.booking.schemas import (
     ContactOut,
@@ -164,6 +164,7 @@ def erase_customer(
                 "the customer has reservations that are not over; cancel them first",
                 code="customer_has_open_reservations",
             )
+        rounds.erase_applicant(session, tenant_id, customer.id, customer.email)
         customer.name = customer.phone = customer.email = None
         customer.organisation = customer.org_number = None
         customer.erased_at = customer.updated_at = now

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from hallkey.booking import domain, rounds_calendar, rounds_emails
 from hallkey.booking import repository as repo
@@ -344,6 +344,22 @@ def list_applications(session: Session, round_: Round) -> list[ApplicationOut]:
     ).all()
     wishes = wishes_of(session, [a.id for a in applications])
     return [_view(a, wishes[a.id]) for a in applications]
+
+
+def erase_applicant(session: Session, tenant_id: str, customer_id: str, email: str | None) -> int:
+    """Blanks the contact (e-mail and phone) of a customer's applications — those made signed
+    in, and those made with their e-mail — when the customer is erased; the organisation and
+    its number stay (they name no person). Returns how many were blanked."""
+    match = RoundApplication.customer_id == customer_id
+    if email:
+        match = or_(match, func.lower(RoundApplication.email) == email.lower())
+    applications = session.scalars(
+        select(RoundApplication).where(RoundApplication.tenant_id == tenant_id, match)
+    ).all()
+    for application in applications:
+        application.email = ""
+        application.phone = ""
+    return len(applications)
 
 
 def customer_applications(session: Session, customer_id: str) -> list[ApplicationOut]:

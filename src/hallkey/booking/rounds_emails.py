@@ -114,8 +114,9 @@ def run_round_email(ctx: BookingContext, job: JobRun) -> None:
         raise GiveUp("malformed round_email job")
     with ctx.database.read() as session:
         application = session.get(RoundApplication, application_id)
-        if application is None:
-            log.info("round_email %s %s: no such application", application_id, kind)
+        if application is None or not application.email:
+            # Gone, or its applicant erased: there is nobody to tell.
+            log.info("round_email %s %s: nobody to tell", application_id, kind)
             return
         to = application.email
         rendered = render(_letter(ctx, session, application, dict(job.payload)))
