@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
+from pydantic import ValidationError
 
 from hallkey.booking import callers, service, staff
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Resource, Venue
+from hallkey.booking.office_schemas import DenyIn
 from hallkey.booking.pages import kit
 from hallkey.core.errors import InvalidInput, NotFound
 
@@ -178,3 +180,16 @@ def notice(request: Request, session: Session, principal: Principal) -> str:
     resource = repo.resource(session, reservation.resource_id)
     name = resource.name if resource is not None else ""
     return f"{said} {name} ({reservation.ref})"
+
+
+def deny_reason(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    """Returns the reason a denial's form gives (the customer is told it) and what is wrong
+    with it, in the request's language (`""`: nothing)."""
+    reason = form.get("reason", "").strip()
+    if not reason:
+        return reason, kit.text(request, "Write the reason the customer will be told.")
+    try:
+        DenyIn(reason=reason)
+    except ValidationError as exc:
+        return reason, kit.field_errors(request, exc).get("reason", "")
+    return reason, ""

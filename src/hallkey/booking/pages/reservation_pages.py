@@ -23,7 +23,6 @@ from pydantic import ValidationError
 from hallkey.booking import callers, desk, doors, scopes, service
 from hallkey.booking import repository as repo
 from hallkey.booking.api import write_transaction
-from hallkey.booking.office_schemas import DenyIn
 from hallkey.booking.pages import desk_pages, desk_view, kit
 from hallkey.booking.schemas import ReservationMove
 from hallkey.core.errors import AppError
@@ -133,15 +132,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
         principal = staff(request, scopes.DECIDE)
         reason: str | None = None
         if not approve:
-            reason = form.get("reason", "").strip()
-            problem = ""
-            if not reason:
-                problem = kit.text(request, "Write the reason the customer will be told.")
-            else:
-                try:
-                    DenyIn(reason=reason)
-                except ValidationError as exc:
-                    problem = kit.field_errors(request, exc).get("reason", "")
+            reason, problem = desk_view.deny_reason(request, form)
             if problem:
                 if form.get("from") == "requests":
                     return desk_pages.requests_view(

@@ -16,13 +16,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
 
 from hallkey.booking import callers, scopes, series, series_views, usage
 from hallkey.booking import repository as repo
 from hallkey.booking import series_store as store
 from hallkey.booking.api import write_transaction
-from hallkey.booking.office_schemas import DenyIn
 from hallkey.booking.pages import desk_pages, desk_view, kit
 from hallkey.booking.series_models import Series
 from hallkey.booking.series_schemas import SeriesCancel
@@ -213,15 +211,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
         principal = staff(request, scopes.DECIDE)
         reason: str | None = None
         if not approve:
-            reason = form.get("reason", "").strip()
-            problem = ""
-            if not reason:
-                problem = kit.text(request, "Write the reason the customer will be told.")
-            else:
-                try:
-                    DenyIn(reason=reason)
-                except ValidationError as exc:
-                    problem = kit.field_errors(request, exc).get("reason", "")
+            reason, problem = desk_view.deny_reason(request, form)
             if problem:
                 return detail_view(
                     ctx,
