@@ -113,7 +113,8 @@ def _controller_case(data_dir: Path) -> Iterator[ConnectorCase]:
 
     try:
         yield ConnectorCase(
-            connector=ControllerConnector(server.base_url, key, 5.0),
+            # Generous: a loaded machine may be slow to answer a fresh server's first call.
+            connector=ControllerConnector(server.base_url, key, 30.0),
             door=DoorTarget(id="door-1", remote_id="remote-1", site_id="site_1"),
             unknown_door=DoorTarget(id="door-2", remote_id="remote-404", site_id="site_1"),
             now=clock.now,
