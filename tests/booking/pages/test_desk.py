@@ -3,9 +3,22 @@ API's scopes say), tenants and venues, CSRF, decisions, one reservation, moving,
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from tests.booking.pages.desk_world import PASSWORD, Desk, request_on_stage, status_of, sync_jobs
+from tests.booking.conftest import BookingFactory
+from tests.booking.hub_proxy import start_real_hub
+from tests.booking.pages.desk_world import (
+    PASSWORD,
+    Desk,
+    make_desk,
+    request_on_stage,
+    status_of,
+    sync_jobs,
+)
+from tests.conftest import DatabaseUrlFactory
 
 PAGES = [
     "/admin/requests",
@@ -188,6 +201,7 @@ def test_reservation__shows_customer_price_access_and_events(desk: Desk) -> None
     assert "Kari Nordmann" in text and "kari@example.no" in text
     assert "12:00\u201313:00" in text  # 10:00Z is noon in Oslo in May
     assert "Venter" in text  # access pending: the hub has not answered
+    assert "Huben kan ikke spørres om dørene nå." in text  # nothing listens at its address
     assert "Ingen dørhendelser" in text
     assert f"/admin/customers/{made['customer']['id']}" in text
     english = officer.get(f"/admin/reservations/{made['id']}", lang="en").text
@@ -302,3 +316,21 @@ def test_open_door__a_door_not_of_the_resource_is_422(desk: Desk) -> None:
     assert (
         officer.post(f"/admin/reservations/{made['id']}/open", {"door": "dor_a"}).status_code == 403
     )
+
+
+def test_reservation__shows_each_doors_state_as_the_hub_holds_it(
+    make_booking: BookingFactory, database_url: DatabaseUrlFactory, tmp_path: Path
+) -> None:
+    with start_real_hub(make_booking, database_url, tmp_path) as (booking, real_hub):
+        desk = make_desk(booking)
+        made = desk.book(booking.resource_id, "2026-05-05T10:00:00Z", "2026-05-05T11:00:00Z")
+        booking.ctx.worker.run_pending()  # the grant reaches the hub
+        officer = desk.signed_in("officer")
+
+        pending = officer.get(f"/admin/reservations/{made['id']}").text
+        real_hub.run_jobs()  # the hub programs the doors
+        programmed = officer.get(f"/admin/reservations/{made['id']}").text
+
+    assert 'id="door-states"' in pending and "Venter på programmering" in pending
+    for door in ("dor_a", "dor_b"):
+        assert re.search(rf'data-door="{door}"><td>{door}</td><td>Programmert', programmed)

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from hallkey.booking import callers, desk, doors, scopes, service
+from hallkey.booking import callers, desk, doors, hub_grants, scopes, service
 from hallkey.booking import repository as repo
 from hallkey.booking.api import write_transaction
 from hallkey.booking.pages import desk_pages, desk_view, kit
@@ -51,6 +51,7 @@ def detail_view(
         reservation = service.get_reservation(session, principal.tenant_id, reservation_id)
         callers.check_venue(session, principal, reservation.resource_id)
         view = service.reservation_view(ctx, session, reservation)
+        ref_at_hub = service.hub_ref(session, reservation)
         found = desk_view.places(session, principal, reservation.resource_id)
         resource = found.resources[reservation.resource_id]
         decided = (
@@ -63,6 +64,8 @@ def detail_view(
         said = desk_view.notice(request, session, principal)
         zone = found.zone(reservation.resource_id)
         venue = found.venue_name(reservation.resource_id)
+    # Asked after the read ends: no transaction is held while the hub answers.
+    door_states = hub_grants.door_states(ctx, principal.tenant_id, ref_at_hub)
     local_start = view.start.astimezone(ZoneInfo(zone))
     local_end = view.end.astimezone(ZoneInfo(zone))
     moving = {
@@ -82,6 +85,7 @@ def detail_view(
         venue=venue,
         zone=zone,
         doors=list(resource.door_ids),
+        door_states=door_states,
         decided_by=decided,
         organisation=organisation,
         may_decide=who.may(scopes.DECIDE) and view.status == "requested",
