@@ -204,7 +204,7 @@ def test_door_event__same_push_again__one_message(
     assert len(taken) == 2, taken
 
 
-def test_grant_state__granted_then_programmed_then_revoked__each_posted_with_revision(
+def test_grant_state__granted_then_programmed_then_revoked__latest_state_posted_with_revision(
     hub: HubWorld, operator_key: str, receiver: tuple[Receiver, ServerThread]
 ) -> None:
     _hook(hub, operator_key, receiver)
@@ -218,9 +218,49 @@ def test_grant_state__granted_then_programmed_then_revoked__each_posted_with_rev
         for m in receiver[0].taken
         if m["type"] == "grant.state"
     ]
-    assert states[0] == ("active", ["pending"], 0)
-    assert ("active", ["programmed"], 0) in states
-    assert states[-1] == ("revoked", ["revoked"], 2)
+    # The "pending" state was replaced by "programmed" before it went: one message, not two.
+    assert states == [("active", ["programmed"], 0), ("revoked", ["revoked"], 2)]
+
+
+def test_grant_state__changes_while_undelivered__one_message_with_the_latest_state(
+    hub: HubWorld, operator_key: str, receiver: tuple[Receiver, ServerThread]
+) -> None:
+    found, _ = receiver
+    _hook(hub, operator_key, receiver)
+    hub.grant(valid_from=iso(hub.clock.now()), valid_to=iso(hub.clock.now() + timedelta(hours=1)))
+    assert hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 2}).status_code == 200
+    [message] = _messages(hub)  # granted, then revoked: one message waits
+    _push(hub, 1)  # a door event is never folded into a grant's state
+    hub.run_jobs()
+    grant_states = [m for m in found.taken if m["type"] == "grant.state"]
+    assert [(m["data"]["state"], m["data"]["revision"]) for m in grant_states] == [("revoked", 2)]
+    # A new content has a new webhook-id (the message id and its version).
+    assert grant_states[0]["id"].startswith(f"{message.id}.")
+    assert [m["type"] for m in found.taken].count("door.event") == 1
+    assert {m.state for m in _messages(hub)} == {"delivered"}
+
+
+def test_grant_state__replaced_while_being_posted__the_newer_state_follows_under_a_new_id(
+    hub: HubWorld, operator_key: str, receiver: tuple[Receiver, ServerThread]
+) -> None:
+    found, _ = receiver
+    _hook(hub, operator_key, receiver)
+    hub.grant(valid_from=iso(hub.clock.now()), valid_to=iso(hub.clock.now() + timedelta(hours=1)))
+    [message] = _messages(hub)
+
+    def revoke_while_posting() -> None:
+        found.on_take = None
+        assert hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 2}).status_code == 200
+
+    found.on_take = revoke_while_posting
+    hub.run_jobs()
+    states = [(m["id"], m["data"]["state"]) for m in found.taken if m["type"] == "grant.state"]
+    assert states[0][1] == "active"
+    assert states[-1][1] == "revoked" and states[-1][0] != states[0][0]
+    assert len({webhook_id for webhook_id, _ in states}) == len(states)  # none taken twice
+    with hub.ctx.database.read() as session:
+        stored = session.get(WebhookMessage, message.id)
+        assert stored is not None and stored.state == "delivered" and stored.version > 1
 
 
 def test_webhook__receiver_answers_500_once__retried_after_the_first_wait(

@@ -3,6 +3,7 @@ it; it can be told to fail the next tries with a status."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ class Receiver:
     tries: list[str] = field(default_factory=list)
     taken: list[dict[str, Any]] = field(default_factory=list)
     unverified: int = 0
+    # Called (in the server's thread) after a message is taken, before it is answered.
+    on_take: Callable[[], None] | None = None
 
     def app(self) -> FastAPI:
         """Returns the receiving app (`POST /hook`)."""
@@ -36,6 +39,8 @@ class Receiver:
                 self.unverified += 1
                 return Response(status_code=401)
             self.taken.append({"id": request.headers["webhook-id"], **message})
+            if self.on_take is not None:
+                self.on_take()
             return Response(status_code=204)
 
         return app

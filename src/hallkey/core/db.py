@@ -8,6 +8,7 @@ conflict check and its insert) can never interleave with another writer.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,8 +17,11 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from hallkey.core.write_lock import FairLock, QueuedWriterConnection, write_lock_for
 
 READ_ONLY = "hallkey_read_only"
 """Execution option of connections that only read (see `Database.read`)."""
@@ -80,15 +84,21 @@ def create_db_engine(url: str) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        lock: FairLock | None = None
         if parsed.database and parsed.database != ":memory:":
             create_private_file(Path(parsed.database))
+            lock = write_lock_for(parsed.database)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": SQLITE_BUSY_SECONDS,
+                "factory": QueuedWriterConnection,
+            },
             pool_size=10,
             hide_parameters=True,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, lock)
         return engine
     return create_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
@@ -113,10 +123,16 @@ def create_private_file(path: Path) -> None:
 SQLITE_CACHE_KIB = 256
 """The page cache of one SQLite connection, in KiB."""
 
+SQLITE_BUSY_SECONDS: float = 30
+"""How long a writer waits for its turn (in the process, then at SQLite) before a 503."""
 
-def _configure_sqlite(engine: Engine) -> None:
+
+def _configure_sqlite(engine: Engine, lock: FairLock | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Writers of this process queue in arrival order before they ask SQLite (write_lock).
+        dbapi_connection.write_lock = lock
+        dbapi_connection.lock_timeout = SQLITE_BUSY_SECONDS
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -125,7 +141,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # Deleted and overwritten content is zeroed, not left in free space (erasure).
         cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
         # Each pooled connection keeps its own page cache (2 MB by default; up to 20
         # connections a context). Under writes from other connections WAL mode drops it at the
         # next read anyway, so a small one costs no speed and keeps the memory flat as the
@@ -137,8 +153,17 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")  # a reader takes no write lock
-        else:
+            return
+        driver: QueuedWriterConnection = connection.connection.dbapi_connection  # type: ignore[assignment]
+        try:
+            driver.begin_write()
+        except sqlite3.OperationalError as exc:  # as if SQLite itself had said it
+            raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            driver.end_write()
+            raise
 
 
 class Database:

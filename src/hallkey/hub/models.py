@@ -270,7 +270,11 @@ class WebhookMessage(Base):
 
     __tablename__ = "hub_webhook_messages"
     # The operator's dead-letter list.
-    __table_args__ = (Index("ix_hub_webhook_messages_state", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_hub_webhook_messages_state", "state", "created_at"),
+        # A newer state of the same grant replaces a message not yet delivered.
+        Index("ix_hub_webhook_messages_topic", "topic", "state"),
+    )
 
     # The `webhook-id` header: the same on every try, so the receiver can drop repeats.
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -284,6 +288,10 @@ class WebhookMessage(Base):
     # Where its retry schedule starts: its making, or the operator's latest replay.
     retry_from_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the message is the latest word on (`grant:<id>` for a grant's state), or None for a
+    # message that is never replaced (a door event); `version` counts its replacements.
+    topic: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class AuditEntry(Base):

@@ -13,7 +13,8 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
 from prometheus_client import Counter
@@ -24,6 +25,7 @@ from hallkey.core.jobs import JobRun, RetryLater
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import Client, WebhookMessage
 from hallkey.hub.webhook_targets import TargetRefused, check_target
+from hallkey.hub.webhooks import webhook_id
 
 log = logging.getLogger(__name__)
 
@@ -52,38 +54,27 @@ def _http(timeout_seconds: float) -> httpx.Client:
 
 
 def send_webhook(ctx: HubContext, job: JobRun) -> None:
-    """Posts one message to its client's webhook and settles it."""
+    """Posts one message to its client's webhook and settles it; posts again when the
+    message was given newer content while it was on its way (see `webhooks.enqueue_message`)."""
     message_id = str(job.payload["message_id"])
-    with ctx.database.read() as session:
-        message = session.get(WebhookMessage, message_id)
-        if message is None or message.state != "pending":
+    while True:
+        attempt = _read_attempt(ctx, message_id)
+        if attempt is None:
             return
-        client = session.get(Client, message.client_id)
-        if client is None or not client.webhook_url or not client.webhook_secret_sealed:
-            return  # removed meanwhile: `clear_webhook` made it a dead letter
-        tries = message.attempts + 1
-        retry_from = message.retry_from_at
-        url = client.webhook_url
-        secret = ctx.box.open(client.webhook_secret_sealed)
-        allow_private = client.webhook_allow_private or ctx.settings.hub_webhook_allow_private
-        body = json.dumps(
-            {
-                "type": message.type,
-                "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
-                "data": message.payload,
-            },
-            separators=(",", ":"),
-        )
-    error = _post(ctx, url, secret, allow_private, message_id, body)
-    if error is None:
-        _settle(ctx, message_id, delivered=True, error=None)
-        WEBHOOKS_SENT.labels("delivered").inc()
-        return
-    wait = next_wait(ctx.settings.hub_webhook_retry_seconds, ctx.clock.now() - retry_from)
+        error = _post(ctx, attempt)
+        if error is None:
+            if not _settle(ctx, message_id, delivered=True, error=None, version=attempt.version):
+                continue  # replaced while it was posted: the newer content goes now
+            WEBHOOKS_SENT.labels("delivered").inc()
+            return
+        break
+    wait = next_wait(ctx.settings.hub_webhook_retry_seconds, ctx.clock.now() - attempt.retry_from)
     if wait is None:
         _settle(ctx, message_id, delivered=False, error=error, dead=True)
         WEBHOOKS_SENT.labels("dead").inc()
-        log.warning("webhook message %s dead-lettered after %d tries: %s", message_id, tries, error)
+        log.warning(
+            "webhook message %s dead-lettered after %d tries: %s", message_id, attempt.tries, error
+        )
         return
     _settle(ctx, message_id, delivered=False, error=error)
     WEBHOOKS_SENT.labels("failed").inc()
@@ -91,6 +82,47 @@ def send_webhook(ctx: HubContext, job: JobRun) -> None:
     # of the client's messages every few seconds, and the first that goes through wakes all the
     # others, so a receiver that is back gets its backlog at once, whatever the schedule.
     raise RetryLater(f"webhook {message_id}: {error}", after_seconds=wait)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One try of a message, as read before posting (no transaction is held while posting)."""
+
+    url: str
+    secret: str
+    allow_private: bool
+    webhook_id: str
+    version: int
+    body: str
+    tries: int
+    retry_from: datetime
+
+
+def _read_attempt(ctx: HubContext, message_id: str) -> _Attempt | None:
+    with ctx.database.read() as session:
+        message = session.get(WebhookMessage, message_id)
+        if message is None or message.state != "pending":
+            return None
+        client = session.get(Client, message.client_id)
+        if client is None or not client.webhook_url or not client.webhook_secret_sealed:
+            return None  # removed meanwhile: `clear_webhook` made it a dead letter
+        return _Attempt(
+            url=client.webhook_url,
+            secret=ctx.box.open(client.webhook_secret_sealed),
+            allow_private=client.webhook_allow_private or ctx.settings.hub_webhook_allow_private,
+            webhook_id=webhook_id(message),
+            version=message.version,
+            body=json.dumps(
+                {
+                    "type": message.type,
+                    "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
+                    "data": message.payload,
+                },
+                separators=(",", ":"),
+            ),
+            tries=message.attempts + 1,
+            retry_from=message.retry_from_at,
+        )
 
 
 def next_wait(schedule: Sequence[float], elapsed: timedelta) -> float | None:
@@ -109,25 +141,23 @@ def next_wait(schedule: Sequence[float], elapsed: timedelta) -> float | None:
     return None
 
 
-def _post(
-    ctx: HubContext, url: str, secret: str, allow_private: bool, message_id: str, body: str
-) -> str | None:
+def _post(ctx: HubContext, attempt: _Attempt) -> str | None:
     """Posts the signed body; returns None when acknowledged, else a short error code."""
     try:
         # Again at each send: the name may resolve elsewhere now than when it was set.
-        check_target(url, allow_private=allow_private)
+        check_target(attempt.url, allow_private=attempt.allow_private)
     except TargetRefused as exc:
         return exc.code
     now = ctx.clock.now()
     headers = {
         "content-type": "application/json",
-        "webhook-id": message_id,
+        "webhook-id": attempt.webhook_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+        "webhook-signature": Webhook(attempt.secret).sign(attempt.webhook_id, now, attempt.body),
     }
     try:
         response = _http(ctx.settings.http_timeout_seconds).post(
-            url, content=body.encode(), headers=headers
+            attempt.url, content=attempt.body.encode(), headers=headers
         )
     except httpx.HTTPError as exc:
         return f"unreachable_{type(exc).__name__}".lower()[:64]
@@ -137,13 +167,22 @@ def _post(
 
 
 def _settle(
-    ctx: HubContext, message_id: str, *, delivered: bool, error: str | None, dead: bool = False
-) -> None:
-    """Records one try of a message."""
+    ctx: HubContext,
+    message_id: str,
+    *,
+    delivered: bool,
+    error: str | None,
+    dead: bool = False,
+    version: int | None = None,
+) -> bool:
+    """Records one try of a message; tells whether it was settled (a delivery of `version` is
+    not, when the message has been given newer content since)."""
     with ctx.database.transaction() as session:
         message = session.get(WebhookMessage, message_id, with_for_update=True)
         if message is None or message.state != "pending":
-            return
+            return True
+        if delivered and version is not None and message.version != version:
+            return False
         message.attempts += 1
         message.last_error = error
         if delivered:
@@ -151,3 +190,4 @@ def _settle(
             message.delivered_at = ctx.clock.now()
         elif dead:
             message.state = "dead"
+        return True

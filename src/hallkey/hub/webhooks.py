@@ -109,9 +109,35 @@ def webhook_view(session: Session, client: Client) -> WebhookOut:
 
 
 def enqueue_message(
-    ctx: HubContext, session: Session, client_id: str, kind: str, data: Mapping[str, Any]
+    ctx: HubContext,
+    session: Session,
+    client_id: str,
+    kind: str,
+    data: Mapping[str, Any],
+    *,
+    topic: str | None = None,
 ) -> str:
-    """Writes a message for the client's webhook and the job that sends it now."""
+    """Writes a message for the client's webhook and the job that sends it now.
+
+    A message with a `topic` is the latest word on it: while an earlier one on the same topic
+    waits (or is being sent), that one is given the new content and a new version instead, so
+    a grant whose doors are programmed one after the other costs the receiver one request, not
+    one per door. The sender re-sends when the version changed while it was posting.
+    """
+    if topic is not None:
+        waiting = session.scalars(
+            select(WebhookMessage)
+            .where(WebhookMessage.topic == topic, WebhookMessage.state == "pending")
+            .where(WebhookMessage.client_id == client_id)
+            .with_for_update()
+        ).first()
+        if waiting is not None:
+            waiting.type = kind
+            waiting.payload = dict(data)
+            waiting.version += 1
+            waiting.created_at = ctx.clock.now()
+            session.flush()
+            return waiting.id
     message = WebhookMessage(
         id=new_id("msg"),
         client_id=client_id,
@@ -123,6 +149,8 @@ def enqueue_message(
         created_at=ctx.clock.now(),
         retry_from_at=ctx.clock.now(),
         delivered_at=None,
+        topic=topic,
+        version=1,
     )
     session.add(message)
     session.flush()
@@ -145,7 +173,13 @@ def grant_state_changed(ctx: HubContext, session: Session, grant: Grant) -> None
             for row in repo.grant_doors(session, grant.id)
         ],
     }
-    enqueue_message(ctx, session, client.id, GRANT_STATE, data)
+    enqueue_message(ctx, session, client.id, GRANT_STATE, data, topic=f"grant:{grant.id}")
+
+
+def webhook_id(message: WebhookMessage) -> str:
+    """The `webhook-id` of a message's current content: its id, and its version once it was
+    replaced (a receiver drops a repeat of one content, never a newer one)."""
+    return message.id if message.version == 1 else f"{message.id}.{message.version}"
 
 
 def dead_letters(session: Session, *, limit: int) -> list[DeadLetterOut]:

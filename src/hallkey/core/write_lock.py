@@ -1,0 +1,119 @@
+"""A first-come, first-served write lock for one SQLite database within one process.
+
+SQLite lets one writer in at a time. A connection that finds the lock taken sleeps in SQLite's
+busy handler (1, 2, 5, 10 … 100 ms) and tries again; whoever asks at the moment the lock is
+free gets it. Under a steady stream of short writes from the API, the job runners (which sleep
+longer as they wait longer) lost nearly every round: the pipeline behind the bookings starved.
+Within a process, writers now queue here, in arrival order, before they ask SQLite, so SQLite's
+busy handler only arbitrates between processes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections import deque
+
+
+class FairLock:
+    """A lock handed to its waiters in the order they asked (not reentrant)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        """Waits at most `timeout` seconds for the lock; tells whether it was taken."""
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by `release`
+        with self._mutex:
+            try:
+                self._waiters.remove(turn)
+            except ValueError:
+                return True  # handed over between the timeout and here: it is ours
+            return False
+
+    def release(self) -> None:
+        """Hands the lock to the longest waiter, or frees it."""
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # `_held` stays true: the next one has it
+            else:
+                self._held = False
+
+    @property
+    def waiting(self) -> int:
+        """How many threads wait for the lock (for metrics and tests)."""
+        with self._mutex:
+            return len(self._waiters)
+
+
+class QueuedWriterConnection(sqlite3.Connection):
+    """A driver connection that takes its database's `FairLock` for each write transaction.
+
+    `begin_write` is called just before `BEGIN IMMEDIATE`; the lock is given back when the
+    transaction ends, however it ends (commit, rollback, a failed begin, or the connection
+    closing), so it is never held past SQLite's own lock.
+    """
+
+    write_lock: FairLock | None = None
+    lock_timeout: float = 30.0
+    _holds_write_lock: bool = False
+
+    def begin_write(self) -> None:
+        """Waits for this process's turn to write; raises SQLite's own "locked" error after
+        `lock_timeout` (the caller maps it to 503 like any busy database)."""
+        if self.write_lock is None or self._holds_write_lock:
+            return
+        if not self.write_lock.acquire(self.lock_timeout):
+            raise sqlite3.OperationalError("database is locked (waited for this process's turn)")
+        self._holds_write_lock = True
+
+    def end_write(self) -> None:
+        """Gives the lock back if this connection holds it."""
+        if self._holds_write_lock:
+            self._holds_write_lock = False
+            assert self.write_lock is not None
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            if self.in_transaction is False:
+                self.end_write()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.end_write()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.end_write()
+
+    def __del__(self) -> None:  # a connection dropped without closing frees its turn
+        self.end_write()
+
+
+_LOCKS: dict[str, FairLock] = {}
+_LOCKS_MUTEX = threading.Lock()
+
+
+def write_lock_for(path: str) -> FairLock:
+    """The one write lock of the database file at `path` in this process."""
+    key = os.path.realpath(path)
+    with _LOCKS_MUTEX:
+        return _LOCKS.setdefault(key, FairLock())

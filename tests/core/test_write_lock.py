@@ -1,0 +1,138 @@
+"""Writers of one process take their turns at a SQLite database in the order they asked."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from hallkey.core.db import Database
+from hallkey.core.errors import is_transient_database_error
+from hallkey.core.write_lock import FairLock, write_lock_for
+
+
+def _wait_until(condition: object, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.001)
+
+
+def test_fair_lock__waiters_get_it_in_the_order_they_asked() -> None:
+    lock = FairLock()
+    assert lock.acquire(1)
+    order: list[int] = []
+
+    def take(number: int) -> None:
+        assert lock.acquire(5)
+        order.append(number)
+        lock.release()
+
+    threads = []
+    for number in range(5):
+        thread = threading.Thread(target=take, args=(number,))
+        thread.start()
+        _wait_until(lambda n=number: lock.waiting == n + 1)  # type: ignore[misc]
+        threads.append(thread)
+    lock.release()
+    for thread in threads:
+        thread.join(5)
+    assert order == [0, 1, 2, 3, 4]
+    assert lock.acquire(0)  # free again
+
+
+def test_fair_lock__a_waiter_that_gives_up_leaves_the_queue() -> None:
+    lock = FairLock()
+    assert lock.acquire(1)
+    assert not lock.acquire(0.01)
+    assert lock.waiting == 0
+    lock.release()
+    assert lock.acquire(0)
+
+
+def test_write_lock__one_lock_per_database_file(tmp_path: Path) -> None:
+    assert write_lock_for(str(tmp_path / "a.db")) is write_lock_for(str(tmp_path / "." / "a.db"))
+    assert write_lock_for(str(tmp_path / "a.db")) is not write_lock_for(str(tmp_path / "b.db"))
+
+
+@pytest.fixture()
+def database(tmp_path: Path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    with db.transaction() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+    return db
+
+
+def test_sqlite_writers__queue_behind_an_open_write_and_go_in_order(database: Database) -> None:
+    lock = write_lock_for(database.engine.url.database or "")
+    order: list[int] = []
+    holding = threading.Event()
+    finish = threading.Event()
+
+    def first() -> None:
+        with database.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (0)"))
+            holding.set()
+            finish.wait(5)
+        order.append(0)
+
+    def writer(number: int) -> None:
+        with database.transaction() as session:
+            session.execute(text(f"INSERT INTO t VALUES ({number})"))
+        order.append(number)
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    holding.wait(5)
+    others = []
+    for number in (1, 2, 3):
+        thread = threading.Thread(target=writer, args=(number,))
+        thread.start()
+        _wait_until(lambda n=number: lock.waiting == n)  # type: ignore[misc]
+        others.append(thread)
+    with database.read() as session:  # a reader neither waits nor queues
+        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+    finish.set()
+    for thread in [holder, *others]:
+        thread.join(5)
+    assert order == [0, 1, 2, 3]
+    with database.read() as session:
+        rows = session.execute(text("SELECT n FROM t ORDER BY rowid")).scalars().all()
+    assert rows == [0, 1, 2, 3]
+    database.dispose()
+
+
+def test_sqlite_writers__a_failed_transaction_gives_its_turn_back(database: Database) -> None:
+    with pytest.raises(ZeroDivisionError), database.transaction() as session:
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        _ = 1 / 0
+    with database.transaction() as session:  # would wait 30 s if the turn were still held
+        session.execute(text("INSERT INTO t VALUES (2)"))
+    with database.read() as session:
+        assert session.execute(text("SELECT n FROM t")).scalars().all() == [2]
+    assert write_lock_for(database.engine.url.database or "").acquire(0)
+    write_lock_for(database.engine.url.database or "").release()
+    database.dispose()
+
+
+def test_sqlite_writers__waiting_too_long_is_a_busy_database(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = write_lock_for(database.engine.url.database or "")
+    assert lock.acquire(0)  # another writer of this process holds the turn
+    try:
+        monkeypatch.setattr("hallkey.core.db.SQLITE_BUSY_SECONDS", 0.05)
+        database.dispose()  # new connections take the short wait
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as raised, database.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        assert is_transient_database_error(raised.value)
+        assert time.monotonic() - started < 5
+    finally:
+        lock.release()
+    database.dispose()
