@@ -37,7 +37,7 @@ def test_fair_lock__waiters_get_it_in_the_order_they_asked() -> None:
     for number in range(5):
         thread = threading.Thread(target=take, args=(number,))
         thread.start()
-        _wait_until(lambda n=number: lock.waiting == n + 1)  # type: ignore[misc]
+        _wait_until(lambda n=number: lock.waiting == n + 1)
         threads.append(thread)
     lock.release()
     for thread in threads:
@@ -93,7 +93,7 @@ def test_sqlite_writers__queue_behind_an_open_write_and_go_in_order(database: Da
     for number in (1, 2, 3):
         thread = threading.Thread(target=writer, args=(number,))
         thread.start()
-        _wait_until(lambda n=number: lock.waiting == n)  # type: ignore[misc]
+        _wait_until(lambda n=number: lock.waiting == n)
         others.append(thread)
     with database.read() as session:  # a reader neither waits nor queues
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
