@@ -5,6 +5,7 @@ the outbox folder, and one through a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from icalendar import Calendar, Event
 
-from hallkey.booking import issue_api_token
+import hallkey
+from hallkey.booking import email_texts, issue_api_token
 from hallkey.booking.emails import delivery_id
 from hallkey.core.messaging.smtp import SmtpSender
 from tests.booking.conftest import Booking, BookingFactory, reservation_body
@@ -296,3 +298,29 @@ def test_email__smtp_server_down__retried_later(make_booking: BookingFactory) ->
     booking.ctx.worker.run_pending()
     with booking.ctx.database.read() as session:
         assert booking.ctx.jobs.pending_count(session, "customer_email") == 1
+
+
+_MONTHS = (
+    "januar", "februar", "mars", "april", "juni", "juli", "august", "september", "oktober",
+    "desember", "january", "february", "march", "june", "july", "october", "december",
+)  # fmt: skip
+
+
+def test_dates__month_and_weekday_names_by_babel__none_written_in_the_code() -> None:
+    # Every date in a message comes from CLDR (babel): no list of names of our own to go stale.
+    # (A docstring's example may name a month; a list of them names several.)
+    source = Path(hallkey.__file__).parent
+    words = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b", re.IGNORECASE)
+    written = [
+        str(path.relative_to(source))
+        for path in sorted(source.rglob("*"))
+        if path.suffix in (".py", ".j2", ".html")
+        and len({w.lower() for w in words.findall(path.read_text(encoding="utf-8"))}) >= 3
+    ]
+    assert written == []
+    moment = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    assert email_texts.day_text(moment, "nb") == "tirsdag 1. september 2026"
+    assert email_texts.day_text(moment, "en") == "Tuesday 1 September 2026"
+    assert email_texts.day_text(moment, "xx") == "tirsdag 1. september 2026"
+    assert [email_texts.weekday_name(d, "nb") for d in (1, 7)] == ["mandag", "søndag"]
+    assert email_texts.weekday_name(7, "en") == "Sunday"
