@@ -7,6 +7,7 @@ Services only (the request owns the transaction). The operator authenticates wit
 from __future__ import annotations
 
 import json
+from email.message import EmailMessage
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -61,7 +62,27 @@ def _client_out(client: Client) -> ClientOut:
         events_url=client.events_url,
         has_events_token=client.events_token_sealed is not None,
         webhook_url=client.webhook_url if client.webhook_secret_sealed else None,
+        email_from=client.email_from,
     )
+
+
+def checked_sender(value: str) -> str | None:
+    """Returns a client's sender address as the emails will carry it (None for ""); raises
+    InvalidInput (`email_from`) unless it is one address with a domain, on one line."""
+    value = value.strip()
+    if not value:
+        return None
+    probe = EmailMessage()
+    try:
+        if "\r" in value or "\n" in value:
+            raise ValueError("more than one line")
+        probe["From"] = value
+        addresses = probe["From"].addresses
+    except (ValueError, IndexError, TypeError):
+        addresses = ()
+    if len(addresses) != 1 or not addresses[0].username or "." not in addresses[0].domain:
+        raise InvalidInput("email_from must be one address: Name <user@domain>", field="email_from")
+    return value
 
 
 def _client(session: Session, client_id: str) -> Client:
@@ -85,12 +106,15 @@ def create_client(ctx: HubContext, session: Session, body: ClientIn) -> NewClien
 def update_client(
     ctx: HubContext, session: Session, client_id: str, body: ClientPatch
 ) -> ClientOut:
-    """Renames a client or sets where its events go (URL and token together)."""
+    """Renames a client, sets its emails' sender, or sets where its events go (URL and token
+    together)."""
     client = _client(session, client_id)
     if (body.events_url is None) != (body.events_token is None):
         raise InvalidInput("give events_url and events_token together", field="events_token")
     if body.name is not None:
         client.name = body.name.strip()
+    if body.email_from is not None:
+        client.email_from = checked_sender(body.email_from)
     if body.events_url is not None:
         provisioning.set_client_events(
             ctx,
