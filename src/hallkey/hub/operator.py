@@ -7,7 +7,6 @@ Services only (the request owns the transaction). The operator authenticates wit
 from __future__ import annotations
 
 import json
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.core import operators
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
+from hallkey.core.messaging.smtp import checked_sender
 from hallkey.core.security import issue_api_key
 from hallkey.hub import mqtt_events, provisioning
 from hallkey.hub.connectors.registry import UnknownConnector
@@ -66,24 +66,6 @@ def _client_out(client: Client) -> ClientOut:
     )
 
 
-def checked_sender(value: str) -> str | None:
-    """Returns a client's sender address as the emails will carry it (None for ""); raises
-    InvalidInput (`email_from`) unless it is one address with a domain, on one line."""
-    value = value.strip()
-    if not value:
-        return None
-    probe = EmailMessage()
-    try:
-        if "\r" in value or "\n" in value:
-            raise ValueError("more than one line")
-        probe["From"] = value
-        addresses = probe["From"].addresses
-    except (ValueError, IndexError, TypeError):
-        addresses = ()
-    if len(addresses) != 1 or not addresses[0].username or "." not in addresses[0].domain:
-        raise InvalidInput("email_from must be one address: Name <user@domain>", field="email_from")
-    return value
-
 
 def _client(session: Session, client_id: str) -> Client:
     client = session.get(Client, client_id)
@@ -114,7 +96,7 @@ def update_client(
     if body.name is not None:
         client.name = body.name.strip()
     if body.email_from is not None:
-        client.email_from = checked_sender(body.email_from)
+        client.email_from = checked_sender(body.email_from, field="email_from")
     if body.events_url is not None:
         provisioning.set_client_events(
             ctx,
