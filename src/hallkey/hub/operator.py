@@ -66,7 +66,6 @@ def _client_out(client: Client) -> ClientOut:
     )
 
 
-
 def _client(session: Session, client_id: str) -> Client:
     client = session.get(Client, client_id)
     if client is None:
