@@ -396,8 +396,6 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> None:
         )
         if args.only in (None, "hot", "door"):
             bench_door_events(base, demo, 30)
-        if args.only in (None, "hot", "door"):
-            bench_door_events(base, demo, 30)
         if args.only is None or args.only == "hot":
             bench_end_to_end(base, demo, 30)
             bench_keypad(base, demo, args.credentials)

@@ -5,6 +5,7 @@ the outbox folder, and one through a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from icalendar import Calendar, Event
 
-from hallkey.booking import issue_api_token
+import hallkey
+from hallkey.booking import email_texts, issue_api_token, issue_operator_key
 from hallkey.booking.emails import delivery_id
 from hallkey.core.messaging.smtp import SmtpSender
 from tests.booking.conftest import Booking, BookingFactory, reservation_body
@@ -285,6 +287,55 @@ def test_email__through_real_smtp__mime_with_parseable_ics(
     assert event.decoded("DTSTART") == datetime(2026, 5, 4, 15, 0, tzinfo=UTC)
 
 
+def test_email__from_the_tenants_sender_set_by_the_operator__else_the_process_default(
+    make_booking: BookingFactory, smtp_server: tuple[_Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    booking = make_booking()
+    booking.ctx.sender = SmtpSender(
+        f"smtp://127.0.0.1:{port}?starttls=false",
+        default_sender="fallback@testby.example",
+        clock=booking.ctx.clock,
+    )
+    with booking.ctx.database.transaction() as session:
+        _, key = issue_operator_key(booking.ctx, session, name="test")
+    operator = {"Authorization": f"Bearer {key}"}
+    tenant = booking.client.get("/api/v1/tenants/testby", headers=operator).json()
+    body = {"name": tenant["name"], "hub_url": tenant["hub_url"]}
+    for bad in ("nobody", "a@b.example, c@d.example", "a@b.example\nBcc: c@d.example"):
+        answer = booking.client.put(
+            "/api/v1/tenants/testby", json={**body, "email_from": bad}, headers=operator
+        )
+        assert answer.status_code == 422, bad
+        assert answer.json()["error"]["field"] == "email_from"
+    sender = "Testby kommune <booking@testby.example>"
+    answer = booking.client.put(
+        "/api/v1/tenants/testby", json={**body, "email_from": sender}, headers=operator
+    )
+    assert answer.status_code == 200 and answer.json()["email_from"] == sender
+    # Kept when a later PUT leaves it out (as `hallkey apply` does).
+    answer = booking.client.put("/api/v1/tenants/testby", json=body, headers=operator)
+    assert answer.json()["email_from"] == sender
+    _book(booking, booking.approval_resource_id)
+    booking.ctx.worker.run_pending()
+    booking.client.put("/api/v1/tenants/testby", json={**body, "email_from": ""}, headers=operator)
+    _book(
+        booking,
+        booking.approval_resource_id,
+        start="2026-05-05T15:00:00Z",
+        end="2026-05-05T17:00:00Z",
+    )
+    booking.ctx.worker.run_pending()
+    (first_from, _, first), (second_from, _, _) = inbox.messages
+    mail = message_from_bytes(first, policy=policy.default)
+    assert (mail["From"], first_from) == (sender, "booking@testby.example")
+    assert mail["Message-ID"].endswith("@testby.example>")
+    ics_part = next(iter(mail.iter_attachments()))
+    payload = ics_part.get_payload(decode=True)
+    assert isinstance(payload, bytes) and b"mailto:booking@testby.example" in payload
+    assert second_from == booking.ctx.settings.booking_email_from
+
+
 def test_email__smtp_server_down__retried_later(make_booking: BookingFactory) -> None:
     booking = make_booking()
     booking.ctx.sender = SmtpSender(
@@ -296,3 +347,29 @@ def test_email__smtp_server_down__retried_later(make_booking: BookingFactory) ->
     booking.ctx.worker.run_pending()
     with booking.ctx.database.read() as session:
         assert booking.ctx.jobs.pending_count(session, "customer_email") == 1
+
+
+_MONTHS = (
+    "januar", "februar", "mars", "april", "juni", "juli", "august", "september", "oktober",
+    "desember", "january", "february", "march", "june", "july", "october", "december",
+)  # fmt: skip
+
+
+def test_dates__month_and_weekday_names_by_babel__none_written_in_the_code() -> None:
+    # Every date in a message comes from CLDR (babel): no list of names of our own to go stale.
+    # (A docstring's example may name a month; a list of them names several.)
+    source = Path(hallkey.__file__).parent
+    words = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b", re.IGNORECASE)
+    written = [
+        str(path.relative_to(source))
+        for path in sorted(source.rglob("*"))
+        if path.suffix in (".py", ".j2", ".html")
+        and len({w.lower() for w in words.findall(path.read_text(encoding="utf-8"))}) >= 3
+    ]
+    assert written == []
+    moment = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    assert email_texts.day_text(moment, "nb") == "tirsdag 1. september 2026"
+    assert email_texts.day_text(moment, "en") == "Tuesday 1 September 2026"
+    assert email_texts.day_text(moment, "xx") == "tirsdag 1. september 2026"
+    assert [email_texts.weekday_name(d, "nb") for d in (1, 7)] == ["mandag", "søndag"]
+    assert email_texts.weekday_name(7, "en") == "Sunday"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from hallkey.core.clock import ensure_utc
 from hallkey.core.jobs import JobRun, Worker
 from hallkey.core.messaging import OutgoingMessage
-from hallkey.hub import tasks
+from hallkey.hub import issue_operator_key, tasks
 from hallkey.hub.delivery import reminders
 from hallkey.hub.models import Delivery
 from tests.conftest import DatabaseUrlFactory
@@ -146,6 +146,35 @@ def test_sms_gateway_down_for_good__fails_after_the_last_try__then_email(
         deliveries = [(d["channel"], d["state"], d["error"]) for d in _deliveries(wired.hub)]
         assert deliveries == [("sms", "failed", "gateway_503"), ("email", "sent", None)]
         assert len(wired.smtp.received()) == 1
+
+
+def test_email__from_the_clients_sender_set_by_the_operator__else_the_hubs(
+    database_url: DatabaseUrlFactory, tmp_path: Path
+) -> None:
+    for wired in _wire("generic", database_url, tmp_path):
+        hub = wired.hub
+        with hub.ctx.database.transaction() as session:
+            _, key = issue_operator_key(hub.ctx, session, name="test")
+        client = f"/hub/v1/operator/clients/{hub.client_id}"
+        operator = {"Authorization": f"Bearer {key}"}
+        for bad in ("not an address", "a@b.example, c@d.example", "x@y.example\r\nBcc: e@f.g"):
+            answer = hub.http.patch(client, json={"email_from": bad}, headers=operator)
+            assert answer.status_code == 422, bad
+            assert answer.json()["error"]["field"] == "email_from"
+        sender = "Nyby kommune <booking@nyby.example>"
+        answer = hub.http.patch(client, json={"email_from": sender}, headers=operator)
+        assert answer.status_code == 200 and answer.json()["email_from"] == sender
+        hub.grant(deliver_via=["email"])
+        hub.run_jobs()
+        answer = hub.http.patch(client, json={"email_from": ""}, headers=operator)
+        assert answer.json()["email_from"] is None
+        hub.grant("rsv_two", deliver_via=["email"])
+        hub.run_jobs()
+        first, second = wired.smtp.received()
+        assert first.email is not None and second.email is not None
+        assert (first.email["From"], first.sender) == (sender, "booking@nyby.example")
+        assert first.email["Message-ID"].endswith("@nyby.example>")
+        assert second.email["From"] == "Fjellby kommune <booking@fjellby.example>"
 
 
 def test_programming_failed_for_good__the_operator_gets_an_email(

@@ -8,26 +8,17 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, get_day_names
+
 from hallkey.booking.pricing import format_kroner
 from hallkey.booking.schemas import QuoteOut
 
 KINDS = ("received", "confirmed", "approved", "changed", "denied", "cancelled")
 DASH = "\u2013"
 
-_WEEKDAYS = {
-    "nb": ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"],
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
-_MONTHS = {
-    "nb": [
-        "januar", "februar", "mars", "april", "mai", "juni",
-        "juli", "august", "september", "oktober", "november", "desember",
-    ],
-    "en": [
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ],
-}  # fmt: skip
+BABEL_LOCALES = {"nb": "nb_NO", "en": "en_GB"}
+"""Babel's locale for each of ours: month and weekday names come from CLDR, never from here."""
+_DATE_PATTERNS = {"nb": "EEEE d. MMMM y", "en": "EEEE d MMMM y"}
 
 # kind -> locale -> (subject, what happened)
 _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
@@ -126,21 +117,19 @@ class RenderedEmail:
 
 
 def weekday_name(iso_weekday: int, locale: str) -> str:
-    """Returns the name of an ISO weekday (1 = Monday) in the language."""
-    return _WEEKDAYS[locale if locale in _WEEKDAYS else "nb"][iso_weekday - 1]
+    """Returns the name of an ISO weekday (1 = Monday) in the language (babel's)."""
+    lang = locale if locale in BABEL_LOCALES else "nb"
+    return str(get_day_names("wide", locale=BABEL_LOCALES[lang])[iso_weekday - 1])
 
 
 def day_text(moment: datetime, locale: str) -> str:
     """Returns a date as people write it ("tirsdag 1. september 2026")."""
-    return _day(moment, locale if locale in _WEEKDAYS else "nb")
+    return _day(moment, locale if locale in BABEL_LOCALES else "nb")
 
 
 def _day(moment: datetime, locale: str) -> str:
-    weekday = _WEEKDAYS[locale][moment.weekday()]
-    month = _MONTHS[locale][moment.month - 1]
-    if locale == "en":
-        return f"{weekday} {moment.day} {month} {moment.year}"
-    return f"{weekday} {moment.day}. {month} {moment.year}"
+    # The moment is already in the venue's zone: babel formats its date as it stands.
+    return format_date(moment.date(), _DATE_PATTERNS[locale], locale=BABEL_LOCALES[locale])
 
 
 def time_frame(start: datetime, end: datetime, timezone: str, locale: str) -> str:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
 from hallkey.booking import email_texts, ics, prices
 from hallkey.booking import repository as repo
-from hallkey.booking.models import Reservation
+from hallkey.booking.models import Reservation, Tenant
 from hallkey.core.jobs import GiveUp, JobRun, RetryLater
 from hallkey.core.messaging import Attachment, OutgoingMessage, SendError
 
@@ -36,6 +37,17 @@ ICS_FILENAME = "reservation.ics"
 def delivery_id(reservation_id: str, kind: str, version: int) -> str:
     """Returns the idempotency key of one email about one version of a reservation."""
     return f"{reservation_id}_{kind}_v{version}"
+
+
+def sender_of(ctx: BookingContext, tenant: Tenant) -> str:
+    """Returns the From of the tenant's emails: its own, else the process's."""
+    return tenant.email_from or ctx.settings.booking_email_from
+
+
+def organizer_address(ctx: BookingContext, tenant: Tenant) -> str:
+    """Returns the bare address of the tenant's sender (a calendar entry's organizer)."""
+    sender = sender_of(ctx, tenant)
+    return parseaddr(sender)[1] or sender
 
 
 def enqueue(ctx: BookingContext, session: Session, reservation: Reservation, kind: str) -> None:
@@ -86,17 +98,18 @@ def _prepare(ctx: BookingContext, reservation_id: str, kind: str, version: int) 
             summary=resource.name,
             location=place,
             organizer_name=tenant.name,
-            organizer_email=ctx.settings.booking_email_from,
+            organizer_email=organizer_address(ctx, tenant),
             attendee_email=reservation.contact_email,
             stamp=ctx.clock.now(),
         )
         to = reservation.contact_email
+        sender = sender_of(ctx, tenant)
     rendered = email_texts.render(facts)
     message = OutgoingMessage(
         delivery_id=delivery_id(reservation_id, kind, version),
         channel="email",
         to=to,
-        sender=ctx.settings.booking_email_from,
+        sender=sender,
         subject=rendered.subject,
         body=rendered.text,
         html=rendered.html,

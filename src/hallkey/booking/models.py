@@ -57,6 +57,9 @@ class Tenant(Base):
     hub_api_key_sealed: Mapped[str] = mapped_column(Text)
     # The secret with which the hub signs its webhook messages to this tenant, sealed.
     hub_webhook_secret_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The From of the tenant's emails to its customers (`Name <address>`); None: the
+    # process's `HALLKEY_BOOKING_EMAIL_FROM`.
+    email_from: Mapped[str | None] = mapped_column(String(320), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

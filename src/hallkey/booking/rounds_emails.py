@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from hallkey.booking import emails
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Resource
 from hallkey.booking.rounds_email_texts import RoundLetter, SlotLine, render
@@ -120,11 +121,13 @@ def run_round_email(ctx: BookingContext, job: JobRun) -> None:
             return
         to = application.email
         rendered = render(_letter(ctx, session, application, dict(job.payload)))
+        tenant = repo.tenant(session, application.tenant_id)
+        sender = emails.sender_of(ctx, tenant) if tenant else ctx.settings.booking_email_from
     message = OutgoingMessage(
         delivery_id=delivery_id(application_id, str(kind)),
         channel="email",
         to=to,
-        sender=ctx.settings.booking_email_from,
+        sender=sender,
         subject=rendered.subject,
         body=rendered.text,
     )

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from hallkey.booking import email_texts, ics
+from hallkey.booking import email_texts, emails, ics
 from hallkey.booking import repository as repo
 from hallkey.booking import series_store as store
 from hallkey.booking.models import Reservation
@@ -55,6 +55,7 @@ class _Facts:
     to: str
     facts: email_texts.EmailFacts
     entries: list[ics.CalendarEntry]
+    sender: str
 
 
 def when_text(row: Series, occurrences: list[Reservation], timezone: str) -> str:
@@ -104,7 +105,7 @@ def _read(ctx: BookingContext, series_id: str, kind: str) -> _Facts | None:
                 summary=resource.name,
                 location=place,
                 organizer_name=tenant.name,
-                organizer_email=ctx.settings.booking_email_from,
+                organizer_email=emails.organizer_address(ctx, tenant),
                 attendee_email=row.contact_email,
                 stamp=ctx.clock.now(),
             )
@@ -124,7 +125,12 @@ def _read(ctx: BookingContext, series_id: str, kind: str) -> _Facts | None:
             reason=row.decision_reason,
             when=when_text(row, concerned, venue.timezone),
         )
-        return _Facts(to=row.contact_email, facts=facts, entries=entries)
+        return _Facts(
+            to=row.contact_email,
+            facts=facts,
+            entries=entries,
+            sender=emails.sender_of(ctx, tenant),
+        )
 
 
 def series_ics(entries: list[ics.CalendarEntry], method: str) -> bytes:
@@ -174,7 +180,7 @@ def run_series_email(ctx: BookingContext, job: JobRun) -> None:
         delivery_id=f"{series_id}_{kind}_v{version}",
         channel="email",
         to=read.to,
-        sender=ctx.settings.booking_email_from,
+        sender=read.sender,
         subject=rendered.subject,
         body=rendered.text,
         html=rendered.html,

@@ -31,6 +31,7 @@ from hallkey.booking.setup_schemas import (
 )
 from hallkey.core import operators
 from hallkey.core.errors import BadRequest, Forbidden, NotFound
+from hallkey.core.messaging.smtp import checked_sender
 from hallkey.core.security import parse_api_key
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def tenant_view(session: Session, slug: str) -> TenantOut:
         hostnames=sorted(repo.hostnames_of(session, tenant.id)),
         tokens=[TokenSummary(id=t.id, name=t.name, scopes=list(t.scopes)) for t in live],
         has_hub_webhook_secret=tenant.hub_webhook_secret_sealed is not None,
+        email_from=tenant.email_from,
     )
 
 
@@ -126,6 +128,7 @@ def put_tenant(
 ) -> tuple[TenantOut, bool]:
     """Creates the tenant of this slug or brings it to `body`; returns it and whether it is new."""
     tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+    sender = checked_sender(body.email_from or "", field="email_from")
     if tenant is None:
         if body.hub_api_key is None:
             raise BadRequest("a new tenant needs its hub_api_key", field="hub_api_key")
@@ -139,10 +142,11 @@ def put_tenant(
             timezone=body.timezone,
             hostnames=body.hostnames or (),
         )
+        created = session.scalars(select(Tenant).where(Tenant.slug == slug)).one()
         if body.hub_webhook_secret is not None:
-            created = session.scalars(select(Tenant).where(Tenant.slug == slug)).one()
             created.hub_webhook_secret_sealed = ctx.box.seal(body.hub_webhook_secret)
-            session.flush()
+        created.email_from = sender
+        session.flush()
         return tenant_view(session, slug), True
     domain.zone(body.timezone)
     tenant.name = body.name
@@ -152,6 +156,8 @@ def put_tenant(
         tenant.hub_api_key_sealed = ctx.box.seal(body.hub_api_key)
     if body.hub_webhook_secret is not None:
         tenant.hub_webhook_secret_sealed = ctx.box.seal(body.hub_webhook_secret)
+    if body.email_from is not None:
+        tenant.email_from = sender
     if body.hostnames is not None:
         provisioning.set_tenant_hostnames(
             ctx, session, tenant_id=tenant.id, hostnames=body.hostnames

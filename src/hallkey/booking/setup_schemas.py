@@ -35,6 +35,9 @@ class TenantPut(RequestModel):
     hostnames: list[str] | None = Field(default=None, max_length=20)
     # The secret the hub signs its webhook messages with (`whsec_…`); kept when left out.
     hub_webhook_secret: str | None = Field(default=None, pattern=r"^whsec_[A-Za-z0-9+/=]{32,200}$")
+    # The From of its emails (`Fjellby kommune <booking@fjellby.no>`); kept when left out, ""
+    # clears it (then `HALLKEY_BOOKING_EMAIL_FROM`).
+    email_from: str | None = Field(default=None, max_length=320)
 
     @field_validator("name")
     @classmethod
@@ -57,6 +60,7 @@ class TenantOut(BaseModel):
     hostnames: list[str]
     tokens: list[TokenSummary]
     has_hub_webhook_secret: bool = False
+    email_from: str | None = None
 
 
 class TokenIn(RequestModel):

@@ -44,6 +44,9 @@ class Client(Base):
     webhook_secret_sealed: Mapped[str | None] = mapped_column(Text)
     # Set only by an operator: the URL may point at a private or loopback address.
     webhook_allow_private: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The From of the emails the hub sends to this client's guests (`Name <address>`); None:
+    # the hub's `HALLKEY_SMTP_FROM`.
+    email_from: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.core import operators
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
+from hallkey.core.messaging.smtp import checked_sender
 from hallkey.core.security import issue_api_key
 from hallkey.hub import mqtt_events, provisioning
 from hallkey.hub.connectors.registry import UnknownConnector
@@ -61,6 +62,7 @@ def _client_out(client: Client) -> ClientOut:
         events_url=client.events_url,
         has_events_token=client.events_token_sealed is not None,
         webhook_url=client.webhook_url if client.webhook_secret_sealed else None,
+        email_from=client.email_from,
     )
 
 
@@ -85,12 +87,15 @@ def create_client(ctx: HubContext, session: Session, body: ClientIn) -> NewClien
 def update_client(
     ctx: HubContext, session: Session, client_id: str, body: ClientPatch
 ) -> ClientOut:
-    """Renames a client or sets where its events go (URL and token together)."""
+    """Renames a client, sets its emails' sender, or sets where its events go (URL and token
+    together)."""
     client = _client(session, client_id)
     if (body.events_url is None) != (body.events_token is None):
         raise InvalidInput("give events_url and events_token together", field="events_token")
     if body.name is not None:
         client.name = body.name.strip()
+    if body.email_from is not None:
+        client.email_from = checked_sender(body.email_from, field="email_from")
     if body.events_url is not None:
         provisioning.set_client_events(
             ctx,

@@ -21,6 +21,8 @@ class ClientPatch(RequestModel):
     # Where door events and grant changes are posted, with the bearer token to present.
     events_url: str | None = Field(default=None, max_length=500, pattern=URL_PATTERN)
     events_token: str | None = Field(default=None, min_length=8, max_length=500)
+    # The From of the emails to its guests (`Fjellby kommune <booking@fjellby.no>`); "" clears.
+    email_from: str | None = Field(default=None, max_length=320)
 
 
 class ClientOut(BaseModel):
@@ -30,6 +32,8 @@ class ClientOut(BaseModel):
     has_events_token: bool
     # Where its webhook posts (its secret is never shown), or None.
     webhook_url: str | None = None
+    # The From of the emails to its guests, or None (the hub's `HALLKEY_SMTP_FROM`).
+    email_from: str | None = None
 
 
 class NewClientOut(ClientOut):

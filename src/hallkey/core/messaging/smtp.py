@@ -19,6 +19,7 @@ from email.utils import format_datetime, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from hallkey.core.clock import Clock
+from hallkey.core.errors import InvalidInput
 from hallkey.core.messaging.base import OutgoingMessage, SendError
 
 _FALSE = {"0", "false", "no", "off"}
@@ -68,6 +69,26 @@ def message_id(delivery_id: str, sender: str) -> str:
     """Returns the Message-ID of a delivery: the same on every try of it."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "hallkey.invalid"
     return f"<{delivery_id}@{domain}>"
+
+
+def checked_sender(value: str, *, field: str) -> str | None:
+    """Returns a tenant's sender address (`Name <user@domain>`) as its emails will carry it
+    (None for ""); raises InvalidInput naming `field` unless it is one address with a domain,
+    on one line."""
+    value = value.strip()
+    if not value:
+        return None
+    probe = EmailMessage()
+    try:
+        if "\r" in value or "\n" in value:
+            raise ValueError("more than one line")
+        probe["From"] = value
+        addresses = probe["From"].addresses
+    except (ValueError, IndexError, TypeError):
+        addresses = ()
+    if len(addresses) != 1 or not addresses[0].username or "." not in addresses[0].domain:
+        raise InvalidInput(f"{field} must be one address: Name <user@domain>", field=field)
+    return value
 
 
 class SmtpSender:

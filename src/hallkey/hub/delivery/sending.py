@@ -21,7 +21,7 @@ from hallkey.hub.delivery import alerts, outcomes
 from hallkey.hub.delivery.generations import carries_current_code
 from hallkey.hub.delivery.reminders import REMINDER, window_of
 from hallkey.hub.delivery.templates import render, render_sms_answer
-from hallkey.hub.models import Delivery, Door, Grant, Site
+from hallkey.hub.models import Client, Delivery, Door, Grant, Site
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ def _grant_message(ctx: HubContext, session: Session, delivery: Delivery) -> Out
         keywords=[door_keyword(d.name) for d in doors],
     )
     email = delivery.channel == "email"
+    client = session.get(Client, grant.client_id) if email else None
     return OutgoingMessage(
         delivery_id=delivery_id,
         channel=delivery.channel,
@@ -103,6 +104,7 @@ def _grant_message(ctx: HubContext, session: Session, delivery: Delivery) -> Out
         subject=rendered.subject if email else None,
         body=rendered.email if email else rendered.sms,
         html=rendered.html if email else None,
+        sender=client.email_from if client is not None else None,
     )
 
 
