@@ -1,6 +1,6 @@
 """A tenant's sender address: the From of its emails to its customers.
 
-Revision ID: 0099
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-26
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0099"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
