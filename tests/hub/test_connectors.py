@@ -571,3 +571,21 @@ def test_connector__unlock_schedule__door_stands_open_in_its_window_and_a_revoke
 
     case.connector.revoke(case.door, "rsv_open", 3)
     wait_for(lambda: case.door_locked() is True)
+
+
+def test_connector__unlock_schedule_revoked_before_its_window__door_stays_locked_in_it(
+    scheduling_case: ConnectorCase,
+) -> None:
+    case = scheduling_case
+    assert case.door_locked is not None and case.clock is not None
+    start = case.now() + timedelta(hours=1)
+    window = (Window(start, start + timedelta(hours=1)),)
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, window, version=1))
+    case.clock.set(start)
+    assert case.door_locked() is False  # the schedule runs on the lock system's own clock
+    case.clock.set(start - timedelta(minutes=30))
+
+    case.connector.revoke(case.door, "rsv_open", 2)  # a cancel before the event
+
+    case.clock.set(start)
+    assert case.door_locked() is True
