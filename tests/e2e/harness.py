@@ -6,6 +6,9 @@ its own server and port (as three `hallkey serve --role` processes), so one can 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,6 +84,18 @@ SMS_NUMBER = "+4759440000"
 """The SMS gateway's number in the e2e deployments."""
 SMS_INBOUND_SECRET = "e2e-sms-gateway-secret"
 """The secret with which the e2e tests sign inbound texts as the gateway would."""
+
+
+def sms_text(d: Deployment, sender: str, body: str) -> httpx.Response:
+    """Posts a guest's text to the hub as the SMS gateway does (signed with its secret)."""
+    raw = json.dumps({"from": sender, "to": SMS_NUMBER, "text": body}).encode()
+    mac = hmac.new(SMS_INBOUND_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    with httpx.Client(base_url=d.urls.hub, timeout=10) as gateway:
+        return gateway.post(
+            "/hub/v1/sms/inbound",
+            content=raw,
+            headers={"Content-Type": "application/json", "X-Hallkey-Signature": f"sha256={mac}"},
+        )
 
 
 def _client(base_url: str, token: str) -> httpx.Client:

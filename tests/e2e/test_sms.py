@@ -4,9 +4,6 @@ the reservation, and a cancel after which a text opens nothing."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import pytest
 
 from hallkey.hub.credentials.sms import door_keyword
 from tests.conftest import DatabaseUrlFactory
-from tests.e2e.harness import SMS_INBOUND_SECRET, SMS_NUMBER, Deployment, deployment
+from tests.e2e.harness import SMS_NUMBER, Deployment, deployment, sms_text
 from tests.e2e.test_keys import (
     CUSTOMER,
     NOW,
@@ -36,15 +33,8 @@ def combined(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[Deplo
 
 
 def _text(d: Deployment, body: str) -> httpx.Response:
-    """Posts a guest's text to the hub as the SMS gateway does (signed)."""
-    raw = json.dumps({"from": CUSTOMER["phone"], "to": SMS_NUMBER, "text": body}).encode()
-    mac = hmac.new(SMS_INBOUND_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    with httpx.Client(base_url=d.urls.hub, timeout=10) as gateway:
-        return gateway.post(
-            "/hub/v1/sms/inbound",
-            content=raw,
-            headers={"Content-Type": "application/json", "X-Hallkey-Signature": f"sha256={mac}"},
-        )
+    """Posts the guest's text to the hub as the SMS gateway does (signed)."""
+    return sms_text(d, CUSTOMER["phone"], body)
 
 
 def _outbox(d: Deployment) -> str:

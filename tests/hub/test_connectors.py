@@ -3,7 +3,8 @@
 To add an implementation, teach `_case` to build a `ConnectorCase` for it — the connector, a
 door it knows, a door it does not, the lock system's "now", and a way to take the door offline —
 and add its name to `any_case` (every connector) and to `case` (those that store credentials),
-`relay_case` (pulse-only relays) or `scheduling_case` (those that keep unlock schedules).
+`relay_case` (pulse-only relays) or `scheduling_case` (those that keep unlock schedules), and
+to `unlocking_case` if it has `schedule` (with `door_locked`, the device's own lock state).
 MQTT runs against the real Mosquitto with a simulated relay; Shelly against a local relay.
 """
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import update
 
@@ -67,6 +69,8 @@ class ConnectorCase:
     clock: ManualClock | None = None
     set_capacity: Callable[[int], None] | None = None
     """Sets how many credentials the door holds at most."""
+    door_locked: Callable[[], bool] | None = None
+    """Tells whether the door stands locked now, as the device itself sees it."""
 
 
 def _memory_case() -> ConnectorCase:
@@ -105,6 +109,12 @@ def _controller_case(data_dir: Path) -> Iterator[ConnectorCase]:
         else:
             server.stop()
 
+    def door_locked() -> bool:
+        headers = {"Authorization": f"Bearer {key}"}
+        answer = httpx.get(f"{server.base_url}/locks/v1/doors/remote-1", headers=headers)
+        assert answer.status_code == 200, answer.text
+        return bool(answer.json()["locked"])
+
     def set_capacity(most: int) -> None:
         with locks.database.transaction() as session:
             session.execute(
@@ -121,6 +131,7 @@ def _controller_case(data_dir: Path) -> Iterator[ConnectorCase]:
             set_online=set_online,
             clock=clock,
             set_capacity=set_capacity,
+            door_locked=door_locked,
         )
     finally:
         server.stop()
@@ -134,7 +145,7 @@ def _mqtt_case(flavour: str) -> Iterator[ConnectorCase]:
     clock = ManualClock(T0)
     prefix = unique_prefix()
     door_id = f"{prefix}-door1"
-    relay = MqttRelay(flavour, prefix, door_id).connect()
+    relay = MqttRelay(flavour, prefix, door_id, clock=clock.now).connect()
     brokers = MqttBrokers(clock, MQTT_TIMEOUT)
     connector = MqttConnector(brokers.get(BrokerAddress.parse(BROKER_URL)), flavour, prefix, clock)
     door = DoorTarget(id="door-1", remote_id=door_id, site_id="site_1")
@@ -153,6 +164,7 @@ def _mqtt_case(flavour: str) -> Iterator[ConnectorCase]:
             unknown_door=DoorTarget(id="door-2", remote_id=f"{prefix}-nowhere", site_id="site_1"),
             now=clock.now,
             set_online=set_online,
+            door_locked=lambda: relay.locked,
         )
     finally:
         brokers.close()
@@ -531,3 +543,49 @@ def test_connector__unlock_schedule_with_a_code__is_unsupported(
     with pytest.raises(ConnectorError) as error:
         case.connector.program(case.door, "rsv_open", Credential("unlock", "482915", window))
     assert (error.value.code, error.value.retryable) == ("unsupported", False)
+
+
+@pytest.fixture(params=["controller", "mqtt-hallkey"])
+def unlocking_case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConnectorCase]:
+    """Yields each connector that can hold a door unlocked for a window (`schedule`), whether
+    it keeps the whole schedule or takes one opening at a time (`keeps_schedules`)."""
+    with _case(str(request.param), tmp_path) as case:
+        assert "schedule" in case.connector.capabilities
+        yield case
+
+
+def test_connector__unlock_schedule__door_stands_open_in_its_window_and_a_revoke_locks_it(
+    unlocking_case: ConnectorCase,
+) -> None:
+    case = unlocking_case
+    assert case.door_locked is not None
+    now = case.now()
+    later = (Window(now + timedelta(hours=1), now + timedelta(hours=2)),)
+    holding = (Window(now - timedelta(minutes=5), now + timedelta(hours=1)),)
+
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, later, version=1))
+    case.connector.status(case.door)  # a round trip after the program call
+    assert case.door_locked() is True
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, holding, version=2))
+    wait_for(lambda: case.door_locked() is False)
+
+    case.connector.revoke(case.door, "rsv_open", 3)
+    wait_for(lambda: case.door_locked() is True)
+
+
+def test_connector__unlock_schedule_revoked_before_its_window__door_stays_locked_in_it(
+    scheduling_case: ConnectorCase,
+) -> None:
+    case = scheduling_case
+    assert case.door_locked is not None and case.clock is not None
+    start = case.now() + timedelta(hours=1)
+    window = (Window(start, start + timedelta(hours=1)),)
+    case.connector.program(case.door, "rsv_open", Credential("unlock", None, window, version=1))
+    case.clock.set(start)
+    assert case.door_locked() is False  # the schedule runs on the lock system's own clock
+    case.clock.set(start - timedelta(minutes=30))
+
+    case.connector.revoke(case.door, "rsv_open", 2)  # a cancel before the event
+
+    case.clock.set(start)
+    assert case.door_locked() is True
