@@ -15,6 +15,7 @@ from sqlalchemy import select
 from hallkey.hub import issue_operator_key
 from hallkey.hub.models import Client, DoorEvent, WebhookMessage
 from hallkey.hub.webhook_sender import next_wait
+from hallkey.hub.webhook_targets import Target, pinned
 from tests.hub.conftest import START, HubWorld, iso
 from tests.hub.webhook_receiver import Receiver
 from tests.servers import ServerThread, serving
@@ -344,6 +345,47 @@ def test_webhook__name_resolves_inside_at_send_time__not_sent(
     assert found.tries == []
     message = _messages(hub)[0]
     assert (message.state, message.last_error) == ("pending", "private_address")
+
+
+def test_webhook__sent_to_the_address_that_was_checked__name_in_host_header(
+    hub: HubWorld, monkeypatch: pytest.MonkeyPatch, receiver: tuple[Receiver, ServerThread]
+) -> None:
+    found, server = receiver
+    checked: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def fake_getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        if host != "hooks.invalid":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        checked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    # Loopback stands for a public address here; the name exists for our check only, so a
+    # send that resolved it again (instead of using the checked address) could not connect.
+    monkeypatch.setattr("hallkey.hub.webhook_targets.socket.getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr("hallkey.hub.webhook_targets._inside", lambda _address: False)
+    body = {"url": f"http://hooks.invalid:{server.port}/hook"}
+    response = hub.http.put("/hub/v1/webhook", json=body, headers=hub.headers())
+    assert response.status_code == 200, response.text
+    found.secret = response.json()["secret"]
+    hub.clock.set(datetime.now(UTC))
+    _push(hub, 1)
+    hub.run_jobs()
+    assert [m["type"] for m in found.taken] == ["door.event"]
+    assert found.hosts == [f"hooks.invalid:{server.port}"]
+    assert checked == ["hooks.invalid", "hooks.invalid"]  # when set, and before the send
+
+
+def test_pinned__name_kept_for_host_and_tls__address_in_the_url() -> None:
+    target = pinned("https://hooks.example.org:8443/in?x=1", "93.184.216.34")
+    assert target == Target(
+        "https://93.184.216.34:8443/in?x=1",
+        headers={"Host": "hooks.example.org:8443"},
+        extensions={"sni_hostname": "hooks.example.org"},
+    )
+    v6 = pinned("http://hooks.example.org/in", "2606:2800:220:1::1")
+    assert v6 == Target("http://[2606:2800:220:1::1]/in", headers={"Host": "hooks.example.org"})
+    assert pinned("http://93.184.216.34/in", "93.184.216.34") == Target("http://93.184.216.34/in")
 
 
 def test_delete_webhook__pending_become_dead_letters__events_forwarded_again(

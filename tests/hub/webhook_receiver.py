@@ -18,6 +18,7 @@ class Receiver:
     secret: str = ""
     fail_with: list[int] = field(default_factory=list)
     tries: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
     taken: list[dict[str, Any]] = field(default_factory=list)
     unverified: int = 0
     # Called (in the server's thread) after a message is taken, before it is answered.
@@ -31,6 +32,7 @@ class Receiver:
         async def hook(request: Request) -> Response:
             body = await request.body()
             self.tries.append(request.headers.get("webhook-id", ""))
+            self.hosts.append(request.headers.get("host", ""))
             if self.fail_with:
                 return Response(status_code=self.fail_with.pop(0))
             try:

@@ -144,12 +144,14 @@ def next_wait(schedule: Sequence[float], elapsed: timedelta) -> float | None:
 def _post(ctx: HubContext, attempt: _Attempt) -> str | None:
     """Posts the signed body; returns None when acknowledged, else a short error code."""
     try:
-        # Again at each send: the name may resolve elsewhere now than when it was set.
-        check_target(attempt.url, allow_private=attempt.allow_private)
+        # Again at each send: the name may resolve elsewhere now than when it was set; the post
+        # goes to the address checked here, not to a fresh resolution.
+        target = check_target(attempt.url, allow_private=attempt.allow_private)
     except TargetRefused as exc:
         return exc.code
     now = ctx.clock.now()
     headers = {
+        **target.headers,
         "content-type": "application/json",
         "webhook-id": attempt.webhook_id,
         "webhook-timestamp": str(int(now.timestamp())),
@@ -157,7 +159,10 @@ def _post(ctx: HubContext, attempt: _Attempt) -> str | None:
     }
     try:
         response = _http(ctx.settings.http_timeout_seconds).post(
-            attempt.url, content=attempt.body.encode(), headers=headers
+            target.url,
+            content=attempt.body.encode(),
+            headers=headers,
+            extensions=target.extensions,
         )
     except httpx.HTTPError as exc:
         return f"unreachable_{type(exc).__name__}".lower()[:64]

@@ -1,15 +1,19 @@
 """Where a webhook may point: never at a private, loopback or link-local address (SSRF),
 unless the operator allows it (for the client, or for the whole hub).
 
-The host is resolved when the URL is set and again before every send, so a name that later
-resolves to an inside address (DNS rebinding) is refused then too. Redirects are never followed.
+The host is resolved when the URL is set and again before every send, and the send connects to
+the address that was checked (the name goes in the `Host` header and, for https, in the TLS
+server name, against which the certificate is checked): a name that later resolves to an inside
+address, even between the check and the connection (DNS rebinding), is never called. Redirects
+are never followed.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 from hallkey.core.errors import InvalidInput
 
@@ -51,9 +55,40 @@ def resolve(host: str, port: int) -> list[str]:
     return addresses
 
 
-def check_target(url: str, *, allow_private: bool) -> None:
+@dataclass(frozen=True)
+class Target:
+    """Where to send a webhook: the URL to connect to, and the headers and request extensions
+    that keep the original name for the receiver (Host) and for TLS (server name)."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
+
+
+def pinned(url: str, address: str) -> Target:
+    """Returns the target that reaches `url`'s host at `address` (an IP it resolved to)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+        return Target(url)  # already an address: nothing to pin
+    except ValueError:
+        pass
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    host_header = host if parts.port is None else f"{host}:{parts.port}"
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return Target(
+        urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
+        headers={"Host": host_header},
+        extensions=extensions,
+    )
+
+
+def check_target(url: str, *, allow_private: bool) -> Target:
     """Raises TargetRefused unless `url` is an http(s) URL whose host resolves only to public
-    addresses (any address when `allow_private`)."""
+    addresses (any address when `allow_private`); returns where to connect (the first checked
+    address, pinned; the URL as it is when inside addresses are allowed)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("bad_url", "the webhook URL must be http(s) with a host")
@@ -64,12 +99,14 @@ def check_target(url: str, *, allow_private: bool) -> None:
     except ValueError:
         raise TargetRefused("bad_url", "the webhook URL has a bad port") from None
     if allow_private:
-        return
+        return Target(url)
     # Every address counts: a name with one public and one inside address is refused.
-    if any(_inside(address) for address in resolve(parts.hostname, port)):
+    addresses = resolve(parts.hostname, port)
+    if any(_inside(address) for address in addresses):
         raise TargetRefused(
             "private_address", "the webhook host resolves to a private or loopback address"
         )
+    return pinned(url, addresses[0])
 
 
 def checked_url(url: str, *, allow_private: bool) -> str:
