@@ -28,7 +28,7 @@ from hallkey.booking import (
     tokens,
 )
 from hallkey.booking.context import BookingContext
-from hallkey.booking.models import Reservation
+from hallkey.booking.models import Reservation, Resource
 from hallkey.booking.office_schemas import ApproveIn, CancelIn, DenyIn
 from hallkey.booking.qr import qr_svg
 from hallkey.booking.schemas import (
@@ -150,6 +150,9 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         with ctx.database.read() as session:
             tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
         with transaction() as session:
+            # Held here, the resource stays in the session's (weak) identity map, so the
+            # answer's view finds it there instead of reading it again.
+            _held = session.get(Resource, body.resource_id)
             reservation = service.create_reservation(ctx, session, tenant_id, body)
             return service.reservation_view(ctx, session, reservation, new=True)
 
