@@ -6,7 +6,7 @@ staff API manage people too); to take someone's access away, keep them with `dis
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +25,19 @@ class Passwords:
     environ: Mapping[str, str]
     generate: bool
 
-    def check(self, setup: SetupFile) -> None:
-        """Raises ApplyError, before anything changes, if a named variable is not set."""
-        missing = sorted(
-            spec.password_env
+    def check(self, setup: SetupFile, existing: Callable[[], set[str]]) -> None:
+        """Raises ApplyError, before anything changes, if the variable of a member still to be
+        made is not set. `existing` (the usernames there are) is asked only when one is not:
+        a member already made needs no password, so an edited file applies without them."""
+        unset = {
+            spec.username.lower(): spec.password_env
             for spec in setup.staff
             if spec.password_env is not None and not self.environ.get(spec.password_env)
-        )
+        }
+        if not unset:
+            return
+        have = existing()
+        missing = sorted({env for username, env in unset.items() if username not in have})
         if missing:
             raise ApplyError(f"staff passwords: set the environment variables {', '.join(missing)}")
 
@@ -45,6 +51,15 @@ class Passwords:
                 "a password generated and written there"
             )
         return secrets.token_urlsafe(18)
+
+
+def staff_usernames(run: _Run) -> set[str]:
+    """Returns the usernames of the tenant's staff (none while the tenant is not made)."""
+    slug = run.setup.tenant.slug
+    if run.call(run.booking, "GET", f"/api/v1/tenants/{slug}", missing_ok=True) is None:
+        return set()
+    listed = run.call(run.booking, "GET", "/api/v1/staff", params={"tenant": slug})
+    return {member["username"] for member in listed}
 
 
 def apply_staff(run: _Run, tenant_exists: bool) -> None:
