@@ -347,3 +347,10 @@ def test_apply__edited_file_without_the_made_members_passwords__applies_a_new_on
     with pytest.raises(ApplyError, match=r"set the environment variables PER_PW$"):
         op.apply(grown, environ={})
     assert _everything(op) == before
+    # Nor a new member without password_env when no password may be generated.
+    unnamed = grown.replace('password_env = "PER_PW"\n', "")
+    with pytest.raises(ApplyError, match="staff 'per' has no password_env"):
+        apply_setup(
+            parse_setup(unnamed), booking=op.booking, hub=op.hub, locks=op.locks, environ={}
+        )
+    assert _everything(op) == before

@@ -26,18 +26,24 @@ class Passwords:
     generate: bool
 
     def check(self, setup: SetupFile, existing: Callable[[], set[str]]) -> None:
-        """Raises ApplyError, before anything changes, if the variable of a member still to be
-        made is not set. `existing` (the usernames there are) is asked only when one is not:
-        a member already made needs no password, so an edited file applies without them."""
-        unset = {
-            spec.username.lower(): spec.password_env
+        """Raises ApplyError, before anything changes, if a member still to be made would get
+        no password: its variable is not set, or it names none and none may be generated.
+        `existing` (the usernames there are) is asked only then: a member already made needs
+        no password, so an edited file applies without them."""
+        lacking = {
+            spec.username.lower(): spec
             for spec in setup.staff
-            if spec.password_env is not None and not self.environ.get(spec.password_env)
+            if (spec.password_env is None and not self.generate)
+            or (spec.password_env is not None and not self.environ.get(spec.password_env))
         }
-        if not unset:
+        if not lacking:
             return
         have = existing()
-        missing = sorted({env for username, env in unset.items() if username not in have})
+        new = [spec for username, spec in lacking.items() if username not in have]
+        for spec in new:
+            if spec.password_env is None:
+                self.password_of(spec)  # raises: no password_env and none generated
+        missing = sorted({spec.password_env for spec in new if spec.password_env is not None})
         if missing:
             raise ApplyError(f"staff passwords: set the environment variables {', '.join(missing)}")
 
