@@ -187,14 +187,16 @@ def test_apply__no_operator_key__says_which_to_set_and_how_to_make_it() -> None:
     assert "hallkey operator-key --role booking" in result.stderr
 
 
-def test_apply__context_unreachable__fails_naming_it_without_a_traceback() -> None:
+def test_apply__context_unreachable__fails_naming_it_without_a_traceback(tmp_path: Path) -> None:
     keys = {
         f"HALLKEY_{role}_OPERATOR_KEY": f"hk{role[0].lower()}o_0123.secret"
         for role in ("BOOKING", "HUB", "LOCKS")
     }
     nowhere = f"http://127.0.0.1:{free_port()}"
     keys["FJELLBY_ADMIN_PASSWORD"] = "fjellby admin passphrase"
-    result = _apply(f"--locks-url={nowhere}", env_extra=keys)
+    # With --keys-out no staff password is missing: the locks context is the first one asked.
+    keys_out = f"--keys-out={tmp_path / 'keys.json'}"
+    result = _apply(f"--locks-url={nowhere}", keys_out, env_extra=keys)
     assert result.returncode == 1
     assert f"cannot reach {nowhere}" in result.stderr
     assert "Traceback" not in result.stderr

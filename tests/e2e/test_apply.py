@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from hallkey.app import issue_operator_key
-from hallkey.apply import Endpoint, Outcome, apply_setup, parse_setup
+from hallkey.apply import ApplyError, Endpoint, Outcome, apply_setup, parse_setup
 from tests.conftest import DatabaseUrlFactory
 from tests.e2e.harness import Deployment, Mode, deployment
 from tests.servers import wait_for
@@ -52,7 +52,9 @@ class Operator:
         self.hub = Endpoint(_client(d.urls.hub, keys["hub"]), d.urls.hub)
         self.locks = Endpoint(_client(d.urls.locks, keys["locks"]), d.urls.locks)
 
-    def apply(self, text: str, *, dry_run: bool = False) -> Outcome:
+    def apply(
+        self, text: str, *, dry_run: bool = False, environ: dict[str, str] | None = None
+    ) -> Outcome:
         return apply_setup(
             parse_setup(text),
             booking=self.booking,
@@ -60,7 +62,7 @@ class Operator:
             locks=self.locks,
             dry_run=dry_run,
             generate_passwords=True,
-            environ={"FJELLBY_ADMIN_PASSWORD": ADMIN_PASSWORD},
+            environ={"FJELLBY_ADMIN_PASSWORD": ADMIN_PASSWORD} if environ is None else environ,
         )
 
     def close(self) -> None:
@@ -325,3 +327,30 @@ def test_apply__controller_made_by_hand_before__gets_a_new_key_for_its_new_site(
     (linked,) = [c for c in listed if c["id"] == made["id"]]
     assert linked["hub_events_url"] == f"{d.urls.hub}/hub/v1/controller-events"
     assert op.apply(FJELLBY).changes == []
+
+
+def test_apply__edited_file_without_the_made_members_passwords__applies_a_new_ones_is_refused(
+    running: Deployment, operator: Operator
+) -> None:
+    op = operator
+    op.apply(FJELLBY)
+    edited = FJELLBY.replace("max_booking_minutes = 240", "max_booking_minutes = 180")
+    # kari.admin is made: her password is not needed again (she may have changed it since).
+    assert op.apply(edited, environ={}).changes == [
+        "~ resource 'Fjellhallen, hall A': max_booking_minutes"
+    ]
+    before = _everything(op)
+    newcomer = '[[staff]]\nusername = "per"\nrole = "case_officer"\npassword_env = "PER_PW"\n\n'
+    # A new member whose variable is unset, and an edit: refused before anything changes.
+    grown = edited.replace("[[staff]]", newcomer + "[[staff]]", 1)
+    grown = grown.replace("max_booking_minutes = 180", "max_booking_minutes = 200")
+    with pytest.raises(ApplyError, match=r"set the environment variables PER_PW$"):
+        op.apply(grown, environ={})
+    assert _everything(op) == before
+    # Nor a new member without password_env when no password may be generated.
+    unnamed = grown.replace('password_env = "PER_PW"\n', "")
+    with pytest.raises(ApplyError, match="staff 'per' has no password_env"):
+        apply_setup(
+            parse_setup(unnamed), booking=op.booking, hub=op.hub, locks=op.locks, environ={}
+        )
+    assert _everything(op) == before

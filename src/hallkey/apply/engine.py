@@ -19,7 +19,7 @@ import httpx
 
 from hallkey.apply.errors import ApplyError
 from hallkey.apply.file import ResourceSpec, SetupFile, SiteSpec
-from hallkey.apply.staff import Passwords, apply_staff
+from hallkey.apply.staff import Passwords, apply_staff, staff_usernames
 
 HUB_EVENTS_TOKEN_NAME = "hub door events"  # noqa: S105 - a token's name, not a token
 
@@ -87,13 +87,19 @@ class _Run:
         path: str,
         body: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
+        *,
+        missing_ok: bool = False,
     ) -> Any:
+        """Returns the answer's JSON; raises ApplyError on a 4xx or 5xx (`missing_ok`: None
+        for a 404)."""
         try:
             response = endpoint.client.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
             raise ApplyError(
                 f"{method} {path}: cannot reach {endpoint.public_url} ({exc})"
             ) from None
+        if missing_ok and response.status_code == 404:
+            return None
         if response.status_code >= 400:
             raise ApplyError(f"{method} {path}: {response.status_code} {_error_of(response)}")
         return response.json() if response.content else None
@@ -501,9 +507,9 @@ def apply_setup(
     was applied before stays, and a second apply carries on from there.
     """
     passwords = Passwords(os.environ if environ is None else environ, generate_passwords)
-    if not dry_run:
-        passwords.check(setup)
     run = _Run(setup, booking, hub, locks, dry_run, passwords)
+    if not dry_run:
+        passwords.check(setup, lambda: staff_usernames(run))
     controllers = run.controllers()
     run.hub_client()
     run.sites(controllers)

@@ -6,7 +6,7 @@ staff API manage people too); to take someone's access away, keep them with `dis
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +25,25 @@ class Passwords:
     environ: Mapping[str, str]
     generate: bool
 
-    def check(self, setup: SetupFile) -> None:
-        """Raises ApplyError, before anything changes, if a named variable is not set."""
-        missing = sorted(
-            spec.password_env
+    def check(self, setup: SetupFile, existing: Callable[[], set[str]]) -> None:
+        """Raises ApplyError, before anything changes, if a member still to be made would get
+        no password: its variable is not set, or it names none and none may be generated.
+        `existing` (the usernames there are) is asked only then: a member already made needs
+        no password, so an edited file applies without them."""
+        lacking = {
+            spec.username.lower(): spec
             for spec in setup.staff
-            if spec.password_env is not None and not self.environ.get(spec.password_env)
-        )
+            if (spec.password_env is None and not self.generate)
+            or (spec.password_env is not None and not self.environ.get(spec.password_env))
+        }
+        if not lacking:
+            return
+        have = existing()
+        new = [spec for username, spec in lacking.items() if username not in have]
+        for spec in new:
+            if spec.password_env is None:
+                self.password_of(spec)  # raises: no password_env and none generated
+        missing = sorted({spec.password_env for spec in new if spec.password_env is not None})
         if missing:
             raise ApplyError(f"staff passwords: set the environment variables {', '.join(missing)}")
 
@@ -45,6 +57,15 @@ class Passwords:
                 "a password generated and written there"
             )
         return secrets.token_urlsafe(18)
+
+
+def staff_usernames(run: _Run) -> set[str]:
+    """Returns the usernames of the tenant's staff (none while the tenant is not made)."""
+    slug = run.setup.tenant.slug
+    if run.call(run.booking, "GET", f"/api/v1/tenants/{slug}", missing_ok=True) is None:
+        return set()
+    listed = run.call(run.booking, "GET", "/api/v1/staff", params={"tenant": slug})
+    return {member["username"] for member in listed}
 
 
 def apply_staff(run: _Run, tenant_exists: bool) -> None:
