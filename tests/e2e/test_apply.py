@@ -347,6 +347,9 @@ def test_apply__edited_file_without_the_made_members_passwords__applies_a_new_on
     with pytest.raises(ApplyError, match=r"set the environment variables PER_PW$"):
         op.apply(grown, environ={})
     assert _everything(op) == before
+    # A dry run says so too, instead of promising changes the apply would refuse.
+    with pytest.raises(ApplyError, match=r"set the environment variables PER_PW$"):
+        op.apply(grown, environ={}, dry_run=True)
     # Nor a new member without password_env when no password may be generated.
     unnamed = grown.replace('password_env = "PER_PW"\n', "")
     with pytest.raises(ApplyError, match="staff 'per' has no password_env"):

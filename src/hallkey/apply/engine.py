@@ -508,8 +508,8 @@ def apply_setup(
     """
     passwords = Passwords(os.environ if environ is None else environ, generate_passwords)
     run = _Run(setup, booking, hub, locks, dry_run, passwords)
-    if not dry_run:
-        passwords.check(setup, lambda: staff_usernames(run))
+    # A dry run too: it must not promise changes that the apply would refuse.
+    passwords.check(setup, lambda: staff_usernames(run))
     controllers = run.controllers()
     run.hub_client()
     run.sites(controllers)
