@@ -250,16 +250,21 @@ def smtp_server() -> Iterator[tuple[_Inbox, int]]:
         controller.stop()
 
 
-def test_email__through_real_smtp__mime_with_parseable_ics(
-    make_booking: BookingFactory, smtp_server: tuple[_Inbox, int]
-) -> None:
-    inbox, port = smtp_server
-    booking = make_booking()
+def _send_through(booking: Booking, port: int) -> None:
+    """Makes the booking send its e-mails through the test's SMTP server."""
     booking.ctx.sender = SmtpSender(
         f"smtp://127.0.0.1:{port}?starttls=false",
         default_sender="fallback@testby.example",
         clock=booking.ctx.clock,
     )
+
+
+def test_email__through_real_smtp__mime_with_parseable_ics(
+    make_booking: BookingFactory, smtp_server: tuple[_Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    booking = make_booking()
+    _send_through(booking, port)
     made = _book(booking, booking.approval_resource_id, locale="en")
     booking.ctx.worker.run_pending()
     assert len(inbox.messages) == 1
@@ -292,11 +297,7 @@ def test_email__from_the_tenants_sender_set_by_the_operator__else_the_process_de
 ) -> None:
     inbox, port = smtp_server
     booking = make_booking()
-    booking.ctx.sender = SmtpSender(
-        f"smtp://127.0.0.1:{port}?starttls=false",
-        default_sender="fallback@testby.example",
-        clock=booking.ctx.clock,
-    )
+    _send_through(booking, port)
     with booking.ctx.database.transaction() as session:
         _, key = issue_operator_key(booking.ctx, session, name="test")
     operator = {"Authorization": f"Bearer {key}"}
