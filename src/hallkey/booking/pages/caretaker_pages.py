@@ -68,9 +68,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
     router = APIRouter(route_class=kit.PageRoute, include_in_schema=False)
 
     def staff(request: Request, scope: str) -> tuple[kit.Visitor, Principal]:
-        with ctx.database.read() as session:
-            who = kit.visitor(ctx, session, request)
-        return who, kit.require_staff(who, scope)
+        return kit.signed_in_staff(ctx, request, scope)
 
     def today_page(
         request: Request,

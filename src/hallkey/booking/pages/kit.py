@@ -140,6 +140,16 @@ def require_staff(who: Visitor, scope: str) -> tokens.Principal:
     return who.staff
 
 
+def signed_in_staff(
+    ctx: BookingContext, request: Request, scope: str
+) -> tuple[Visitor, tokens.Principal]:
+    """Returns who is looking and, if they are staff whose role allows `scope`, their
+    principal; raises as `require_staff` does otherwise."""
+    with ctx.database.read() as session:
+        who = visitor(ctx, session, request)
+    return who, require_staff(who, scope)
+
+
 def require_customer(who: Visitor) -> str:
     """Returns the signed-in customer's id; raises SignInNeeded otherwise."""
     if who.customer_id is None:

@@ -173,9 +173,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
     def admin_home(request: Request) -> Response:
         """The first page of the staff member's work: a case officer's requests, a
         caretaker's day, an admin's requests."""
-        with ctx.database.read() as session:
-            who = kit.visitor(ctx, session, request)
-        principal = kit.require_staff(who, scopes.RESERVATIONS_READ)
+        _, principal = kit.signed_in_staff(ctx, request, scopes.RESERVATIONS_READ)
         first = "/admin/today" if principal.role == "caretaker" else "/admin/requests"
         return kit.see_other(first)
 

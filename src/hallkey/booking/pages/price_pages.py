@@ -61,9 +61,8 @@ def build_router(ctx: BookingContext) -> APIRouter:
     router = APIRouter(route_class=kit.PageRoute, include_in_schema=False)
 
     def admin(request: Request) -> tuple[kit.Visitor, str]:
-        with ctx.database.read() as session:
-            who = kit.visitor(ctx, session, request)
-        return who, kit.require_staff(who, scopes.SETUP).tenant_id
+        who, principal = kit.signed_in_staff(ctx, request, scopes.SETUP)
+        return who, principal.tenant_id
 
     def page(
         request: Request, who: kit.Visitor, failed: Failed | None = None, status: int = 200

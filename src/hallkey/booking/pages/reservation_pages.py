@@ -121,8 +121,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
     base = "/admin/reservations/{reservation_id}"
 
     def staff(request: Request, scope: str) -> Principal:
-        with ctx.database.read() as session:
-            return kit.require_staff(kit.visitor(ctx, session, request), scope)
+        return kit.signed_in_staff(ctx, request, scope)[1]
 
     @router.get(base, response_class=HTMLResponse)
     def reservation_page(reservation_id: str, request: Request) -> HTMLResponse:

@@ -191,8 +191,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
     base = "/admin/series/{series_id}"
 
     def staff(request: Request, scope: str) -> Principal:
-        with ctx.database.read() as session:
-            return kit.require_staff(kit.visitor(ctx, session, request), scope)
+        return kit.signed_in_staff(ctx, request, scope)[1]
 
     @router.get("/admin/series", response_class=HTMLResponse)
     def series_list(request: Request, status: Text = "") -> HTMLResponse:

@@ -146,8 +146,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
 
     def officer(request: Request, form: dict[str, str]) -> Principal:
         kit.check_form(request, form)
-        with ctx.database.read() as session:
-            return kit.require_staff(kit.visitor(ctx, session, request), scopes.DECIDE)
+        return kit.signed_in_staff(ctx, request, scopes.DECIDE)[1]
 
     @router.get("/admin/rounds", response_class=HTMLResponse)
     def rounds_page(request: Request) -> HTMLResponse:

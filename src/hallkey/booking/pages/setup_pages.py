@@ -66,9 +66,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
     router = APIRouter(route_class=kit.PageRoute, include_in_schema=False)
 
     def admin(request: Request) -> tuple[kit.Visitor, str]:
-        with ctx.database.read() as session:
-            who = kit.visitor(ctx, session, request)
-        principal = kit.require_staff(who, scopes.SETUP)
+        who, principal = kit.signed_in_staff(ctx, request, scopes.SETUP)
         return who, principal.tenant_id
 
     def venues_of(tenant_id: str) -> list[VenueOut]:
