@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hallkey.processes import ROLE_ENV, run_processes
 from tests.conftest import DatabaseUrlFactory
 from tests.servers import free_port
 
@@ -238,3 +240,28 @@ def test_serve_workers__on_sqlite__refuses_and_names_the_option(tmp_path: Path) 
     assert "--workers needs PostgreSQL" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "booking.db").exists()  # refused before migrating anything
+
+
+def test_run_processes__a_process_that_cannot_start__stops_them_all_and_returns_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The spawned processes read the environment: a role no context has fails each one.
+    monkeypatch.setenv(ROLE_ENV, "nobody")
+    monkeypatch.setenv("HALLKEY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HALLKEY_SECRET_KEY", "workers-test")
+
+    started = time.monotonic()
+    code = run_processes(2, "127.0.0.1", free_port(), {"log_level": "critical"})
+
+    assert code == 1
+    assert time.monotonic() - started < 90  # stopped, not started again and again
+
+
+def test_run_processes__on_a_port_taken__refuses_before_starting_any() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        with pytest.raises(OSError):
+            run_processes(2, "127.0.0.1", port, {})

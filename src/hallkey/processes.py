@@ -5,8 +5,8 @@ and the kernel spreads new connections over them. (uvicorn's own `--workers` sha
 whichever process is idle when connections arrive accepts them all at once, up to 2048 in one
 wake-up, so clients that connect together, as a balancer's pool does, all landed on one process.)
 A spawned process shares nothing with the parent but the environment, so `serve` puts what it
-computed there (`child_environment`) and each process builds its own contexts and web app through
-the factory `web_app_from_env`. The parent migrates the databases (and seeds the demo) before the
+computed there (`child_environment`) and each process builds its own contexts and web app with
+`web_app_from_env`. The parent migrates the databases (and seeds the demo) before the
 processes start; they do not migrate again. Every process runs its contexts' job runners: jobs
 are claimed with leases (and `SKIP LOCKED` on PostgreSQL), so N processes are N times the
 runners, not N times the work. SIGTERM or SIGINT stops them all; a process that dies is
@@ -38,10 +38,8 @@ from hallkey.core.settings import CONTEXT_NAMES, ContextName, Settings
 log = logging.getLogger("hallkey.processes")
 
 STARTUP_FAILURE = 3
-"""uvicorn's exit code of a process that could not start (its app or its socket)."""
-
-FACTORY = "hallkey.processes:web_app_from_env"
-"""The import string uvicorn's processes build their app from (`factory=True`)."""
+"""The exit code of a process that could not start (its socket, its app or the app's startup:
+uvicorn's own code for the last)."""
 
 ROLE_ENV = "HALLKEY_SERVE_ROLE"
 """The one context the processes serve (`serve --role`); empty: all three."""
@@ -74,8 +72,7 @@ def roles_from_env() -> tuple[ContextName, ...]:
 
 
 def web_app_from_env() -> FastAPI:
-    """Builds one server process's contexts and web app from the environment (uvicorn calls
-    it in each process it spawns)."""
+    """Builds one server process's contexts and web app from the environment."""
     limit_malloc_arenas()  # before this process's threads, as `serve` does for its own
     settings = Settings()
     configure_logging(settings.log_level)
@@ -102,11 +99,12 @@ def _serve_one(host: str, port: int, options: dict[str, Any]) -> None:
     """Runs in each spawned process: serves the app from the environment on its own socket."""
     try:
         sock = listening_socket(host, port)
-    except OSError as exc:
-        log.error("cannot listen on %s:%d: %s", host, port, exc)
+        web = web_app_from_env()
+    except Exception:
+        # Told to the parent by the exit code: it stops them all rather than start another.
+        log.exception("a server process could not start")
         sys.exit(STARTUP_FAILURE)
-    config = uvicorn.Config(FACTORY, factory=True, host=host, port=port, **options)
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(web, host=host, port=port, **options)).run(sockets=[sock])
 
 
 def run_processes(count: int, host: str, port: int, options: dict[str, Any]) -> int:
