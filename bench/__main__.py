@@ -5,131 +5,36 @@
 Prints figures; asserts nothing. Options: `--postgres URL` runs the three contexts on fresh
 PostgreSQL databases created through URL (an admin connection), `--reservations N` sets how many
 bookings fill the resource before the conflict check is timed, `--credentials N` how many codes
-the door holds before the keypad is timed.
+the door holds before the keypad is timed. `--only scale` (`bench.scale`) compares one server
+process with `hallkey serve --workers 2` on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from bench import keypad, load, memory
+from bench import keypad, load, memory, scale
 from bench.door_events import bench_door_events
 from bench.series import bench_series
+from bench.server import Server
+from bench.server import cpu_seconds as _cpu_seconds
+from bench.server import postgres_databases as _postgres_databases
+from bench.server import roomy_doors as _roomy_doors
+from bench.server import server as _server
+from bench.server import wait_idle as _wait_idle
 from bench.smtp import bench_smtp
-from hallkey.core.db import normalise_url
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-@contextmanager
-def _postgres_databases(admin_url: str | None) -> Iterator[dict[str, str]]:
-    if admin_url is None:
-        yield {}
-        return
-    admin = normalise_url(admin_url)
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    names = {ctx: f"hk_bench_{ctx}_{secrets.token_hex(3)}" for ctx in ("booking", "hub", "locks")}
-    with engine.connect() as connection:
-        for name in names.values():
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield {
-            f"HALLKEY_{ctx.upper()}_DATABASE_URL": make_url(admin)
-            .set(database=name)
-            .render_as_string(hide_password=False)
-            for ctx, name in names.items()
-        }
-    finally:
-        with engine.connect() as connection:
-            for name in names.values():
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
-@dataclass
-class Server:
-    """A running `hallkey serve --demo`: its address, demo.json, process and databases."""
-
-    base: str
-    demo: dict[str, Any]
-    pid: int
-    urls: dict[str, str]
-    data_dir: Path
-
-
-@contextmanager
-def _server(env_extra: dict[str, str], port: int) -> Iterator[Server]:
-    port = port or _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "var"
-        # ERROR: filling the resource with 2000 bookings overfills its doors (1000 codes
-        # each), and the hub's expected `no_space_on_door` warnings would drown the figures.
-        env = {**os.environ, **env_extra, "HALLKEY_LOG_LEVEL": "ERROR"}
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hallkey.cli",
-                "serve",
-                "--demo",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 180  # a loaded machine migrates slowly
-            while True:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("server did not start")
-                time.sleep(0.1)
-            urls = {
-                ctx: env_extra.get(
-                    f"HALLKEY_{ctx.upper()}_DATABASE_URL", f"sqlite:///{data_dir / ctx}.db"
-                )
-                for ctx in ("booking", "hub", "locks")
-            }
-            demo = json.loads((data_dir / "demo.json").read_text())
-            print(f"server pid {process.pid}", flush=True)
-            yield Server(base, demo, process.pid, urls, data_dir)
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
 
 
 _timed = load.timed
@@ -256,22 +161,6 @@ def bench_end_to_end(base: str, demo: dict[str, Any], repeat: int) -> None:
     _report("POST reservation → access granted (combined process)", samples)
 
 
-def _roomy_doors(server: Server, capacity: int) -> None:
-    """Lets the demo doors hold `capacity` codes: the load figures measure speed, and the
-    demo's 1000 codes a door would turn most of a long run into `no_space_on_door`."""
-    engine = create_engine(normalise_url(server.urls["locks"]))
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE locks_doors SET max_credentials = :n"), {"n": capacity})
-    engine.dispose()
-
-
-def _cpu_seconds(pid: int) -> float:
-    """Returns the CPU time process `pid` has used so far (user + system, Linux)."""
-    # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 _rss_mb = memory.rss_mb
 
 
@@ -325,25 +214,6 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
     hub.dispose()
 
 
-def _wait_idle(hub: load.HubTables, limit_s: float = 600.0) -> float:
-    """Waits until the hub has no grant with a door or message still to do; returns how long
-    that took."""
-    engine = hub.engine
-    started = time.monotonic()
-    while time.monotonic() < started + limit_s:
-        with engine.connect() as connection:
-            left = connection.execute(
-                text(
-                    "SELECT (SELECT count(*) FROM hub_grant_doors WHERE state = 'pending')"
-                    " + (SELECT count(*) FROM hub_deliveries WHERE state = 'queued')"
-                )
-            ).scalar_one()
-        if left == 0:
-            break
-        time.sleep(0.5)
-    return time.monotonic() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--postgres", metavar="URL", help="admin URL of a PostgreSQL server")
@@ -351,11 +221,23 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument(
         "--only",
-        choices=("hot", "door", "load", "api", "pipeline", "smtp", "keypad", "series", "memory"),
+        choices=(
+            "hot",
+            "door",
+            "load",
+            "api",
+            "pipeline",
+            "smtp",
+            "keypad",
+            "series",
+            "memory",
+            "scale",
+        ),
         help="run only the hot paths, the door → booking event latency, the load figures (api "
         "and pipeline), one of those, the emails a second through an SMTP server, the keypad "
-        "decision at 1k, 100k and 1M stored codes, a 40-occurrence series (one grant), or the "
-        "server's RSS over --bookings bookings",
+        "decision at 1k, 100k and 1M stored codes, a 40-occurrence series (one grant), the "
+        "server's RSS over --bookings bookings, or `serve --workers 1` against `--workers 2` "
+        "(needs --postgres)",
     )
     parser.add_argument(
         "--keypad-max", type=int, default=1_000_000, help="the largest keypad level to fill"
@@ -377,6 +259,9 @@ def main() -> None:
         "--drain-limit", type=float, default=3600, help="memory: longest wait for the pipeline"
     )
     args = parser.parse_args()
+    if args.only == "scale":
+        scale.measure(args)  # two servers in turn, each on fresh databases
+        return
     if args.only in (None, "smtp"):
         bench_smtp()  # needs no hallkey server
         if args.only == "smtp":

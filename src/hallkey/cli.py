@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
-from hallkey import setup_cli
+from hallkey import processes, setup_cli
 from hallkey.app import Contexts, build_app, build_contexts
 from hallkey.apply import ApplyError
 from hallkey.core.errors import Conflict
@@ -66,6 +66,13 @@ def _contexts(settings: Settings, roles: Sequence[ContextName]) -> Contexts:
         raise typer.Exit(1) from None
 
 
+WORKERS_HELP = (
+    "Server processes on the port, the kernel spreading connections over them (Linux), each "
+    "with its own job workers. Needs PostgreSQL: SQLite lets one process write at a time, so "
+    "more processes would only queue for it."
+)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -73,27 +80,43 @@ def serve(
     data_dir: DataDirOption = None,
     demo: Annotated[bool, typer.Option("--demo", help="Seed the demo municipality")] = False,
     role: Annotated[Role | None, typer.Option(help="Run one context alone")] = None,
+    workers: Annotated[int, typer.Option(min=1, help=WORKERS_HELP)] = 1,
 ) -> None:
     """Serves the contexts over HTTP (all three unless --role), with their workers."""
     limit_malloc_arenas()  # before the server's threads: memory stays flat under load
     settings = _settings(data_dir, host, port)
     if demo and role is not None:
         raise typer.BadParameter("--demo seeds all three contexts: run `hallkey demo` instead")
-    contexts = _contexts(settings, _roles(role))
+    on_sqlite = processes.sqlite_roles(settings, _roles(role))
+    if workers > 1 and on_sqlite:
+        raise typer.BadParameter(
+            f"--workers needs PostgreSQL ({', '.join(on_sqlite)} on SQLite: set "
+            "HALLKEY_<CONTEXT>_DATABASE_URL)",
+            param_hint="--workers",
+        )
+    contexts = _contexts(settings, _roles(role))  # migrates, in this process only
     if demo:
         _ensure_demo(contexts, settings)
-    web = build_app(contexts, run_workers=settings.run_workers)
-    uvicorn.run(
-        web,
-        host=host,
-        port=port,
-        access_log=False,
-        log_level=settings.log_level.lower(),
-        server_header=False,  # announce no server software and version
+    server_options: dict[str, Any] = {
+        "access_log": False,
+        "log_level": settings.log_level.lower(),
+        "server_header": False,  # announce no server software and version
         # uvicorn's 5 s equalled httpx's idle expiry: a client reusing a connection at 5 s
         # sent its request into the server's close and read a reset (ReadError, no 5xx).
-        timeout_keep_alive=settings.http_keep_alive_seconds,
-    )
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+    }
+    if workers == 1:
+        web = build_app(contexts, run_workers=settings.run_workers)
+        uvicorn.run(web, host=host, port=port, **server_options)
+        return
+    contexts.close()  # each server process builds its own from the environment
+    os.environ.update(processes.child_environment(settings, role.value if role else None))
+    try:
+        code = processes.run_processes(workers, host, port, server_options)
+    except OSError as exc:
+        typer.echo(f"hallkey: cannot serve on {host}:{port}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -1,0 +1,190 @@
+"""The bench's server: a `hallkey serve --demo` process (with `--workers N`, that many server
+processes under it) on fresh databases, and what the bench reads of it from outside."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench import load
+from hallkey.core.db import normalise_url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def postgres_databases(admin_url: str | None) -> Iterator[dict[str, str]]:
+    if admin_url is None:
+        yield {}
+        return
+    admin = normalise_url(admin_url)
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    names = {ctx: f"hk_bench_{ctx}_{secrets.token_hex(3)}" for ctx in ("booking", "hub", "locks")}
+    with engine.connect() as connection:
+        for name in names.values():
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield {
+            f"HALLKEY_{ctx.upper()}_DATABASE_URL": make_url(admin)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+            for ctx, name in names.items()
+        }
+    finally:
+        with engine.connect() as connection:
+            for name in names.values():
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@dataclass
+class Server:
+    """A running `hallkey serve --demo`: its address, demo.json, process and databases."""
+
+    base: str
+    demo: dict[str, Any]
+    pid: int
+    urls: dict[str, str]
+    data_dir: Path
+
+
+@contextmanager
+def server(env_extra: dict[str, str], port: int, workers: int = 1) -> Iterator[Server]:
+    """Starts `hallkey serve --demo --workers N` on `port` (0: any free one) and stops it."""
+    port = port or free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "var"
+        # ERROR: filling the resource with 2000 bookings overfills its doors (1000 codes
+        # each), and the hub's expected `no_space_on_door` warnings would drown the figures.
+        env = {**os.environ, **env_extra, "HALLKEY_LOG_LEVEL": "ERROR"}
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hallkey.cli",
+                "serve",
+                "--demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 180  # a loaded machine migrates slowly
+            while True:
+                try:
+                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("server did not start")
+                time.sleep(0.1)
+            while listeners(port) < workers:  # one answered; the others may still start
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"only {listeners(port)} of {workers} processes started")
+                time.sleep(0.1)
+            urls = {
+                ctx: env_extra.get(
+                    f"HALLKEY_{ctx.upper()}_DATABASE_URL", f"sqlite:///{data_dir / ctx}.db"
+                )
+                for ctx in ("booking", "hub", "locks")
+            }
+            demo = json.loads((data_dir / "demo.json").read_text())
+            print(f"server pid {process.pid}", flush=True)
+            yield Server(base, demo, process.pid, urls, data_dir)
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def listeners(port: int) -> int:
+    """Returns how many sockets listen on `port` (IPv4): one a server process."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    local = [row.split()[1:4:2] for row in rows]  # local address, state
+    return sum(
+        1 for address, state in local if int(address.split(":")[1], 16) == port and state == "0A"
+    )
+
+
+def roomy_doors(server: Server, capacity: int) -> None:
+    """Lets the demo doors hold `capacity` codes: the load figures measure speed, and the
+    demo's 1000 codes a door would turn most of a long run into `no_space_on_door`."""
+    engine = create_engine(normalise_url(server.urls["locks"]))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE locks_doors SET max_credentials = :n"), {"n": capacity})
+    engine.dispose()
+
+
+def cpu_seconds(pid: int) -> float:
+    """Returns the CPU time process `pid` and the processes under it have used so far (user +
+    system, Linux): with `--workers N` the server processes are the children of `serve`."""
+    return sum(_own_cpu_seconds(each) for each in process_tree(pid))
+
+
+def process_tree(pid: int) -> list[int]:
+    """Returns `pid` and every live process under it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _own_cpu_seconds(pid: int) -> float:
+    """Returns the CPU time process `pid` has used so far (user + system, Linux)."""
+    # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(hub: load.HubTables, limit_s: float = 600.0) -> float:
+    """Waits until the hub has no grant with a door or message still to do; returns how long
+    that took."""
+    engine = hub.engine
+    started = time.monotonic()
+    while time.monotonic() < started + limit_s:
+        with engine.connect() as connection:
+            left = connection.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM hub_grant_doors WHERE state = 'pending')"
+                    " + (SELECT count(*) FROM hub_deliveries WHERE state = 'queued')"
+                )
+            ).scalar_one()
+        if left == 0:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - started

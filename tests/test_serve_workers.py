@@ -1,0 +1,267 @@
+"""`hallkey serve --workers N`: N server processes on one port, each serving and working.
+
+Which process answered is not told to clients (no header names a process). The test reads it
+from the operating system instead: a keep-alive connection belongs to the process that accepted
+it, and every request on it is answered there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hallkey.processes import ROLE_ENV, run_processes
+from tests.conftest import DatabaseUrlFactory
+from tests.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+HALLKEY = [sys.executable, "-m", "hallkey.cli"]
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[bytes]
+    port: int
+    demo: dict[str, Any]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _environment(database_urls: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HALLKEY_")}
+    env["HALLKEY_SECRET_KEY"] = "workers-test"
+    env["HALLKEY_LOG_LEVEL"] = "WARNING"
+    env.update(database_urls)
+    return env
+
+
+@pytest.fixture
+def served(tmp_path: Path, database_url: DatabaseUrlFactory) -> Iterator[Served]:
+    urls = {
+        f"HALLKEY_{c.upper()}_DATABASE_URL": database_url(c) for c in ("booking", "hub", "locks")
+    }
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *HALLKEY,
+            "serve",
+            "--demo",
+            "--workers",
+            "2",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        env=_environment(urls),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        demo = json.loads((tmp_path / "demo.json").read_text())
+        yield Served(process, port, demo)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def _children(pid: int) -> list[int]:
+    """Returns the server processes `pid` spawned (not multiprocessing's resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _running(pid: int) -> bool:
+    """Tells whether `pid` still runs (an exited one left unreaped counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _connections(port: int) -> list[tuple[int, int, int]]:
+    """Returns the established loopback connections to or from `port`: (local port, remote
+    port, socket inode) each, one row for each end."""
+    rows = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
+        if fields[3] == "01" and port in (local, remote):  # 01: ESTABLISHED
+            rows.append((local, remote, int(fields[9])))
+    return rows
+
+
+def _accepted_from_here(port: int) -> set[int]:
+    """Returns the server-side socket inodes of this test process's connections to `port`
+    (not the contexts' calls to each other, which go to the same port)."""
+    rows = _connections(port)
+    mine = _sockets_of(os.getpid())
+    ours = {local for local, remote, inode in rows if remote == port and inode in mine}
+    return {inode for local, remote, inode in rows if local == port and remote in ours}
+
+
+def _sockets_of(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _book(served: Served, clients: int, each: int) -> tuple[list[httpx.Client], list[str]]:
+    """Makes `clients` times `each` bookings, each client on its own kept-alive connection (the
+    clients are returned open, so that their connections can be told apart)."""
+    demo = served.demo
+    headers = {"Authorization": f"Bearer {demo['booking_api_token']}"}
+    first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    opened = [
+        httpx.Client(base_url=served.base, headers=headers, timeout=60) for _ in range(clients)
+    ]
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def run(index: int, http: httpx.Client) -> None:
+        for n in range(each):
+            start = first + timedelta(hours=index * each + n)
+            response = http.post(
+                "/api/v1/reservations",
+                json={
+                    "resource_id": demo["resources"][0]["id"],
+                    "start": start.isoformat().replace("+00:00", "Z"),
+                    "end": (start + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+                    "customer": {
+                        "name": "Ada Worker",
+                        "phone": "+4791234567",
+                        "email": "ada@example.org",
+                    },
+                },
+            )
+            assert response.status_code == 201, response.text
+            with lock:
+                ids.append(response.json()["id"])
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(opened)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return opened, ids
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_serve_workers__two_processes_each_answer_and_every_booking_gets_access(
+    served: Served,
+) -> None:
+    children = _children(served.process.pid)
+    assert len(children) == 2
+
+    clients, ids = _book(served, clients=12, each=3)
+    try:
+        accepted = _accepted_from_here(served.port)
+        per_child = {pid: len(_sockets_of(pid) & accepted) for pid in children}
+        assert sum(per_child.values()) == len(clients), per_child
+        assert all(count > 0 for count in per_child.values()), per_child
+
+        reader = clients[0]
+        deadline = time.monotonic() + 60
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            states = {
+                rid: reader.get(f"/api/v1/reservations/{rid}").json()["access"]["state"]
+                for rid in ids
+            }
+            if set(states.values()) == {"granted"}:
+                break
+            time.sleep(0.5)
+        assert len(ids) == 36
+        assert set(states.values()) == {"granted"}, states
+    finally:
+        for client in clients:
+            client.close()
+
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=60) == 0
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in children)
+
+
+def test_serve_workers__on_sqlite__refuses_and_names_the_option(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*HALLKEY, "serve", "--workers", "2", "--data-dir", str(tmp_path)],
+        env=_environment({}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "--workers needs PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "booking.db").exists()  # refused before migrating anything
+
+
+def test_run_processes__a_process_that_cannot_start__stops_them_all_and_returns_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The spawned processes read the environment: a role no context has fails each one.
+    monkeypatch.setenv(ROLE_ENV, "nobody")
+    monkeypatch.setenv("HALLKEY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HALLKEY_SECRET_KEY", "workers-test")
+
+    started = time.monotonic()
+    code = run_processes(2, "127.0.0.1", free_port(), {"log_level": "critical"})
+
+    assert code == 1
+    assert time.monotonic() - started < 90  # stopped, not started again and again
+
+
+def test_run_processes__on_a_port_taken__refuses_before_starting_any() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        with pytest.raises(OSError):
+            run_processes(2, "127.0.0.1", port, {})
