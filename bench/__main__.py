@@ -175,9 +175,7 @@ def bench_api(server: Server, args: argparse.Namespace, slots: load.Slots) -> No
         cpu = _cpu_seconds(server.pid)
         figure = load.api_figure(server.base, server.demo, slots, clients, args.api_seconds)
         # Let the pipeline catch up, so that the next row measures the API, not the backlog.
-        hub = load.HubTables(server.urls["hub"])
-        caught_up = _wait_idle(hub)
-        hub.dispose()
+        caught_up = _wait_idle(server.urls)
         cpu_ms = (_cpu_seconds(server.pid) - cpu) * 1000 / max(1, figure.created)
         print(
             f"{figure.clients:>8} {figure.rate:>10.1f} {figure.p50_ms:>8.1f}"

@@ -68,7 +68,7 @@ def _one(args: argparse.Namespace, workers: int) -> Run:
             for clients in API_CLIENTS:
                 cpu = cpu_seconds(live.pid)
                 figure = load.api_figure(live.base, live.demo, slots, clients, args.api_seconds)
-                caught_up = wait_idle(hub)  # the next row measures the API, not the backlog
+                caught_up = wait_idle(live.urls)  # the next row measures the API, not the backlog
                 cpu_ms = (cpu_seconds(live.pid) - cpu) * 1000 / max(1, figure.created)
                 run.api.append(figure)
                 run.api_cpu_ms.append(cpu_ms)

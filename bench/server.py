@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import load
 from hallkey.core.db import normalise_url
 
 
@@ -171,20 +170,38 @@ def _own_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_idle(hub: load.HubTables, limit_s: float = 600.0) -> float:
-    """Waits until the hub has no grant with a door or message still to do; returns how long
-    that took."""
-    engine = hub.engine
+PIPELINE_JOBS = {
+    "booking": ("sync_access", "customer_email"),
+    "hub": ("program_door", "deliver", "send_webhook"),
+}
+"""The jobs a booking sets off (recurring ones, such as the reconciler, are not counted)."""
+
+
+def wait_idle(urls: dict[str, str], limit_s: float = 600.0) -> float:
+    """Waits until no booking's work is left in the booking or the hub (no job of the pipeline
+    waiting, no door still to program, no message queued); returns how long that took."""
+    engines = {ctx: create_engine(normalise_url(urls[ctx])) for ctx in PIPELINE_JOBS}
+    queries = {
+        "booking": text(
+            "SELECT count(*) FROM booking_jobs WHERE status = 'pending' AND kind IN :kinds"
+        ).bindparams(bindparam("kinds", PIPELINE_JOBS["booking"], expanding=True)),
+        "hub": text(
+            "SELECT (SELECT count(*) FROM hub_grant_doors WHERE state = 'pending')"
+            " + (SELECT count(*) FROM hub_deliveries WHERE state = 'queued')"
+            " + (SELECT count(*) FROM hub_jobs WHERE status = 'pending' AND kind IN :kinds)"
+        ).bindparams(bindparam("kinds", PIPELINE_JOBS["hub"], expanding=True)),
+    }
     started = time.monotonic()
-    while time.monotonic() < started + limit_s:
-        with engine.connect() as connection:
-            left = connection.execute(
-                text(
-                    "SELECT (SELECT count(*) FROM hub_grant_doors WHERE state = 'pending')"
-                    " + (SELECT count(*) FROM hub_deliveries WHERE state = 'queued')"
-                )
-            ).scalar_one()
-        if left == 0:
-            break
-        time.sleep(0.5)
+    try:
+        while time.monotonic() < started + limit_s:
+            left = 0
+            for ctx, engine in engines.items():
+                with engine.connect() as connection:
+                    left += int(connection.execute(queries[ctx]).scalar_one())
+            if left == 0:
+                break
+            time.sleep(0.5)
+    finally:
+        for engine in engines.values():
+            engine.dispose()
     return time.monotonic() - started
