@@ -91,6 +91,15 @@ def healthy(base_url: str) -> bool:
         return False
 
 
+def wait_serving(process: subprocess.Popen[bytes], base_url: str, timeout: float) -> None:
+    """Waits until the process's server is healthy; fails the test if it exits or takes
+    longer than `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not healthy(base_url):
+        assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.1)
+
+
 def stop_processes(processes: Iterable[subprocess.Popen[bytes]]) -> None:
     """Asks each process to end, then waits for it; kills one that does not within 15 s."""
     started = list(processes)

@@ -16,10 +16,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.servers import free_port
+from tests.servers import free_port, wait_serving
 
 IDLE_SECONDS = 6.0
 """Longer than httpx's idle expiry (5 s) and uvicorn's former keep-alive (5 s)."""
@@ -38,15 +37,7 @@ def served(tmp_path: Path) -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.1)
+        wait_serving(process, f"http://127.0.0.1:{port}", 90)
         yield port
     finally:
         process.send_signal(signal.SIGTERM)

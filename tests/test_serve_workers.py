@@ -26,7 +26,7 @@ import pytest
 
 from hallkey.processes import ROLE_ENV, run_processes
 from tests.conftest import DatabaseUrlFactory
-from tests.servers import free_port
+from tests.servers import free_port, wait_serving
 
 pytestmark = pytest.mark.slow
 
@@ -73,15 +73,7 @@ def served(tmp_path: Path, database_url: DatabaseUrlFactory) -> Iterator[Served]
         env=_environment(urls),
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+        wait_serving(process, f"http://127.0.0.1:{port}", 120)
         demo = json.loads((tmp_path / "demo.json").read_text())
         yield Served(process, port, demo)
     finally:
