@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hallkey.core.clock import ManualClock, SystemClock
 from hallkey.core.db import Database, make_metadata
@@ -591,3 +592,91 @@ def test_worker_threads__jobs_that_wait__run_side_by_side_each_once(
     assert not together.broken
     with queue.database.transaction() as session:
         assert queue.pending_count(session) == 0
+
+
+def _count_transactions(queue: JobQueue) -> list[int]:
+    """Counts the transactions the worker's threads begin on the queue's database from now
+    on (not the test's own)."""
+    begun = [0]
+
+    def on_begin(connection: object) -> None:
+        if threading.current_thread().name.startswith("worker-"):
+            begun[0] += 1
+
+    event.listen(queue.database.engine, "begin", on_begin)
+    return begun
+
+
+def test_worker_thread__a_success_is_settled_with_the_next_claim__one_transaction_a_job(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    queue = _queue(database_url("jobs"), SystemClock())
+    ran: list[int] = []
+    with queue.database.transaction() as session:
+        for n in range(20):
+            queue.enqueue(session, "step", {"n": n})
+    begun = _count_transactions(queue)
+    worker = Worker(
+        name="w", queue=queue, handlers={"step": lambda job: ran.append(job.payload["n"])}
+    )
+    worker.start()
+    try:
+        # Every row goes while the worker runs (not only at stop): each success is deleted
+        # in the transaction of the claim after it.
+        wait_for(lambda: _pending(queue) == 0, timeout=30)
+    finally:
+        worker.stop()
+    assert sorted(ran) == list(range(20))
+    # A claim and a settle of their own would be 40 (plus the probes and idle polls).
+    assert begun[0] <= 20 + 3, begun[0]
+
+
+def _pending(queue: JobQueue) -> int:
+    with queue.database.transaction() as session:
+        return queue.pending_count(session)
+
+
+def test_worker_thread__rearmed_while_running__the_settle_leaves_the_new_row__it_runs_again(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    queue = _queue(database_url("jobs"), SystemClock())
+    runs: list[int] = []
+
+    def push(job: JobRun) -> None:
+        runs.append(job.attempt)
+        if len(runs) == 1:
+            with queue.database.transaction() as session:
+                queue.enqueue_once(session, "job_push", "push", rearm=True)
+
+    with queue.database.transaction() as session:
+        queue.enqueue_once(session, "job_push", "push", rearm=True)
+    worker = Worker(name="w", queue=queue, handlers={"push": push}, poll_seconds=0.05)
+    worker.start()
+    try:
+        wait_for(lambda: len(runs) == 2 and _pending(queue) == 0, timeout=30)
+    finally:
+        worker.stop()
+    assert len(runs) == 2
+
+
+def test_worker_stop__a_job_that_ends_after_the_last_claim__is_settled_all_the_same(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    queue = _queue(database_url("jobs"), SystemClock())
+    started, go = threading.Event(), threading.Event()
+
+    def slow(job: JobRun) -> None:
+        started.set()
+        go.wait(10)
+
+    with queue.database.transaction() as session:
+        queue.enqueue(session, "slow", {})
+    worker = Worker(name="w", queue=queue, handlers={"slow": slow}, poll_seconds=0.05)
+    worker.start()
+    assert started.wait(10)
+    stopping = threading.Thread(target=worker.stop)
+    stopping.start()
+    time.sleep(0.2)  # the dispatcher has ended: no claim follows this job's success
+    go.set()
+    stopping.join(15)
+    assert _pending(queue) == 0

@@ -6,8 +6,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from queue import SimpleQueue
 
@@ -15,6 +14,7 @@ from prometheus_client import Counter
 from sqlalchemy import ColumnElement, Table, and_, delete, select, update
 from sqlalchemy.orm import Session
 
+from hallkey.core.jobs.lease import LeaseKeeper
 from hallkey.core.jobs.queue import GiveUp, Handler, JobQueue, JobRun, RetryLater, claim_token
 
 log = logging.getLogger("hallkey.core.jobs")
@@ -37,6 +37,12 @@ class Worker:
     database); a dispatcher claims as many due jobs as runners are idle, in one transaction.
     Claims are rows of their own, so several workers (threads or processes) share nothing but
     the queue.
+
+    A runner's plain success (the row is to be deleted, no peer to wake) is settled by the
+    dispatcher, in the transaction of its next claim, which follows at once: one transaction
+    fewer per job, which was a fifth of the pipeline's. Until then the row stays claimed by
+    the run (its lease no longer renewed); a crash in between lets the lease run out and the
+    job run again, as a crash just before any settle does.
     """
 
     def __init__(
@@ -73,13 +79,14 @@ class Worker:
         self._busy = 0
         self._busy_lock = threading.Lock()
         self._slot_free = threading.Event()
-        self._running: dict[str, JobRun] = {}
-        self._running_lock = threading.Lock()
-        self._beat_thread: threading.Thread | None = None
+        self._leases = LeaseKeeper(name, self.heartbeat_seconds, self._renew)
         self._waiting_peers: set[str] = set()
         """Peers with jobs sitting out a backoff, as this worker last saw (its own retries,
         its probes): only their successes need to wake their other jobs."""
         self._waiting_lock = threading.Lock()
+        self._succeeded: list[JobRun] = []
+        """Runs that succeeded and wait for the dispatcher's next claim to delete their rows."""
+        self._succeeded_lock = threading.Lock()
 
     @property
     def _table(self) -> Table:
@@ -90,8 +97,9 @@ class Worker:
         jobs = self._claim_batch(1)
         return jobs[0] if jobs else None
 
-    def _claim_batch(self, limit: int) -> list[JobRun]:
-        """Claims up to `limit` due jobs in one transaction, the most urgent first.
+    def _claim_batch(self, limit: int, settle: Sequence[JobRun] = ()) -> list[JobRun]:
+        """Deletes the rows of the `settle` runs (succeeded, still claimed by them) and claims
+        up to `limit` due jobs, in one transaction, the most urgent first.
 
         The jobs of one claim share its token: a claim is still told apart by the job's id,
         and any later claim of the same job carries a new token.
@@ -100,6 +108,9 @@ class Worker:
         clock = self.queue.clock
         token = claim_token(self.name)
         with self.queue.database.transaction() as session:
+            self._delete_succeeded(session, settle)
+            if limit < 1:
+                return []
             now = clock.now()
             due = (
                 select(table.c.id)
@@ -140,6 +151,29 @@ class Worker:
             for row in rows
         ]
 
+    def _delete_succeeded(self, session: Session, runs: Sequence[JobRun]) -> None:
+        """Deletes the rows of succeeded runs whose claim still holds them (one statement a
+        claim token: the jobs of one claim share it)."""
+        table = self._table
+        by_claim: dict[str, list[str]] = {}
+        for run in runs:
+            by_claim.setdefault(run.claim, []).append(run.job_id)
+        for claim, ids in by_claim.items():
+            session.execute(delete(table).where(table.c.locked_by == claim, table.c.id.in_(ids)))
+
+    def _take_succeeded(self) -> list[JobRun]:
+        with self._succeeded_lock:
+            runs, self._succeeded = self._succeeded, []
+        return runs
+
+    def _settle_succeeded(self) -> None:
+        """Deletes the rows of the succeeded runs now, in a transaction of their own (when
+        the dispatcher has stopped and no further claim will take them along)."""
+        runs = self._take_succeeded()
+        if runs:
+            with self.queue.database.transaction() as session:
+                self._delete_succeeded(session, runs)
+
     def run_once(self) -> bool:
         """Runs one due job, if there is one; tells whether it found one."""
         job = self._claim()
@@ -148,8 +182,9 @@ class Worker:
         self._run(job)
         return True
 
-    def _run(self, job: JobRun) -> None:
-        """Runs one claimed job and settles its outcome."""
+    def _run(self, job: JobRun, *, defer_success: bool = False) -> None:
+        """Runs one claimed job and settles its outcome (a plain success, when
+        `defer_success`, by the dispatcher's next claim)."""
         handler = self.handlers.get(job.kind)
         table_name = self._table.name
         try:
@@ -157,7 +192,7 @@ class Worker:
                 # A newer version's job met an older worker (a rolling deploy): leave it for
                 # a worker that knows it.
                 raise RetryLater(f"no handler for job kind {job.kind}", after_seconds=60)
-            with self._keeping_lease(job):
+            with self._leases.kept(job):
                 next_run = handler(job)
         except GiveUp as exc:
             self._finish(job, status="dead", error=exc.reason)
@@ -173,49 +208,13 @@ class Worker:
             self._retry(job, reason, None)
             JOBS_PROCESSED.labels(table_name, job.kind, "error").inc()
         else:
-            self._done(job, next_run)
+            if defer_success and next_run is None and not self._wakes_a_peer(job):
+                with self._succeeded_lock:
+                    self._succeeded.append(job)
+                self.queue.wakeup.set()  # the dispatcher may be waiting for new jobs
+            else:
+                self._done(job, next_run)
             JOBS_PROCESSED.labels(table_name, job.kind, "done").inc()
-
-    @contextmanager
-    def _keeping_lease(self, job: JobRun) -> Iterator[None]:
-        """Keeps the job's lease renewed while the block runs.
-
-        One heartbeat thread serves every running job of the worker (a thread per job cost
-        more than many small jobs themselves); it ends when no job runs.
-        """
-        with self._running_lock:
-            self._running[job.claim] = job
-            if self._beat_thread is None:
-                self._beat_thread = threading.Thread(
-                    target=self._beat, name=f"lease-{self.name}", daemon=True
-                )
-                self._beat_thread.start()
-        try:
-            yield
-        finally:
-            with self._running_lock:
-                self._running.pop(job.claim, None)
-
-    def _beat(self) -> None:
-        """Renews, every `heartbeat_seconds`, the lease of each job that still runs."""
-        while True:
-            time.sleep(self.heartbeat_seconds)
-            with self._running_lock:
-                running = list(self._running.values())
-                if not running:
-                    self._beat_thread = None
-                    return
-            for job in running:
-                with self._running_lock:
-                    if job.claim not in self._running:
-                        continue  # it ended meanwhile: its row is settled or another's
-                try:
-                    if not self._renew(job):
-                        # Re-armed or taken over: the row is another run's now.
-                        with self._running_lock:
-                            self._running.pop(job.claim, None)
-                except Exception as exc:
-                    log.warning("job %s: lease not renewed: %s", job.job_id, type(exc).__name__)
 
     def _renew(self, job: JobRun) -> bool:
         """Moves the job's lease one lease ahead while the claim is ours; tells whether it was."""
@@ -232,6 +231,9 @@ class Worker:
         lease, or whose job was re-armed, must not delete or reschedule another run's row."""
         table = self._table
         return and_(table.c.id == job.job_id, table.c.locked_by == job.claim)
+
+    def _wakes_a_peer(self, job: JobRun) -> bool:
+        return job.peer is not None and self._peer_waits(job.peer)
 
     def _done(self, job: JobRun, next_run: timedelta | None) -> None:
         table = self._table
@@ -364,6 +366,11 @@ class Worker:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
+        try:
+            self._settle_succeeded()
+        except Exception as exc:
+            # The leases run out and the jobs run again: better twice than lost.
+            log.error("worker %s: succeeded jobs not settled: %s", self.name, type(exc).__name__)
 
     def _begin(self) -> None:
         self._stop.clear()
@@ -390,12 +397,16 @@ class Worker:
             with self._busy_lock:
                 free = self.threads - self._busy
             jobs: list[JobRun] = []
-            if free:
+            settle = self._take_succeeded()
+            if free or settle:
                 try:
-                    self._maybe_probe()
-                    jobs = self._claim_batch(free)
+                    if free:
+                        self._maybe_probe()
+                    jobs = self._claim_batch(free, settle)
                 except Exception as exc:
                     log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
+                    with self._succeeded_lock:  # settled with the next claim, or at stop
+                        self._succeeded[:0] = settle
             if jobs:
                 with self._busy_lock:
                     self._busy += len(jobs)
@@ -414,7 +425,9 @@ class Worker:
         """Runs the jobs the dispatcher hands out until it says to stop."""
         while (job := self._inbox.get()) is not None:
             try:
-                self._run(job)
+                self._run(job, defer_success=not self._stop.is_set())
+                if self._stop.is_set():  # the dispatcher may have made its last claim
+                    self._settle_succeeded()
             except Exception as exc:
                 # Settling failed (the database went away): the lease runs out and the job
                 # is claimed again.
