@@ -48,6 +48,12 @@ class LocksContext:
                 self._pin_secrets[controller_id] = secret
             return secret
 
+    def known_pin_secret(self, controller_id: str) -> bytes | None:
+        """Returns the controller's PIN secret if it was decrypted before (it never changes
+        once provisioned), so that the caller need not read the controller's row."""
+        with self._pin_lock:
+            return self._pin_secrets.get(controller_id)
+
     def close(self) -> None:
         """Releases the database connections."""
         self.database.dispose()

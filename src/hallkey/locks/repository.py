@@ -179,10 +179,17 @@ def windows_of(
 
 
 def replace_windows(
-    session: Session, credential_id: str, windows: Sequence[tuple[datetime, datetime]]
+    session: Session,
+    credential_id: str,
+    windows: Sequence[tuple[datetime, datetime]],
+    *,
+    new: bool = False,
 ) -> None:
-    """Replaces the windows of a credential."""
-    session.execute(delete(CredentialWindow).where(CredentialWindow.credential_id == credential_id))
+    """Replaces the windows of a credential (`new`: one just added, which has none yet)."""
+    if not new:
+        session.execute(
+            delete(CredentialWindow).where(CredentialWindow.credential_id == credential_id)
+        )
     session.add_all(
         CredentialWindow(credential_id=credential_id, valid_from_at=start, valid_to_at=end)
         for start, end in windows

@@ -121,8 +121,11 @@ def _domain_windows(rows: Sequence[CredentialWindow]) -> list[domain.Window]:
 
 
 def _digest(ctx: LocksContext, session: Session, controller_id: str, code: str) -> str:
-    controller = controller_record(session, controller_id)
-    return keyed_digest(ctx.pin_secret(controller.id, controller.pin_secret_sealed), code)
+    secret = ctx.known_pin_secret(controller_id)
+    if secret is None:  # the first code of this controller since the process started
+        controller = controller_record(session, controller_id)
+        secret = ctx.pin_secret(controller.id, controller.pin_secret_sealed)
+    return keyed_digest(secret, code)
 
 
 def put_credential(
@@ -186,6 +189,7 @@ def put_credential(
         log.info("credential %s on door %s refused: door full", ref, door.id)
         raise Conflict("the door holds its maximum of credentials", code="no_space_on_door")
 
+    created = credential is None
     if credential is None:
         credential = Credential(
             id=repository.new_credential_id(), door_id=door.id, ref=ref, type=body.type
@@ -198,7 +202,7 @@ def put_credential(
     credential.updated_at = now
     session.flush()
     repository.replace_windows(
-        session, credential.id, [(w.valid_from, w.valid_to) for w in windows]
+        session, credential.id, [(w.valid_from, w.valid_to) for w in windows], new=created
     )
     if credential.type == "unlock":
         queue_schedule(ctx, session)
