@@ -160,6 +160,7 @@ class JobQueue:
         self.table = table
         self.clock = clock
         self.wakeup = threading.Event()
+        self._insert = table.insert()  # built once: building costs as much as running it
         event.listen(database.sessions, "after_commit", self._after_commit)
 
     def enqueue(
@@ -176,17 +177,18 @@ class JobQueue:
         now = self.clock.now()
         job_id = new_id("job")
         session.execute(
-            self.table.insert().values(
-                id=job_id,
-                kind=kind,
-                payload=dict(payload),
-                status="pending",
-                attempts=0,
-                run_at=run_at or now,
-                created_at=now,
-                peer=peer,
-                priority=priority,
-            )
+            self._insert,
+            {
+                "id": job_id,
+                "kind": kind,
+                "payload": dict(payload),
+                "status": "pending",
+                "attempts": 0,
+                "run_at": run_at or now,
+                "created_at": now,
+                "peer": peer,
+                "priority": priority,
+            },
         )
         session.info[_ADDED_FLAG] = True
         return job_id

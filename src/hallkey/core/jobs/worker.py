@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -11,9 +12,10 @@ from datetime import timedelta
 from queue import SimpleQueue
 
 from prometheus_client import Counter
-from sqlalchemy import ColumnElement, Table, and_, delete, select, update
+from sqlalchemy import ColumnElement, Table, Update, delete, update
 from sqlalchemy.orm import Session
 
+from hallkey.core.jobs.claims import claim_statement, delete_succeeded, still_ours
 from hallkey.core.jobs.lease import LeaseKeeper
 from hallkey.core.jobs.queue import GiveUp, Handler, JobQueue, JobRun, RetryLater, claim_token
 
@@ -104,38 +106,22 @@ class Worker:
         The jobs of one claim share its token: a claim is still told apart by the job's id,
         and any later claim of the same job carries a new token.
         """
-        table = self._table
         clock = self.queue.clock
         token = claim_token(self.name)
         with self.queue.database.transaction() as session:
-            self._delete_succeeded(session, settle)
+            delete_succeeded(session, self._table, settle)
             if limit < 1:
                 return []
             now = clock.now()
-            due = (
-                select(table.c.id)
-                .where(table.c.status == "pending", table.c.run_at <= now)
-                .order_by(table.c.priority.desc(), table.c.run_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
             rows = list(
                 session.execute(
-                    update(table)
-                    .where(table.c.id.in_(due))
-                    .values(
-                        run_at=now + timedelta(seconds=self.lease_seconds),
-                        attempts=table.c.attempts + 1,
-                        locked_by=token,
-                    )
-                    .returning(
-                        table.c.id,
-                        table.c.kind,
-                        table.c.payload,
-                        table.c.attempts,
-                        table.c.peer,
-                        table.c.priority,
-                    )
+                    self._claim_statement,
+                    {
+                        "now": now,
+                        "lease_until": now + timedelta(seconds=self.lease_seconds),
+                        "token": token,
+                        "limit": limit,
+                    },
                 ).all()
             )
         rows.sort(key=lambda row: -int(row.priority))
@@ -151,15 +137,9 @@ class Worker:
             for row in rows
         ]
 
-    def _delete_succeeded(self, session: Session, runs: Sequence[JobRun]) -> None:
-        """Deletes the rows of succeeded runs whose claim still holds them (one statement a
-        claim token: the jobs of one claim share it)."""
-        table = self._table
-        by_claim: dict[str, list[str]] = {}
-        for run in runs:
-            by_claim.setdefault(run.claim, []).append(run.job_id)
-        for claim, ids in by_claim.items():
-            session.execute(delete(table).where(table.c.locked_by == claim, table.c.id.in_(ids)))
+    @functools.cached_property
+    def _claim_statement(self) -> Update:
+        return claim_statement(self._table)
 
     def _take_succeeded(self) -> list[JobRun]:
         with self._succeeded_lock:
@@ -172,7 +152,7 @@ class Worker:
         runs = self._take_succeeded()
         if runs:
             with self.queue.database.transaction() as session:
-                self._delete_succeeded(session, runs)
+                delete_succeeded(session, self._table, runs)
 
     def run_once(self) -> bool:
         """Runs one due job, if there is one; tells whether it found one."""
@@ -227,10 +207,7 @@ class Worker:
             return bool(getattr(result, "rowcount", 0))
 
     def _still_ours(self, job: JobRun) -> ColumnElement[bool]:
-        """Matches the job's row only while this run's claim holds it: a run that outlived its
-        lease, or whose job was re-armed, must not delete or reschedule another run's row."""
-        table = self._table
-        return and_(table.c.id == job.job_id, table.c.locked_by == job.claim)
+        return still_ours(self._table, job)
 
     def _wakes_a_peer(self, job: JobRun) -> bool:
         return job.peer is not None and self._peer_waits(job.peer)

@@ -1,0 +1,61 @@
+"""The statements that claim and settle a worker's jobs.
+
+A claim moves a due job's `run_at` one lease ahead and writes the claim's token into
+`locked_by`; a run may settle the row only while that token still holds it (a re-arm or a
+take-over gave the row to another run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Table, Update, and_, bindparam, delete, select, update
+from sqlalchemy.orm import Session
+
+from hallkey.core.jobs.queue import JobRun
+
+
+def claim_statement(table: Table) -> Update:
+    """Returns the statement that claims up to `limit` jobs due at `now` for `token` until
+    `lease_until`, the most urgent first (build it once: building a statement on each call
+    costs as much again as running it)."""
+    due = (
+        select(table.c.id)
+        .where(table.c.status == "pending", table.c.run_at <= bindparam("now"))
+        .order_by(table.c.priority.desc(), table.c.run_at)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(table)
+        .where(table.c.id.in_(due))
+        .values(
+            run_at=bindparam("lease_until"),
+            attempts=table.c.attempts + 1,
+            locked_by=bindparam("token"),
+        )
+        .returning(
+            table.c.id,
+            table.c.kind,
+            table.c.payload,
+            table.c.attempts,
+            table.c.peer,
+            table.c.priority,
+        )
+    )
+
+
+def still_ours(table: Table, job: JobRun) -> ColumnElement[bool]:
+    """Matches the job's row only while this run's claim holds it: a run that outlived its
+    lease, or whose job was re-armed, must not delete or reschedule another run's row."""
+    return and_(table.c.id == job.job_id, table.c.locked_by == job.claim)
+
+
+def delete_succeeded(session: Session, table: Table, runs: Sequence[JobRun]) -> None:
+    """Deletes the rows of succeeded runs whose claim still holds them (one statement a claim
+    token: the jobs of one claim share it)."""
+    by_claim: dict[str, list[str]] = {}
+    for run in runs:
+        by_claim.setdefault(run.claim, []).append(run.job_id)
+    for claim, ids in by_claim.items():
+        session.execute(delete(table).where(table.c.locked_by == claim, table.c.id.in_(ids)))
