@@ -24,7 +24,7 @@ import httpx
 from bench import keypad, load, memory, scale
 from bench.door_events import bench_door_events
 from bench.series import bench_series
-from bench.server import Server
+from bench.server import Server, database_work, work_per_booking
 from bench.server import cpu_seconds as _cpu_seconds
 from bench.server import postgres_databases as _postgres_databases
 from bench.server import roomy_doors as _roomy_doors
@@ -198,6 +198,7 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
     )
     for label, clients, seconds, rate in runs:
         cpu = _cpu_seconds(server.pid)
+        work = database_work(server.base)
         name = f"{label} {rate or 'max'}/s {seconds:.0f}s"
         outcome = load.pipeline_figure(
             name, server.base, server.demo, slots, hub, clients=clients, seconds=seconds, rate=rate
@@ -209,6 +210,9 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
             f" {outcome.p95_s:>6.2f} {drained:>14} {cpu_ms:>10.0f}  {outcome.backlog}",
             flush=True,
         )
+        _wait_idle(server.urls)  # the last webhooks and emails: counted with their bookings
+        after = database_work(server.base)
+        print(f"{'':>22} {work_per_booking(work, after, max(1, outcome.created))}", flush=True)
     hub.dispose()
 
 

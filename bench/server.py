@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -205,3 +206,36 @@ def wait_idle(urls: dict[str, str], limit_s: float = 600.0) -> float:
         for engine in engines.values():
             engine.dispose()
     return time.monotonic() - started
+
+
+def database_work(base: str) -> dict[tuple[str, str], float]:
+    """Returns the server's counts of SQL statements and transactions so far, by (kind,
+    database): `hallkey_db_*_total` from `/metrics` (of the one process that answers: with
+    `--workers N` only that process's share)."""
+    text_ = httpx.get(base + "/metrics", timeout=10).text
+    counts: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text_):
+        kind = {"hallkey_db_statements": "statements", "hallkey_db_transactions": "tx"}.get(
+            family.name
+        )
+        if kind is None:
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                counts[(kind, sample.labels["database"])] = sample.value
+    return counts
+
+
+def work_per_booking(
+    before: dict[tuple[str, str], float], after: dict[tuple[str, str], float], bookings: int
+) -> str:
+    """Formats the statements and transactions a booking cost, by database."""
+    databases = sorted({database for _, database in after})
+    parts = []
+    for database in databases:
+        statements = after.get(("statements", database), 0) - before.get(
+            ("statements", database), 0
+        )
+        tx = after.get(("tx", database), 0) - before.get(("tx", database), 0)
+        parts.append(f"{database} {statements / bookings:.1f} / {tx / bookings:.1f}")
+    return "statements / transactions a booking: " + ", ".join(parts)

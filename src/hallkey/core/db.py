@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
@@ -25,6 +26,13 @@ from hallkey.core.write_lock import FairLock, QueuedWriterConnection, write_lock
 
 READ_ONLY = "hallkey_read_only"
 """Execution option of connections that only read (see `Database.read`)."""
+
+DB_STATEMENTS = Counter(
+    "hallkey_db_statements_total", "SQL statements sent to the database", ["database"]
+)
+DB_TRANSACTIONS = Counter(
+    "hallkey_db_transactions_total", "Transactions begun on the database", ["database"]
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,10 +107,27 @@ def create_db_engine(url: str) -> Engine:
             hide_parameters=True,
         )
         _configure_sqlite(engine, lock)
-        return engine
-    return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
-    )
+    else:
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
+    _count_work(engine, Path(parsed.database or "memory").stem)
+    return engine
+
+
+def _count_work(engine: Engine, name: str) -> None:
+    """Counts the engine's statements and transactions (`/metrics`): what a unit of work
+    costs is mostly how many of each it takes, and the bench reads them per booking."""
+    statements = DB_STATEMENTS.labels(name)
+    transactions = DB_TRANSACTIONS.labels(name)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(*_: Any) -> None:
+        statements.inc()
+
+    @event.listens_for(engine, "begin")
+    def _transaction(_: Connection) -> None:
+        transactions.inc()
 
 
 def create_private_file(path: Path) -> None:
