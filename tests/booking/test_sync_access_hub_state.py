@@ -100,7 +100,7 @@ def test_sync_access__revoked_at_the_hub__no_code_shown_and_a_move_grants_a_work
 def test_sync_access__no_free_code_at_the_door__failed_with_no_free_code(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def exhausted(length: int, taken: object) -> str:
+    def exhausted(length: int, taken: object, **_: object) -> str:
         raise RuntimeError("no free PIN code found")
 
     monkeypatch.setattr("hallkey.hub.grant_checks.generate_pin", exhausted)

@@ -213,3 +213,15 @@ def test_windows__reaching_too_far__from_the_start_or_from_now() -> None:
     with pytest.raises(RuleViolation) as caught:
         make_windows(valid_from=None, valid_to=None, windows=began, now=None, limits=limits)
     assert caught.value.field == "windows.1.valid_to"
+
+
+def test_generate_pin__gives_up_after_the_tries_it_is_given() -> None:
+    asked: list[str] = []
+
+    def taken(code: str) -> bool:
+        asked.append(code)
+        return True
+
+    with pytest.raises(RuntimeError):
+        generate_pin(6, taken, random.Random(5).randrange, tries=8)
+    assert 1 <= len(asked) <= 8

@@ -217,21 +217,25 @@ def _proposing_first(code: str) -> Callable[..., str]:
     """Returns generate_pin made to propose `code` first, then random codes."""
     real = generate_pin
 
-    def generate(length: int, is_taken: Callable[[str], bool]) -> str:
+    def generate(length: int, is_taken: Callable[[str], bool], **tries: int) -> str:
         digits = itertools.chain((int(c) for c in code), iter(lambda: -1, 0))
 
         def randbelow(n: int) -> int:
             digit = next(digits)
             return digit if digit >= 0 else secrets.randbelow(n)
 
-        return real(length, is_taken, randbelow)
+        return real(length, is_taken, randbelow, **tries)
 
     return generate
 
 
+@pytest.mark.parametrize("quick_tries", [8, 0], ids=["by_digest", "crowded_door_read_whole"])
 def test_grant_access__overlapping_grants_at_one_door__never_share_a_code(
-    hub: HubWorld, monkeypatch: pytest.MonkeyPatch
+    hub: HubWorld, monkeypatch: pytest.MonkeyPatch, quick_tries: int
 ) -> None:
+    # A new code is checked by its digest first; with no quick tries left (a crowded door) the
+    # door's taken codes are read whole: either way no two overlapping grants share a code.
+    monkeypatch.setattr("hallkey.hub.grant_checks.QUICK_PIN_TRIES", quick_tries)
     first = hub.grant("rsv_0")["code"]
     # Every later grant is first offered the code rsv_0 holds at the same door and time.
     monkeypatch.setattr("hallkey.hub.grant_checks.generate_pin", _proposing_first(first))

@@ -477,7 +477,7 @@ def test_update_access__windows_and_valid_from_together__is_422(hub: HubWorld) -
 def test_grant_access__no_free_code_left__is_409_not_500(
     hub: HubWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def exhausted(length: int, taken: object) -> str:
+    def exhausted(length: int, taken: object, **_: object) -> str:
         raise RuntimeError("no free PIN code found")
 
     monkeypatch.setattr("hallkey.hub.grant_checks.generate_pin", exhausted)

@@ -150,15 +150,18 @@ def generate_pin(
     length: int,
     is_taken: Callable[[str], bool],
     randbelow: Callable[[int], int] = secrets.randbelow,
+    *,
+    tries: int = MAX_PIN_TRIES,
 ) -> str:
-    """Returns a random PIN of `length` digits that is neither trivial nor taken.
+    """Returns a random PIN of `length` digits that is neither trivial nor taken (raises
+    RuntimeError after `tries` draws).
 
     `is_taken` tells whether a code clashes with another grant's code at a shared door in an
     overlapping window; `randbelow` is the source of randomness (secrets, or seeded in tests).
     """
     if not PIN_MIN_LENGTH <= length <= PIN_MAX_LENGTH:
         raise ValueError(f"pin length must be {PIN_MIN_LENGTH}-{PIN_MAX_LENGTH}")
-    for _ in range(MAX_PIN_TRIES):
+    for _ in range(tries):
         code = "".join(str(randbelow(10)) for _ in range(length))
         if not is_trivial_pin(code) and not is_taken(code):
             return code

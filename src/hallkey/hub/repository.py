@@ -150,9 +150,12 @@ def taken_code_digests(
     door_ids: Iterable[str],
     windows: Sequence[Window],
     exclude_grant_id: str | None,
+    *,
+    only_digest: str | None = None,
 ) -> set[str]:
     """Returns the code digests of other grants held (or still being revoked) at one of the
-    doors in a window overlapping one of `windows`."""
+    doors in a window overlapping one of `windows` (with `only_digest`: that digest, if it is
+    so held — found by the digest's index, however many grants the doors have)."""
     ids = list(set(door_ids))
     if not ids or not windows:
         return set()
@@ -166,7 +169,9 @@ def taken_code_digests(
             GrantDoor.door_id.in_(ids),
             # A revocation that has not reached the door yet still holds the code there.
             not_(and_(GrantDoor.action == "revoke", GrantDoor.state == "revoked")),
-            Grant.code_digest.is_not(None),
+            Grant.code_digest.is_not(None)
+            if only_digest is None
+            else Grant.code_digest == only_digest,
             GrantWindow.valid_from_at < end,
             GrantWindow.valid_to_at > start,
         )

@@ -47,8 +47,9 @@ class PinCredential:
         windows: Sequence[Window],
     ) -> bool:
         """Keeps the code unless another grant holds it at the new doors and times."""
-        taken = repo.taken_code_digests(session, [d.id for d in doors], windows, grant.id)
-        if grant.code_digest not in taken:
+        if grant.code_digest is None or not repo.taken_code_digests(
+            session, [d.id for d in doors], windows, grant.id, only_digest=grant.code_digest
+        ):
             return False
         self.issue(ctx, session, grant, sites, doors, windows)
         return True
