@@ -145,10 +145,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     )
     def create_reservation(body: ReservationCreate, request: Request) -> ReservationOut:
         """Reserves a resource; a confirmed reservation gets its access from the hub."""
-        # The token is checked in a read-only session first: on SQLite the write lock is then
-        # held only for the booking itself, not for the lookup of who is booking.
-        with ctx.database.read() as session:
-            tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
+        tenant_id = callers.principal_first(ctx, request, scopes.RESERVATIONS).tenant_id
         with transaction() as session:
             # Held here, the resource stays in the session's (weak) identity map, so the
             # answer's view finds it there instead of reading it again.
