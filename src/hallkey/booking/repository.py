@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from hallkey.booking.domain import BLOCKING_STATUSES
@@ -20,6 +20,7 @@ from hallkey.booking.models import (
     TenantHostname,
     Venue,
 )
+from hallkey.core.db import UTCDateTime
 
 Row = TypeVarTuple("Row")
 
@@ -44,6 +45,16 @@ def venue(session: Session, venue_id: str) -> Venue | None:
 def resource(session: Session, resource_id: str) -> Resource | None:
     """Returns the resource."""
     return session.get(Resource, resource_id)
+
+
+def resource_with_venue(session: Session, resource_id: str) -> tuple[Resource, Venue] | None:
+    """Returns the resource and its venue, in one statement."""
+    row = session.execute(
+        select(Resource, Venue)
+        .join(Venue, Venue.id == Resource.venue_id)
+        .where(Resource.id == resource_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def tenant_by_slug(session: Session, slug: str) -> Tenant | None:
@@ -137,15 +148,25 @@ def reservation_by_ref(session: Session, tenant_id: str, ref: str) -> Reservatio
 
 def _holding_around(
     query: Select[*Row], start: datetime, end: datetime, exclude_id: str | None
-) -> tuple[Select[*Row], Select[*Row]]:
-    """Returns the two index reads for held times that overlap `[start, end)`: the last
-    holding reservation starting before `start`, and those starting inside."""
+) -> Select[*Row]:
+    """Returns the one statement for held times that may overlap `[start, end)`: the holding
+    reservations starting from the start of the last one that starts before `start` (a
+    scalar subquery, itself an index read) up to `end`, earliest first. The caller drops
+    that last one unless its held time reaches past `start`."""
     query = query.where(Reservation.status.in_(BLOCKING_STATUSES))
     if exclude_id is not None:
         query = query.where(Reservation.id != exclude_id)
-    before = query.where(Reservation.start_at < start).order_by(Reservation.start_at.desc())
-    inside = query.where(Reservation.start_at >= start, Reservation.start_at < end)
-    return before.limit(1), inside.order_by(Reservation.start_at)
+    last_start = (
+        query.with_only_columns(Reservation.start_at)
+        .where(Reservation.start_at < start)
+        .order_by(Reservation.start_at.desc())
+        .limit(1)
+        .correlate(None)  # the same table outside: never a correlated subquery
+        .scalar_subquery()
+    )
+    since = func.coalesce(last_start, literal(start, UTCDateTime()))
+    inside = query.where(Reservation.start_at >= since, Reservation.start_at < end)
+    return inside.order_by(Reservation.start_at)
 
 
 def overlapping(
@@ -159,15 +180,14 @@ def overlapping(
     """Returns the holding reservations of a resource whose held time `[start_at,
     block_end_at)` (the booking and its buffer) overlaps `[start, end)`, earliest first.
 
-    Two index range reads on (resource_id, start_at, …), whatever the number of reservations:
-    those starting inside `[start, end)`, and the last one starting before `start`. No earlier
-    one can reach `start`: held times never overlap, so each ends before the next begins.
+    One statement of two index range reads on (resource_id, start_at, …), whatever the number
+    of reservations: those starting inside `[start, end)`, and the last one starting before
+    `start`. No earlier one can reach `start`: held times never overlap, so each ends before
+    the next begins.
     """
     query = select(Reservation).where(Reservation.resource_id == resource_id)
-    before, inside = _holding_around(query, start, end, exclude_id)
-    last = session.scalars(before).first()
-    found = [last] if last is not None and last.block_end_at > start else []
-    return found + list(session.scalars(inside))
+    found = session.scalars(_holding_around(query, start, end, exclude_id))
+    return [r for r in found if r.start_at >= start or r.block_end_at > start]
 
 
 def held_times(
@@ -177,10 +197,8 @@ def held_times(
     whole reservations (availability reads a month of them)."""
     columns = (Reservation.start_at, Reservation.end_at, Reservation.block_end_at)
     query = select(*columns).where(Reservation.resource_id == resource_id)
-    before, inside = _holding_around(query, start, end, None)
-    last = session.execute(before).first()
-    found = [last] if last is not None and last[2] > start else []
-    return [(row[0], row[1], row[2]) for row in [*found, *session.execute(inside)]]
+    found = session.execute(_holding_around(query, start, end, None))
+    return [(row[0], row[1], row[2]) for row in found if row[0] >= start or row[2] > start]
 
 
 def open_bookings_count(session: Session, resource_id: str, customer_id: str, now: datetime) -> int:
