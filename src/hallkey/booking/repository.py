@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TypeVarTuple
+from typing import Any, NamedTuple, TypeVarTuple
 
-from sqlalchemy import Select, func, literal, select, text
+from sqlalchemy import Select, func, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hallkey.booking.domain import BLOCKING_STATUSES
@@ -19,7 +20,9 @@ from hallkey.booking.models import (
     Tenant,
     TenantHostname,
     Venue,
+    WebhookReceipt,
 )
+from hallkey.booking.series_models import Series
 from hallkey.core.db import UTCDateTime
 
 Row = TypeVarTuple("Row")
@@ -140,10 +143,70 @@ def reservation(session: Session, reservation_id: str, *, lock: bool = False) ->
     return session.scalars(query).first()
 
 
-def reservation_by_ref(session: Session, tenant_id: str, ref: str) -> Reservation | None:
-    """Returns the tenant's reservation with this ref (unique index on ref)."""
+class PlacedReservation(NamedTuple):
+    """A reservation with the rows that say where and whose it is."""
+
+    reservation: Reservation
+    resource: Resource
+    venue: Venue
+    tenant: Tenant
+
+
+def placed_reservation(session: Session, reservation_id: str) -> PlacedReservation | None:
+    """Returns the reservation with its resource, venue and tenant, in one statement (a job
+    that tells the hub or the customer about it needs all four)."""
+    row = session.execute(
+        select(Reservation, Resource, Venue, Tenant)
+        .join(Resource, Resource.id == Reservation.resource_id)
+        .join(Venue, Venue.id == Resource.venue_id)
+        .join(Tenant, Tenant.id == Reservation.tenant_id)
+        .where(Reservation.id == reservation_id)
+    ).first()
+    return None if row is None else PlacedReservation(row[0], row[1], row[2], row[3])
+
+
+def update_at_version(
+    session: Session,
+    model: type[Reservation] | type[Series],
+    row_id: str,
+    version: int,
+    values: Mapping[str, Any],
+) -> bool:
+    """Sets `values` on the reservation or series if it still has this version (one UPDATE,
+    the version checked in it: never a newer change overwritten); tells whether it did."""
+    statement = (
+        update(model)
+        .where(model.id == row_id, model.version == version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(session.execute(statement), "rowcount", 0))
+
+
+def reservation_by_ref(
+    session: Session, tenant_id: str, ref: str, *, lock: bool = False
+) -> Reservation | None:
+    """Returns the tenant's reservation with this ref (unique index on ref), row-locked for
+    update when `lock` (PostgreSQL)."""
     query = select(Reservation).where(Reservation.ref == ref, Reservation.tenant_id == tenant_id)
+    if lock:
+        query = query.with_for_update()
     return session.scalars(query).first()
+
+
+def insert_receipt_if_new(session: Session, tenant_id: str, webhook_id: str, at: datetime) -> bool:
+    """Stores that the tenant's webhook message `webhook_id` was received, unless it was
+    before; tells whether it is new (one statement: no savepoint to catch a duplicate)."""
+    values = {"tenant_id": tenant_id, "webhook_id": webhook_id, "received_at": at}
+    statement: Any
+    if session.get_bind().dialect.name == "postgresql":
+        statement = postgresql.insert(WebhookReceipt).values(**values)
+    else:
+        statement = sqlite.insert(WebhookReceipt).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=["tenant_id", "webhook_id"])
+    # RETURNING, not rowcount: PostgreSQL's driver may report -1 for a skipped row.
+    returning = statement.returning(WebhookReceipt.webhook_id)
+    return session.execute(returning).first() is not None
 
 
 def _holding_around(
