@@ -27,8 +27,9 @@ from hallkey.booking import (
     service,
     tokens,
 )
+from hallkey.booking import repository as repo
 from hallkey.booking.context import BookingContext
-from hallkey.booking.models import Reservation, Resource
+from hallkey.booking.models import Reservation
 from hallkey.booking.office_schemas import ApproveIn, CancelIn, DenyIn
 from hallkey.booking.qr import qr_svg
 from hallkey.booking.schemas import (
@@ -145,14 +146,12 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     )
     def create_reservation(body: ReservationCreate, request: Request) -> ReservationOut:
         """Reserves a resource; a confirmed reservation gets its access from the hub."""
-        # The token is checked in a read-only session first: on SQLite the write lock is then
-        # held only for the booking itself, not for the lookup of who is booking.
-        with ctx.database.read() as session:
-            tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
+        tenant_id = callers.principal_first(ctx, request, scopes.RESERVATIONS).tenant_id
         with transaction() as session:
-            # Held here, the resource stays in the session's (weak) identity map, so the
-            # answer's view finds it there instead of reading it again.
-            _held = session.get(Resource, body.resource_id)
+            # Held here, the resource and its venue stay in the session's (weak) identity
+            # map: the service's checks and the answer's view find them there instead of
+            # reading them again.
+            _held = repo.resource_with_venue(session, body.resource_id)
             reservation = service.create_reservation(ctx, session, tenant_id, body)
             return service.reservation_view(ctx, session, reservation, new=True)
 

@@ -2,7 +2,9 @@
 
 Every authenticated endpoint gets its `tokens.Principal` from `principal_of`, which also
 checks the one scope the endpoint needs (the role's rights come from `scopes.ROLE_SCOPES`).
-A cookie-authenticated unsafe request must carry the session's CSRF token.
+A cookie-authenticated unsafe request must carry the session's CSRF token. A bearer token is
+looked up once a request: the key guard (core.guard) checks it before the body is read and
+leaves its Principal in the request, which `principal_of` then takes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from hallkey.booking import repository as repo
 from hallkey.booking import sessions, setup, tokens
 from hallkey.booking.models import Resource
 from hallkey.booking.scopes import SETUP
-from hallkey.core.auth import ApiKey, bearer_of
+from hallkey.core.auth import VERIFIED_KEY, VERIFIED_PRINCIPAL, ApiKey, bearer_of
 from hallkey.core.errors import Forbidden, NotFound, Unauthorized
 
 if TYPE_CHECKING:
@@ -30,6 +32,24 @@ def session_cookie(request: Request) -> str | None:
     return request.cookies.get(sessions.COOKIE) or None
 
 
+def guard_principal(request: Request) -> tokens.Principal | None:
+    """Returns who holds the request's bearer token as the key guard found it (its check, in
+    `request_key`, ran just before the route), or None when no guard checked this token: the
+    caller then looks it up itself."""
+    bearer = bearer_of(request.headers.get("authorization"))
+    if bearer is None or request.scope.get(VERIFIED_KEY) != bearer:
+        return None
+    found = request.scope.get(VERIFIED_PRINCIPAL)
+    if isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], tokens.Principal):
+        return found[1]
+    return None
+
+
+def _bearer_principal(session: Session, request: Request, bearer: str) -> tokens.Principal:
+    known = guard_principal(request)
+    return known if known is not None else tokens.authenticate_principal(session, bearer, None)
+
+
 def principal_of(
     ctx: BookingContext, session: Session, request: Request, needed: str
 ) -> tokens.Principal:
@@ -40,10 +60,23 @@ def principal_of(
     """
     bearer = bearer_of(request.headers.get("authorization"))
     if bearer is not None:
-        return tokens.authenticate_principal(session, bearer, needed)
-    principal = signed_in(ctx, session, request)
+        principal = _bearer_principal(session, request, bearer)
+    else:
+        principal = signed_in(ctx, session, request)
     tokens.require(principal, needed)
     return principal
+
+
+def principal_first(ctx: BookingContext, request: Request, needed: str) -> tokens.Principal:
+    """Returns `principal_of` for a handler that needs it before its write transaction: the
+    guard's finding, else looked up in a read-only session (on SQLite the write lock is then
+    held only for the change, not for the lookup of who makes it)."""
+    known = guard_principal(request)
+    if known is not None:
+        tokens.require(known, needed)
+        return known
+    with ctx.database.read() as session:
+        return principal_of(ctx, session, request, needed)
 
 
 def signed_in(ctx: BookingContext, session: Session, request: Request) -> tokens.Principal:
@@ -64,7 +97,7 @@ def staff_of(ctx: BookingContext, session: Session, request: Request) -> tokens.
     bearer = bearer_of(request.headers.get("authorization"))
     if bearer is None:
         return signed_in(ctx, session, request)
-    principal = tokens.authenticate_principal(session, bearer, None)
+    principal = _bearer_principal(session, request, bearer)
     if principal.staff_id is None:
         raise Forbidden("only a staff member's own token may do this", code="staff_only")
     return principal
@@ -94,11 +127,12 @@ def request_key(
     description: str,
 ) -> ApiKey:
     """Returns the key dependency of booking routes: a bearer token `verify_bearer` accepts, or
-    a live sign-in cookie (checked before the body is read, its use noted)."""
+    a live sign-in cookie (checked before the body is read, its use noted). What
+    `verify_bearer` returns (a token's `tokens.Principal`) is what `principal_of` takes."""
 
-    def verify(token: str) -> None:
+    def verify(token: str) -> object:
         with ctx.database.read() as session:
-            verify_bearer(session, token)
+            return verify_bearer(session, token)
 
     return ApiKey(
         scheme_name=scheme_name,

@@ -34,9 +34,10 @@ def attach_customer(
     data: CustomerIn,
     *,
     proven: str | None = None,
-) -> tuple[str, bool]:
+) -> tuple[Customer, bool]:
     """Returns the customer a booking belongs to (by e-mail), and whether the booking's
-    contact is that customer's own.
+    contact is that customer's own. The row is returned, not its id: the booking reads its
+    price group next, and the session's identity map is weak (an id would read it again).
 
     A booking proves nothing about who makes it. So it creates the customer when the e-mail is
     new, and otherwise is only linked to the existing customer: it never changes their name,
@@ -71,7 +72,7 @@ def attach_customer(
             # A concurrent booking may create the same customer; then we link to theirs.
             with session.begin_nested():
                 session.add(customer)
-            return customer.id, True
+            return customer, True
         except IntegrityError:
             existing = repo.customer_by_email(
                 session, tenant_id, data.email, lock=True, share=share
@@ -82,21 +83,14 @@ def attach_customer(
         # The signed-in customer booking for themselves: their record follows what they give.
         existing.name, existing.phone = data.name, data.phone
         existing.updated_at = now
-        return existing.id, True
+        return existing, True
     own = (existing.name, existing.phone) == (data.name, data.phone)
-    return existing.id, own
+    return existing, own
 
 
-def price_group_of(session: Session, customer_id: str) -> str | None:
-    """Returns the key of the customer's price group, if staff gave them one."""
-    customer = repo.customer(session, customer_id)
-    return None if customer is None else customer.price_group
-
-
-def group_requires_approval(session: Session, tenant_id: str, customer_id: str) -> bool:
+def group_requires_approval(session: Session, tenant_id: str, customer: Customer) -> bool:
     """Tells whether the customer's price group requires every booking to be approved."""
-    customer = repo.customer(session, customer_id)
-    if customer is None or customer.price_group is None:
+    if customer.price_group is None:
         return False
     group = office_repo.price_group(session, tenant_id, customer.price_group)
     return group is not None and group.requires_approval

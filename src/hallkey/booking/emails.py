@@ -67,14 +67,11 @@ class _Prepared:
 
 def _prepare(ctx: BookingContext, reservation_id: str, kind: str, version: int) -> _Prepared | None:
     with ctx.database.read() as session:
-        reservation = repo.reservation(session, reservation_id)
-        if reservation is None or reservation.contact_email is None:
+        found = repo.placed_reservation(session, reservation_id)
+        to = found.reservation.contact_email if found is not None else None
+        if found is None or to is None:
             return None  # gone, or the customer was erased: there is nobody to tell
-        resource = repo.resource(session, reservation.resource_id)
-        assert resource is not None
-        venue = repo.venue(session, resource.venue_id)
-        tenant = repo.tenant(session, reservation.tenant_id)
-        assert venue is not None and tenant is not None
+        reservation, resource, venue, tenant = found
         place = ", ".join(part for part in (venue.name, venue.address) if part)
         facts = email_texts.EmailFacts(
             kind=kind,
@@ -99,10 +96,9 @@ def _prepare(ctx: BookingContext, reservation_id: str, kind: str, version: int) 
             location=place,
             organizer_name=tenant.name,
             organizer_email=organizer_address(ctx, tenant),
-            attendee_email=reservation.contact_email,
+            attendee_email=to,
             stamp=ctx.clock.now(),
         )
-        to = reservation.contact_email
         sender = sender_of(ctx, tenant)
     rendered = email_texts.render(facts)
     message = OutgoingMessage(

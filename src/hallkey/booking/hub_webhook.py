@@ -18,13 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from hallkey.booking import events, series_store
 from hallkey.booking import repository as repo
-from hallkey.booking.models import Reservation, Tenant, WebhookReceipt
+from hallkey.booking.models import Reservation, Tenant
 from hallkey.booking.series_models import Series
 from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.errors import InvalidInput, Unauthorized
@@ -84,14 +83,7 @@ def receive(
         raise Unauthorized("no hub webhook for this tenant", code="bad_signature")
     message = verify(ctx.box.open(tenant.hub_webhook_secret_sealed), body, headers, ctx.clock.now())
     webhook_id = str(headers["webhook-id"])[:64]
-    try:
-        with session.begin_nested():
-            session.add(
-                WebhookReceipt(
-                    tenant_id=tenant.id, webhook_id=webhook_id, received_at=ctx.clock.now()
-                )
-            )
-    except IntegrityError:
+    if not repo.insert_receipt_if_new(session, tenant.id, webhook_id, ctx.clock.now()):
         return "duplicate"
     kind = message.get("type") if isinstance(message, dict) else None
     data = message.get("data") if isinstance(message, dict) else None
@@ -111,11 +103,10 @@ def receive(
 
 def _holder_of(session: Session, tenant_id: str, ref: str) -> Reservation | Series | None:
     """Returns, row-locked, the reservation or the series whose grant has this ref."""
-    found = repo.reservation_by_ref(session, tenant_id, ref)
+    found = repo.reservation_by_ref(session, tenant_id, ref, lock=True)
     if found is not None:
-        return repo.reservation(session, found.id, lock=True)
-    series = series_store.series_by_ref(session, tenant_id, ref)
-    return series_store.series(session, series.id, lock=True) if series is not None else None
+        return found
+    return series_store.series_by_ref(session, tenant_id, ref, lock=True)
 
 
 def grant_state(

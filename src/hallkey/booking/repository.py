@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TypeVarTuple
+from typing import Any, NamedTuple, TypeVarTuple
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hallkey.booking.domain import BLOCKING_STATUSES
@@ -19,7 +20,10 @@ from hallkey.booking.models import (
     Tenant,
     TenantHostname,
     Venue,
+    WebhookReceipt,
 )
+from hallkey.booking.series_models import Series
+from hallkey.core.db import UTCDateTime
 
 Row = TypeVarTuple("Row")
 
@@ -44,6 +48,16 @@ def venue(session: Session, venue_id: str) -> Venue | None:
 def resource(session: Session, resource_id: str) -> Resource | None:
     """Returns the resource."""
     return session.get(Resource, resource_id)
+
+
+def resource_with_venue(session: Session, resource_id: str) -> tuple[Resource, Venue] | None:
+    """Returns the resource and its venue, in one statement."""
+    row = session.execute(
+        select(Resource, Venue)
+        .join(Venue, Venue.id == Resource.venue_id)
+        .where(Resource.id == resource_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def tenant_by_slug(session: Session, slug: str) -> Tenant | None:
@@ -129,23 +143,93 @@ def reservation(session: Session, reservation_id: str, *, lock: bool = False) ->
     return session.scalars(query).first()
 
 
-def reservation_by_ref(session: Session, tenant_id: str, ref: str) -> Reservation | None:
-    """Returns the tenant's reservation with this ref (unique index on ref)."""
+class PlacedReservation(NamedTuple):
+    """A reservation with the rows that say where and whose it is."""
+
+    reservation: Reservation
+    resource: Resource
+    venue: Venue
+    tenant: Tenant
+
+
+def placed_reservation(session: Session, reservation_id: str) -> PlacedReservation | None:
+    """Returns the reservation with its resource, venue and tenant, in one statement (a job
+    that tells the hub or the customer about it needs all four)."""
+    row = session.execute(
+        select(Reservation, Resource, Venue, Tenant)
+        .join(Resource, Resource.id == Reservation.resource_id)
+        .join(Venue, Venue.id == Resource.venue_id)
+        .join(Tenant, Tenant.id == Reservation.tenant_id)
+        .where(Reservation.id == reservation_id)
+    ).first()
+    return None if row is None else PlacedReservation(row[0], row[1], row[2], row[3])
+
+
+def update_at_version(
+    session: Session,
+    model: type[Reservation] | type[Series],
+    row_id: str,
+    version: int,
+    values: Mapping[str, Any],
+) -> bool:
+    """Sets `values` on the reservation or series if it still has this version (one UPDATE,
+    the version checked in it: never a newer change overwritten); tells whether it did."""
+    statement = (
+        update(model)
+        .where(model.id == row_id, model.version == version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(session.execute(statement), "rowcount", 0))
+
+
+def reservation_by_ref(
+    session: Session, tenant_id: str, ref: str, *, lock: bool = False
+) -> Reservation | None:
+    """Returns the tenant's reservation with this ref (unique index on ref), row-locked for
+    update when `lock` (PostgreSQL)."""
     query = select(Reservation).where(Reservation.ref == ref, Reservation.tenant_id == tenant_id)
+    if lock:
+        query = query.with_for_update()
     return session.scalars(query).first()
+
+
+def insert_receipt_if_new(session: Session, tenant_id: str, webhook_id: str, at: datetime) -> bool:
+    """Stores that the tenant's webhook message `webhook_id` was received, unless it was
+    before; tells whether it is new (one statement: no savepoint to catch a duplicate)."""
+    values = {"tenant_id": tenant_id, "webhook_id": webhook_id, "received_at": at}
+    statement: Any
+    if session.get_bind().dialect.name == "postgresql":
+        statement = postgresql.insert(WebhookReceipt).values(**values)
+    else:
+        statement = sqlite.insert(WebhookReceipt).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=["tenant_id", "webhook_id"])
+    # RETURNING, not rowcount: PostgreSQL's driver may report -1 for a skipped row.
+    returning = statement.returning(WebhookReceipt.webhook_id)
+    return session.execute(returning).first() is not None
 
 
 def _holding_around(
     query: Select[*Row], start: datetime, end: datetime, exclude_id: str | None
-) -> tuple[Select[*Row], Select[*Row]]:
-    """Returns the two index reads for held times that overlap `[start, end)`: the last
-    holding reservation starting before `start`, and those starting inside."""
+) -> Select[*Row]:
+    """Returns the one statement for held times that may overlap `[start, end)`: the holding
+    reservations starting from the start of the last one that starts before `start` (a
+    scalar subquery, itself an index read) up to `end`, earliest first. The caller drops
+    that last one unless its held time reaches past `start`."""
     query = query.where(Reservation.status.in_(BLOCKING_STATUSES))
     if exclude_id is not None:
         query = query.where(Reservation.id != exclude_id)
-    before = query.where(Reservation.start_at < start).order_by(Reservation.start_at.desc())
-    inside = query.where(Reservation.start_at >= start, Reservation.start_at < end)
-    return before.limit(1), inside.order_by(Reservation.start_at)
+    last_start = (
+        query.with_only_columns(Reservation.start_at)
+        .where(Reservation.start_at < start)
+        .order_by(Reservation.start_at.desc())
+        .limit(1)
+        .correlate(None)  # the same table outside: never a correlated subquery
+        .scalar_subquery()
+    )
+    since = func.coalesce(last_start, literal(start, UTCDateTime()))
+    inside = query.where(Reservation.start_at >= since, Reservation.start_at < end)
+    return inside.order_by(Reservation.start_at)
 
 
 def overlapping(
@@ -159,15 +243,14 @@ def overlapping(
     """Returns the holding reservations of a resource whose held time `[start_at,
     block_end_at)` (the booking and its buffer) overlaps `[start, end)`, earliest first.
 
-    Two index range reads on (resource_id, start_at, …), whatever the number of reservations:
-    those starting inside `[start, end)`, and the last one starting before `start`. No earlier
-    one can reach `start`: held times never overlap, so each ends before the next begins.
+    One statement of two index range reads on (resource_id, start_at, …), whatever the number
+    of reservations: those starting inside `[start, end)`, and the last one starting before
+    `start`. No earlier one can reach `start`: held times never overlap, so each ends before
+    the next begins.
     """
     query = select(Reservation).where(Reservation.resource_id == resource_id)
-    before, inside = _holding_around(query, start, end, exclude_id)
-    last = session.scalars(before).first()
-    found = [last] if last is not None and last.block_end_at > start else []
-    return found + list(session.scalars(inside))
+    found = session.scalars(_holding_around(query, start, end, exclude_id))
+    return [r for r in found if r.start_at >= start or r.block_end_at > start]
 
 
 def held_times(
@@ -177,10 +260,8 @@ def held_times(
     whole reservations (availability reads a month of them)."""
     columns = (Reservation.start_at, Reservation.end_at, Reservation.block_end_at)
     query = select(*columns).where(Reservation.resource_id == resource_id)
-    before, inside = _holding_around(query, start, end, None)
-    last = session.execute(before).first()
-    found = [last] if last is not None and last[2] > start else []
-    return [(row[0], row[1], row[2]) for row in [*found, *session.execute(inside)]]
+    found = session.execute(_holding_around(query, start, end, None))
+    return [(row[0], row[1], row[2]) for row in found if row[0] >= start or row[2] > start]
 
 
 def open_bookings_count(session: Session, resource_id: str, customer_id: str, now: datetime) -> int:

@@ -158,23 +158,23 @@ def create_series(
     except InvalidInput as exc:
         if exc.code == "too_far_ahead":
             raise InvalidInput(exc.message, field="from_date", code=exc.code) from None
-    customer_id, contact_is_customer = customers.attach_customer(
+    customer, contact_is_customer = customers.attach_customer(
         ctx, session, tenant_id, data.customer
     )
     if status is None:
         needs_approval = resource.approval_required or customers.group_requires_approval(
-            session, tenant_id, customer_id
+            session, tenant_id, customer
         )
         status = "requested" if needs_approval else "confirmed"
     group = data.price_group
     if group is None:
-        own = customers.price_group_of(session, customer_id)
+        own = customer.price_group
         group = own if own is not None and prices.offers(session, resource.id, own) else None
     row = Series(
         id=new_id("srs"),
         tenant_id=tenant_id,
         resource_id=resource.id,
-        customer_id=customer_id,
+        customer_id=customer.id,
         contact_name=data.customer.name,
         contact_phone=data.customer.phone,
         contact_email=data.customer.email,

@@ -49,8 +49,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Books a weekly series: one reservation per occurrence, one ref and one grant with a
         window per occurrence. 409 `series_conflict` lists the occurrences that cannot be
         booked (`on_conflict: "fail"`); with `"skip"` they are listed in `conflicts`."""
-        with ctx.database.read() as session:
-            tenant_id = principal_of(request, session, scopes.RESERVATIONS).tenant_id
+        tenant_id = callers.principal_first(ctx, request, scopes.RESERVATIONS).tenant_id
         with write_transaction(ctx) as session:
             result = series.create_series(ctx, session, tenant_id, body)
             return series_views.series_view(ctx, session, result.series, result=result)

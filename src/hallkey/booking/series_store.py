@@ -31,9 +31,14 @@ def series(session: Session, series_id: str, *, lock: bool = False) -> Series | 
     return session.scalars(query).first()
 
 
-def series_by_ref(session: Session, tenant_id: str, ref: str) -> Series | None:
-    """Returns the tenant's series with this ref (unique index on ref)."""
+def series_by_ref(
+    session: Session, tenant_id: str, ref: str, *, lock: bool = False
+) -> Series | None:
+    """Returns the tenant's series with this ref (unique index on ref), row-locked for update
+    when `lock` (PostgreSQL)."""
     query = select(Series).where(Series.ref == ref, Series.tenant_id == tenant_id)
+    if lock:
+        query = query.with_for_update()
     return session.scalars(query).first()
 
 

@@ -92,19 +92,19 @@ def create_reservation(
     now = ctx.clock.now()
     frame = domain.validate_frame(data.start, data.end, now)
     checks.hold_customer(session, tenant_id, resource, data.customer.email)
-    customer_id, contact_is_customer = customers.attach_customer(
+    customer, contact_is_customer = customers.attach_customer(
         ctx, session, tenant_id, data.customer, proven=proven
     )
-    block_end = checks.check_booking_rules(session, resource, frame, now, customer_id=customer_id)
+    block_end = checks.check_booking_rules(session, resource, frame, now, customer_id=customer.id)
     needs_approval = resource.approval_required or customers.group_requires_approval(
-        session, tenant_id, customer_id
+        session, tenant_id, customer
     )
     status = "requested" if needs_approval else "confirmed"
     reservation = Reservation(
         id=reservation_id or new_id("bkg"),
         tenant_id=tenant_id,
         resource_id=resource.id,
-        customer_id=customer_id,
+        customer_id=customer.id,
         contact_name=data.customer.name,
         contact_phone=data.customer.phone,
         contact_email=data.customer.email,
@@ -126,7 +126,7 @@ def create_reservation(
     # (office_api.book_as_me).
     group = data.price_group
     if group is None:
-        own = customers.price_group_of(session, customer_id)
+        own = customer.price_group
         group = own if own is not None and prices.offers(session, resource.id, own) else None
     prices.price_reservation(session, reservation, group)
     session.add(reservation)

@@ -64,12 +64,13 @@ def is_operator_key(token: str) -> bool:
     return parse_api_key(token, OPERATOR_PREFIX) is not None
 
 
-def verify_setup_key(session: Session, token: str) -> None:
-    """Raises Unauthorized unless the key is a valid operator key or booking API token."""
+def verify_setup_key(session: Session, token: str) -> tokens.Principal | None:
+    """Raises Unauthorized unless the key is a valid operator key or booking API token;
+    returns the token's holder (None for the operator)."""
     if is_operator_key(token):
         authenticate_operator(session, token)
-    else:
-        tokens.verify(session, token)
+        return None
+    return tokens.verify(session, token)
 
 
 def setup_tenant(session: Session, token: str, tenant_slug: str | None) -> str:

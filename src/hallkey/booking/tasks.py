@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from hallkey.booking import domain, emails, rounds_emails, series_emails, series_store, sign_in
 from hallkey.booking import repository as repo
+from hallkey.booking.models import Reservation
+from hallkey.booking.series_models import Series
 from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.core.jobs import GiveUp, Handler, JobRun, RetryLater
@@ -23,8 +25,6 @@ if TYPE_CHECKING:
     import httpx
 
     from hallkey.booking.context import BookingContext
-    from hallkey.booking.models import Reservation
-    from hallkey.booking.series_models import Series
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,11 @@ def _utc(value: datetime) -> str:
 
 def _read(ctx: BookingContext, reservation_id: str) -> Snapshot | None:
     with ctx.database.transaction() as session:
-        reservation = repo.reservation(session, reservation_id)
-        if reservation is None or reservation.series_id is not None:
+        found = repo.placed_reservation(session, reservation_id)
+        if found is None or found.reservation.series_id is not None:
             # An occurrence's access is its series' grant (`sync_series_access`).
             return None
-        resource = repo.resource(session, reservation.resource_id)
-        tenant = repo.tenant(session, reservation.tenant_id)
-        assert resource is not None and tenant is not None
+        reservation, resource, tenant = found.reservation, found.resource, found.tenant
         grant_asked = reservation.access_requested_at is not None
         if reservation.status == "confirmed" and not grant_asked:
             # Recorded before the call: a later cancel must revoke even if this call is lost.
@@ -258,19 +256,18 @@ def _withdraw(client: httpx.Client, snap: Snapshot) -> None:
 
 
 def _write(ctx: BookingContext, snap: Snapshot, **values: Any) -> None:
-    """Stores the outcome, unless the reservation changed meanwhile (then pushes again)."""
+    """Stores the outcome, unless the reservation changed meanwhile (then pushes again).
+
+    One UPDATE that names the version pushed: a newer change is never overwritten, and the
+    row is read only when it did not match (gone, or changed)."""
+    model: type[Reservation] | type[Series] = Reservation if snap.series_id is None else Series
+    row_id = snap.series_id or snap.reservation_id
     with ctx.database.transaction() as session:
-        row: Reservation | Series | None
-        if snap.series_id is not None:
-            row = series_store.series(session, snap.series_id, lock=True)
-        else:
-            row = repo.reservation(session, snap.reservation_id, lock=True)
-        if row is None:
+        if repo.update_at_version(session, model, row_id, snap.version, values):
             return
-        if row.version != snap.version:
-            raise RetryLater("the reservation changed during the push", after_seconds=0)
-        for key, value in values.items():
-            setattr(row, key, value)
+        if session.get(model, row_id) is None:
+            return
+        raise RetryLater("the reservation changed during the push", after_seconds=0)
 
 
 def run_sync_access(ctx: BookingContext, reservation_id: str) -> None:

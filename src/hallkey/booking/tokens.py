@@ -28,12 +28,6 @@ def _token(session: Session, token: str) -> tuple[ApiToken, StaffUser | None]:
     return found, maker
 
 
-def verify(session: Session, token: str) -> str:
-    """Returns the tenant id of a valid booking API token, whatever its scopes; raises
-    Unauthorized otherwise (also for a key of another kind)."""
-    return _token(session, token)[0].tenant_id
-
-
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: their tenant, an id to record as the actor of what they do (`token:<id>`
@@ -70,6 +64,12 @@ def authenticate_principal(session: Session, token: str, needed: str | None) -> 
     if needed is not None:
         require(principal, needed)
     return principal
+
+
+def verify(session: Session, token: str) -> Principal:
+    """Returns who holds a valid booking API token, whatever its scopes; raises Unauthorized
+    otherwise (also for a key of another kind). The key guard's check of booking routes."""
+    return authenticate_principal(session, token, None)
 
 
 def staff_principal(

@@ -111,8 +111,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         ones charged), with customer, price group, hours and øre, and the totals; `csv` for a
         spreadsheet (`;`, decimal comma, kroner)."""
         accounts.check_period(from_, to)
-        with ctx.database.read() as session:
-            tenant_id = principal_of(request, session, scopes.ACCOUNTS).tenant_id
+        tenant_id = callers.principal_first(ctx, request, scopes.ACCOUNTS).tenant_id
         items = accounts.rows(ctx.database.read, tenant_id, from_, to)
         if format == "json":
             return accounts.as_json(items, from_, to)
