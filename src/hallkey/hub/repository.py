@@ -118,6 +118,33 @@ def deliveries(session: Session, grant_id: str) -> list[Delivery]:
     )
 
 
+def delivery_with_grant(
+    session: Session, delivery_id: str
+) -> tuple[Delivery, Grant | None, Client | None] | None:
+    """Returns a delivery with its grant and the grant's client (None for a message about no
+    grant), in one query."""
+    row = session.execute(
+        select(Delivery, Grant, Client)
+        .outerjoin(Grant, Grant.id == Delivery.grant_id)
+        .outerjoin(Client, Client.id == Grant.client_id)
+        .where(Delivery.id == delivery_id)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def grant_doors_with_sites(session: Session, grant_id: str) -> list[tuple[GrantDoor, Door, Site]]:
+    """Returns a grant's doors (current and removed) in door id order, each with its door and
+    the door's site, in one query."""
+    rows = session.execute(
+        select(GrantDoor, Door, Site)
+        .join(Door, Door.id == GrantDoor.door_id)
+        .join(Site, Site.id == Door.site_id)
+        .where(GrantDoor.grant_id == grant_id)
+        .order_by(GrantDoor.door_id)
+    ).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 def client_doors(
     session: Session, client_id: str, door_ids: Iterable[str], *, for_update: bool = False
 ) -> dict[str, Door]:
