@@ -64,6 +64,11 @@ def grant_windows(session: Session, grant_id: str) -> list[Window]:
 def replace_windows(session: Session, grant_id: str, windows: Sequence[Window]) -> None:
     """Sets a grant's windows."""
     session.execute(delete(GrantWindow).where(GrantWindow.grant_id == grant_id))
+    add_windows(session, grant_id, windows)
+
+
+def add_windows(session: Session, grant_id: str, windows: Sequence[Window]) -> None:
+    """Gives a grant that has none (made in this transaction) its windows."""
     session.add_all(
         GrantWindow(grant_id=grant_id, valid_from_at=w.valid_from, valid_to_at=w.valid_to)
         for w in windows
@@ -105,6 +110,48 @@ def lock_grant(session: Session, grant_id: str) -> Grant | None:
         .execution_options(populate_existing=True)
     )
     return session.scalars(query).first()
+
+
+def lock_grant_with_client(session: Session, grant_id: str) -> tuple[Grant, Client | None] | None:
+    """Returns a grant row-locked (on PostgreSQL) and read afresh, as `lock_grant`, with its
+    client (not locked) in the same query."""
+    query = (
+        select(Grant, Client)
+        .outerjoin(Client, Client.id == Grant.client_id)
+        .where(Grant.id == grant_id)
+        .with_for_update(of=Grant)
+        .execution_options(populate_existing=True)
+    )
+    row = session.execute(query).first()
+    return None if row is None else (row[0], row[1])
+
+
+def lock_grant_doors(session: Session, grant_id: str) -> list[GrantDoor]:
+    """Returns all of a grant's door rows in door id order, row-locked (on PostgreSQL) and read
+    afresh: take the grant's lock first (`lock_grant`)."""
+    query = (
+        select(GrantDoor)
+        .where(GrantDoor.grant_id == grant_id)
+        .order_by(GrantDoor.door_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(query))
+
+
+def grant_door_in_full(
+    session: Session, grant_id: str, door_id: str
+) -> tuple[GrantDoor, Grant, Door, Site] | None:
+    """Returns one door of a grant with the grant, the door and its site, in one query (None
+    when any of them is gone)."""
+    row = session.execute(
+        select(GrantDoor, Grant, Door, Site)
+        .join(Grant, Grant.id == GrantDoor.grant_id)
+        .join(Door, Door.id == GrantDoor.door_id)
+        .join(Site, Site.id == Door.site_id)
+        .where(GrantDoor.grant_id == grant_id, GrantDoor.door_id == door_id)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
 
 
 def deliveries(session: Session, grant_id: str) -> list[Delivery]:
