@@ -81,8 +81,8 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     def grant_access(body: GrantAccessIn, request: Request, response: Response) -> GrantOut:
         """Grants a ref access to doors in a time frame, issuing and delivering a credential."""
         with client_transaction(request) as (session, client):
-            grant, created = grants.grant_access(ctx, session, client, body)
-            view = views.grant_view(ctx, session, grant)
+            grant, created, parts = grants.grant_access(ctx, session, client, body)
+            view = views.grant_view(ctx, session, grant, parts)
         if not created:
             response.status_code = 200
         return view
