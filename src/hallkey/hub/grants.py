@@ -195,8 +195,7 @@ def _checked_doors(
     """Returns the client's doors a GrantAccess names and their sites, after checking that its
     frame has not ended and that every door can do what the grant needs (InvalidInput)."""
     require_future(windows, now, _last_field(request))
-    doors = client_doors(session, client, request.doors)
-    sites = repo.sites(session, (d.site_id for d in doors))
+    doors, sites = client_doors(session, client, request.doors)
     kind = _kind(request.credential)
     require_capability(ctx, sites, doors, *_needs(request.operation, kind))
     return doors, sites
@@ -338,8 +337,7 @@ def update_access(
     rows = {row.door_id: row for row in repo.grant_doors(session, grant.id)}
     held = [door_id for door_id, row in rows.items() if row.action == "program"]
     door_ids = list(request.doors) if request.doors is not None else held
-    doors = client_doors(session, client, door_ids)
-    sites = repo.sites(session, (d.site_id for d in doors))
+    doors, sites = client_doors(session, client, door_ids)
     kind = _kind(grant.credential)
     require_capability(ctx, sites, doors, _needs(grant.operation, kind)[0], "doors")
 
