@@ -209,7 +209,7 @@ def client_doors(
     )
     if for_update:
         query = query.with_for_update(of=Door)
-    return {door.id: (door, site) for door, site in session.execute(query).tuples()}
+    return {door.id: (door, site) for door, site in session.execute(query).all()}
 
 
 def taken_code_digests(
