@@ -206,6 +206,25 @@ def test_grant_access__windows__code_works_only_inside_them(hub: HubWorld) -> No
     assert not lock.try_code("door-a", grant["code"], START + timedelta(days=3)).granted
 
 
+def test_grant_access__answer_of_a_new_grant__is_what_reading_it_back_shows(
+    hub: HubWorld,
+) -> None:
+    # The answer is made from what the request wrote, not read back: in the same order.
+    week = timedelta(days=7)
+    windows = [
+        {"valid_from": iso(START + n * week), "valid_to": iso(END + n * week)} for n in range(3)
+    ]
+    body = hub.grant_body("rsv_read_back", windows=windows, doors=["door-b", "door-a"])
+    del body["valid_from"], body["valid_to"]
+
+    answer = hub.post("GrantAccess", body)
+
+    assert answer.status_code == 201, answer.text
+    assert [d["id"] for d in answer.json()["doors"]] == ["door-a", "door-b"]
+    assert len(answer.json()["deliveries"]) == 2
+    assert answer.json() == hub.get("grants/rsv_read_back").json()
+
+
 def test_update_access__moves_the_window_and_the_lock_follows(hub: HubWorld) -> None:
     code = hub.grant()["code"]
     hub.run_jobs()

@@ -403,6 +403,25 @@ def test_delete_webhook__pending_become_dead_letters__events_forwarded_again(
     assert len(_messages(hub)) == 1
 
 
+def test_webhook__written_after_its_removal__the_sender_makes_it_a_dead_letter(
+    hub: HubWorld, operator_key: str, receiver: tuple[Receiver, ServerThread]
+) -> None:
+    found, _ = receiver
+    _hook(hub, operator_key, receiver)
+    hub.grant()
+    # As if the GrantAccess had taken its client (with the webhook) just before the removal
+    # committed: its message waits, and `clear_webhook` did not see it.
+    with hub.ctx.database.transaction() as session:
+        client = session.get(Client, hub.client_id)
+        assert client is not None
+        client.webhook_url = client.webhook_secret_sealed = None
+
+    hub.run_jobs()
+
+    assert found.tries == []
+    assert [(m.state, m.last_error) for m in _messages(hub)] == [("dead", "webhook_removed")]
+
+
 def test_webhook__delivered_messages_past_retention__purged_dead_letters_kept(
     hub: HubWorld, operator_key: str, receiver: tuple[Receiver, ServerThread]
 ) -> None:

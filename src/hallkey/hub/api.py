@@ -14,7 +14,7 @@ from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.batches import BatchAnswer
 from hallkey.core.pages import static_router
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, ErrorResponse, UtcDatetime
-from hallkey.hub import grants, pulse, reconcile, service, views
+from hallkey.hub import client_auth, grants, pulse, reconcile, service, views
 from hallkey.hub.admin_pages import build_admin_router
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import signing
@@ -41,9 +41,7 @@ log = logging.getLogger(__name__)
 def build_routers(ctx: HubContext) -> list[APIRouter]:
     """Returns the hub's routers, with full paths."""
 
-    client_key = database_key(
-        ctx.database, service.authenticate_client, scheme_name="clientKey", description="API key"
-    )
+    client_key = client_auth.client_key(ctx.database)
     events_key = database_key(
         ctx.database, service.authenticate_site, scheme_name="eventsKey", description="events key"
     )
@@ -69,24 +67,22 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
     @contextmanager
     def client_transaction(request: Request) -> Iterator[tuple[Session, Client]]:
         """Opens the request's transaction as the client whose API key it presents."""
-        token = bearer_token(request)
         with ctx.database.transaction() as session:
-            yield session, service.authenticate_client(session, token)
+            yield session, client_auth.request_client(session, request, client_key)
 
     @contextmanager
     def client_read(request: Request) -> Iterator[tuple[Session, Client]]:
         """Opens a read-only session as the client whose API key the request presents (on
         SQLite it neither waits for nor holds the write lock)."""
-        token = bearer_token(request)
         with ctx.database.read() as session:
-            yield session, service.authenticate_client(session, token)
+            yield session, client_auth.request_client(session, request, client_key)
 
     @router.post("/GrantAccess", response_model=GrantOut, status_code=201)
     def grant_access(body: GrantAccessIn, request: Request, response: Response) -> GrantOut:
         """Grants a ref access to doors in a time frame, issuing and delivering a credential."""
         with client_transaction(request) as (session, client):
-            grant, created = grants.grant_access(ctx, session, client, body)
-            view = views.grant_view(ctx, session, grant)
+            grant, created, parts = grants.grant_access(ctx, session, client, body)
+            view = views.grant_view(ctx, session, grant, parts)
         if not created:
             response.status_code = 200
         return view

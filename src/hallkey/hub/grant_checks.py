@@ -55,15 +55,19 @@ def require_future(windows: Sequence[Window], now: datetime, field: str) -> None
         raise InvalidInput("valid_to must be in the future", field=field)
 
 
-def client_doors(session: Session, client: Client, door_ids: Sequence[str]) -> list[Door]:
-    """Returns the client's doors of `door_ids`, row-locked; raises NotFound for any other."""
+def client_doors(
+    session: Session, client: Client, door_ids: Sequence[str]
+) -> tuple[list[Door], dict[str, Site]]:
+    """Returns the client's doors of `door_ids` (row-locked) and their sites by id; raises
+    NotFound for any other door."""
     # Row-locked (on PostgreSQL) until commit: two grants on one door choose their codes in
     # turn, so neither can miss the other's code.
     found = repo.client_doors(session, client.id, door_ids, for_update=True)
     if len(set(door_ids)) != len(found):
         # Another client's door is reported exactly like one that does not exist.
         raise NotFound("unknown door in doors", field="doors", code="unknown_door")
-    return [found[door_id] for door_id in dict.fromkeys(door_ids)]
+    doors = [found[door_id][0] for door_id in dict.fromkeys(door_ids)]
+    return doors, {site.id: site for _, site in found.values()}
 
 
 def require_capability(

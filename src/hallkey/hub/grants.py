@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -46,6 +47,7 @@ from hallkey.hub.service import (
     _enqueue_program,
     get_grant,
 )
+from hallkey.hub.views import GrantParts
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +103,20 @@ def _last_field(request: GrantAccessIn | UpdateAccessIn) -> str:
     return f"windows.{len(request.windows) - 1}.valid_to" if request.windows else "valid_to"
 
 
+class Granted(NamedTuple):
+    """What a GrantAccess did: the grant, whether it was (re)created, and, for a grant made
+    now, all its parts (its view need not read them back)."""
+
+    grant: Grant
+    created: bool
+    parts: GrantParts | None = None
+
+
 def grant_access(
     ctx: HubContext, session: Session, client: Client, request: GrantAccessIn
-) -> tuple[Grant, bool]:
+) -> Granted:
     """Creates a grant, finds the identical one, or grants a revoked one again for a newer
-    revision; returns it and whether it was (re)created."""
+    revision."""
     now = ctx.clock.now()
     _check_request(request)
     windows = windows_of(
@@ -128,7 +139,7 @@ def grant_access(
     )
     existing = repo.grant_by_ref(session, client.id, request.ref, for_update=True)
     if existing is not None:
-        return _existing(ctx, session, client, existing, request, windows, fp)
+        return Granted(*_existing(ctx, session, client, existing, request, windows, fp))
     doors, sites = _checked_doors(ctx, session, client, request, windows, now)
     grant = Grant(
         id=new_id("grt"),
@@ -148,14 +159,15 @@ def grant_access(
         existing = repo.grant_by_ref(session, client.id, request.ref, for_update=True)
         if existing is None:
             raise
-        return _existing(ctx, session, client, existing, request, windows, fp)
-    repo.replace_windows(session, grant.id, windows)
-    for door in doors:
-        session.add(_new_door_row(grant.id, door.id, now))
+        return Granted(*_existing(ctx, session, client, existing, request, windows, fp))
+    repo.add_windows(session, grant.id, windows)
+    # Held here: the session keeps unchanged rows only while someone refers to them.
+    rows = [_new_door_row(grant.id, door.id, now) for door in doors]
+    session.add_all(rows)
     session.flush()
-    for door in doors:
-        _enqueue_program(ctx, session, grant.id, door.id)
-    _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
+    for row in rows:
+        _enqueue_program(ctx, session, row)
+    deliveries = _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
     schedule_reminders(ctx, session, grant, windows)
     repo.add_audit(
         session,
@@ -166,9 +178,10 @@ def grant_access(
         outcome="ok",
         at=now,
     )
-    webhooks.grant_state_changed(ctx, session, grant)
+    rows.sort(key=lambda row: row.door_id)
+    webhooks.grant_state_changed(ctx, session, grant, client=client, rows=rows, new=True)
     log.info("grant %s created for ref %s on %d doors", grant.id, grant.ref, len(doors))
-    return grant, True
+    return Granted(grant, True, GrantParts(windows, rows, deliveries))
 
 
 def _checked_doors(
@@ -182,8 +195,7 @@ def _checked_doors(
     """Returns the client's doors a GrantAccess names and their sites, after checking that its
     frame has not ended and that every door can do what the grant needs (InvalidInput)."""
     require_future(windows, now, _last_field(request))
-    doors = client_doors(session, client, request.doors)
-    sites = repo.sites(session, (d.site_id for d in doors))
+    doors, sites = client_doors(session, client, request.doors)
     kind = _kind(request.credential)
     require_capability(ctx, sites, doors, *_needs(request.operation, kind))
     return doors, sites
@@ -264,17 +276,20 @@ def _grant_again(
     note_revision(grant, request.revision)
     repo.replace_windows(session, grant.id, windows)
     rows = {row.door_id: row for row in repo.grant_doors(session, grant.id)}
+    to_program: list[GrantDoor] = []
     for door in doors:
         row = rows.get(door.id)
         if row is None:
-            session.add(_new_door_row(grant.id, door.id, now))
+            row = _new_door_row(grant.id, door.id, now)
+            session.add(row)
         else:
             # A newer version than the revocation's: the door takes this one, whatever order
             # the two reach it in. Doors left out keep their revocation.
             _bump(row, "program", now)
+        to_program.append(row)
     session.flush()
-    for door in doors:
-        _enqueue_program(ctx, session, grant.id, door.id)
+    for row in to_program:
+        _enqueue_program(ctx, session, row)
     # Every message so far is about the revoked code: the guest gets the new one instead.
     supersede(repo.deliveries(session, grant.id))
     _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
@@ -322,8 +337,7 @@ def update_access(
     rows = {row.door_id: row for row in repo.grant_doors(session, grant.id)}
     held = [door_id for door_id, row in rows.items() if row.action == "program"]
     door_ids = list(request.doors) if request.doors is not None else held
-    doors = client_doors(session, client, door_ids)
-    sites = repo.sites(session, (d.site_id for d in doors))
+    doors, sites = client_doors(session, client, door_ids)
     kind = _kind(grant.credential)
     require_capability(ctx, sites, doors, _needs(grant.operation, kind)[0], "doors")
 
@@ -354,22 +368,23 @@ def update_access(
         email=opened(ctx, grant.recipient_email_sealed),
     )
     note_revision(grant, request.revision)
-    to_program: list[str] = []
+    to_program: list[GrantDoor] = []
     for door in doors:
         row = rows.get(door.id)
         if row is None:
-            session.add(_new_door_row(grant.id, door.id, now))
-            to_program.append(door.id)
+            row = _new_door_row(grant.id, door.id, now)
+            session.add(row)
+            to_program.append(row)
         elif row.action != "program" or windows_changed or code_changed:
             _bump(row, "program", now)
-            to_program.append(door.id)
+            to_program.append(row)
     for door_id, row in rows.items():
         if row.action == "program" and door_id not in door_ids:
             _bump(row, "revoke", now)
-            to_program.append(door_id)
+            to_program.append(row)
     session.flush()
-    for door_id in to_program:
-        _enqueue_program(ctx, session, grant.id, door_id)
+    for row in to_program:
+        _enqueue_program(ctx, session, row)
     if windows_changed or doors_changed or code_changed:
         # A code message still queued tells the new state when it goes out: one is enough.
         waiting = channels_awaiting_code(repo.deliveries(session, grant.id))
@@ -407,7 +422,7 @@ def revoke_access(
         if row.action == "program":
             _bump(row, "revoke", now)
             session.flush()
-            _enqueue_program(ctx, session, grant.id, row.door_id)
+            _enqueue_program(ctx, session, row)
     _add_deliveries(ctx, session, grant, "access_revoked", grant.deliver_via)
     repo.add_audit(
         session,

@@ -64,6 +64,11 @@ def grant_windows(session: Session, grant_id: str) -> list[Window]:
 def replace_windows(session: Session, grant_id: str, windows: Sequence[Window]) -> None:
     """Sets a grant's windows."""
     session.execute(delete(GrantWindow).where(GrantWindow.grant_id == grant_id))
+    add_windows(session, grant_id, windows)
+
+
+def add_windows(session: Session, grant_id: str, windows: Sequence[Window]) -> None:
+    """Gives a grant that has none (made in this transaction) its windows."""
     session.add_all(
         GrantWindow(grant_id=grant_id, valid_from_at=w.valid_from, valid_to_at=w.valid_to)
         for w in windows
@@ -107,6 +112,48 @@ def lock_grant(session: Session, grant_id: str) -> Grant | None:
     return session.scalars(query).first()
 
 
+def lock_grant_with_client(session: Session, grant_id: str) -> tuple[Grant, Client | None] | None:
+    """Returns a grant row-locked (on PostgreSQL) and read afresh, as `lock_grant`, with its
+    client (not locked) in the same query."""
+    query = (
+        select(Grant, Client)
+        .outerjoin(Client, Client.id == Grant.client_id)
+        .where(Grant.id == grant_id)
+        .with_for_update(of=Grant)
+        .execution_options(populate_existing=True)
+    )
+    row = session.execute(query).first()
+    return None if row is None else (row[0], row[1])
+
+
+def lock_grant_doors(session: Session, grant_id: str) -> list[GrantDoor]:
+    """Returns all of a grant's door rows in door id order, row-locked (on PostgreSQL) and read
+    afresh: take the grant's lock first (`lock_grant`)."""
+    query = (
+        select(GrantDoor)
+        .where(GrantDoor.grant_id == grant_id)
+        .order_by(GrantDoor.door_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(query))
+
+
+def grant_door_in_full(
+    session: Session, grant_id: str, door_id: str
+) -> tuple[GrantDoor, Grant, Door, Site] | None:
+    """Returns one door of a grant with the grant, the door and its site, in one query (None
+    when any of them is gone)."""
+    row = session.execute(
+        select(GrantDoor, Grant, Door, Site)
+        .join(Grant, Grant.id == GrantDoor.grant_id)
+        .join(Door, Door.id == GrantDoor.door_id)
+        .join(Site, Site.id == Door.site_id)
+        .where(GrantDoor.grant_id == grant_id, GrantDoor.door_id == door_id)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
 def deliveries(session: Session, grant_id: str) -> list[Delivery]:
     """Returns a grant's deliveries, oldest first."""
     return list(
@@ -118,31 +165,51 @@ def deliveries(session: Session, grant_id: str) -> list[Delivery]:
     )
 
 
+def delivery_with_grant(
+    session: Session, delivery_id: str
+) -> tuple[Delivery, Grant | None, Client | None] | None:
+    """Returns a delivery with its grant and the grant's client (None for a message about no
+    grant), in one query."""
+    row = session.execute(
+        select(Delivery, Grant, Client)
+        .outerjoin(Grant, Grant.id == Delivery.grant_id)
+        .outerjoin(Client, Client.id == Grant.client_id)
+        .where(Delivery.id == delivery_id)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def grant_doors_with_sites(session: Session, grant_id: str) -> list[tuple[GrantDoor, Door, Site]]:
+    """Returns a grant's doors (current and removed) in door id order, each with its door and
+    the door's site, in one query."""
+    rows = session.execute(
+        select(GrantDoor, Door, Site)
+        .join(Door, Door.id == GrantDoor.door_id)
+        .join(Site, Site.id == Door.site_id)
+        .where(GrantDoor.grant_id == grant_id)
+        .order_by(GrantDoor.door_id)
+    ).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 def client_doors(
     session: Session, client_id: str, door_ids: Iterable[str], *, for_update: bool = False
-) -> dict[str, Door]:
-    """Returns those of `door_ids` that are doors of the client's sites (row-locked in id
-    order when `for_update`, so that two transactions never deadlock on them)."""
+) -> dict[str, tuple[Door, Site]]:
+    """Returns those of `door_ids` that are doors of the client's sites, each with its site, in
+    one query (the doors row-locked in id order when `for_update`, so that two transactions
+    never deadlock on them; never the sites)."""
     ids = set(door_ids)
     if not ids:
         return {}
     query = (
-        select(Door)
+        select(Door, Site)
         .join(Site, Site.id == Door.site_id)
         .where(Site.client_id == client_id, Door.id.in_(ids))
         .order_by(Door.id)
     )
     if for_update:
         query = query.with_for_update(of=Door)
-    return {door.id: door for door in session.scalars(query)}
-
-
-def sites(session: Session, site_ids: Iterable[str]) -> dict[str, Site]:
-    """Returns sites by id."""
-    ids = set(site_ids)
-    if not ids:
-        return {}
-    return {site.id: site for site in session.scalars(select(Site).where(Site.id.in_(ids)))}
+    return {door.id: (door, site) for door, site in session.execute(query).all()}
 
 
 def taken_code_digests(

@@ -113,17 +113,16 @@ def _bump(row: GrantDoor, action: str, now: datetime) -> None:
     row.updated_at = now
 
 
-def _enqueue_program(ctx: HubContext, session: Session, grant_id: str, door_id: str) -> None:
-    # (Both rows are mostly in the session already.) The door's site is the job's peer: when it
+def _enqueue_program(ctx: HubContext, session: Session, row: GrantDoor) -> None:
+    # (The door is mostly in the session already.) The door's site is the job's peer: when it
     # answers again the job runs at once; a revocation goes before any programming.
-    door = session.get(Door, door_id)
-    row = session.get(GrantDoor, (grant_id, door_id))
+    door = session.get(Door, row.door_id)
     ctx.jobs.enqueue(
         session,
         PROGRAM_JOB,
-        {"grant_id": grant_id, "door_id": door_id},
+        {"grant_id": row.grant_id, "door_id": row.door_id},
         peer=f"site:{door.site_id}" if door is not None else None,
-        priority=PRIORITY_REVOKE if row is not None and row.action == "revoke" else 0,
+        priority=PRIORITY_REVOKE if row.action == "revoke" else 0,
     )
 
 
@@ -161,10 +160,11 @@ def _add_deliveries(
     channels: Sequence[str],
     *,
     window_at: datetime | None = None,
-) -> None:
+) -> list[Delivery]:
+    """Queues a grant's message on each channel; returns the deliveries."""
     now = ctx.clock.now()
-    for channel in dict.fromkeys(channels):
-        delivery = Delivery(
+    added = [
+        Delivery(
             id=new_id("dlv"),
             grant_id=grant.id,
             channel=channel,
@@ -174,9 +174,13 @@ def _add_deliveries(
             created_at=now,
             window_at=window_at,
         )
-        session.add(delivery)
-        session.flush()
+        for channel in dict.fromkeys(channels)
+    ]
+    session.add_all(added)
+    session.flush()  # (one statement for them all)
+    for delivery in added:
         ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_id": delivery.id})
+    return added
 
 
 def add_loose_delivery(

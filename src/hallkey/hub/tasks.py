@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from prometheus_client import Counter
+from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import Handler, JobRun, RetryLater
 from hallkey.hub import (
@@ -33,7 +35,7 @@ from hallkey.hub.domain import (
     SLOW_RETRY_SECONDS,
     retention_cutoff,
 )
-from hallkey.hub.models import Door, Grant, GrantDoor, Site
+from hallkey.hub.models import Client, Grant, GrantDoor
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +75,10 @@ def program_door(ctx: HubContext, job: JobRun) -> None:
         # Only reads: the outcome is settled under the grant's and the door's row locks, against
         # the version read here, so this need not queue for SQLite's write lock.
         with ctx.database.read() as session:
-            row = session.get(GrantDoor, (grant_id, door_id))
-            grant = session.get(Grant, grant_id)
-            door = session.get(Door, door_id)
-            site = session.get(Site, door.site_id) if door else None
-            if row is None or grant is None or door is None or site is None:
+            found = repo.grant_door_in_full(session, grant_id, door_id)
+            if found is None:
                 return
+            row, grant, door, site = found
             if row.programmed_version >= row.desired_version and row.state != "pending":
                 return
             version = row.desired_version
@@ -153,6 +153,35 @@ def _apply(
         connector.program(target, ref, credential)
 
 
+@dataclass(frozen=True)
+class _Locked:
+    """What recording a door's outcome works on, locked."""
+
+    grant: Grant
+    client: Client | None
+    row: GrantDoor
+    rows: list[GrantDoor]
+    """All the grant's door rows (`row` among them), in door id order."""
+
+
+def _lock_outcome(session: Session, grant_id: str, door_id: str) -> _Locked | None:
+    """Locks the grant's row (read afresh, with its client), then its door rows, as every
+    version change does (see hub.grants); None when the grant or this door of it is gone.
+
+    All the grant's door rows, not only this one: the grant's state that its webhook is told
+    names every door, and they are read here rather than again. Whoever changes one of them
+    holds the grant's lock first, so locking them all adds no wait and no deadlock.
+    """
+    found = repo.lock_grant_with_client(session, grant_id)
+    if found is None:
+        return None
+    rows = repo.lock_grant_doors(session, grant_id)
+    row = next((r for r in rows if r.door_id == door_id), None)
+    if row is None:
+        return None
+    return _Locked(grant=found[0], client=found[1], row=row, rows=rows)
+
+
 def _record_failure(
     ctx: HubContext,
     grant_id: str,
@@ -164,11 +193,10 @@ def _record_failure(
 ) -> None:
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
-        # Grant row, then door row, locked: as every version change does (see hub.grants).
-        grant = repo.lock_grant(session, grant_id)
-        row = repo.grant_door(session, grant_id, door_id, for_update=True)
-        if row is None or grant is None or row.desired_version != version:
+        locked = _lock_outcome(session, grant_id, door_id)
+        if locked is None or locked.row.desired_version != version:
             return
+        grant, row = locked.grant, locked.row
         row.attempts += 1
         row.errors = [{"code": exc.code, "message": exc.message}]
         turns_failed = row.state != "failed" and (
@@ -196,7 +224,9 @@ def _record_failure(
             at=now,
         )
         if turns_failed:
-            webhooks.grant_state_changed(ctx, session, grant)
+            webhooks.grant_state_changed(
+                ctx, session, grant, client=locked.client, rows=locked.rows
+            )
     log.info("grant %s door %s: %s (retryable=%s)", grant_id, door_id, exc.code, retryable)
 
 
@@ -206,10 +236,10 @@ def _record_success(
     """Records the applied version; tells whether the door is now as desired."""
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
-        grant = repo.lock_grant(session, grant_id)
-        row = repo.grant_door(session, grant_id, door_id, for_update=True)
-        if row is None or grant is None:
+        locked = _lock_outcome(session, grant_id, door_id)
+        if locked is None:
             return True
+        grant, row = locked.grant, locked.row
         if row.desired_version != version:
             # What just landed at the door is stale: a newer program or revoke may have landed
             # before it. Mark the row pending so the current version is applied again, last.
@@ -232,7 +262,9 @@ def _record_success(
             at=now,
         )
         if changed:
-            webhooks.grant_state_changed(ctx, session, grant)
+            webhooks.grant_state_changed(
+                ctx, session, grant, client=locked.client, rows=locked.rows
+            )
     log.info("grant %s door %s: %s ok", grant_id, door_id, action)
     return True
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from hallkey.hub import repository as repo
 from hallkey.hub.context import HubContext
 from hallkey.hub.credentials import Shown, credential_type
-from hallkey.hub.models import Grant
+from hallkey.hub.domain import Window
+from hallkey.hub.models import Delivery, Grant, GrantDoor
 from hallkey.hub.schemas import DeliveryOut, DoorErrorOut, GrantDoorOut, GrantOut, WindowOut
 
 
@@ -17,9 +21,31 @@ def shown_credential(ctx: HubContext, grant: Grant) -> Shown:
     return kind.shown(ctx, grant) if kind is not None else Shown()
 
 
-def grant_view(ctx: HubContext, session: Session, grant: Grant) -> GrantOut:
-    """Returns the grant as the API shows it."""
+@dataclass(frozen=True)
+class GrantParts:
+    """All of a grant's windows, door rows and deliveries, as the transaction that made the
+    grant holds them: nobody else can have added to a grant not yet committed, so its view
+    need not read them back."""
+
+    windows: Sequence[Window]
+    doors: Sequence[GrantDoor]
+    deliveries: Sequence[Delivery]
+
+
+def grant_view(
+    ctx: HubContext, session: Session, grant: Grant, parts: GrantParts | None = None
+) -> GrantOut:
+    """Returns the grant as the API shows it (from `parts` when the caller holds them)."""
     shown = shown_credential(ctx, grant)
+    if parts is None:
+        windows: Sequence[Window] = repo.grant_windows(session, grant.id)
+        doors: Sequence[GrantDoor] = repo.grant_doors(session, grant.id)
+        deliveries: Sequence[Delivery] = repo.deliveries(session, grant.id)
+    else:
+        # In the order the queries give.
+        windows = sorted(parts.windows, key=lambda w: w.valid_from)
+        doors = sorted(parts.doors, key=lambda row: row.door_id)
+        deliveries = sorted(parts.deliveries, key=lambda d: (d.created_at, d.id))
     return GrantOut(
         ref=grant.ref,
         state="active" if grant.state == "active" else "revoked",
@@ -31,17 +57,14 @@ def grant_view(ctx: HubContext, session: Session, grant: Grant) -> GrantOut:
         mobile_key=shown.mobile_key,
         valid_from=grant.valid_from_at,
         valid_to=grant.valid_to_at,
-        windows=[
-            WindowOut(valid_from=w.valid_from, valid_to=w.valid_to)
-            for w in repo.grant_windows(session, grant.id)
-        ],
+        windows=[WindowOut(valid_from=w.valid_from, valid_to=w.valid_to) for w in windows],
         doors=[
             GrantDoorOut(
                 id=row.door_id,
                 state=row.state,
                 errors=[DoorErrorOut(**error) for error in row.errors],
             )
-            for row in repo.grant_doors(session, grant.id)
+            for row in doors
         ],
         deliveries=[
             DeliveryOut(
@@ -54,6 +77,6 @@ def grant_view(ctx: HubContext, session: Session, grant: Grant) -> GrantOut:
                 window_at=d.window_at,
                 sent_at=d.sent_at,
             )
-            for d in repo.deliveries(session, grant.id)
+            for d in deliveries
         ],
     )

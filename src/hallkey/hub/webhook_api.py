@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.orm import Session
 
-from hallkey.core.auth import bearer_token, database_key
 from hallkey.core.errors import NotFound
 from hallkey.core.schemas import ERROR_RESPONSES
-from hallkey.hub import service, webhooks
+from hallkey.hub import webhooks
+from hallkey.hub.client_auth import client_key, request_client
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import Client
 from hallkey.hub.operator_api import operator_router
@@ -26,9 +26,7 @@ from hallkey.hub.webhook_schemas import (
 
 def build_client_router(ctx: HubContext) -> APIRouter:
     """Returns `/hub/v1/webhook`: a client sets, reads and removes its own webhook."""
-    key = database_key(
-        ctx.database, service.authenticate_client, scheme_name="clientKey", description="API key"
-    )
+    key = client_key(ctx.database)
     router = APIRouter(
         prefix="/hub/v1", tags=["hub"], responses=ERROR_RESPONSES, dependencies=[Security(key)]
     )
@@ -37,25 +35,22 @@ def build_client_router(ctx: HubContext) -> APIRouter:
     def put_webhook(body: WebhookIn, request: Request) -> NewWebhookOut:
         """Sets where door events and grant states are posted; the secret (made by the hub
         when none is given) is shown only in this answer."""
-        token = bearer_token(request)
         with ctx.database.transaction() as session:
-            client = service.authenticate_client(session, token)
+            client = request_client(session, request, key)
             return webhooks.set_webhook(ctx, session, client, url=body.url, secret=body.secret)
 
     @router.get("/webhook", response_model=WebhookOut)
     def get_webhook(request: Request) -> WebhookOut:
         """Returns the webhook's URL and state (never its secret)."""
-        token = bearer_token(request)
         with ctx.database.read() as session:
-            return webhooks.webhook_view(session, service.authenticate_client(session, token))
+            return webhooks.webhook_view(session, request_client(session, request, key))
 
     @router.delete("/webhook", status_code=204)
     def delete_webhook(request: Request) -> Response:
         """Removes the webhook: door events are forwarded as before, undelivered messages
         become dead letters."""
-        token = bearer_token(request)
         with ctx.database.transaction() as session:
-            webhooks.clear_webhook(ctx, session, service.authenticate_client(session, token))
+            webhooks.clear_webhook(ctx, session, request_client(session, request, key))
         return Response(status_code=204)
 
     return router

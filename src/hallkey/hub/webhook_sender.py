@@ -15,9 +15,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from prometheus_client import Counter
+from sqlalchemy import exists, select, update
 from standardwebhooks import Webhook
 
 from hallkey import __version__
@@ -100,29 +102,52 @@ class _Attempt:
 
 def _read_attempt(ctx: HubContext, message_id: str) -> _Attempt | None:
     with ctx.database.read() as session:
-        message = session.get(WebhookMessage, message_id)
-        if message is None or message.state != "pending":
+        found = session.execute(
+            select(WebhookMessage, Client)
+            .outerjoin(Client, Client.id == WebhookMessage.client_id)
+            .where(WebhookMessage.id == message_id)
+        ).first()
+        if found is None:
             return None
-        client = session.get(Client, message.client_id)
-        if client is None or not client.webhook_url or not client.webhook_secret_sealed:
-            return None  # removed meanwhile: `clear_webhook` made it a dead letter
-        return _Attempt(
-            url=client.webhook_url,
-            secret=ctx.box.open(client.webhook_secret_sealed),
-            allow_private=client.webhook_allow_private or ctx.settings.hub_webhook_allow_private,
-            webhook_id=webhook_id(message),
-            version=message.version,
-            body=json.dumps(
-                {
-                    "type": message.type,
-                    "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
-                    "data": message.payload,
-                },
-                separators=(",", ":"),
-            ),
-            tries=message.attempts + 1,
-            retry_from=message.retry_from_at,
+        message, client = found
+        if message.state != "pending":
+            return None
+        if client is not None and client.webhook_url and client.webhook_secret_sealed:
+            return _Attempt(
+                url=client.webhook_url,
+                secret=ctx.box.open(client.webhook_secret_sealed),
+                allow_private=client.webhook_allow_private
+                or ctx.settings.hub_webhook_allow_private,
+                webhook_id=webhook_id(message),
+                version=message.version,
+                body=json.dumps(
+                    {
+                        "type": message.type,
+                        "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
+                        "data": message.payload,
+                    },
+                    separators=(",", ":"),
+                ),
+                tries=message.attempts + 1,
+                retry_from=message.retry_from_at,
+            )
+    # The webhook was removed meanwhile. `clear_webhook` made the messages then waiting dead
+    # letters; one written by a request that saw the webhook a moment before it went (the
+    # request takes its client as the guard read it) is made one here, unless it is back.
+    has_webhook = exists().where(
+        Client.id == WebhookMessage.client_id,
+        Client.webhook_url.is_not(None),
+        Client.webhook_secret_sealed.is_not(None),
+    )
+    with ctx.database.transaction() as session:
+        session.execute(
+            update(WebhookMessage)
+            .where(WebhookMessage.id == message_id, WebhookMessage.state == "pending")
+            .where(~has_webhook)
+            .values(state="dead", last_error="webhook_removed")
+            .execution_options(synchronize_session=False)
         )
+    return None
 
 
 def next_wait(schedule: Sequence[float], elapsed: timedelta) -> float | None:
@@ -181,18 +206,32 @@ def _settle(
     version: int | None = None,
 ) -> bool:
     """Records one try of a message; tells whether it was settled (a delivery of `version` is
-    not, when the message has been given newer content since)."""
+    not, when the message has been given newer content since).
+
+    One conditional UPDATE (on PostgreSQL its conditions are checked again once the row's lock
+    is had); only when it matched nothing is the message read, to tell which case that was.
+    """
+    settled = update(WebhookMessage).where(
+        WebhookMessage.id == message_id, WebhookMessage.state == "pending"
+    )
+    if delivered and version is not None:
+        settled = settled.where(WebhookMessage.version == version)
+    values: dict[str, Any] = {
+        "attempts": WebhookMessage.attempts + 1,
+        "last_error": error,
+    }
+    if delivered:
+        values.update(state="delivered", delivered_at=ctx.clock.now())
+    elif dead:
+        values.update(state="dead")
     with ctx.database.transaction() as session:
-        message = session.get(WebhookMessage, message_id, with_for_update=True)
-        if message is None or message.state != "pending":
+        matched = session.execute(
+            settled.values(values)
+            .returning(WebhookMessage.id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if matched is not None or not (delivered and version is not None):
             return True
-        if delivered and version is not None and message.version != version:
-            return False
-        message.attempts += 1
-        message.last_error = error
-        if delivered:
-            message.state = "delivered"
-            message.delivered_at = ctx.clock.now()
-        elif dead:
-            message.state = "dead"
-        return True
+        message = session.get(WebhookMessage, message_id)
+        # Still pending, at another version: replaced while it was posted.
+        return message is None or message.state != "pending"

@@ -14,17 +14,17 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hallkey.core.errors import Conflict, NotFound
 from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
 from hallkey.hub.context import HubContext
-from hallkey.hub.models import Client, Grant, WebhookMessage
+from hallkey.hub.models import Client, Grant, GrantDoor, WebhookMessage
 from hallkey.hub.webhook_schemas import DeadLetterOut, NewWebhookOut, WebhookOut
 from hallkey.hub.webhook_targets import checked_url
 
@@ -116,6 +116,7 @@ def enqueue_message(
     data: Mapping[str, Any],
     *,
     topic: str | None = None,
+    new_topic: bool = False,
 ) -> str:
     """Writes a message for the client's webhook and the job that sends it now.
 
@@ -123,21 +124,13 @@ def enqueue_message(
     waits (or is being sent), that one is given the new content and a new version instead, so
     a grant whose doors are programmed one after the other costs the receiver one request, not
     one per door. The sender re-sends when the version changed while it was posting.
+    `new_topic` says that nothing was said on the topic yet (a grant made in this
+    transaction): no earlier message is looked for.
     """
-    if topic is not None:
-        waiting = session.scalars(
-            select(WebhookMessage)
-            .where(WebhookMessage.topic == topic, WebhookMessage.state == "pending")
-            .where(WebhookMessage.client_id == client_id)
-            .with_for_update()
-        ).first()
-        if waiting is not None:
-            waiting.type = kind
-            waiting.payload = dict(data)
-            waiting.version += 1
-            waiting.created_at = ctx.clock.now()
-            session.flush()
-            return waiting.id
+    if topic is not None and not new_topic:
+        replaced = _replace_waiting(ctx, session, client_id, topic, kind, data)
+        if replaced is not None:
+            return replaced
     message = WebhookMessage(
         id=new_id("msg"),
         client_id=client_id,
@@ -158,22 +151,73 @@ def enqueue_message(
     return message.id
 
 
-def grant_state_changed(ctx: HubContext, session: Session, grant: Grant) -> None:
+def _replace_waiting(
+    ctx: HubContext,
+    session: Session,
+    client_id: str,
+    topic: str,
+    kind: str,
+    data: Mapping[str, Any],
+) -> str | None:
+    """Gives the message waiting on `topic` (if any) this content and its next version, in one
+    statement; returns its id, or None when none waits."""
+    waiting = (
+        select(WebhookMessage.id)
+        .where(WebhookMessage.topic == topic, WebhookMessage.state == "pending")
+        .where(WebhookMessage.client_id == client_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    replaced = session.execute(
+        update(WebhookMessage)
+        # `pending` again on the row itself: PostgreSQL checks it anew once the row's lock is
+        # had, so a message settled meanwhile is left alone (a new one is written instead).
+        .where(WebhookMessage.id == waiting, WebhookMessage.state == "pending")
+        .values(
+            type=kind,
+            payload=dict(data),
+            version=WebhookMessage.version + 1,
+            created_at=ctx.clock.now(),
+        )
+        .returning(WebhookMessage.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return None if replaced is None else str(replaced[0])
+
+
+def grant_state_changed(
+    ctx: HubContext,
+    session: Session,
+    grant: Grant,
+    *,
+    client: Client | None = None,
+    rows: Sequence[GrantDoor] | None = None,
+    new: bool = False,
+) -> None:
     """Tells the client's webhook (if it has one) the grant's state now: ref, state, revision
-    and each door's state."""
-    client = session.get(Client, grant.client_id)
+    and each door's state.
+
+    A caller that holds them already gives the grant's `client` and all its door `rows` as they
+    are now in this transaction (in door id order), and says whether the grant is `new` (made
+    in this transaction); they are read here otherwise.
+    """
+    if client is None:
+        client = session.get(Client, grant.client_id)
     if client is None or not has_webhook(client):
         return
+    if rows is None:
+        rows = repo.grant_doors(session, grant.id)
     data = {
         "ref": grant.ref,
         "state": grant.state,
         "revision": grant.revision,
         "doors": [
-            {"id": row.door_id, "state": row.state, "errors": list(row.errors)}
-            for row in repo.grant_doors(session, grant.id)
+            {"id": row.door_id, "state": row.state, "errors": list(row.errors)} for row in rows
         ],
     }
-    enqueue_message(ctx, session, client.id, GRANT_STATE, data, topic=f"grant:{grant.id}")
+    enqueue_message(
+        ctx, session, client.id, GRANT_STATE, data, topic=f"grant:{grant.id}", new_topic=new
+    )
 
 
 def webhook_id(message: WebhookMessage) -> str:

@@ -13,7 +13,9 @@ sender times out well within one lease, so a slow send is not taken over by a se
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
+from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import RetryLater
@@ -21,6 +23,7 @@ from hallkey.core.messaging.base import OutgoingMessage, SendError
 from hallkey.hub import repository as repo
 from hallkey.hub import service
 from hallkey.hub.context import HubContext
+from hallkey.hub.delivery.generations import SUPERSEDED
 from hallkey.hub.models import Delivery, Grant
 
 log = logging.getLogger(__name__)
@@ -39,14 +42,24 @@ def send(ctx: HubContext, message: OutgoingMessage) -> None:
             raise RetryLater(f"delivery {message.delivery_id}: {exc.reason}") from None
         return
     with ctx.database.transaction() as session:
-        sent = session.get(Delivery, message.delivery_id)
-        if sent is not None:
-            sent.state = "sent"
-            sent.attempts += 1
-            sent.sent_at = ctx.clock.now()
-            if sent.error != "superseded":
-                sent.error = None
+        _mark_sent(session, message.delivery_id, ctx.clock.now())
     log.info("delivery %s sent by %s", message.delivery_id, message.channel)
+
+
+def _mark_sent(session: Session, delivery_id: str, at: datetime) -> None:
+    """Records a delivery as sent (one try more) in one statement, without reading it first;
+    a message about a code the grant no longer holds keeps its `superseded` mark."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            state="sent",
+            attempts=Delivery.attempts + 1,
+            sent_at=at,
+            error=case((Delivery.error == SUPERSEDED, Delivery.error), else_=None),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def record_failure(ctx: HubContext, delivery_id: str, exc: SendError) -> bool:

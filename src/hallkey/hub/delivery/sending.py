@@ -21,7 +21,7 @@ from hallkey.hub.delivery import alerts, outcomes
 from hallkey.hub.delivery.generations import carries_current_code
 from hallkey.hub.delivery.reminders import REMINDER, window_of
 from hallkey.hub.delivery.templates import render, render_sms_answer
-from hallkey.hub.models import Client, Delivery, Door, Grant, Site
+from hallkey.hub.models import Client, Delivery, Grant
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +32,29 @@ def deliver(ctx: HubContext, job: JobRun) -> None:
     # Read and rendered without SQLite's write lock (a render is slow next to a write); a
     # message that is not to be sent is settled by `_drop`, which checks it is still queued.
     with ctx.database.read() as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None or delivery.state != "queued":
+        found = repo.delivery_with_grant(session, delivery_id)
+        if found is None:
+            return
+        delivery, grant, client = found
+        if delivery.state != "queued":
             return
         if delivery.facts is not None:
             message: OutgoingMessage | None = alerts.alert_message(ctx, session, delivery)
         elif delivery.grant_id is None:
             message = _sms_answer(ctx, delivery)
+        elif grant is None:
+            return  # deleted with the grant meanwhile
         else:
-            message = _grant_message(ctx, session, delivery)
+            message = _grant_message(ctx, session, delivery, grant, client)
     if message is not None:
         outcomes.send(ctx, message)
 
 
-def _grant_message(ctx: HubContext, session: Session, delivery: Delivery) -> OutgoingMessage | None:
+def _grant_message(
+    ctx: HubContext, session: Session, delivery: Delivery, grant: Grant, client: Client | None
+) -> OutgoingMessage | None:
     """Returns a grant's message drawn up now, or None (and drops it) when it is not to go."""
     delivery_id = delivery.id
-    grant = session.get(Grant, delivery.grant_id)
-    if grant is None:
-        return None
     if grant.state == "revoked" and delivery.template != "access_revoked":
         # Never send a code that no longer works.
         _drop(ctx, delivery_id, "grant_revoked")
@@ -75,13 +79,14 @@ def _grant_message(ctx: HubContext, session: Session, delivery: Delivery) -> Out
         _drop(ctx, delivery_id, "no_address", attempted=True)
         log.info("delivery %s failed: no %s address", delivery_id, delivery.channel)
         return None
-    rows = [
-        row
-        for row in repo.grant_doors(session, grant.id)
+    # The doors with their sites in one query (the message names the first door's site).
+    placed = [
+        (door, site)
+        for row, door, site in repo.grant_doors_with_sites(session, grant.id)
         if row.action == "program" or delivery.template == "access_revoked"
     ]
-    doors = [d for d in (session.get(Door, row.door_id) for row in rows) if d is not None]
-    site = session.get(Site, doors[0].site_id) if doors else None
+    doors = [door for door, _ in placed]
+    site = placed[0][1] if placed else None
     shown = views.shown_credential(ctx, grant)
     rendered = render(
         delivery.template,
@@ -96,7 +101,6 @@ def _grant_message(ctx: HubContext, session: Session, delivery: Delivery) -> Out
         keywords=[door_keyword(d.name) for d in doors],
     )
     email = delivery.channel == "email"
-    client = session.get(Client, grant.client_id) if email else None
     return OutgoingMessage(
         delivery_id=delivery_id,
         channel=delivery.channel,
@@ -104,7 +108,7 @@ def _grant_message(ctx: HubContext, session: Session, delivery: Delivery) -> Out
         subject=rendered.subject if email else None,
         body=rendered.email if email else rendered.sms,
         html=rendered.html if email else None,
-        sender=client.email_from if client is not None else None,
+        sender=client.email_from if email and client is not None else None,
     )
 
 
