@@ -10,8 +10,7 @@ from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import once_id
-from hallkey.hub import repository as repo
-from hallkey.hub import webhooks
+from hallkey.hub import event_store, webhooks
 from hallkey.hub.context import HubContext
 from hallkey.hub.forwarding import event_body
 from hallkey.hub.models import Client, DoorEvent
@@ -54,7 +53,7 @@ def store_event(
     row is marked forwarded, so the forwarding job leaves it alone); for any other the caller
     runs `enqueue_forwarding` once for all it stored."""
     values = {**values, "forwarded_at": ctx.clock.now() if by_webhook else None}
-    if not repo.insert_event_if_new(session, values):
+    if not event_store.insert_event_if_new(session, values):
         return False
     if by_webhook:
         body = event_body(DoorEvent(**values), door_name)

@@ -20,7 +20,7 @@ from prometheus_client import Counter
 
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.core.jobs import RetryLater
-from hallkey.hub import repository as repo
+from hallkey.hub import event_store
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import Client, DoorEvent
 
@@ -79,7 +79,7 @@ def forward_client_events(ctx: HubContext, client_id: str) -> None:
                 return
             url = client.events_url
             token = ctx.box.open(client.events_token_sealed)
-            rows = repo.unforwarded_events(session, client_id, FORWARD_BATCH)
+            rows = event_store.unforwarded_events(session, client_id, FORWARD_BATCH)
             batch = [_wire(event, name) for event, name in rows]
         if not batch:
             return
@@ -159,9 +159,9 @@ def _settle(
     """Marks a batch's events forwarded, the rejected ones with their code (quarantined)."""
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
-        repo.mark_forwarded(session, [e.id for e in batch if e.id not in rejected], now)
+        event_store.mark_forwarded(session, [e.id for e in batch if e.id not in rejected], now)
         for event_id, code in rejected.items():
-            repo.quarantine_event(session, event_id, code, now)
+            event_store.quarantine_event(session, event_id, code, now)
     if rejected:
         QUARANTINED.inc(len(rejected))
         # Ids and codes only: an event's ref and door stay out of the log.

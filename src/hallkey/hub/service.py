@@ -23,7 +23,7 @@ from hallkey.core.errors import (
 from hallkey.core.ids import new_id
 from hallkey.core.jobs import PRIORITY_REVOKE, once_id
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
-from hallkey.hub import events
+from hallkey.hub import event_store, events
 from hallkey.hub import repository as repo
 from hallkey.hub.connectors.base import PULSE, DoorTarget, LockConnector
 from hallkey.hub.context import HubContext
@@ -323,7 +323,7 @@ def list_events(
             reason=event.reason,
             at=event.at,
         )
-        for event, name in repo.client_events(
+        for event, name in event_store.client_events(
             session, client.id, ref=ref, door_id=door, since=since, limit=limit
         )
     ]
@@ -338,7 +338,7 @@ def ingest_controller_events(
     valid, rejected = split_items(raw_events, ControllerEventIn)
     # Locked up front, in door id order: marking doors seen one event at a time (in the push's
     # order) would lock them in any order, and deadlock with a GrantAccess on the same doors.
-    doors = repo.doors_by_remote_id(
+    doors = event_store.doors_by_remote_id(
         session, site.id, (event.door for _, event in valid), for_update=True
     )
     accepted = stored = 0
