@@ -5,28 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
 
 from tests.booking.conftest import Booking, reservation_body
+from tests.sql import statements as engine_statements
 
 
 @contextmanager
 def statements(booking: Booking) -> Iterator[list[str]]:
     """Yields the list of statements the booking's database runs meanwhile."""
-    seen: list[str] = []
-
-    def capture(_conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    engine = booking.ctx.database.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with engine_statements(booking.ctx.database.engine) as seen:
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
 
 
 def _reads_of(seen: list[str], table: str) -> int:

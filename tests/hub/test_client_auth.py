@@ -3,18 +3,16 @@ refused on every kind of route, also where no guard runs."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 
 from hallkey.core.errors import install_error_handlers
 from hallkey.hub import build_part
 from hallkey.hub.models import Grant
 from tests.hub.conftest import HubWorld
 from tests.hub.test_operator import _operator
+from tests.sql import statements
 
 
 def _second_key_then_revoke_first(hub: HubWorld) -> str:
@@ -34,21 +32,12 @@ def _grants(hub: HubWorld) -> list[str]:
 
 
 def test_request__looks_its_client_key_up_once(hub: HubWorld) -> None:
-    lookups: list[str] = []
-
-    def capture(_conn: Connection, _cursor: Any, statement: str, _parameters: Any, *_: Any) -> None:
-        if "hub_client_keys.key_id = " in statement:
-            lookups.append(statement)
-
-    engine = hub.ctx.database.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with statements(hub.ctx.database.engine) as seen:
         hub.grant("rsv_once")
         assert hub.get("grants/rsv_once").status_code == 200
         body = {"url": "http://93.184.216.34/hook"}
         assert hub.http.put("/hub/v1/webhook", json=body, headers=hub.headers()).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    lookups = [s for s in seen if "hub_client_keys.key_id = " in s]
     # The guard's check only: the routes take the client it found (they looked twice before).
     assert len(lookups) == 3
 

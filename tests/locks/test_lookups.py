@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from hallkey.locks import repository
 from hallkey.locks.models import Credential, CredentialWindow, Door
 from tests.locks.conftest import DOOR, T0, Locks, window
+from tests.sql import statements
 
 HOUR = timedelta(hours=1)
 HOURS = [window(T0 + h * HOUR, T0 + (h + 1) * HOUR) for h in range(1, 4)]
@@ -104,20 +105,11 @@ def test_count_active_credentials__stops_at_up_to(locks: Locks) -> None:
 
 
 def test_request__looks_its_controller_key_up_once(locks: Locks) -> None:
-    lookups: list[str] = []
-
-    def capture(_conn: Connection, _cursor: Any, statement: str, _parameters: Any, *_: Any) -> None:
-        if "locks_controllers.api_key_id = " in statement:
-            lookups.append(statement)
-
-    engine = locks.ctx.database.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with statements(locks.ctx.database.engine) as seen:
         assert locks.put_pin("rsv_1", "482915", HOURS[:1]).status_code == 200
         locks.clock.set(T0 + HOUR)
         assert locks.keypad("482915")["granted"] is True
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    lookups = [s for s in seen if "locks_controllers.api_key_id = " in s]
     # The guard's check; the route takes the controller it found (it looked twice before).
     assert len(lookups) == 2
 

@@ -174,24 +174,33 @@ class JobQueue:
         priority: int = 0,
     ) -> str:
         """Adds a job to the session's transaction; it runs only if that transaction commits."""
-        now = self.clock.now()
         job_id = new_id("job")
-        session.execute(
-            self._insert,
-            {
-                "id": job_id,
-                "kind": kind,
-                "payload": dict(payload),
-                "status": "pending",
-                "attempts": 0,
-                "run_at": run_at or now,
-                "created_at": now,
-                "peer": peer,
-                "priority": priority,
-            },
-        )
+        session.execute(self._insert, self._new_row(job_id, kind, payload, run_at, peer, priority))
         session.info[_ADDED_FLAG] = True
         return job_id
+
+    def _new_row(
+        self,
+        job_id: str,
+        kind: str,
+        payload: Mapping[str, Any] | None,
+        run_at: datetime | None,
+        peer: str | None,
+        priority: int,
+    ) -> dict[str, Any]:
+        """Returns the columns of a new pending job, due at `run_at` (default: now)."""
+        now = self.clock.now()
+        return {
+            "id": job_id,
+            "kind": kind,
+            "payload": dict(payload or {}),
+            "status": "pending",
+            "attempts": 0,
+            "run_at": run_at or now,
+            "created_at": now,
+            "peer": peer,
+            "priority": priority,
+        }
 
     def enqueue_once(
         self,
@@ -212,18 +221,7 @@ class JobQueue:
         be the last. (Its end then finds its claim gone and leaves the row; another worker may
         start the new run before it ends, so such a job must bear running twice at once.)
         """
-        now = self.clock.now()
-        values = {
-            "id": job_id,
-            "kind": kind,
-            "payload": dict(payload or {}),
-            "status": "pending",
-            "attempts": 0,
-            "run_at": run_at or now,
-            "created_at": now,
-            "peer": peer,
-            "priority": priority,
-        }
+        values = self._new_row(job_id, kind, payload, run_at, peer, priority)
         insert = (
             postgresql_insert(self.table)
             if session.get_bind().dialect.name == "postgresql"
