@@ -27,6 +27,7 @@ from hallkey.core.clock import SystemClock
 from hallkey.core.db import normalise_url
 from hallkey.core.settings import Settings
 from hallkey.locks import context as locks_context
+from hallkey.locks import keypad as locks_keypad
 from hallkey.locks import service as locks_service
 from hallkey.locks.models import Credential, CredentialWindow, Door
 
@@ -147,7 +148,7 @@ def measure(
 
             def in_process(door_id: str = door, typed: str = code) -> None:
                 with ctx.database.transaction() as session:
-                    out = locks_service.keypad(ctx, session, controller_id, door_id, typed)
+                    out = locks_keypad.keypad(ctx, session, controller_id, door_id, typed)
                 if not out.granted:
                     raise SystemExit(f"keypad bench: the code was refused ({out.reason})")
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Security
 from hallkey.core.auth import database_key, verified_principal
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
 from hallkey.core.throttle import Rate, Throttle
+from hallkey.locks import keypad as keypad_decision
 from hallkey.locks import mobile_keys, service
 from hallkey.locks.domain import VERSION_LIMIT
 from hallkey.locks.schemas import (
@@ -134,7 +135,7 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
             f"{controller_id}/{door_id}", "too many keypad entries at this door; wait a little"
         )
         with ctx.database.transaction() as session:
-            return service.keypad(ctx, session, controller_id, door_id, body.code)
+            return keypad_decision.keypad(ctx, session, controller_id, door_id, body.code)
 
     @router.post(
         "/locks/v1/doors/{door_id}/mobile-key",

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from hallkey.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -22,7 +21,6 @@ from hallkey.locks.schemas import (
     CredentialRevoked,
     DoorOut,
     EventOut,
-    KeypadOut,
     WindowBody,
 )
 
@@ -116,11 +114,12 @@ def _windows(rows: Sequence[CredentialWindow]) -> list[WindowBody]:
     return [WindowBody(valid_from=w.valid_from_at, valid_to=w.valid_to_at) for w in rows]
 
 
-def _domain_windows(rows: Sequence[CredentialWindow]) -> list[domain.Window]:
+def domain_windows(rows: Sequence[CredentialWindow]) -> list[domain.Window]:
     return [domain.Window(w.valid_from_at, w.valid_to_at) for w in rows]
 
 
-def _digest(ctx: LocksContext, session: Session, controller_id: str, code: str) -> str:
+def code_digest(ctx: LocksContext, session: Session, controller_id: str, code: str) -> str:
+    """Returns the keyed digest of a code under the controller's PIN secret."""
     secret = ctx.known_pin_secret(controller_id)
     if secret is None:  # the first code of this controller since the process started
         controller = controller_record(session, controller_id)
@@ -164,7 +163,7 @@ def put_credential(
         return _credential_out(session, credential)
     if body.keys:
         public_keys.store(session, controller_id, body.keys, now)
-    digest = _digest(ctx, session, controller_id, body.code) if body.code is not None else None
+    digest = code_digest(ctx, session, controller_id, body.code) if body.code is not None else None
 
     clashing = [
         c
@@ -173,7 +172,7 @@ def put_credential(
     ]
     if clashing:
         existing = repository.windows_of(session, [c.id for c in clashing])
-        if any(domain.any_overlap(_domain_windows(existing[c.id]), windows) for c in clashing):
+        if any(domain.any_overlap(domain_windows(existing[c.id]), windows) for c in clashing):
             log.info("credential %s on door %s refused: code clash", ref, door.id)
             raise Conflict(
                 "the code is held by another credential of this door at an overlapping time",
@@ -332,63 +331,6 @@ def pulse(
     record_event(ctx, session, door, "door_pulsed", at=now, ref=ref)
     log.info("door %s pulsed for %ds (ref %s)", door.id, seconds, ref)
     return _door_out(door, now, repository.unlock_schedules(session, [door.id], now)[door.id])
-
-
-KEYPAD_PRESSES_WHILE_LOCKED_OUT = Counter(
-    "hallkey_locks_keypad_locked_out_presses_total",
-    "Keypad entries refused while locked out after the one recorded event of the period",
-)
-
-
-def keypad(
-    ctx: LocksContext, session: Session, controller_id: str, door_id: str, typed: str
-) -> KeypadOut:
-    """Decides on a code typed at the door's keypad, unlocking the door when granted."""
-    door = _door(session, controller_id, door_id, for_update=True)
-    now = ctx.clock.now()  # the one `now` of this whole decision
-    if door.locked_out_until_at is not None and domain.is_locked_out(door.locked_out_until_at, now):
-        # One denial event per lock-out period: a flood at a locked keypad must not fill the
-        # events table (and the outbox); the presses after it are only counted.
-        started = domain.lockout_started(door.locked_out_until_at)
-        if repository.has_lockout_denial(session, door.id, since=started):
-            KEYPAD_PRESSES_WHILE_LOCKED_OUT.inc()
-        else:
-            record_event(ctx, session, door, "access_denied", at=now, reason="locked_out")
-        return KeypadOut(granted=False, reason="locked_out")
-
-    code = domain.normalise_keypad_code(typed)
-    candidates: list[domain.CredentialCandidate] = []
-    if code is not None:
-        matches = repository.credentials_by_digest(
-            session, door.id, _digest(ctx, session, controller_id, code)
-        )
-        windows = repository.windows_of(session, [c.id for c in matches])
-        candidates = [
-            domain.CredentialCandidate(c.ref, c.revoked, _domain_windows(windows[c.id]))
-            for c in matches
-        ]
-    decision = domain.decide(candidates, now)
-
-    if decision.granted:
-        door.unlocked_until_at = domain.extend_unlock(
-            door.unlocked_until_at, now, ctx.settings.locks_keypad_unlock_seconds
-        )
-        record_event(ctx, session, door, "access_granted", at=now, ref=decision.ref)
-        log.info("keypad at door %s: granted to %s", door.id, decision.ref)
-        return KeypadOut(granted=True, ref=decision.ref)
-
-    record_event(
-        ctx, session, door, "access_denied", at=now, ref=decision.ref, reason=decision.reason
-    )
-    log.info("keypad at door %s: refused (%s)", door.id, decision.reason)
-    failures = repository.failure_times(session, door.id, domain.failures_since(now))
-    recent = domain.count_recent_failures(failures, now, door.locked_out_until_at)
-    until = domain.lockout_until(recent, now)
-    if until is not None:
-        door.locked_out_until_at = until
-        record_event(ctx, session, door, "keypad_locked_out", at=now)
-        log.warning("keypad at door %s locked out until %s", door.id, until.isoformat())
-    return KeypadOut(granted=False, reason=decision.reason)
 
 
 def list_events(
