@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVarTuple
 
 from sqlalchemy import Select, func, literal, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hallkey.booking.domain import BLOCKING_STATUSES
@@ -23,7 +22,7 @@ from hallkey.booking.models import (
     WebhookReceipt,
 )
 from hallkey.booking.series_models import Series
-from hallkey.core.db import UTCDateTime
+from hallkey.core.db import UTCDateTime, insert_if_new
 
 Row = TypeVarTuple("Row")
 
@@ -198,15 +197,9 @@ def insert_receipt_if_new(session: Session, tenant_id: str, webhook_id: str, at:
     """Stores that the tenant's webhook message `webhook_id` was received, unless it was
     before; tells whether it is new (one statement: no savepoint to catch a duplicate)."""
     values = {"tenant_id": tenant_id, "webhook_id": webhook_id, "received_at": at}
-    statement: Any
-    if session.get_bind().dialect.name == "postgresql":
-        statement = postgresql.insert(WebhookReceipt).values(**values)
-    else:
-        statement = sqlite.insert(WebhookReceipt).values(**values)
-    statement = statement.on_conflict_do_nothing(index_elements=["tenant_id", "webhook_id"])
-    # RETURNING, not rowcount: PostgreSQL's driver may report -1 for a skipped row.
-    returning = statement.returning(WebhookReceipt.webhook_id)
-    return session.execute(returning).first() is not None
+    return insert_if_new(
+        session, WebhookReceipt, values, ["tenant_id", "webhook_id"], WebhookReceipt.webhook_id
+    )
 
 
 def _holding_around(

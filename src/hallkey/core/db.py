@@ -17,6 +17,7 @@ from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -189,6 +190,28 @@ def _configure_sqlite(engine: Engine, lock: FairLock | None) -> None:
         except BaseException:
             driver.end_write()
             raise
+
+
+def upsert_insert(session: Session, target: Any) -> Any:
+    """Returns an INSERT into `target` (a table or a mapped class) that can take an `ON
+    CONFLICT` clause: PostgreSQL's or SQLite's, whichever the session is bound to."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(target)
+
+
+def insert_if_new(
+    session: Session, target: Any, values: dict[str, Any], unique: list[str], returned: Any
+) -> bool:
+    """Inserts `values` unless a row with the same `unique` columns exists; tells whether it
+    did. The answer comes from RETURNING `returned`, not the row count: PostgreSQL's driver
+    may report -1 for a skipped row, which would take a repeat for a new row."""
+    statement = (
+        upsert_insert(session, target)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique)
+        .returning(returned)
+    )
+    return session.execute(statement).first() is not None
 
 
 class Database:

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hallkey.core.db import insert_if_new
 from hallkey.hub.models import Door, DoorEvent
 
 
@@ -29,16 +29,9 @@ def doors_by_remote_id(
 
 
 def insert_event_if_new(session: Session, values: dict[str, Any]) -> bool:
-    """Stores a door event unless the site already has its external id; tells if it was new."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(DoorEvent).values(**values)
-    else:
-        statement = sqlite.insert(DoorEvent).values(**values)
-    statement = statement.on_conflict_do_nothing(index_elements=["site_id", "external_id"])
-    # RETURNING, not rowcount: PostgreSQL's driver may report -1 for a skipped row, which
-    # would count (and send on) an event stored before as new.
-    return session.execute(statement.returning(DoorEvent.id)).first() is not None
+    """Stores a door event unless the site already has its external id; tells if it was new
+    (an event stored before is neither counted nor sent on again)."""
+    return insert_if_new(session, DoorEvent, values, ["site_id", "external_id"], DoorEvent.id)
 
 
 def client_events(

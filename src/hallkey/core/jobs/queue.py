@@ -27,12 +27,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hallkey.core.clock import Clock
-from hallkey.core.db import Database, UTCDateTime
+from hallkey.core.db import Database, UTCDateTime, upsert_insert
 from hallkey.core.ids import new_id
 
 _ADDED_FLAG = "hallkey_jobs_added"
@@ -222,11 +220,7 @@ class JobQueue:
         start the new run before it ends, so such a job must bear running twice at once.)
         """
         values = self._new_row(job_id, kind, payload, run_at, peer, priority)
-        insert = (
-            postgresql_insert(self.table)
-            if session.get_bind().dialect.name == "postgresql"
-            else sqlite_insert(self.table)
-        )
+        insert = upsert_insert(session, self.table)
         # A dead row of the same id (given up on) is brought back; a live one is left alone,
         # unless re-armed: clearing `locked_by` takes the row from a run under way, whose end
         # then matches nothing, and makes it claimable now by any worker.
