@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from hallkey.hub.domain import Window
 
@@ -142,3 +143,55 @@ class LockConnector(Protocol):
         Read-only; safe to retry. Raises ConnectorError: `door_offline`, `unknown_door`.
         """
         ...
+
+
+DoorOutcomes = dict[str, ConnectorError | None]
+"""Per door (the hub's id): None when the door took the change, else why not."""
+
+
+@runtime_checkable
+class ManyDoorsConnector(Protocol):
+    """A connector that applies one ref's change to several doors of its site in one call.
+
+    Each door's outcome is what `program` or `revoke` on that door alone would have had; a
+    failure of the whole call (the lock system unreachable) is every door's.
+    """
+
+    def program_doors(
+        self, doors: Sequence[DoorTarget], ref: str, credential: Credential
+    ) -> DoorOutcomes: ...
+
+    def revoke_doors(
+        self, doors: Sequence[DoorTarget], ref: str, version: int = 0
+    ) -> DoorOutcomes: ...
+
+
+def program_each(
+    connector: LockConnector, doors: Sequence[DoorTarget], ref: str, credential: Credential
+) -> DoorOutcomes:
+    """Programs `credential` for `ref` on every door: in one call where the connector can,
+    else door by door; returns each door's outcome."""
+    if len(doors) > 1 and isinstance(connector, ManyDoorsConnector):
+        return connector.program_doors(doors, ref, credential)
+    return _each(doors, lambda door: connector.program(door, ref, credential))
+
+
+def revoke_each(
+    connector: LockConnector, doors: Sequence[DoorTarget], ref: str, version: int = 0
+) -> DoorOutcomes:
+    """Revokes `ref` on every door (see `program_each`)."""
+    if len(doors) > 1 and isinstance(connector, ManyDoorsConnector):
+        return connector.revoke_doors(doors, ref, version)
+    return _each(doors, lambda door: connector.revoke(door, ref, version))
+
+
+def _each(doors: Sequence[DoorTarget], apply: Callable[[DoorTarget], None]) -> DoorOutcomes:
+    outcomes: DoorOutcomes = {}
+    for door in doors:
+        try:
+            apply(door)
+        except ConnectorError as exc:
+            outcomes[door.id] = exc
+        else:
+            outcomes[door.id] = None
+    return outcomes
