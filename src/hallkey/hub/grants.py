@@ -40,11 +40,11 @@ from hallkey.hub.grant_checks import (
     windows_of,
 )
 from hallkey.hub.models import Client, Door, Grant, GrantDoor, Site
+from hallkey.hub.programming import enqueue_programming
 from hallkey.hub.schemas import GrantAccessIn, RevokeAccessIn, UpdateAccessIn
 from hallkey.hub.service import (
     _add_deliveries,
     _bump,
-    _enqueue_program,
     get_grant,
 )
 from hallkey.hub.views import GrantParts
@@ -165,8 +165,7 @@ def grant_access(
     rows = [_new_door_row(grant.id, door.id, now) for door in doors]
     session.add_all(rows)
     session.flush()
-    for row in rows:
-        _enqueue_program(ctx, session, row)
+    enqueue_programming(ctx, session, rows)
     deliveries = _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
     schedule_reminders(ctx, session, grant, windows)
     repo.add_audit(
@@ -288,8 +287,7 @@ def _grant_again(
             _bump(row, "program", now)
         to_program.append(row)
     session.flush()
-    for row in to_program:
-        _enqueue_program(ctx, session, row)
+    enqueue_programming(ctx, session, to_program)
     # Every message so far is about the revoked code: the guest gets the new one instead.
     supersede(repo.deliveries(session, grant.id))
     _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
@@ -383,8 +381,7 @@ def update_access(
             _bump(row, "revoke", now)
             to_program.append(row)
     session.flush()
-    for row in to_program:
-        _enqueue_program(ctx, session, row)
+    enqueue_programming(ctx, session, to_program)
     if windows_changed or doors_changed or code_changed:
         # A code message still queued tells the new state when it goes out: one is enough.
         waiting = channels_awaiting_code(repo.deliveries(session, grant.id))
@@ -418,11 +415,11 @@ def revoke_access(
     grant.state = "revoked"
     grant.revoked_at = now
     grant.updated_at = now
-    for row in repo.grant_doors(session, grant.id):
-        if row.action == "program":
-            _bump(row, "revoke", now)
-            session.flush()
-            _enqueue_program(ctx, session, row)
+    to_revoke = [row for row in repo.grant_doors(session, grant.id) if row.action == "program"]
+    for row in to_revoke:
+        _bump(row, "revoke", now)
+    session.flush()
+    enqueue_programming(ctx, session, to_revoke)
     _add_deliveries(ctx, session, grant, "access_revoked", grant.deliver_via)
     repo.add_audit(
         session,

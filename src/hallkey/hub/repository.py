@@ -136,19 +136,22 @@ def lock_grant_doors(session: Session, grant_id: str) -> list[GrantDoor]:
     return list(session.scalars(query))
 
 
-def grant_door_in_full(
-    session: Session, grant_id: str, door_id: str
-) -> tuple[GrantDoor, Grant, Door, Site] | None:
-    """Returns one door of a grant with the grant, the door and its site, in one query (None
-    when any of them is gone)."""
-    row = session.execute(
+def grant_doors_in_full(
+    session: Session, grant_id: str, door_ids: Iterable[str]
+) -> tuple[Grant, list[tuple[GrantDoor, Door, Site]]] | None:
+    """Returns a grant with those of `door_ids` that are its doors, each with its door row and
+    the door's site, in door id order, in one query (None when the grant has none of them)."""
+    rows = session.execute(
         select(GrantDoor, Grant, Door, Site)
         .join(Grant, Grant.id == GrantDoor.grant_id)
         .join(Door, Door.id == GrantDoor.door_id)
         .join(Site, Site.id == Door.site_id)
-        .where(GrantDoor.grant_id == grant_id, GrantDoor.door_id == door_id)
-    ).first()
-    return None if row is None else (row[0], row[1], row[2], row[3])
+        .where(GrantDoor.grant_id == grant_id, GrantDoor.door_id.in_(list(door_ids)))
+        .order_by(GrantDoor.door_id)
+    ).all()
+    if not rows:
+        return None
+    return rows[0][1], [(row[0], row[2], row[3]) for row in rows]
 
 
 def deliveries(session: Session, grant_id: str) -> list[Delivery]:

@@ -21,7 +21,7 @@ from hallkey.core.errors import (
     Unavailable,
 )
 from hallkey.core.ids import new_id
-from hallkey.core.jobs import PRIORITY_REVOKE, once_id
+from hallkey.core.jobs import once_id
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
 from hallkey.hub import event_store, events
 from hallkey.hub import repository as repo
@@ -113,19 +113,6 @@ def _bump(row: GrantDoor, action: str, now: datetime) -> None:
     row.updated_at = now
 
 
-def _enqueue_program(ctx: HubContext, session: Session, row: GrantDoor) -> None:
-    # (The door is mostly in the session already.) The door's site is the job's peer: when it
-    # answers again the job runs at once; a revocation goes before any programming.
-    door = session.get(Door, row.door_id)
-    ctx.jobs.enqueue(
-        session,
-        PROGRAM_JOB,
-        {"grant_id": row.grant_id, "door_id": row.door_id},
-        peer=f"site:{door.site_id}" if door is not None else None,
-        priority=PRIORITY_REVOKE if row.action == "revoke" else 0,
-    )
-
-
 def push_door_again(
     ctx: HubContext, session: Session, grant_id: str, door_id: str, read_version: int
 ) -> bool:
@@ -146,7 +133,8 @@ def push_door_again(
         session,
         once_id(PROGRAM_JOB, f"{grant_id}/{door_id}"),
         PROGRAM_JOB,
-        {"grant_id": grant_id, "door_id": door_id},
+        # (The payload `hub.programming.job_payload` builds: not imported, it imports this.)
+        {"grant_id": grant_id, "door_ids": [door_id]},
         rearm=True,
     )
     return True
