@@ -36,10 +36,8 @@ class PublicKeyBody(Request):
 
 
 class CredentialFields(Request):
-    """What one ref holds on a door, and when: a PIN (`code`), a mobile key (`keys`: the
-    hub's public keys that verify it; the token never comes here), or an unlock schedule
-    (`unlock`: the door stands unlocked from each window's start and locks itself at its end;
-    no code)."""
+    """The fields of a credential write that do not name a door (shared by the single-door
+    and the batch PUT, so both check a body alike)."""
 
     type: Literal["pin", "mobile_key", "unlock"]
     code: str | None = Field(
@@ -62,7 +60,10 @@ class CredentialFields(Request):
 
 
 class CredentialPut(CredentialFields):
-    """What one ref holds on one door, and when (see `CredentialFields`)."""
+    """What one ref holds on one door, and when: a PIN (`code`), a mobile key (`keys`: the
+    hub's public keys that verify it; the token never comes here), or an unlock schedule
+    (`unlock`: the door stands unlocked from each window's start and locks itself at its end;
+    no code)."""
 
     # The hub's id of this door, which a mobile key's `doors` claim names (it may differ from
     # the controller's own id); the door keeps the latest one.
