@@ -87,8 +87,9 @@ def put_credentials(
     doors = repository.doors_for_update(session, controller_id, [d.id for d in body.doors])
     outcomes: list[DoorProgrammed | DoorRefused] = []
     for item in body.doors:
-        put = partial(_put_on_door, ctx, session, ref=ref, body=body, windows=windows,
-                      hub_door=item.hub_door)  # fmt: skip
+        put = partial(
+            _put_on_door, ctx, session, ref=ref, body=body, windows=windows, hub_door=item.hub_door
+        )
         held = _in_savepoint(session, doors.get(item.id), put)
         if isinstance(held, DoorError):
             outcomes.append(DoorRefused(door=item.id, error=held))
