@@ -33,7 +33,15 @@ from hallkey.hub.connectors import (
     MemoryConnector,
     MemoryLockSystem,
 )
-from hallkey.hub.connectors.base import ALL_CAPABILITIES, ERROR_CODES, STORE_CREDENTIALS
+from hallkey.hub.connectors.base import (
+    ALL_CAPABILITIES,
+    ERROR_CODES,
+    STORE_CREDENTIALS,
+    DoorOutcomes,
+    ManyDoorsConnector,
+    program_each,
+    revoke_each,
+)
 from hallkey.hub.connectors.controller import ControllerConnector
 from hallkey.hub.connectors.mqtt import MqttConnector
 from hallkey.hub.connectors.mqtt_broker import BrokerAddress, MqttBrokers
@@ -71,20 +79,30 @@ class ConnectorCase:
     """Sets how many credentials the door holds at most."""
     door_locked: Callable[[], bool] | None = None
     """Tells whether the door stands locked now, as the device itself sees it."""
+    other_door: DoorTarget | None = None
+    """Another door of the site's lock system, known to it by the hub's id (`set_online` takes
+    it offline too)."""
 
 
 def _memory_case() -> ConnectorCase:
     clock = ManualClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
     system = MemoryLockSystem(clock)
     system.add_door("remote-1")
+    system.add_door("remote-3")
+
+    def set_online(online: bool) -> None:
+        for remote_id in ("remote-1", "remote-3"):
+            system.set_online(remote_id, online)
+
     return ConnectorCase(
         connector=MemoryConnector(system),
         door=DoorTarget(id="door-1", remote_id="remote-1", site_id="site_1"),
         unknown_door=DoorTarget(id="door-2", remote_id="remote-404", site_id="site_1"),
         now=clock.now,
-        set_online=lambda online: system.set_online("remote-1", online),
+        set_online=set_online,
         clock=clock,
         set_capacity=lambda most: setattr(system, "max_credentials", most),
+        other_door=DoorTarget(id="remote-3", remote_id="remote-3", site_id="site_1"),
     )
 
 
@@ -101,6 +119,7 @@ def _controller_case(data_dir: Path) -> Iterator[ConnectorCase]:
     with locks.database.transaction() as session:
         controller_id, key = create_controller(locks, session, name="Contract")
         create_door(locks, session, controller_id=controller_id, name="Door", door_id="remote-1")
+        create_door(locks, session, controller_id=controller_id, name="Back", door_id="remote-3")
     server = ServerThread(create_app([locks_part(locks)], run_workers=False)).start()
 
     def set_online(online: bool) -> None:
@@ -132,6 +151,7 @@ def _controller_case(data_dir: Path) -> Iterator[ConnectorCase]:
             clock=clock,
             set_capacity=set_capacity,
             door_locked=door_locked,
+            other_door=DoorTarget(id="remote-3", remote_id="remote-3", site_id="site_1"),
         )
     finally:
         server.stop()
@@ -589,3 +609,83 @@ def test_connector__unlock_schedule_revoked_before_its_window__door_stays_locked
 
     case.clock.set(start)
     assert case.door_locked() is True
+
+
+def _codes(outcomes: DoorOutcomes) -> dict[str, tuple[str, bool] | None]:
+    """Each door's outcome as `(code, retryable)`, or None for a door that took the change."""
+    return {
+        door: None if error is None else (error.code, error.retryable)
+        for door, error in outcomes.items()
+    }
+
+
+def test_connector__program_each_and_revoke_each__change_every_door_and_name_an_unknown_one(
+    case: ConnectorCase,
+) -> None:
+    assert case.other_door is not None
+    door, unknown, other = case.door, case.unknown_door, case.other_door
+    pin = _versioned(_pin(case, "482915"), 1)
+    expected = {door.id: None, unknown.id: ("unknown_door", False), other.id: None}
+    for _ in range(2):  # again: idempotent
+        outcomes = program_each(case.connector, [door, unknown, other], "rsv_m", pin)
+        assert list(outcomes) == [door.id, unknown.id, other.id]
+        assert _codes(outcomes) == expected
+        for target in (door, other):
+            held = case.connector.live_credentials(target)
+            assert [(c.ref, c.windows, c.version) for c in held] == [("rsv_m", pin.windows, 1)]
+
+    revoked = revoke_each(case.connector, [other, unknown, door], "rsv_m", 2)
+    assert list(revoked) == [other.id, unknown.id, door.id]
+    assert _codes(revoked) == expected
+    assert case.connector.live_credentials(door) == case.connector.live_credentials(other) == []
+    never = revoke_each(case.connector, [door, other], "rsv_never", 1)
+    assert _codes(never) == {door.id: None, other.id: None}
+
+
+def test_connector__program_each__a_refused_door_keeps_what_it_held_the_others_take_it(
+    case: ConnectorCase,
+) -> None:
+    assert case.other_door is not None and case.set_capacity is not None
+    door, other = case.door, case.other_door
+    case.set_capacity(1)
+    case.connector.program(door, "rsv_c0", _pin(case, "739104"))
+    full = program_each(case.connector, [other, door], "rsv_c1", _pin(case, "551937"))
+    assert _codes(full) == {other.id: None, door.id: ("no_space_on_door", False)}
+    assert [c.ref for c in case.connector.live_credentials(door)] == ["rsv_c0"]
+
+    case.set_capacity(10)
+    clash = program_each(case.connector, [door, other], "rsv_c2", _pin(case, "739104", (0, 3)))
+    assert _codes(clash) == {door.id: ("code_rejected", False), other.id: None}
+    assert [c.ref for c in case.connector.live_credentials(door)] == ["rsv_c0"]
+    assert sorted(c.ref for c in case.connector.live_credentials(other)) == ["rsv_c1", "rsv_c2"]
+
+
+def test_connector__program_each_offline__every_door_is_door_offline_and_retryable(
+    case: ConnectorCase,
+) -> None:
+    assert case.other_door is not None and case.set_online is not None
+    doors = [case.door, case.other_door]
+    offline = {door.id: ("door_offline", True) for door in doors}
+    case.set_online(False)
+    try:
+        assert _codes(program_each(case.connector, doors, "rsv_o", _pin(case, "604918"))) == offline
+        assert _codes(revoke_each(case.connector, doors, "rsv_o", 1)) == offline
+    finally:
+        case.set_online(True)
+    taken = program_each(case.connector, doors, "rsv_o", _pin(case, "604918"))
+    assert _codes(taken) == {door.id: None for door in doors}
+
+
+def test_connector__program_each__not_a_ref__is_every_doors_refusal(case: ConnectorCase) -> None:
+    assert case.other_door is not None
+    doors = [case.door, case.other_door]
+    for ref in ("..", "a b"):
+        outcomes = program_each(case.connector, doors, ref, _pin(case, "604918"))
+        assert _codes(outcomes) == {door.id: ("unsupported", False) for door in doors}
+        assert _codes(revoke_each(case.connector, doors, ref, 1)) == _codes(outcomes)
+    assert case.connector.live_credentials(case.door) == []
+
+
+def test_controller_connector__is_a_many_doors_connector(tmp_path: Path) -> None:
+    with _controller_case(tmp_path) as case:
+        assert isinstance(case.connector, ManyDoorsConnector)

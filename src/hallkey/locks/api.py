@@ -11,14 +11,18 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Security
 from hallkey.core.auth import database_key, verified_principal
 from hallkey.core.schemas import ERROR_RESPONSES, REF_PATTERN, UtcDatetime
 from hallkey.core.throttle import Rate, Throttle
+from hallkey.locks import credentials, mobile_keys, service
 from hallkey.locks import keypad as keypad_decision
-from hallkey.locks import mobile_keys, service
 from hallkey.locks.domain import VERSION_LIMIT
 from hallkey.locks.schemas import (
     CredentialListItem,
     CredentialOut,
     CredentialPut,
     CredentialRevoked,
+    CredentialsOut,
+    CredentialsPut,
+    CredentialsRevoke,
+    CredentialsRevoked,
     DoorOut,
     EventOut,
     KeypadBody,
@@ -76,7 +80,7 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
     ) -> CredentialOut:
         """Programs the PIN of a ref on the door, replacing its code and windows (idempotent)."""
         with ctx.database.transaction() as session:
-            return service.put_credential(ctx, session, controller_id, door_id, ref, body)
+            return credentials.put_credential(ctx, session, controller_id, door_id, ref, body)
 
     @router.delete("/locks/v1/doors/{door_id}/credentials/{ref}", response_model=CredentialRevoked)
     def revoke_credential(
@@ -94,9 +98,38 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
     ) -> CredentialRevoked:
         """Revokes the credential of a ref on the door (idempotent, also for unknown refs)."""
         with ctx.database.transaction() as session:
-            return service.revoke_credential(
+            return credentials.revoke_credential(
                 ctx, session, controller_id, door_id, ref, version=version
             )
+
+    @router.put(
+        "/locks/v1/credentials/{ref}",
+        response_model=CredentialsOut,
+        summary="Program a ref on several doors",
+    )
+    def put_credentials(
+        controller_id: Annotated[str, auth], ref: RefPath, body: CredentialsPut
+    ) -> CredentialsOut:
+        """Programs the ref's credential on each door listed, as the single-door PUT would (one
+        request, one transaction; each door in its own savepoint). A body the single PUT
+        refuses is refused whole (422, nothing changed); a door that refuses (`unknown_door`,
+        `code_rejected`, `no_space_on_door`) is answered `ok: false` and keeps what it held,
+        while the others are programmed. Answers each door's outcome in the request's order."""
+        with ctx.database.transaction() as session:
+            return credentials.put_credentials(ctx, session, controller_id, ref, body)
+
+    @router.post(
+        "/locks/v1/credentials/{ref}/revoke",
+        response_model=CredentialsRevoked,
+        summary="Revoke a ref on several doors",
+    )
+    def revoke_credentials(
+        controller_id: Annotated[str, auth], ref: RefPath, body: CredentialsRevoke
+    ) -> CredentialsRevoked:
+        """Revokes the ref on each door listed, as the single-door DELETE would (idempotent,
+        also for unknown refs); a door not of this controller is `ok: false`, `unknown_door`."""
+        with ctx.database.transaction() as session:
+            return credentials.revoke_credentials(ctx, session, controller_id, ref, body)
 
     @router.get("/locks/v1/doors/{door_id}/credentials", response_model=list[CredentialListItem])
     def list_credentials(

@@ -59,6 +59,21 @@ def door_of(
     return session.scalars(query).first()
 
 
+def doors_for_update(
+    session: Session, controller_id: str, door_ids: Sequence[str]
+) -> dict[str, Door]:
+    """Returns those of `door_ids` that belong to the controller, by id, row-locked in id order
+    (PostgreSQL): two requests locking the same doors take them in one order, so neither
+    waits on the other in a cycle."""
+    query = (
+        select(Door)
+        .where(Door.id.in_(door_ids), Door.controller_id == controller_id)
+        .order_by(Door.id)
+        .with_for_update()
+    )
+    return {door.id: door for door in session.scalars(query)}
+
+
 def door_exists(session: Session, door_id: str) -> bool:
     """Returns whether any controller has a door with this id."""
     return session.get(Door, door_id) is not None

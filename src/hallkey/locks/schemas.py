@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from hallkey.core.schemas import Ref, RequestModel, UtcDatetime
 from hallkey.locks.domain import MAX_WINDOWS, VERSION_LIMIT, DenyReason, EventKind
@@ -35,11 +35,9 @@ class PublicKeyBody(Request):
     use: Literal["sig"] | None = None
 
 
-class CredentialPut(Request):
-    """What one ref holds on one door, and when: a PIN (`code`), a mobile key (`keys`: the
-    hub's public keys that verify it; the token never comes here), or an unlock schedule
-    (`unlock`: the door stands unlocked from each window's start and locks itself at its end;
-    no code)."""
+class CredentialFields(Request):
+    """The fields of a credential write that do not name a door (shared by the single-door
+    and the batch PUT, so both check a body alike)."""
 
     type: Literal["pin", "mobile_key", "unlock"]
     code: str | None = Field(
@@ -49,9 +47,6 @@ class CredentialPut(Request):
     )
     keys: list[PublicKeyBody] = Field(default_factory=list, max_length=16)
     windows: list[WindowBody] = Field(min_length=1, max_length=MAX_WINDOWS)
-    # The hub's id of this door, which a mobile key's `doors` claim names (it may differ from
-    # the controller's own id); the door keeps the latest one.
-    hub_door: HubDoorId | None = None
     version: int = Field(
         default=0,
         ge=0,
@@ -62,6 +57,66 @@ class CredentialPut(Request):
         "ignored, and so is a PUT at the version of a revocation (at an equal version the "
         "revocation wins)",
     )
+
+
+class CredentialPut(CredentialFields):
+    """What one ref holds on one door, and when: a PIN (`code`), a mobile key (`keys`: the
+    hub's public keys that verify it; the token never comes here), or an unlock schedule
+    (`unlock`: the door stands unlocked from each window's start and locks itself at its end;
+    no code)."""
+
+    # The hub's id of this door, which a mobile key's `doors` claim names (it may differ from
+    # the controller's own id); the door keeps the latest one.
+    hub_door: HubDoorId | None = None
+
+
+MAX_BATCH_DOORS = 64
+"""Doors in one batch request: a booking's doors on one controller are a handful."""
+
+DoorIdField = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _unique(ids: list[str]) -> list[str]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("each door may be named once")
+    return ids
+
+
+class BatchDoor(Request):
+    """A door of a batch write: the controller's id and, if it differs, the hub's."""
+
+    id: DoorIdField
+    hub_door: HubDoorId | None = None
+
+
+class CredentialsPut(CredentialFields):
+    """One ref's credential for several doors of the controller (as `CredentialPut` each)."""
+
+    doors: list[BatchDoor] = Field(min_length=1, max_length=MAX_BATCH_DOORS)
+
+    @field_validator("doors")
+    @classmethod
+    def _doors_unique(cls, doors: list[BatchDoor]) -> list[BatchDoor]:
+        _unique([door.id for door in doors])
+        return doors
+
+
+class CredentialsRevoke(Request):
+    """Revoke one ref on several doors of the controller (as the DELETE does on each)."""
+
+    doors: list[DoorIdField] = Field(min_length=1, max_length=MAX_BATCH_DOORS)
+    version: int = Field(
+        default=0,
+        ge=0,
+        lt=VERSION_LIMIT,
+        strict=True,
+        description="the sender's version (0 to 2^63-1); an older one is ignored",
+    )
+
+    @field_validator("doors")
+    @classmethod
+    def _doors_unique(cls, doors: list[str]) -> list[str]:
+        return _unique(doors)
 
 
 class CredentialOut(BaseModel):
@@ -149,3 +204,51 @@ class KeypadOut(BaseModel):
     granted: bool
     ref: str | None = None
     reason: DenyReason | None = None
+
+
+RefusalCode = Literal["unknown_door", "code_rejected", "no_space_on_door"]
+
+
+class DoorError(BaseModel):
+    """Why one door of a batch took no change (the single-door call's error code)."""
+
+    code: RefusalCode
+    message: str
+
+
+class DoorProgrammed(BaseModel):
+    """A door of a batch PUT that holds the credential (or a newer one: a stale write)."""
+
+    door: str
+    ok: Literal[True] = True
+    credential: CredentialOut
+
+
+class DoorRevoked(BaseModel):
+    """A door of a batch revocation that took it (or held a newer write)."""
+
+    door: str
+    ok: Literal[True] = True
+    revoked: CredentialRevoked
+
+
+class DoorRefused(BaseModel):
+    """A door of a batch that took no change, and why."""
+
+    door: str
+    ok: Literal[False] = False
+    error: DoorError
+
+
+class CredentialsOut(BaseModel):
+    """The answer to a batch PUT: each door's outcome, in the request's order."""
+
+    ref: str
+    doors: list[DoorProgrammed | DoorRefused]
+
+
+class CredentialsRevoked(BaseModel):
+    """The answer to a batch revocation: each door's outcome, in the request's order."""
+
+    ref: str
+    doors: list[DoorRevoked | DoorRefused]

@@ -9,16 +9,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from hallkey.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from hallkey.core.errors import NotFound, Unauthorized
 from hallkey.core.jobs import once_id
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
-from hallkey.locks import domain, public_keys, repository
-from hallkey.locks.models import Controller, Credential, CredentialWindow, Door, Event
+from hallkey.locks import domain, repository
+from hallkey.locks.models import Controller, CredentialWindow, Door, Event
 from hallkey.locks.schemas import (
     CredentialListItem,
-    CredentialOut,
-    CredentialPut,
-    CredentialRevoked,
     DoorOut,
     EventOut,
     WindowBody,
@@ -71,10 +68,15 @@ def door_for_update(session: Session, controller_id: str, door_id: str) -> Door:
     return _door(session, controller_id, door_id, for_update=True)
 
 
+def unknown_door() -> NotFound:
+    """Returns the error for a door that is not the controller's (or no door at all)."""
+    return NotFound("no such door on this controller", field="door_id", code="unknown_door")
+
+
 def _door(session: Session, controller_id: str, door_id: str, *, for_update: bool = False) -> Door:
     door = repository.door_of(session, controller_id, door_id, for_update=for_update)
     if door is None:
-        raise NotFound("no such door on this controller", field="door_id", code="unknown_door")
+        raise unknown_door()
     return door
 
 
@@ -110,7 +112,8 @@ def get_door(ctx: LocksContext, session: Session, controller_id: str, door_id: s
     return _door_out(door, now, repository.unlock_schedules(session, [door.id], now)[door.id])
 
 
-def _windows(rows: Sequence[CredentialWindow]) -> list[WindowBody]:
+def window_bodies(rows: Sequence[CredentialWindow]) -> list[WindowBody]:
+    """Returns stored windows in their JSON form."""
     return [WindowBody(valid_from=w.valid_from_at, valid_to=w.valid_to_at) for w in rows]
 
 
@@ -125,148 +128,6 @@ def code_digest(ctx: LocksContext, session: Session, controller_id: str, code: s
         controller = controller_record(session, controller_id)
         secret = ctx.pin_secret(controller.id, controller.pin_secret_sealed)
     return keyed_digest(secret, code)
-
-
-def put_credential(
-    ctx: LocksContext,
-    session: Session,
-    controller_id: str,
-    door_id: str,
-    ref: str,
-    body: CredentialPut,
-) -> CredentialOut:
-    """Programs (or reprograms, un-revoking) the PIN, mobile key or unlock schedule of `ref`
-    on the door; returns it."""
-    door = _door(session, controller_id, door_id, for_update=True)
-    if body.type == "pin" and (body.code is None or not domain.is_valid_code(body.code)):
-        raise InvalidInput("code must be 4 to 8 digits", field="code")
-    if body.type == "mobile_key" and (body.code is not None or not body.keys):
-        field = "code" if body.code is not None else "keys"
-        raise InvalidInput("a mobile key takes the hub's keys and no code", field=field)
-    if body.type == "unlock" and (body.code is not None or body.keys):
-        field = "code" if body.code is not None else "keys"
-        raise InvalidInput("an unlock schedule has no code and no keys", field=field)
-    windows = [domain.Window(w.valid_from, w.valid_to) for w in body.windows]
-    problem = domain.windows_problem(windows)
-    if problem is not None:
-        raise InvalidInput(problem, field="windows")
-    now = ctx.clock.now()
-    if body.hub_door is not None and door.hub_door_id != body.hub_door:
-        # Even a stale write names the door truly: the mapping is the door's, not the ref's.
-        log.info("door %s is %s at the hub", door.id, body.hub_door)
-        door.hub_door_id = body.hub_door
-    credential = repository.credential(session, door.id, ref)
-    if credential is not None and domain.is_stale_write(
-        body.version, held_version=credential.version, held_revoked=credential.revoked
-    ):
-        log.info("credential %s on door %s: stale write (v%d) ignored", ref, door.id, body.version)
-        return _credential_out(session, credential)
-    if body.keys:
-        public_keys.store(session, controller_id, body.keys, now)
-    digest = code_digest(ctx, session, controller_id, body.code) if body.code is not None else None
-
-    clashing = [
-        c
-        for c in (repository.credentials_by_digest(session, door.id, digest) if digest else [])
-        if c.ref != ref and not c.revoked
-    ]
-    if clashing:
-        existing = repository.windows_of(session, [c.id for c in clashing])
-        if any(domain.any_overlap(domain_windows(existing[c.id]), windows) for c in clashing):
-            log.info("credential %s on door %s refused: code clash", ref, door.id)
-            raise Conflict(
-                "the code is held by another credential of this door at an overlapping time",
-                field="code",
-                code="code_rejected",
-            )
-    if (
-        repository.count_active_credentials(
-            session, door.id, now, except_ref=ref, up_to=door.max_credentials
-        )
-        >= door.max_credentials
-    ):
-        log.info("credential %s on door %s refused: door full", ref, door.id)
-        raise Conflict("the door holds its maximum of credentials", code="no_space_on_door")
-
-    created = credential is None
-    if credential is None:
-        credential = Credential(
-            id=repository.new_credential_id(), door_id=door.id, ref=ref, type=body.type
-        )
-        session.add(credential)
-    credential.type = body.type
-    credential.code_digest = digest
-    credential.revoked = False
-    credential.version = body.version
-    credential.updated_at = now
-    session.flush()
-    repository.replace_windows(
-        session, credential.id, [(w.valid_from, w.valid_to) for w in windows], new=created
-    )
-    if credential.type == "unlock":
-        queue_schedule(ctx, session)
-    log.info("%s %s programmed on door %s (%d windows)", body.type, ref, door.id, len(windows))
-    return CredentialOut(
-        door=door.id,
-        ref=ref,
-        type=credential.type,
-        windows=[WindowBody(valid_from=w.valid_from, valid_to=w.valid_to) for w in windows],
-        revoked=False,
-        version=credential.version,
-    )
-
-
-def _credential_out(session: Session, credential: Credential) -> CredentialOut:
-    windows = repository.windows_of(session, [credential.id])[credential.id]
-    return CredentialOut(
-        door=credential.door_id,
-        ref=credential.ref,
-        type=credential.type,
-        windows=_windows(windows),
-        revoked=credential.revoked,
-        version=credential.version,
-    )
-
-
-def revoke_credential(
-    ctx: LocksContext,
-    session: Session,
-    controller_id: str,
-    door_id: str,
-    ref: str,
-    *,
-    version: int = 0,
-) -> CredentialRevoked:
-    """Revokes the credential of `ref` on the door, recording the ref as revoked if unknown
-    (so that a PUT of an older version arriving later is ignored)."""
-    door = _door(session, controller_id, door_id, for_update=True)
-    credential = repository.credential(session, door.id, ref)
-    now = ctx.clock.now()
-    if credential is not None and version < credential.version:
-        log.info("credential %s on door %s: stale revoke (v%d) ignored", ref, door.id, version)
-        return CredentialRevoked(door=door.id, ref=ref, revoked=credential.revoked)
-    if credential is None:
-        session.add(
-            Credential(
-                id=repository.new_credential_id(),
-                door_id=door.id,
-                ref=ref,
-                type="pin",
-                code_digest=None,
-                revoked=True,
-                version=version,
-                updated_at=now,
-            )
-        )
-    else:
-        credential.revoked = True
-        credential.version = version
-        credential.updated_at = now
-        if credential.type == "unlock":
-            queue_schedule(ctx, session)  # a door standing open for it locks now
-    session.flush()
-    log.info("credential %s revoked on door %s", ref, door.id)
-    return CredentialRevoked(door=door.id, ref=ref, revoked=True)
 
 
 def list_credentials(
@@ -284,7 +145,7 @@ def list_credentials(
         CredentialListItem(
             ref=c.ref,
             type=c.type,
-            windows=_windows(windows[c.id]),
+            windows=window_bodies(windows[c.id]),
             revoked=c.revoked,
             version=c.version,
         )
