@@ -122,7 +122,10 @@ def deployment(
         worker_poll_seconds=0.05,
         sms_number=SMS_NUMBER,
         sms_inbound_secret=SMS_INBOUND_SECRET,
-        **overrides,
+        # The clock stands still unless a test moves it: a grant's state message waiting a
+        # second for the next word on it would wait for ever (tests/hub/test_webhooks.py
+        # shows the wait itself).
+        **{"hub_webhook_settle_seconds": 0.0, **overrides},
     )
     contexts = build_contexts(settings, clock)
     servers: dict[str, ServerThread] = {}

@@ -86,6 +86,12 @@ class _Message:
     last_error: str | None
 
 
+def _run_settled(hub: HubWorld) -> None:
+    """Runs the jobs due once a grant state message has waited for the next word on it."""
+    hub.clock.advance(timedelta(seconds=hub.ctx.settings.hub_webhook_settle_seconds))
+    hub.run_jobs()
+
+
 def _messages(hub: HubWorld) -> list[_Message]:
     with hub.ctx.database.read() as session:
         rows = session.scalars(select(WebhookMessage).order_by(WebhookMessage.created_at))
@@ -211,9 +217,13 @@ def test_grant_state__granted_then_programmed_then_revoked__latest_state_posted_
     _hook(hub, operator_key, receiver)
     hub.grant(valid_from=iso(hub.clock.now()), valid_to=iso(hub.clock.now() + timedelta(hours=1)))
     hub.run_jobs()
+    # The state waits a moment for the next word on it: its doors programmed.
+    assert [m for m in receiver[0].taken if m["type"] == "grant.state"] == []
+    _run_settled(hub)
     response = hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 2})
     assert response.status_code == 200, response.text
     hub.run_jobs()
+    _run_settled(hub)
     states = [
         (m["data"]["state"], [d["state"] for d in m["data"]["doors"]], m["data"]["revision"])
         for m in receiver[0].taken
@@ -232,7 +242,7 @@ def test_grant_state__changes_while_undelivered__one_message_with_the_latest_sta
     assert hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 2}).status_code == 200
     [message] = _messages(hub)  # granted, then revoked: one message waits
     _push(hub, 1)  # a door event is never folded into a grant's state
-    hub.run_jobs()
+    _run_settled(hub)
     grant_states = [m for m in found.taken if m["type"] == "grant.state"]
     assert [(m["data"]["state"], m["data"]["revision"]) for m in grant_states] == [("revoked", 2)]
     # A new content has a new webhook-id (the message id and its version).
@@ -254,7 +264,8 @@ def test_grant_state__replaced_while_being_posted__the_newer_state_follows_under
         assert hub.post("RevokeAccess", {"ref": "rsv_one", "revision": 2}).status_code == 200
 
     found.on_take = revoke_while_posting
-    hub.run_jobs()
+    _run_settled(hub)
+    _run_settled(hub)
     states = [(m["id"], m["data"]["state"]) for m in found.taken if m["type"] == "grant.state"]
     assert states[0][1] == "active"
     assert states[-1][1] == "revoked" and states[-1][0] != states[0][0]
@@ -416,7 +427,7 @@ def test_webhook__written_after_its_removal__the_sender_makes_it_a_dead_letter(
         assert client is not None
         client.webhook_url = client.webhook_secret_sealed = None
 
-    hub.run_jobs()
+    _run_settled(hub)
 
     assert found.tries == []
     assert [(m.state, m.last_error) for m in _messages(hub)] == [("dead", "webhook_removed")]

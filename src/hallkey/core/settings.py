@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     """Waits between the tries of a webhook message (a JSON list in the environment: `[5, 30]`);
     after the last one fails the message is dead-lettered for an operator to replay."""
 
+    hub_webhook_settle_seconds: float = Field(default=1.0, ge=0, le=60)
+    """How long a grant's state message waits before it is sent: a state that changes again
+    meanwhile (its doors programmed a moment after the grant was made) goes out as one
+    message with the latest state, not one per change. 0 sends at once."""
+
     sms_number: str | None = None
     """The SMS gateway's number that guests with SMS access text (shown in their message)."""
 

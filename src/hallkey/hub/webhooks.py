@@ -15,6 +15,7 @@ import base64
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -147,7 +148,15 @@ def enqueue_message(
     )
     session.add(message)
     session.flush()
-    ctx.jobs.enqueue(session, SEND_JOB, {"message_id": message.id}, peer=peer_of(client_id))
+    # A message on a topic waits a moment for the next word on it (see the setting).
+    settle = ctx.settings.hub_webhook_settle_seconds if topic is not None else 0
+    ctx.jobs.enqueue(
+        session,
+        SEND_JOB,
+        {"message_id": message.id},
+        peer=peer_of(client_id),
+        run_at=message.created_at + timedelta(seconds=settle) if settle else None,
+    )
     return message.id
 
 
