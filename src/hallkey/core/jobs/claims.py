@@ -8,6 +8,8 @@ take-over gave the row to another run).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Table, Update, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -59,3 +61,19 @@ def delete_succeeded(session: Session, table: Table, runs: Sequence[JobRun]) -> 
         by_claim.setdefault(run.claim, []).append(run.job_id)
     for claim, ids in by_claim.items():
         session.execute(delete(table).where(table.c.locked_by == claim, table.c.id.in_(ids)))
+
+
+def renew(session: Session, table: Table, job: JobRun, until: datetime) -> bool:
+    """Moves the job's lease to `until` while the claim is ours; tells whether it was."""
+    result = session.execute(update(table).where(still_ours(table, job)).values(run_at=until))
+    return bool(getattr(result, "rowcount", 0))
+
+
+def release(session: Session, table: Table, job: JobRun, **values: Any) -> None:
+    """Gives up the run's claim on the job's row (if still ours), setting `values`."""
+    session.execute(update(table).where(still_ours(table, job)).values(locked_by=None, **values))
+
+
+def delete_run(session: Session, table: Table, job: JobRun) -> None:
+    """Deletes the job's row (if the run's claim still holds it): the job is done."""
+    session.execute(delete(table).where(still_ours(table, job)))

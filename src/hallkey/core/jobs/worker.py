@@ -12,10 +12,16 @@ from datetime import timedelta
 from queue import SimpleQueue
 
 from prometheus_client import Counter
-from sqlalchemy import ColumnElement, Table, Update, delete, update
+from sqlalchemy import Table, Update
 from sqlalchemy.orm import Session
 
-from hallkey.core.jobs.claims import claim_statement, delete_succeeded, still_ours
+from hallkey.core.jobs.claims import (
+    claim_statement,
+    delete_run,
+    delete_succeeded,
+    release,
+    renew,
+)
 from hallkey.core.jobs.lease import LeaseKeeper
 from hallkey.core.jobs.queue import GiveUp, Handler, JobQueue, JobRun, RetryLater, claim_token
 
@@ -198,38 +204,22 @@ class Worker:
 
     def _renew(self, job: JobRun) -> bool:
         """Moves the job's lease one lease ahead while the claim is ours; tells whether it was."""
+        until = self.queue.clock.now() + timedelta(seconds=self.lease_seconds)
         with self.queue.database.transaction() as session:
-            result = session.execute(
-                update(self._table)
-                .where(self._still_ours(job))
-                .values(run_at=self.queue.clock.now() + timedelta(seconds=self.lease_seconds))
-            )
-            return bool(getattr(result, "rowcount", 0))
-
-    def _still_ours(self, job: JobRun) -> ColumnElement[bool]:
-        return still_ours(self._table, job)
+            return renew(session, self._table, job, until)
 
     def _wakes_a_peer(self, job: JobRun) -> bool:
         return job.peer is not None and self._peer_waits(job.peer)
 
     def _done(self, job: JobRun, next_run: timedelta | None) -> None:
-        table = self._table
         with self.queue.database.transaction() as session:
             if job.peer is not None and self._peer_waits(job.peer):
                 self._wake(session, job.peer)
             if next_run is None:
-                session.execute(delete(table).where(self._still_ours(job)))
+                delete_run(session, self._table, job)
             else:
-                session.execute(
-                    update(table)
-                    .where(self._still_ours(job))
-                    .values(
-                        run_at=self.queue.clock.now() + next_run,
-                        attempts=0,
-                        last_error=None,
-                        locked_by=None,
-                    )
-                )
+                run_at = self.queue.clock.now() + next_run
+                release(session, self._table, job, run_at=run_at, attempts=0, last_error=None)
 
     def _peer_waits(self, peer: str) -> bool:
         with self._waiting_lock:
@@ -282,26 +272,20 @@ class Worker:
             delay,
         )
         with self.queue.database.transaction() as session:
-            session.execute(
-                update(self._table)
-                .where(self._still_ours(job))
-                .values(
-                    run_at=self.queue.clock.now() + timedelta(seconds=delay),
-                    last_error=reason[:300],
-                    locked_by=None,
-                    # A schedule of the handler's own is not a failed try towards an
-                    # unreachable peer: without tries, no probe or wake shortens it.
-                    **({"attempts": 0} if keep_schedule else {}),
-                )
+            release(
+                session,
+                self._table,
+                job,
+                run_at=self.queue.clock.now() + timedelta(seconds=delay),
+                last_error=reason[:300],
+                # A schedule of the handler's own is not a failed try towards an
+                # unreachable peer: without tries, no probe or wake shortens it.
+                **({"attempts": 0} if keep_schedule else {}),
             )
 
     def _finish(self, job: JobRun, *, status: str, error: str) -> None:
         with self.queue.database.transaction() as session:
-            session.execute(
-                update(self._table)
-                .where(self._still_ours(job))
-                .values(status=status, last_error=error[:300], locked_by=None)
-            )
+            release(session, self._table, job, status=status, last_error=error[:300])
 
     def probe_peers(self) -> int:
         """Makes the first job waiting on each peer due now; returns how many."""
