@@ -85,8 +85,9 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_db_engine(url: str) -> Engine:
-    """Returns an engine for `url`, configured for safe concurrent use.
+def create_db_engine(url: str, *, name: str | None = None) -> Engine:
+    """Returns an engine for `url`, configured for safe concurrent use; its work is counted
+    under `name` (the context's), else the database's own name.
 
     Parameters are hidden from error messages: they hold phone numbers, emails and digests.
     """
@@ -112,7 +113,7 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(
             url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
         )
-    _count_work(engine, Path(parsed.database or "memory").stem)
+    _count_work(engine, name or Path(parsed.database or "memory").stem)
     return engine
 
 
@@ -217,9 +218,9 @@ def insert_if_new(
 class Database:
     """One context's database: its engine and the factory of its sessions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, name: str | None = None) -> None:
         self.url = normalise_url(url)
-        self.engine = create_db_engine(self.url)
+        self.engine = create_db_engine(self.url, name=name)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
