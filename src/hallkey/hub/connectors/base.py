@@ -173,7 +173,7 @@ def program_each(
     else door by door; returns each door's outcome."""
     if len(doors) > 1 and isinstance(connector, ManyDoorsConnector):
         return connector.program_doors(doors, ref, credential)
-    return _each(doors, lambda door: connector.program(door, ref, credential))
+    return one_by_one(doors, lambda door: connector.program(door, ref, credential))
 
 
 def revoke_each(
@@ -182,10 +182,11 @@ def revoke_each(
     """Revokes `ref` on every door (see `program_each`)."""
     if len(doors) > 1 and isinstance(connector, ManyDoorsConnector):
         return connector.revoke_doors(doors, ref, version)
-    return _each(doors, lambda door: connector.revoke(door, ref, version))
+    return one_by_one(doors, lambda door: connector.revoke(door, ref, version))
 
 
-def _each(doors: Sequence[DoorTarget], apply: Callable[[DoorTarget], None]) -> DoorOutcomes:
+def one_by_one(doors: Sequence[DoorTarget], apply: Callable[[DoorTarget], None]) -> DoorOutcomes:
+    """Applies a change door by door; returns each door's outcome."""
     outcomes: DoorOutcomes = {}
     for door in doors:
         try:

@@ -18,6 +18,7 @@ from hallkey.hub.connectors.base import (
     DoorStatus,
     DoorTarget,
     HeldCredential,
+    one_by_one,
 )
 from hallkey.hub.domain import Window
 
@@ -110,7 +111,7 @@ class ControllerConnector:
         if len(set(remote_ids)) != len(remote_ids):
             # Two of the hub's doors on one door of the controller: the batch takes each door
             # once, so these go as they always did.
-            return _one_by_one(doors, one)
+            return one_by_one(doors, one)
         outcomes: DoorOutcomes = {}
         with make_client(self.base_url, self._api_key, self.timeout_seconds) as client:
             for start in range(0, len(doors), MAX_BATCH_DOORS):
@@ -120,7 +121,7 @@ class ControllerConnector:
                 except PeerError as exc:
                     if exc.status in (404, 405):
                         # A controller older than the batch routes: no door is unknown for that.
-                        outcomes |= _one_by_one(chunk, one)
+                        outcomes |= one_by_one(chunk, one)
                     else:
                         error = _connector_error(exc)
                         outcomes |= {door.id: error for door in chunk}
@@ -213,18 +214,6 @@ def _hub_door(door: DoorTarget) -> dict[str, str]:
     field still takes a site whose ids agree).
     """
     return {"hub_door": door.id} if door.id != door.remote_id else {}
-
-
-def _one_by_one(doors: Sequence[DoorTarget], one: Callable[[DoorTarget], None]) -> DoorOutcomes:
-    outcomes: DoorOutcomes = {}
-    for door in doors:
-        try:
-            one(door)
-        except ConnectorError as exc:
-            outcomes[door.id] = exc
-        else:
-            outcomes[door.id] = None
-    return outcomes
 
 
 def _door_outcomes(doors: Sequence[DoorTarget], answer: object) -> DoorOutcomes:
