@@ -134,6 +134,30 @@ def test_sms_gateway_down__queued_with_its_reason__sent_once_it_is_back(wired: W
     assert grant["code_formatted"] in sms.text
 
 
+def test_sms_gateway_down__the_email_of_the_same_job_goes__only_the_sms_is_retried(
+    wired: Wired,
+) -> None:
+    wired.sms.state["down"] = True
+    grant = wired.hub.grant(deliver_via=["sms", "email"])
+    table = wired.hub.ctx.jobs.table
+    with wired.hub.ctx.database.read() as session:
+        payloads = list(session.scalars(select(table.c.payload).where(table.c.kind == "deliver")))
+    assert [len(p["delivery_ids"]) for p in payloads] == [2]  # one job for both channels
+
+    wired.hub.run_jobs()
+    states = {d["channel"]: (d["state"], d["attempts"]) for d in _deliveries(wired.hub)}
+    assert states == {"sms": ("queued", 1), "email": ("sent", 1)}
+    wired.sms.state["down"] = False
+    wired.hub.clock.advance(timedelta(minutes=10))
+    wired.hub.run_jobs()
+
+    states = {d["channel"]: (d["state"], d["attempts"]) for d in _deliveries(wired.hub)}
+    assert states == {"sms": ("sent", 2), "email": ("sent", 1)}
+    (email,) = wired.smtp.received()  # not sent again with the SMS's retry
+    (sms,) = wired.sms.received()
+    assert grant["code_formatted"] in sms.text and grant["code_formatted"] in email.text
+
+
 def test_sms_gateway_down_for_good__fails_after_the_last_try__then_email(
     database_url: DatabaseUrlFactory, tmp_path: Path
 ) -> None:

@@ -165,18 +165,20 @@ def deliveries(session: Session, grant_id: str) -> list[Delivery]:
     )
 
 
-def delivery_with_grant(
-    session: Session, delivery_id: str
-) -> tuple[Delivery, Grant | None, Client | None] | None:
-    """Returns a delivery with its grant and the grant's client (None for a message about no
-    grant), in one query."""
-    row = session.execute(
+def deliveries_with_grant(
+    session: Session, delivery_ids: Sequence[str]
+) -> list[tuple[Delivery, Grant | None, Client | None]]:
+    """Returns the deliveries (in the order of `delivery_ids`, those that exist), each with its
+    grant and the grant's client (None for a message about no grant), in one query."""
+    rows = session.execute(
         select(Delivery, Grant, Client)
         .outerjoin(Grant, Grant.id == Delivery.grant_id)
         .outerjoin(Client, Client.id == Grant.client_id)
-        .where(Delivery.id == delivery_id)
-    ).first()
-    return None if row is None else (row[0], row[1], row[2])
+        .where(Delivery.id.in_(list(delivery_ids)))
+    ).all()
+    order = {delivery_id: index for index, delivery_id in enumerate(delivery_ids)}
+    found = sorted(rows, key=lambda row: order[row[0].id])
+    return [(row[0], row[1], row[2]) for row in found]
 
 
 def grant_doors_with_sites(session: Session, grant_id: str) -> list[tuple[GrantDoor, Door, Site]]:

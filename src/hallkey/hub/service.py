@@ -166,8 +166,9 @@ def _add_deliveries(
     ]
     session.add_all(added)
     session.flush()  # (one statement for them all)
-    for delivery in added:
-        ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_id": delivery.id})
+    if added:
+        # One job for the channels: they share what the message is drawn up from.
+        ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_ids": [d.id for d in added]})
     return added
 
 

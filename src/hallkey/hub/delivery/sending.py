@@ -21,37 +21,92 @@ from hallkey.hub.delivery import alerts, outcomes
 from hallkey.hub.delivery.generations import carries_current_code
 from hallkey.hub.delivery.reminders import REMINDER, window_of
 from hallkey.hub.delivery.templates import render, render_sms_answer
-from hallkey.hub.models import Client, Delivery, Grant
+from hallkey.hub.domain import Window
+from hallkey.hub.models import Client, Delivery, Door, Grant, GrantDoor, Site
 
 log = logging.getLogger(__name__)
 
 
 def deliver(ctx: HubContext, job: JobRun) -> None:
-    """Renders and sends one delivery (a grant's message, an operator alert, an answer)."""
-    delivery_id = str(job.payload["delivery_id"])
+    """Renders and sends the job's deliveries: one (an operator alert, an answer) or a grant's
+    message on each of its channels (`{"delivery_ids"}`), each settled on its own."""
+    listed = job.payload.get("delivery_ids")
+    ids = (
+        [str(i) for i in listed] if isinstance(listed, list) else [str(job.payload["delivery_id"])]
+    )
+    messages: list[OutgoingMessage] = []
+    waits: list[RetryLater] = []
     # Read and rendered without SQLite's write lock (a render is slow next to a write); a
     # message that is not to be sent is settled by `_drop`, which checks it is still queued.
     with ctx.database.read() as session:
-        found = repo.delivery_with_grant(session, delivery_id)
-        if found is None:
-            return
-        delivery, grant, client = found
-        if delivery.state != "queued":
-            return
-        if delivery.facts is not None:
-            message: OutgoingMessage | None = alerts.alert_message(ctx, session, delivery)
-        elif delivery.grant_id is None:
-            message = _sms_answer(ctx, delivery)
-        elif grant is None:
-            return  # deleted with the grant meanwhile
-        else:
-            message = _grant_message(ctx, session, delivery, grant, client)
-    if message is not None:
-        outcomes.send(ctx, message)
+        found = repo.deliveries_with_grant(session, ids)
+        shared = _GrantFacts(session)
+        for delivery, grant, client in found:
+            try:
+                message = _message(ctx, session, delivery, grant, client, shared)
+            except RetryLater as wait:
+                waits.append(wait)
+                continue
+            if message is not None:
+                messages.append(message)
+    for message in messages:
+        # A channel that fails passingly does not hold back the others: each is retried
+        # alone (a sent one is no longer `queued` when the job runs again).
+        try:
+            outcomes.send(ctx, message)
+        except RetryLater as wait:
+            waits.append(wait)
+    if waits:
+        raise waits[0]
+
+
+def _message(
+    ctx: HubContext,
+    session: Session,
+    delivery: Delivery,
+    grant: Grant | None,
+    client: Client | None,
+    shared: _GrantFacts,
+) -> OutgoingMessage | None:
+    """Returns one queued delivery drawn up now, or None when it is not (or no longer) to go."""
+    if delivery.state != "queued":
+        return None
+    if delivery.facts is not None:
+        return alerts.alert_message(ctx, session, delivery)
+    if delivery.grant_id is None:
+        return _sms_answer(ctx, delivery)
+    if grant is None:
+        return None  # deleted with the grant meanwhile
+    return _grant_message(ctx, session, delivery, grant, client, shared)
+
+
+class _GrantFacts:
+    """What every channel's message of one grant reads alike, read once a job."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._windows: dict[str, list[Window]] = {}
+        self._placed: dict[str, list[tuple[GrantDoor, Door, Site]]] = {}
+
+    def windows(self, grant_id: str) -> list[Window]:
+        if grant_id not in self._windows:
+            self._windows[grant_id] = list(repo.grant_windows(self._session, grant_id))
+        return self._windows[grant_id]
+
+    def doors(self, grant_id: str) -> list[tuple[GrantDoor, Door, Site]]:
+        """The grant's doors with their sites, in one query."""
+        if grant_id not in self._placed:
+            self._placed[grant_id] = repo.grant_doors_with_sites(self._session, grant_id)
+        return self._placed[grant_id]
 
 
 def _grant_message(
-    ctx: HubContext, session: Session, delivery: Delivery, grant: Grant, client: Client | None
+    ctx: HubContext,
+    session: Session,
+    delivery: Delivery,
+    grant: Grant,
+    client: Client | None,
+    shared: _GrantFacts,
 ) -> OutgoingMessage | None:
     """Returns a grant's message drawn up now, or None (and drops it) when it is not to go."""
     delivery_id = delivery.id
@@ -65,7 +120,7 @@ def _grant_message(
         _drop(ctx, delivery_id, "nothing_to_revoke")
         log.info("delivery %s dropped: no credential was sent on it", delivery_id)
         return None
-    windows = repo.grant_windows(session, grant.id)
+    windows = shared.windows(grant.id)
     if delivery.template == REMINDER:
         window = window_of(windows, delivery.window_at) if delivery.window_at else None
         if window is None or ctx.clock.now() >= window.valid_from:
@@ -79,10 +134,10 @@ def _grant_message(
         _drop(ctx, delivery_id, "no_address", attempted=True)
         log.info("delivery %s failed: no %s address", delivery_id, delivery.channel)
         return None
-    # The doors with their sites in one query (the message names the first door's site).
+    # The message names the first door's site.
     placed = [
         (door, site)
-        for row, door, site in repo.grant_doors_with_sites(session, grant.id)
+        for row, door, site in shared.doors(grant.id)
         if row.action == "program" or delivery.template == "access_revoked"
     ]
     doors = [door for door, _ in placed]
