@@ -13,7 +13,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
@@ -51,11 +50,6 @@ DOOR_FAILURES = Counter(
 )
 
 
-def job_payload(grant_id: str, door_ids: Sequence[str]) -> dict[str, Any]:
-    """Returns the payload of a job programming `door_ids` of a grant."""
-    return {"grant_id": grant_id, "door_ids": sorted(door_ids)}
-
-
 def enqueue_programming(ctx: HubContext, session: Session, rows: Sequence[GrantDoor]) -> None:
     """Queues the programming (or revocation) of a grant's door rows: one job per site."""
     by_site: dict[str | None, list[GrantDoor]] = {}
@@ -70,7 +64,7 @@ def enqueue_programming(ctx: HubContext, session: Session, rows: Sequence[GrantD
         ctx.jobs.enqueue(
             session,
             service.PROGRAM_JOB,
-            job_payload(site_rows[0].grant_id, [row.door_id for row in site_rows]),
+            service.program_payload(site_rows[0].grant_id, [row.door_id for row in site_rows]),
             peer=f"site:{site_id}" if site_id is not None else None,
             priority=PRIORITY_REVOKE if revokes else 0,
         )
@@ -109,10 +103,7 @@ class _Outcome:
 def program_doors(ctx: HubContext, job: JobRun) -> None:
     """Brings the named doors of a grant to their desired state through the sites' connectors."""
     grant_id = str(job.payload["grant_id"])
-    listed = job.payload.get("door_ids")
-    door_ids = (
-        [str(d) for d in listed] if isinstance(listed, list) else [str(job.payload["door_id"])]
-    )
+    door_ids = job.listed("door_ids", "door_id")
     errors: list[ConnectorError] = []
     for _ in range(MAX_REPROGRAM_ROUNDS):
         plan = _read_plan(ctx, grant_id, door_ids)

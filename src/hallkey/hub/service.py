@@ -113,6 +113,11 @@ def _bump(row: GrantDoor, action: str, now: datetime) -> None:
     row.updated_at = now
 
 
+def program_payload(grant_id: str, door_ids: Sequence[str]) -> dict[str, Any]:
+    """Returns the payload of a job programming `door_ids` of a grant (`hub.programming`)."""
+    return {"grant_id": grant_id, "door_ids": sorted(door_ids)}
+
+
 def push_door_again(
     ctx: HubContext, session: Session, grant_id: str, door_id: str, read_version: int
 ) -> bool:
@@ -133,8 +138,7 @@ def push_door_again(
         session,
         once_id(PROGRAM_JOB, f"{grant_id}/{door_id}"),
         PROGRAM_JOB,
-        # (The payload `hub.programming.job_payload` builds: not imported, it imports this.)
-        {"grant_id": grant_id, "door_ids": [door_id]},
+        program_payload(grant_id, [door_id]),
         rearm=True,
     )
     return True
@@ -198,7 +202,7 @@ def add_loose_delivery(
     )
     session.add(delivery)
     session.flush()
-    ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_id": delivery.id})
+    ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_ids": [delivery.id]})
 
 
 # --- views ------------------------------------------------------------------------------

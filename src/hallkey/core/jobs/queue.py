@@ -126,6 +126,14 @@ class JobRun:
     claim: str = ""
     peer: str | None = None
 
+    def listed(self, key: str, one: str) -> list[str]:
+        """Returns the ids the payload lists under `key`, or (a job queued before its kind
+        took several) the one it names under `one`."""
+        listed = self.payload.get(key)
+        if isinstance(listed, list):
+            return [str(item) for item in listed]
+        return [str(self.payload[one])]
+
 
 @dataclass(frozen=True)
 class JobInfo:

@@ -28,12 +28,9 @@ log = logging.getLogger(__name__)
 
 
 def deliver(ctx: HubContext, job: JobRun) -> None:
-    """Renders and sends the job's deliveries: one (an operator alert, an answer) or a grant's
-    message on each of its channels (`{"delivery_ids"}`), each settled on its own."""
-    listed = job.payload.get("delivery_ids")
-    ids = (
-        [str(i) for i in listed] if isinstance(listed, list) else [str(job.payload["delivery_id"])]
-    )
+    """Renders and sends the job's deliveries (`{"delivery_ids"}`): a grant's message on each
+    of its channels, or one operator alert or answer; each settled on its own."""
+    ids = job.listed("delivery_ids", "delivery_id")
     messages: list[OutgoingMessage] = []
     waits: list[RetryLater] = []
     # Read and rendered without SQLite's write lock (a render is slow next to a write); a
