@@ -85,6 +85,7 @@ def check_booking_rules(
         rules.check_open_bookings(count, resource_rules.max_open_bookings)
     block_end = rules.block_end(frame.end, resource_rules.buffer_minutes)
     exclude_id = moving.id if moving is not None else None
+    repo.lock_resource_bookings(session, resource.id)
     if repo.overlapping(session, resource.id, frame.start, block_end, exclude_id=exclude_id):
         raise time_taken()
     return block_end
