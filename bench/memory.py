@@ -152,8 +152,28 @@ def measure(
         )
     )
     report(created)
+    _print_outcome(engines)
     for engine in engines.values():
         engine.dispose()
+
+
+def _print_outcome(engines: dict[str, Engine]) -> None:
+    """Prints what became of the bookings: their access states (each `granted` once the hub
+    confirmed its doors programmed) and the jobs that gave up in each context."""
+    with engines["booking"].connect() as connection:
+        rows = connection.execute(
+            text("SELECT access_state, count(*) FROM booking_reservations GROUP BY 1")
+        ).all()
+    states = {str(state): int(count) for state, count in rows}
+    dead: dict[str, int] = {}
+    for ctx, engine in engines.items():
+        with engine.connect() as connection:
+            dead[ctx] = int(
+                connection.execute(
+                    text(f"SELECT count(*) FROM {ctx}_jobs WHERE status = 'dead'")  # noqa: S608
+                ).scalar_one()
+            )
+    print(f"bookings by access state {states}; jobs given up {dead}", flush=True)
 
 
 _PENDING = {
