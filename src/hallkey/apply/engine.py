@@ -12,36 +12,16 @@ import base64
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from hallkey.apply import booking_steps
 from hallkey.apply.errors import ApplyError
-from hallkey.apply.file import ResourceSpec, SetupFile, SiteSpec
+from hallkey.apply.file import SetupFile, SiteSpec
+from hallkey.apply.run import Endpoint, Outcome, Run, by_name
 from hallkey.apply.staff import Passwords, apply_staff, staff_usernames
 
 HUB_EVENTS_TOKEN_NAME = "hub door events"  # noqa: S105 - a token's name, not a token
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """How one context is reached (a client with its operator key) and where it is seen from
-    the others (`public_url`, written into the links between them)."""
-
-    client: httpx.Client
-    public_url: str
-
-
-@dataclass
-class Outcome:
-    """What an apply changed (or, in a dry run, would change), and the keys it made."""
-
-    dry_run: bool
-    changes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    keys: dict[str, Any] = field(default_factory=dict)
-    ids: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,61 +33,13 @@ class _Controller:
     new_key: str | None = None
 
 
-class _Run:
-    def __init__(
-        self,
-        setup: SetupFile,
-        booking: Endpoint,
-        hub: Endpoint,
-        locks: Endpoint,
-        dry_run: bool,
-        passwords: Passwords,
-    ) -> None:
-        self.passwords = passwords
-        self.setup = setup
-        self.booking = booking
-        self.hub = hub
-        self.locks = locks
-        self.out = Outcome(dry_run=dry_run)
-        self.hub_api_key: str | None = None
-        self.client_id: str | None = None
-        self.client: dict[str, Any] | None = None
-        self.tenant_body: dict[str, Any] = {}
-        self.tenant_has_webhook_secret = False
-
-    def change(self, text: str) -> bool:
-        """Records a change; tells whether to make it (not in a dry run)."""
-        self.out.changes.append(text)
-        return not self.out.dry_run
-
-    def call(
-        self,
-        endpoint: Endpoint,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        params: dict[str, str] | None = None,
-        *,
-        missing_ok: bool = False,
-    ) -> Any:
-        """Returns the answer's JSON; raises ApplyError on a 4xx or 5xx (`missing_ok`: None
-        for a 404)."""
-        try:
-            response = endpoint.client.request(method, path, json=body, params=params)
-        except httpx.HTTPError as exc:
-            raise ApplyError(
-                f"{method} {path}: cannot reach {endpoint.public_url} ({exc})"
-            ) from None
-        if missing_ok and response.status_code == 404:
-            return None
-        if response.status_code >= 400:
-            raise ApplyError(f"{method} {path}: {response.status_code} {_error_of(response)}")
-        return response.json() if response.content else None
+class _Run(Run):
+    """The apply's steps at the door controllers and the hub."""
 
     # --- the door controllers -------------------------------------------------------
 
     def controllers(self) -> dict[str, _Controller]:
-        existing = _by_name(
+        existing = by_name(
             self.call(self.locks, "GET", "/locks/v1/operator/controllers"), "controllers"
         )
         result: dict[str, _Controller] = {}
@@ -161,7 +93,7 @@ class _Run:
 
     def hub_client(self) -> None:
         name = self.setup.hub.client
-        clients = _by_name(self.call(self.hub, "GET", "/hub/v1/operator/clients"), "hub clients")
+        clients = by_name(self.call(self.hub, "GET", "/hub/v1/operator/clients"), "hub clients")
         self.client = clients.get(name)
         if self.client is None and self.change(f"+ hub client {name!r}"):
             made = self.call(self.hub, "POST", "/hub/v1/operator/clients", {"name": name})
@@ -173,7 +105,7 @@ class _Run:
 
     def sites(self, controllers: dict[str, _Controller]) -> None:
         listed = self.call(self.hub, "GET", "/hub/v1/operator/sites")
-        mine = _by_name([s for s in listed if s["client_id"] == self.client_id], "sites")
+        mine = by_name([s for s in listed if s["client_id"] == self.client_id], "sites")
         for spec in self.setup.sites:
             controller = controllers.get(spec.controller_name or "")
             site = mine.get(spec.name)
@@ -327,167 +259,6 @@ class _Run:
         hook = {"url": url, "secret": secret, "allow_private": True}
         self.call(self.hub, "PUT", f"/hub/v1/operator/clients/{self.client_id}/webhook", hook)
 
-    # --- the booking system -------------------------------------------------------------
-
-    def tenant(self) -> bool:
-        spec = self.setup.tenant
-        path = f"/api/v1/tenants/{spec.slug}"
-        response = self.booking.client.get(path)
-        if response.status_code not in (200, 404):
-            raise ApplyError(f"GET {path}: {response.status_code} {_error_of(response)}")
-        wanted: dict[str, Any] = {
-            "name": spec.name,
-            "timezone": spec.timezone,
-            "hub_url": self.hub.public_url,
-            "hostnames": sorted(h.lower().rstrip(".") for h in spec.hostnames),
-        }
-        self.tenant_body = wanted
-        if response.status_code == 404:
-            if self.client is not None and self.hub_api_key is None:
-                raise ApplyError(
-                    f"the hub client {self.setup.hub.client!r} exists but the tenant "
-                    f"{spec.slug!r} does not, and a client's key is shown only when it is made: "
-                    "name a new hub client in the file (or give the tenant the key by hand)"
-                )
-            if not self.change(f"+ tenant {spec.slug!r}"):
-                self.tokens(set())
-                return False
-            made = self.call(self.booking, "PUT", path, {**wanted, "hub_api_key": self.hub_api_key})
-            self.out.ids["tenant"] = made["id"]
-            self.tokens(set())
-            return True
-        have = response.json()
-        self.out.ids["tenant"] = have["id"]
-        self.tenant_has_webhook_secret = bool(have.get("has_hub_webhook_secret"))
-        differs = sorted(key for key, value in wanted.items() if have[key] != value)
-        if self.hub_api_key is not None:
-            differs.append("hub_api_key")
-        if differs and self.change(f"~ tenant {spec.slug!r}: {', '.join(differs)}"):
-            key = {"hub_api_key": self.hub_api_key} if self.hub_api_key else {}
-            self.call(self.booking, "PUT", path, {**wanted, **key})
-        self.tokens({token["name"] for token in have["tokens"]})
-        return True
-
-    def tokens(self, have: set[str]) -> None:
-        slug = self.setup.tenant.slug
-        for token in self.setup.tokens:
-            if token.name in have or not self.change(f"+ booking API token {token.name!r}"):
-                continue
-            made = self.call(
-                self.booking,
-                "POST",
-                f"/api/v1/tenants/{slug}/tokens",
-                {"name": token.name, "scopes": token.scopes},
-            )
-            self.out.keys.setdefault("booking_tokens", {})[token.name] = made["token"]
-
-    def price_groups(self, tenant_exists: bool) -> None:
-        """Creates the file's price groups and brings their names and approval rule to it;
-        groups the file does not name are left alone (prices may refer to them)."""
-        params = {"tenant": self.setup.tenant.slug}
-        listed = (
-            self.call(self.booking, "GET", "/api/v1/price-groups", params=params)
-            if tenant_exists
-            else []
-        )
-        have = {group["key"]: group for group in listed}
-        for spec in self.setup.price_groups:
-            wanted = spec.model_dump()
-            group = have.get(spec.key)
-            if group is None:
-                if self.change(f"+ price group {spec.key!r}"):
-                    self.call(self.booking, "POST", "/api/v1/price-groups", wanted, params)
-                continue
-            patch = {k: v for k, v in wanted.items() if k != "key" and group[k] != v}
-            if patch and self.change(f"~ price group {spec.key!r}: {', '.join(sorted(patch))}"):
-                path = f"/api/v1/price-groups/{spec.key}"
-                self.call(self.booking, "PATCH", path, patch, params)
-
-    def venues(self, tenant_exists: bool) -> None:
-        params = {"tenant": self.setup.tenant.slug}
-        listed = (
-            self.call(self.booking, "GET", "/api/v1/venues", params=params)
-            if (tenant_exists)
-            else []
-        )
-        venues = _by_name(listed, "venues")
-        resources = _by_name([r for v in listed for r in v["resources"]], "resources")
-        self.out.ids["resources"] = {}
-        self.out.ids["venues"] = {name: venue["id"] for name, venue in venues.items()}
-        for spec in self.setup.venues:
-            venue = venues.get(spec.name)
-            wanted = {"name": spec.name, "address": spec.address}
-            if spec.timezone is not None:
-                wanted["timezone"] = spec.timezone
-            if venue is None:
-                if self.change(f"+ venue {spec.name!r}"):
-                    venue = self.call(self.booking, "POST", "/api/v1/venues", wanted, params)
-                    self.out.ids["venues"][spec.name] = venue["id"]
-            else:
-                patch = {key: value for key, value in wanted.items() if venue[key] != value}
-                if patch and self.change(f"~ venue {spec.name!r}: {', '.join(sorted(patch))}"):
-                    self.call(self.booking, "PATCH", f"/api/v1/venues/{venue['id']}", patch, params)
-            for resource in spec.resources:
-                self.resource(resource, venue, resources.pop(resource.name, None))
-        for name, left in sorted(resources.items()):
-            if left["active"] and self.change(f"- resource {name!r} deactivated (kept)"):
-                self.call(
-                    self.booking,
-                    "PATCH",
-                    f"/api/v1/resources/{left['id']}",
-                    {"active": False},
-                    params,
-                )
-
-    def resource(
-        self, spec: ResourceSpec, venue: dict[str, Any] | None, have: dict[str, Any] | None
-    ) -> None:
-        params = {"tenant": self.setup.tenant.slug}
-        wanted = spec.model_dump(mode="json", by_alias=True, exclude={"doors"}) | {
-            "door_ids": list(spec.doors)
-        }
-        if have is None:
-            if self.change(f"+ resource {spec.name!r}"):
-                assert venue is not None
-                body = {k: v for k, v in wanted.items() if v is not None} | {
-                    "venue_id": venue["id"]
-                }
-                made = self.call(self.booking, "POST", "/api/v1/resources", body, params)
-                self.out.ids["resources"][spec.name] = made["id"]
-            return
-        self.out.ids["resources"][spec.name] = have["id"]
-        if venue is not None and have["venue_id"] != venue["id"]:
-            raise ApplyError(
-                f"resource {spec.name!r} belongs to another venue: a resource keeps its venue"
-            )
-        patch = {key: value for key, value in wanted.items() if have[key] != value}
-        if not have["active"]:
-            patch["active"] = True
-        if not patch or not self.change(f"~ resource {spec.name!r}: {', '.join(sorted(patch))}"):
-            return
-        if "opening_hours" in patch and patch["opening_hours"] is None:
-            del patch["opening_hours"]
-            patch["clear_opening_hours"] = True
-        self.call(self.booking, "PATCH", f"/api/v1/resources/{have['id']}", patch, params)
-
-
-def _by_name(items: list[dict[str, Any]], what: str) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = {}
-    for item in items:
-        if item["name"] in result:
-            raise ApplyError(f"two {what} are named {item['name']!r}: rename one first")
-        result[item["name"]] = item
-    return result
-
-
-def _error_of(response: httpx.Response) -> str:
-    try:
-        error = response.json()["error"]
-        field_note = f" (field {error['field']})" if error.get("field") else ""
-        return f"{error['message']}{field_note}"
-    except (ValueError, KeyError, TypeError):
-        return response.reason_phrase
-
 
 def apply_setup(
     setup: SetupFile,
@@ -516,9 +287,9 @@ def apply_setup(
     controllers = run.controllers()
     run.hub_client()
     run.sites(controllers)
-    tenant_exists = run.tenant()
-    run.price_groups(tenant_exists)
-    run.venues(tenant_exists)
+    tenant_exists = booking_steps.tenant(run)
+    booking_steps.price_groups(run, tenant_exists)
+    booking_steps.venues(run, tenant_exists)
     apply_staff(run, tenant_exists)
     run.client_events(tenant_exists)
     run.client_webhook(tenant_exists)

@@ -14,7 +14,7 @@ from hallkey.apply.errors import ApplyError
 from hallkey.apply.file import SetupFile, StaffSpec
 
 if TYPE_CHECKING:
-    from hallkey.apply.engine import _Run
+    from hallkey.apply.run import Run
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Passwords:
         return secrets.token_urlsafe(18)
 
 
-def staff_usernames(run: _Run) -> set[str]:
+def staff_usernames(run: Run) -> set[str]:
     """Returns the usernames of the tenant's staff (none while the tenant is not made)."""
     slug = run.setup.tenant.slug
     if run.call(run.booking, "GET", f"/api/v1/tenants/{slug}", missing_ok=True) is None:
@@ -68,7 +68,7 @@ def staff_usernames(run: _Run) -> set[str]:
     return {member["username"] for member in listed}
 
 
-def apply_staff(run: _Run, tenant_exists: bool) -> None:
+def apply_staff(run: Run, tenant_exists: bool) -> None:
     """Brings the tenant's staff named in the file to what it says."""
     params = {"tenant": run.setup.tenant.slug}
     listed = run.call(run.booking, "GET", "/api/v1/staff", params=params) if tenant_exists else []
@@ -92,7 +92,7 @@ def apply_staff(run: _Run, tenant_exists: bool) -> None:
 
 
 def _new_staff(
-    run: _Run, spec: StaffSpec, username: str, wanted: dict[str, Any], params: dict[str, str]
+    run: Run, spec: StaffSpec, username: str, wanted: dict[str, Any], params: dict[str, str]
 ) -> None:
     if not run.change(f"+ staff {username!r} ({spec.role})"):
         return

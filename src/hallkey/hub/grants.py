@@ -21,9 +21,7 @@ from hallkey.core.errors import Conflict, InvalidInput
 from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
 from hallkey.hub import webhooks
-from hallkey.hub.connectors.base import SCHEDULE
 from hallkey.hub.context import HubContext
-from hallkey.hub.credentials import CredentialType, credential_type
 from hallkey.hub.credentials.sms import phone_digest
 from hallkey.hub.delivery.generations import channels_awaiting_code, supersede
 from hallkey.hub.delivery.reminders import schedule_reminders
@@ -38,6 +36,13 @@ from hallkey.hub.grant_checks import (
     require_future,
     seal,
     windows_of,
+)
+from hallkey.hub.grant_requests import (
+    check_grant_request,
+    checked_doors,
+    credential_kind,
+    door_needs,
+    last_window_field,
 )
 from hallkey.hub.models import Client, Door, Grant, GrantDoor, Site
 from hallkey.hub.programming import enqueue_programming
@@ -66,43 +71,6 @@ def _new_door_row(grant_id: str, door_id: str, now: datetime) -> GrantDoor:
     )
 
 
-def _kind(name: str) -> CredentialType:
-    """Returns the credential type a grant names; raises InvalidInput for one not issued."""
-    kind = credential_type(name)
-    if kind is None:
-        raise InvalidInput(
-            f"credential {name} is not supported yet", field="credential", code="unsupported"
-        )
-    return kind
-
-
-def _needs(operation: str, kind: CredentialType) -> tuple[str, str]:
-    """Returns what every door must be able to do for the grant, and the field to blame."""
-    if operation == "unlock":
-        return SCHEDULE, "operation"
-    return kind.door_capability, "credential"
-
-
-def _check_request(request: GrantAccessIn) -> None:
-    if request.operation == "unlock" and request.deliver_via:
-        # The doors stand open for everyone: there is no credential to send anybody.
-        raise InvalidInput("an unlock grant has nothing to deliver", field="deliver_via")
-    _kind(request.credential)
-    if request.credential == "sms" and request.operation == "code" and not request.recipient.phone:
-        # The guest's phone is the credential: a text from it opens the door.
-        raise InvalidInput("credential sms needs recipient.phone", field="recipient.phone")
-    for channel, address, field in (
-        ("sms", request.recipient.phone, "recipient.phone"),
-        ("email", request.recipient.email, "recipient.email"),
-    ):
-        if channel in request.deliver_via and address is None:
-            raise InvalidInput(f"deliver_via {channel} needs {field}", field=field)
-
-
-def _last_field(request: GrantAccessIn | UpdateAccessIn) -> str:
-    return f"windows.{len(request.windows) - 1}.valid_to" if request.windows else "valid_to"
-
-
 class Granted(NamedTuple):
     """What a GrantAccess did: the grant, whether it was (re)created, and, for a grant made
     now, all its parts (its view need not read them back)."""
@@ -118,7 +86,7 @@ def grant_access(
     """Creates a grant, finds the identical one, or grants a revoked one again for a newer
     revision."""
     now = ctx.clock.now()
-    _check_request(request)
+    check_grant_request(request)
     windows = windows_of(
         ctx, valid_from=request.valid_from, valid_to=request.valid_to, windows=request.windows
     )
@@ -140,7 +108,7 @@ def grant_access(
     existing = repo.grant_by_ref(session, client.id, request.ref, for_update=True)
     if existing is not None:
         return Granted(*_existing(ctx, session, client, existing, request, windows, fp))
-    doors, sites = _checked_doors(ctx, session, client, request, windows, now)
+    doors, sites = checked_doors(ctx, session, client, request, windows, now)
     grant = Grant(
         id=new_id("grt"),
         client_id=client.id,
@@ -183,23 +151,6 @@ def grant_access(
     return Granted(grant, True, GrantParts(windows, rows, deliveries))
 
 
-def _checked_doors(
-    ctx: HubContext,
-    session: Session,
-    client: Client,
-    request: GrantAccessIn,
-    windows: Sequence[Window],
-    now: datetime,
-) -> tuple[list[Door], dict[str, Site]]:
-    """Returns the client's doors a GrantAccess names and their sites, after checking that its
-    frame has not ended and that every door can do what the grant needs (InvalidInput)."""
-    require_future(windows, now, _last_field(request))
-    doors, sites = client_doors(session, client, request.doors)
-    kind = _kind(request.credential)
-    require_capability(ctx, sites, doors, *_needs(request.operation, kind))
-    return doors, sites
-
-
 def _take_request(
     ctx: HubContext,
     session: Session,
@@ -225,7 +176,7 @@ def _take_request(
     grant.fingerprint = fp
     grant.updated_at = now
     if request.operation == "code":
-        _kind(request.credential).issue(ctx, session, grant, sites, doors, windows)
+        credential_kind(request.credential).issue(ctx, session, grant, sites, doors, windows)
 
 
 def _existing(
@@ -265,7 +216,7 @@ def _grant_again(
 ) -> None:
     """Makes a revoked grant active again with the request's content and a new code."""
     now = ctx.clock.now()
-    doors, sites = _checked_doors(ctx, session, client, request, windows, now)
+    doors, sites = checked_doors(ctx, session, client, request, windows, now)
     grant.state = "active"
     grant.revoked_at = None
     # Only the new credential works: the old one was revoked, and may have been passed on.
@@ -319,7 +270,7 @@ def update_access(
         raise InvalidInput("give windows or valid_from/valid_to, not both", field="windows")
     if request.windows:
         windows = windows_of(ctx, valid_from=None, valid_to=None, windows=request.windows)
-        require_future(windows, now, _last_field(request))
+        require_future(windows, now, last_window_field(request))
     elif request.valid_from is not None or request.valid_to is not None:
         if len(current) > 1:
             raise InvalidInput("this grant has several windows: give windows", field="windows")
@@ -336,8 +287,8 @@ def update_access(
     held = [door_id for door_id, row in rows.items() if row.action == "program"]
     door_ids = list(request.doors) if request.doors is not None else held
     doors, sites = client_doors(session, client, door_ids)
-    kind = _kind(grant.credential)
-    require_capability(ctx, sites, doors, _needs(grant.operation, kind)[0], "doors")
+    kind = credential_kind(grant.credential)
+    require_capability(ctx, sites, doors, door_needs(grant.operation, kind)[0], "doors")
 
     windows_changed = windows != current
     doors_changed = set(door_ids) != set(held)

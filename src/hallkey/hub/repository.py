@@ -1,11 +1,11 @@
-"""Every database query of the hub."""
+"""The hub's database queries (those that forget personal data after a time: `retention`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, not_, or_, select, update
+from sqlalchemy import and_, delete, not_, or_, select
 from sqlalchemy.orm import Session
 
 from hallkey.hub.domain import Window, any_overlap
@@ -19,7 +19,6 @@ from hallkey.hub.models import (
     GrantDoor,
     GrantWindow,
     Site,
-    WebhookMessage,
 )
 
 
@@ -283,37 +282,6 @@ def client_door_rows(session: Session, client_id: str) -> list[tuple[Door, Site]
     return [(row[0], row[1]) for row in rows]
 
 
-PURGED_FINGERPRINT = "purged"
-"""Stands for a fingerprint deleted with the recipient: no request matches it any more."""
-
-
-def purge_recipients(session: Session, cutoff: datetime, now: datetime) -> int:
-    """Deletes phone and email of grants that ended, or were revoked, before `cutoff`.
-
-    The request fingerprint goes too: it is keyed by the hub's secret, but it was taken over
-    the phone and email, so it could confirm a guessed number.
-    """
-    result = session.execute(
-        update(Grant)
-        .where(
-            or_(
-                Grant.recipient_phone_sealed.is_not(None),
-                Grant.recipient_email_sealed.is_not(None),
-                Grant.phone_digest.is_not(None),
-            ),
-            or_(Grant.valid_to_at <= cutoff, Grant.revoked_at <= cutoff),
-        )
-        .values(
-            recipient_phone_sealed=None,
-            recipient_email_sealed=None,
-            phone_digest=None,
-            fingerprint=PURGED_FINGERPRINT,
-            recipient_purged_at=now,
-        )
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def applied_at_door(
     session: Session,
     door_id: str,
@@ -383,25 +351,6 @@ def doors_by_id(session: Session, door_ids: Iterable[str]) -> dict[str, tuple[Do
         select(Door, Site).join(Site, Site.id == Door.site_id).where(Door.id.in_(ids))
     ).all()
     return {door.id: (door, site) for door, site in rows}
-
-
-def purge_sms_answers(session: Session, cutoff: datetime) -> int:
-    """Deletes the answers to inbound SMS (with their number) made before `cutoff`."""
-    result = session.execute(
-        delete(Delivery).where(Delivery.grant_id.is_(None), Delivery.created_at <= cutoff)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def purge_delivered_webhooks(session: Session, cutoff: datetime) -> int:
-    """Deletes webhook messages acknowledged before `cutoff` (dead letters stay for the
-    operator)."""
-    result = session.execute(
-        delete(WebhookMessage).where(
-            WebhookMessage.state == "delivered", WebhookMessage.delivered_at <= cutoff
-        )
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def grants_by_phone_digest(session: Session, digest: str) -> list[Grant]:

@@ -11,12 +11,12 @@ from hallkey.hub import (
     mqtt_events,
     programming,
     reconcile,
+    retention,
     service,
     unlock_windows,
     webhook_sender,
     webhooks,
 )
-from hallkey.hub import repository as repo
 from hallkey.hub.context import PURGE_JOB, RECONCILE_ALL_JOB, HubContext
 from hallkey.hub.delivery import reminders, sending
 from hallkey.hub.domain import (
@@ -54,9 +54,9 @@ def purge_recipients(ctx: HubContext, job: JobRun) -> timedelta:
     now = ctx.clock.now()
     with ctx.database.transaction() as session:
         cutoff = retention_cutoff(now, ctx.settings.hub_retention_days)
-        count = repo.purge_recipients(session, cutoff, now)
-        answers = repo.purge_sms_answers(session, cutoff)
-        webhooks_purged = repo.purge_delivered_webhooks(session, cutoff)
+        count = retention.purge_recipients(session, cutoff, now)
+        answers = retention.purge_sms_answers(session, cutoff)
+        webhooks_purged = retention.purge_delivered_webhooks(session, cutoff)
     if webhooks_purged:
         log.info("%d delivered webhook messages past retention deleted", webhooks_purged)
     if answers:
