@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from fastapi import APIRouter, Path, Request, Response, Security
 from sqlalchemy.orm import Session
 
-from hallkey.booking import callers, scopes, setup
+from hallkey.booking import callers, scopes, setup, venue_setup
 from hallkey.booking.api import TENANT_QUERY, needs, write_transaction
 from hallkey.booking.context import BookingContext
 from hallkey.booking.setup_schemas import (
@@ -93,7 +93,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
     def list_venues(request: Request, tenant: str | None = TENANT_QUERY) -> list[VenueOut]:
         """Lists the tenant's venues with all their resources and rules."""
         with ctx.database.transaction() as session:
-            return setup.list_venues(session, tenant_of(request, session, tenant))
+            return venue_setup.list_venues(session, tenant_of(request, session, tenant))
 
     @router.post(
         "/venues", status_code=201, response_model=VenueOut, openapi_extra=needs(scopes.SETUP)
@@ -104,7 +104,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Creates a venue (address, time zone)."""
         with transaction() as session:
             tenant_id = tenant_of(request, session, tenant)
-            return setup.create_venue(ctx, session, tenant_id, body)
+            return venue_setup.create_venue(ctx, session, tenant_id, body)
 
     @router.patch("/venues/{venue_id}", response_model=VenueOut, openapi_extra=needs(scopes.SETUP))
     def update_venue(
@@ -113,7 +113,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Changes a venue's name, address or time zone."""
         with transaction() as session:
             tenant_id = tenant_of(request, session, tenant)
-            return setup.update_venue(ctx, session, tenant_id, venue_id, body)
+            return venue_setup.update_venue(ctx, session, tenant_id, venue_id, body)
 
     @router.post(
         "/resources",
@@ -127,7 +127,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Creates a resource of a venue with its rules and doors."""
         with transaction() as session:
             tenant_id = tenant_of(request, session, tenant)
-            return setup.create_resource(ctx, session, tenant_id, body)
+            return venue_setup.create_resource(ctx, session, tenant_id, body)
 
     @router.patch(
         "/resources/{resource_id}",
@@ -140,7 +140,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Changes a resource's name, rules, doors, or deactivates it (never deletes it)."""
         with transaction() as session:
             tenant_id = tenant_of(request, session, tenant)
-            return setup.update_resource(ctx, session, tenant_id, resource_id, body)
+            return venue_setup.update_resource(ctx, session, tenant_id, resource_id, body)
 
     return [operator, router]
 

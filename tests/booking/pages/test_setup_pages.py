@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hallkey.booking import price_groups, setup, staff
+from hallkey.booking import price_groups, staff, venue_setup
 from tests.booking.conftest import Booking
 from tests.booking.pages.staff_pages_world import Staffed, staffed
 
@@ -47,7 +47,7 @@ def world(booking: Booking) -> Staffed:
 
 def _rules(world: Staffed, resource_id: str) -> dict[str, Any]:
     with world.booking.ctx.database.read() as session:
-        for venue in setup.list_venues(session, world.booking.tenant_id):
+        for venue in venue_setup.list_venues(session, world.booking.tenant_id):
             for resource in venue.resources:
                 if resource.id == resource_id:
                     return resource.model_dump(by_alias=True, mode="json")
@@ -193,7 +193,7 @@ def test_forms__without_the_csrf_token__are_refused_and_change_nothing(world: St
     )
     assert _rules(world, world.booking.resource_id) == before
     with world.booking.ctx.database.read() as session:
-        venues = setup.list_venues(session, world.booking.tenant_id)
+        venues = venue_setup.list_venues(session, world.booking.tenant_id)
         assert "Forged" not in [v.name for v in venues]
 
 
@@ -213,7 +213,9 @@ def test_new_venue_and_resource__are_created__a_bad_time_zone_is_refused(world: 
     assert made.status_code == 303
     with world.booking.ctx.database.read() as session:
         venue = next(
-            v for v in setup.list_venues(session, world.booking.tenant_id) if v.name == "Bydelshus"
+            v
+            for v in venue_setup.list_venues(session, world.booking.tenant_id)
+            if v.name == "Bydelshus"
         )
     assert venue.address == "Torget 2"
     refused = admin.post(

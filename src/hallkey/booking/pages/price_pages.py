@@ -3,7 +3,7 @@ resource's price per group.
 
 The forms build the API's bodies (`PriceGroupIn`, `PriceGroupPatch`, and a `ResourcePatch`
 holding only `prices`, which replaces all of a resource's prices as the API does) and call
-the same services (`price_groups`, `setup.update_resource`) with the `setup` scope.
+the same services (`price_groups`, `venue_setup.update_resource`) with the `setup` scope.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from hallkey.booking import price_groups, pricing, scopes, setup
+from hallkey.booking import price_groups, pricing, scopes, venue_setup
 from hallkey.booking.office_schemas import PriceGroupIn, PriceGroupPatch
 from hallkey.booking.pages import kit, setup_forms
 from hallkey.booking.pages.setup_pages import problems, translated
@@ -69,7 +69,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
     ) -> HTMLResponse:
         with ctx.database.read() as session:
             groups = price_groups.list_groups(session, who.tenant_id)
-            venues = setup.list_venues(session, who.tenant_id)
+            venues = venue_setup.list_venues(session, who.tenant_id)
         keys = [group.key for group in groups]
         for venue in venues:
             for resource in venue.resources:
@@ -159,7 +159,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
         try:
             patch = ResourcePatch.model_validate({"prices": body})
             with ctx.database.transaction() as session:
-                setup.update_resource(ctx, session, tenant_id, resource_id, patch)
+                venue_setup.update_resource(ctx, session, tenant_id, resource_id, patch)
         except NotFound:
             raise
         except (ValidationError, AppError) as exc:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from hallkey.booking import scopes, setup
+from hallkey.booking import scopes, venue_setup
 from hallkey.booking.domain import WEEKDAYS
 from hallkey.booking.pages import kit, setup_forms
 from hallkey.booking.setup_schemas import (
@@ -71,7 +71,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
 
     def venues_of(tenant_id: str) -> list[VenueOut]:
         with ctx.database.read() as session:
-            return setup.list_venues(session, tenant_id)
+            return venue_setup.list_venues(session, tenant_id)
 
     def resource_of(tenant_id: str, resource_id: str) -> tuple[VenueOut, ResourceSetupOut]:
         for venue in venues_of(tenant_id):
@@ -124,7 +124,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
                 }
             )
             with ctx.database.transaction() as session:
-                setup.create_venue(ctx, session, tenant_id, body)
+                venue_setup.create_venue(ctx, session, tenant_id, body)
         except (ValidationError, AppError) as exc:
             errors = problems(request, exc)
             return list_page(
@@ -149,7 +149,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
                 }
             )
             with ctx.database.transaction() as session:
-                created = setup.create_resource(ctx, session, tenant_id, body)
+                created = venue_setup.create_resource(ctx, session, tenant_id, body)
         except (ValidationError, AppError) as exc:
             errors = problems(request, exc)
             return list_page(
@@ -205,7 +205,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
                 }
             )
             with ctx.database.transaction() as session:
-                setup.update_venue(ctx, session, tenant_id, venue_id, body)
+                venue_setup.update_venue(ctx, session, tenant_id, venue_id, body)
         except (ValidationError, AppError) as exc:
             return venue_page(request, who, venue, values, problems(request, exc), _status(exc))
         return kit.see_other("/admin/resources")
@@ -262,7 +262,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
         try:
             patch = ResourcePatch.model_validate(body)
             with ctx.database.transaction() as session:
-                setup.update_resource(ctx, session, tenant_id, resource_id, patch)
+                venue_setup.update_resource(ctx, session, tenant_id, resource_id, patch)
         except (ValidationError, AppError) as exc:
             found = problems(request, exc)
             return rules_page(request, who, venue, resource, values, found, status=_status(exc))

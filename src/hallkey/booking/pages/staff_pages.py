@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from hallkey.booking import scopes, setup, staff
+from hallkey.booking import scopes, staff, venue_setup
 from hallkey.booking.pages import kit
 from hallkey.booking.pages.setup_pages import problems
 from hallkey.booking.staff_schemas import StaffIn, StaffOut, StaffPatch
@@ -60,7 +60,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
 
     def venue_names(tenant_id: str) -> dict[str, str]:
         with ctx.database.read() as session:
-            return {venue.id: venue.name for venue in setup.list_venues(session, tenant_id)}
+            return {venue.id: venue.name for venue in venue_setup.list_venues(session, tenant_id)}
 
     def list_page(
         request: Request,
