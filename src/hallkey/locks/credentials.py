@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar, cast, get_args
 from sqlalchemy.orm import Session
 
 from hallkey.core.errors import AppError, Conflict, InvalidInput
-from hallkey.locks import domain, public_keys, repository, service
+from hallkey.locks import domain, places, public_keys, repository, service
 from hallkey.locks.models import Credential, Door
 from hallkey.locks.schemas import (
     CredentialFields,
@@ -192,15 +192,12 @@ def _put_on_door(
                 field="code",
                 code="code_rejected",
             )
-    if (
-        repository.count_active_credentials(
-            session, door.id, now, except_ref=ref, up_to=door.max_credentials
-        )
-        >= door.max_credentials
-    ):
+    held = places.holds_place(session, credential, now)
+    if not places.has_room(session, door, ref, held=held, now=now):
         log.info("credential %s on door %s refused: door full", ref, door.id)
         raise Conflict("the door holds its maximum of credentials", code="no_space_on_door")
 
+    places.taken(door, held=held)
     created = credential is None
     if credential is None:
         credential = Credential(
@@ -264,6 +261,7 @@ def _revoke_on_door(
             )
         )
     else:
+        places.freed(door, held=places.holds_place(session, credential, now))
         credential.revoked = True
         credential.version = version
         credential.updated_at = now

@@ -68,6 +68,11 @@ class Door(Base):
     # key's `doors` claim names hub doors, which may differ from the controller's own ids.
     hub_door_id: Mapped[str | None] = mapped_column(String(64))
     max_credentials: Mapped[int] = mapped_column(Integer, default=1000)
+    # At least how many credentials hold a place on the door (not revoked, a window not yet
+    # ended): kept by every program and revoke, never below the true count (ended windows
+    # leave it high until the exact count is taken), so a door far from full is told so
+    # without counting its codes (`places`).
+    places_bound: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

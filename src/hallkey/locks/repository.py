@@ -212,6 +212,14 @@ def replace_windows(
     session.flush()
 
 
+def has_live_window(session: Session, credential_id: str, now: datetime) -> bool:
+    """Tells whether the credential has a window that has not yet ended at `now`."""
+    live = exists().where(
+        CredentialWindow.credential_id == credential_id, CredentialWindow.valid_to_at > now
+    )
+    return bool(session.scalar(select(live)))
+
+
 def count_active_credentials(
     session: Session, door_id: str, now: datetime, *, except_ref: str, up_to: int
 ) -> int:
