@@ -335,6 +335,28 @@ def test_connector__live_credentials__are_those_that_can_still_open_the_door(
     assert held == {"rsv_series": series, "rsv_soon": _pin(case, "902175").windows}
 
 
+def test_connector__live_credentials_a_page_at_a_time__are_all_of_them_by_ref(
+    case: ConnectorCase,
+) -> None:
+    refs = ["rsv_b", "rsv_e", "rsv_a", "rsv_d", "rsv_c"]
+    for n, ref in enumerate(refs):
+        case.connector.program(case.door, ref, _pin(case, f"81520{n}"))
+    case.connector.revoke(case.door, "rsv_c")
+    everything = case.connector.live_credentials(case.door)
+
+    pages: list[list[str]] = []
+    after: str | None = None
+    while True:
+        page = case.connector.live_credentials(case.door, after=after, limit=2)
+        pages.append([credential.ref for credential in page])
+        if len(page) < 2:
+            break
+        after = page[-1].ref
+
+    assert [credential.ref for credential in everything] == ["rsv_a", "rsv_b", "rsv_d", "rsv_e"]
+    assert pages == [["rsv_a", "rsv_b"], ["rsv_d", "rsv_e"], []]
+
+
 def test_connector__unknown_door__is_unknown_door_and_final(any_case: ConnectorCase) -> None:
     case = any_case
     calls: list[Callable[[], object]] = [

@@ -114,6 +114,40 @@ def test_reconcile__credential_the_hub_never_granted__is_revoked(hub: HubWorld) 
     assert door_states(hub, "rsv_one") == ["programmed"]
 
 
+def test_reconcile__a_page_at_a_time__repairs_drift_on_every_page(
+    hub: HubWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of two refs: credentials lost and strangers added before, between and after the
+    pages' ends are all found, the rest left alone."""
+    monkeypatch.setattr(reconcile_module, "RECONCILE_PAGE", 2)
+    refs = [f"rsv_{letter}" for letter in "abcdefg"]
+    codes = {ref: hub.grant(ref)["code"] for ref in refs}
+    hub.run_jobs()
+    lock = hub.ctx.connectors.memory
+    for lost in ("rsv_a", "rsv_d", "rsv_g"):
+        del lock.door("door-a").credentials[lost]
+    for n, stranger in enumerate(("rsv_0", "rsv_cc", "rsv_z")):
+        lock.program("door-a", stranger, Credential("pin", f"50281{n}", (Window(START, END),)))
+
+    reconcile(hub)
+
+    assert {ref: lock.try_code("door-a", codes[ref], START).ref for ref in refs} == {
+        ref: ref for ref in refs
+    }
+    for n in range(3):
+        assert lock.try_code("door-a", f"50281{n}", START).reason == "revoked"
+    assert sorted(audit(hub)) == [
+        ("rsv_0", "reconcile_stray", "revoked"),
+        ("rsv_a", "reconcile_program", "drift"),
+        ("rsv_cc", "reconcile_stray", "revoked"),
+        ("rsv_d", "reconcile_program", "drift"),
+        ("rsv_g", "reconcile_program", "drift"),
+        ("rsv_z", "reconcile_stray", "revoked"),
+    ]
+    reconcile(hub)
+    assert len(audit(hub)) == 6  # in step now: nothing more to repair
+
+
 def test_reconcile__door_in_step__changes_nothing(hub: HubWorld) -> None:
     hub.grant(doors=["door-a", "door-b"])
     hub.run_jobs()

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from hallkey.core.write_lock import FairLock, QueuedWriterConnection, write_lock_for
@@ -277,3 +280,24 @@ class Database:
     def dispose(self) -> None:
         """Closes every pooled connection."""
         self.engine.dispose()
+
+
+class code_order(FunctionElement[str]):  # noqa: N801 - used like a SQL function
+    """A string column compared and sorted by code point, as Python compares strings: on
+    PostgreSQL under the "C" collation (a database's own, such as en_US, ignores `_` and `-`
+    at first and folds case), on SQLite as it is (BINARY). Pages read by key from two databases
+    and compared in Python (the reconciler's refs) must agree on one order."""
+
+    type = String()
+    name = "code_order"
+    inherit_cache = True
+
+
+@compiles(code_order)
+def _code_order(element: code_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(code_order, "postgresql")
+def _code_order_postgresql(element: code_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, not_, or_, select
 from sqlalchemy.orm import Session
 
+from hallkey.core.db import code_order
 from hallkey.hub.domain import Window, any_overlap
 from hallkey.hub.models import (
     AuditEntry,
@@ -289,11 +290,15 @@ def applied_at_door(
     held_refs: Iterable[str] = (),
     *,
     hub_only: Sequence[str] = (),
+    after: str | None = None,
+    upto: str | None = None,
+    limit: int | None = None,
 ) -> list[tuple[GrantDoor, str]]:
     """Returns the door's grant rows believed applied (programmed or revoked) or given up as
-    `failed` (so a door refusing for good is checked too), each with its grant's ref: those
-    whose grant has not ended, and those of `held_refs` in any case; never those of the
-    `hub_only` credential types, which the door does not hold."""
+    `failed` (so a door refusing for good is checked too), each with its grant's ref, by ref:
+    those whose grant has not ended, and those of `held_refs` in any case; never those of the
+    `hub_only` credential types, which the door does not hold. Only refs after `after` and up
+    to `upto`, at most `limit` rows (the reconciler's page)."""
     refs = list(held_refs)
     live = Grant.valid_to_at > now
     query = (
@@ -306,6 +311,11 @@ def applied_at_door(
             Grant.credential.not_in(list(hub_only)),
         )
     )
+    if after is not None:
+        query = query.where(code_order(Grant.ref) > after)
+    if upto is not None:
+        query = query.where(code_order(Grant.ref) <= upto)
+    query = query.order_by(code_order(Grant.ref), GrantDoor.grant_id).limit(limit)
     return [(row, ref) for row, ref in session.execute(query).all()]
 
 

@@ -142,10 +142,20 @@ def build_routers(ctx: "LocksContext") -> list[APIRouter]:
                 "with a window not yet ended)"
             ),
         ] = False,
+        after: Annotated[
+            str | None,
+            Query(max_length=64, description="only the refs after this one (the last of a page)"),
+        ] = None,
+        limit: Annotated[
+            int | None, Query(ge=1, le=5000, description="at most this many (a page)")
+        ] = None,
     ) -> list[CredentialListItem]:
-        """Returns the door's credentials, without codes (for the hub's reconciler)."""
-        with ctx.database.transaction() as session:
-            return service.list_credentials(ctx, session, controller_id, door_id, live=live)
+        """Returns the door's credentials by ref, without codes (for the hub's reconciler):
+        all at once, or a page at a time with `limit` and the last ref seen as `after`."""
+        with ctx.database.read() as session:
+            return service.list_credentials(
+                ctx, session, controller_id, door_id, live=live, after=after, limit=limit
+            )
 
     @router.post("/locks/v1/doors/{door_id}/pulse", response_model=DoorOut)
     def pulse(controller_id: Annotated[str, auth], door_id: DoorId, body: PulseBody) -> DoorOut:

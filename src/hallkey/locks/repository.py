@@ -10,6 +10,7 @@ from sqlalchemy import Exists, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 from ulid import ULID
 
+from hallkey.core.db import code_order
 from hallkey.core.ids import new_id
 from hallkey.locks.domain import Window
 from hallkey.locks.models import Controller, Credential, CredentialWindow, Door, Event
@@ -129,13 +130,22 @@ def _live_window(now: datetime) -> Exists:
 
 
 def credentials_of_door(
-    session: Session, door_id: str, *, live_at: datetime | None = None
+    session: Session,
+    door_id: str,
+    *,
+    live_at: datetime | None = None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> Sequence[Credential]:
-    """Returns the credentials of the door by ref: all, or those that can still open it."""
+    """Returns the credentials of the door by ref: all, or those that can still open it;
+    from the first ref after `after`, at most `limit` (a page, read along the (door, ref)
+    index)."""
     query = select(Credential).where(Credential.door_id == door_id)
     if live_at is not None:
         query = query.where(Credential.revoked.is_(False), _live_window(live_at))
-    return session.scalars(query.order_by(Credential.ref)).all()
+    if after is not None:
+        query = query.where(code_order(Credential.ref) > after)
+    return session.scalars(query.order_by(code_order(Credential.ref)).limit(limit)).all()
 
 
 def unlock_schedules(

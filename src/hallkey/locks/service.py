@@ -131,15 +131,25 @@ def code_digest(ctx: LocksContext, session: Session, controller_id: str, code: s
 
 
 def list_credentials(
-    ctx: LocksContext, session: Session, controller_id: str, door_id: str, *, live: bool
+    ctx: LocksContext,
+    session: Session,
+    controller_id: str,
+    door_id: str,
+    *,
+    live: bool,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[CredentialListItem]:
-    """Returns the door's credentials (without codes) by ref: all, or only the live ones.
+    """Returns the door's credentials (without codes) by ref: all, or only the live ones;
+    those after the ref `after`, at most `limit`.
 
     Live: not revoked, with a window that has not ended — what can still open the door.
     """
     door = _door(session, controller_id, door_id)
     live_at = ctx.clock.now() if live else None
-    credentials = repository.credentials_of_door(session, door.id, live_at=live_at)
+    credentials = repository.credentials_of_door(
+        session, door.id, live_at=live_at, after=after, limit=limit
+    )
     windows = repository.windows_of(session, [c.id for c in credentials])
     return [
         CredentialListItem(

@@ -127,10 +127,13 @@ class LockConnector(Protocol):
         """
         ...
 
-    def live_credentials(self, door: DoorTarget) -> list[HeldCredential]:
+    def live_credentials(
+        self, door: DoorTarget, *, after: str | None = None, limit: int | None = None
+    ) -> list[HeldCredential]:
         """Returns what the door holds that can still open it: every credential not revoked
-        with a window not yet ended, by ref, without codes. The reconciler compares it with
-        what the hub wants the door to hold.
+        with a window not yet ended, by ref, without codes; those after the ref `after`, at
+        most `limit` (a page: the reconciler reads a door with many codes a page at a time
+        and compares each with what the hub wants the door to hold).
 
         Read-only; safe to retry. Raises ConnectorError: `door_offline` (retryable),
         `unknown_door`, `unsupported` (the connector cannot store credentials).

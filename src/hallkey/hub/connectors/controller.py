@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.hub.connectors.base import (
@@ -143,25 +143,40 @@ class ControllerConnector:
             )
         return _parse_utc(until)
 
-    def live_credentials(self, door: DoorTarget) -> list[HeldCredential]:
-        """Lists the door's live credentials at the controller (no codes ever leave it)."""
-        answer = self._call("GET", f"{self._door_path(door)}/credentials?live=true")
+    def live_credentials(
+        self, door: DoorTarget, *, after: str | None = None, limit: int | None = None
+    ) -> list[HeldCredential]:
+        """Lists the door's live credentials at the controller (no codes ever leave it), a
+        page at a time when asked. A controller older than paging answers with all of them:
+        the page is then cut from that here."""
+        query: dict[str, str] = {"live": "true"}
+        if after is not None:
+            query["after"] = after
+        if limit is not None:
+            query["limit"] = str(limit)
+        answer = self._call("GET", f"{self._door_path(door)}/credentials?{urlencode(query)}")
         if not isinstance(answer, list):
             raise ConnectorError(
                 "door_offline", "the controller answered with no list", retryable=True
             )
-        return [
-            HeldCredential(
-                ref=str(item["ref"]),
-                windows=tuple(
-                    Window(_parse_utc(w["valid_from"]), _parse_utc(w["valid_to"]))
-                    for w in item.get("windows", [])
-                ),
-                version=int(item.get("version", 0)),
-            )
-            for item in answer
-            if isinstance(item, dict) and not item.get("revoked")
-        ]
+        held = sorted(
+            (
+                HeldCredential(
+                    ref=str(item["ref"]),
+                    windows=tuple(
+                        Window(_parse_utc(w["valid_from"]), _parse_utc(w["valid_to"]))
+                        for w in item.get("windows", [])
+                    ),
+                    version=int(item.get("version", 0)),
+                )
+                for item in answer
+                if isinstance(item, dict)
+                and not item.get("revoked")
+                and (after is None or str(item["ref"]) > after)
+            ),
+            key=lambda credential: credential.ref,
+        )
+        return held[:limit]
 
     def status(self, door: DoorTarget) -> DoorStatus:
         """Reads the door from the controller."""

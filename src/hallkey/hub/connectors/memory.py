@@ -184,16 +184,21 @@ class MemoryLockSystem:
             door.pulses.append((now, ref))
             return door.unlocked_until
 
-    def live_credentials(self, remote_id: str) -> list[HeldCredential]:
+    def live_credentials(
+        self, remote_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[HeldCredential]:
         """Returns what can still open the door; see LockConnector.live_credentials."""
         with self._lock:
             door = self._reachable(remote_id)
             now = self.clock.now()
-            return [
+            live = [
                 HeldCredential(ref, cred.windows, cred.version)
                 for ref, cred in sorted(door.credentials.items())
-                if not cred.revoked and any(w.valid_to > now for w in cred.windows)
+                if not cred.revoked
+                and any(w.valid_to > now for w in cred.windows)
+                and (after is None or ref > after)
             ]
+            return live[:limit]
 
     def status(self, remote_id: str) -> DoorStatus:
         """Returns the door's status; see LockConnector.status."""
@@ -233,10 +238,12 @@ class MemoryConnector:
         self._require(PULSE)
         return self.system.pulse(door.remote_id, seconds, ref)
 
-    def live_credentials(self, door: DoorTarget) -> list[HeldCredential]:
+    def live_credentials(
+        self, door: DoorTarget, *, after: str | None = None, limit: int | None = None
+    ) -> list[HeldCredential]:
         """Returns what can still open the memory door."""
         self._require(STORE_CREDENTIALS)
-        return self.system.live_credentials(door.remote_id)
+        return self.system.live_credentials(door.remote_id, after=after, limit=limit)
 
     def status(self, door: DoorTarget) -> DoorStatus:
         """Returns the memory door's status."""

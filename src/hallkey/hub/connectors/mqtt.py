@@ -129,7 +129,9 @@ class MqttConnector:
         body = {"id": secrets.token_hex(8), **command}
         self.broker.publish(f"{self.prefix}/{door.remote_id}/command", json.dumps(body))
 
-    def live_credentials(self, door: DoorTarget) -> list[HeldCredential]:
+    def live_credentials(
+        self, door: DoorTarget, *, after: str | None = None, limit: int | None = None
+    ) -> list[HeldCredential]:
         """Refuses: an MQTT relay keeps no credentials."""
         raise _unsupported("store credentials")
 

@@ -130,7 +130,9 @@ class ShellyConnector:
         """Refuses: a Shelly relay keeps no credentials."""
         raise ConnectorError("unsupported", "a Shelly relay keeps no codes", retryable=False)
 
-    def live_credentials(self, door: DoorTarget) -> list[HeldCredential]:
+    def live_credentials(
+        self, door: DoorTarget, *, after: str | None = None, limit: int | None = None
+    ) -> list[HeldCredential]:
         """Refuses: a Shelly relay keeps no credentials."""
         raise ConnectorError("unsupported", "a Shelly relay keeps no codes", retryable=False)
 
