@@ -103,9 +103,7 @@ def reconcile_door(ctx: HubContext, job: JobRun) -> None:
     try:
         status = connector.status(target)
     except ConnectorError as exc:
-        # Unreachable or no longer known there: either way nobody can pass it now.
-        _record_health(ctx, door_id, kind, online=False, battery=None)
-        log.info("reconcile door %s: %s", door_id, exc.code)
+        _unreachable(ctx, door_id, kind, exc)
         return
     _record_health(ctx, door_id, kind, online=status.online, battery=status.battery)
     if STORE_CREDENTIALS not in connector.capabilities:
@@ -128,8 +126,7 @@ def reconcile_door(ctx: HubContext, job: JobRun) -> None:
         try:
             held = connector.live_credentials(target, after=after, limit=RECONCILE_PAGE)
         except ConnectorError as exc:
-            _record_health(ctx, door_id, kind, online=False, battery=None)
-            log.info("reconcile door %s: %s", door_id, exc.code)
+            _unreachable(ctx, door_id, kind, exc)
             return
         end = _page_end([row[0] for row in rows], [credential.ref for credential in held])
         applied = {
@@ -150,6 +147,13 @@ def _page_end(hub_refs: list[str], door_refs: list[str]) -> str | None:
     side has more, the page runs to the end)."""
     ends = [refs[-1] for refs in (hub_refs, door_refs) if len(refs) >= RECONCILE_PAGE]
     return min(ends) if ends else None
+
+
+def _unreachable(ctx: HubContext, door_id: str, connector: str, exc: ConnectorError) -> None:
+    """Records the door offline: unreachable or no longer known there, either way nobody can
+    pass it now."""
+    _record_health(ctx, door_id, connector, online=False, battery=None)
+    log.info("reconcile door %s: %s", door_id, exc.code)
 
 
 def _record_health(

@@ -122,11 +122,11 @@ def credentials_by_digest(session: Session, door_id: str, code_digest: str) -> S
     return sorted(found, key=lambda credential: credential.ref)
 
 
-def _live_window(now: datetime) -> Exists:
-    """Whether a credential has a window that has not yet ended at `now`."""
-    return exists().where(
-        CredentialWindow.credential_id == Credential.id, CredentialWindow.valid_to_at > now
-    )
+def _live_window(now: datetime, credential_id: str | None = None) -> Exists:
+    """Whether a credential (the query's row, or the one of `credential_id`) has a window that
+    has not yet ended at `now`."""
+    of = Credential.id if credential_id is None else credential_id
+    return exists().where(CredentialWindow.credential_id == of, CredentialWindow.valid_to_at > now)
 
 
 def credentials_of_door(
@@ -224,10 +224,7 @@ def replace_windows(
 
 def has_live_window(session: Session, credential_id: str, now: datetime) -> bool:
     """Tells whether the credential has a window that has not yet ended at `now`."""
-    live = exists().where(
-        CredentialWindow.credential_id == credential_id, CredentialWindow.valid_to_at > now
-    )
-    return bool(session.scalar(select(live)))
+    return bool(session.scalar(select(_live_window(now, credential_id))))
 
 
 def count_active_credentials(

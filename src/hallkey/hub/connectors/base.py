@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -63,6 +63,18 @@ class HeldCredential:
     ref: str
     windows: tuple[Window, ...]
     version: int = 0
+
+
+def page_of(
+    held: Iterable[HeldCredential], after: str | None, limit: int | None
+) -> list[HeldCredential]:
+    """Returns the page `LockConnector.live_credentials` asks for from some or all of a door's
+    credentials: by ref, those after `after`, at most `limit`."""
+    found = sorted(
+        (credential for credential in held if after is None or credential.ref > after),
+        key=lambda credential: credential.ref,
+    )
+    return found[:limit]
 
 
 @dataclass(frozen=True)

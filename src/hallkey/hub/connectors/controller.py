@@ -19,6 +19,7 @@ from hallkey.hub.connectors.base import (
     DoorTarget,
     HeldCredential,
     one_by_one,
+    page_of,
 )
 from hallkey.hub.domain import Window
 
@@ -159,24 +160,19 @@ class ControllerConnector:
             raise ConnectorError(
                 "door_offline", "the controller answered with no list", retryable=True
             )
-        held = sorted(
-            (
-                HeldCredential(
-                    ref=str(item["ref"]),
-                    windows=tuple(
-                        Window(_parse_utc(w["valid_from"]), _parse_utc(w["valid_to"]))
-                        for w in item.get("windows", [])
-                    ),
-                    version=int(item.get("version", 0)),
-                )
-                for item in answer
-                if isinstance(item, dict)
-                and not item.get("revoked")
-                and (after is None or str(item["ref"]) > after)
-            ),
-            key=lambda credential: credential.ref,
+        held = (
+            HeldCredential(
+                ref=str(item["ref"]),
+                windows=tuple(
+                    Window(_parse_utc(w["valid_from"]), _parse_utc(w["valid_to"]))
+                    for w in item.get("windows", [])
+                ),
+                version=int(item.get("version", 0)),
+            )
+            for item in answer
+            if isinstance(item, dict) and not item.get("revoked")
         )
-        return held[:limit]
+        return page_of(held, after, limit)
 
     def status(self, door: DoorTarget) -> DoorStatus:
         """Reads the door from the controller."""

@@ -18,6 +18,7 @@ from hallkey.hub.connectors.base import (
     DoorStatus,
     DoorTarget,
     HeldCredential,
+    page_of,
 )
 from hallkey.hub.domain import Window, any_overlap, valid_at
 
@@ -191,14 +192,12 @@ class MemoryLockSystem:
         with self._lock:
             door = self._reachable(remote_id)
             now = self.clock.now()
-            live = [
+            live = (
                 HeldCredential(ref, cred.windows, cred.version)
-                for ref, cred in sorted(door.credentials.items())
-                if not cred.revoked
-                and any(w.valid_to > now for w in cred.windows)
-                and (after is None or ref > after)
-            ]
-            return live[:limit]
+                for ref, cred in door.credentials.items()
+                if not cred.revoked and any(w.valid_to > now for w in cred.windows)
+            )
+            return page_of(live, after, limit)
 
     def status(self, remote_id: str) -> DoorStatus:
         """Returns the door's status; see LockConnector.status."""
