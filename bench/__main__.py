@@ -5,8 +5,8 @@
 Prints figures; asserts nothing. Options: `--postgres URL` runs the three contexts on fresh
 PostgreSQL databases created through URL (an admin connection), `--reservations N` sets how many
 bookings fill the resource before the conflict check is timed, `--credentials N` how many codes
-the door holds before the keypad is timed. `--only scale` (`bench.scale`) compares one server
-process with `hallkey serve --workers 2` on PostgreSQL.
+the door holds before the keypad is timed, `--workers N` runs the server as N processes.
+`--only scale` (`bench.scale`) compares one server process with `hallkey serve --workers 2`.
 """
 
 from __future__ import annotations
@@ -238,13 +238,15 @@ def main() -> None:
         help="run only the hot paths, the door → booking event latency, the load figures (api "
         "and pipeline), one of those, the emails a second through an SMTP server, the keypad "
         "decision at 1k, 100k and 1M stored codes, a 40-occurrence series (one grant), the "
-        "server's RSS over --bookings bookings, or `serve --workers 1` against `--workers 2` "
-        "(needs --postgres)",
+        "server's RSS over --bookings bookings, or `serve --workers 1` against `--workers 2`",
     )
     parser.add_argument(
         "--keypad-max", type=int, default=1_000_000, help="the largest keypad level to fill"
     )
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: any)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (`hallkey serve --workers N`)"
+    )
     parser.add_argument("--api-seconds", type=float, default=10.0)
     parser.add_argument("--pipeline-seconds", type=float, default=60.0)
     parser.add_argument("--burst-seconds", type=float, default=20.0)
@@ -274,9 +276,12 @@ def main() -> None:
 
 
 def _run(args: argparse.Namespace, env: dict[str, str]) -> None:
-    with _server(env, args.port) as server:
+    with _server(env, args.port, args.workers) as server:
         base, demo = server.base, server.demo
-        print(f"hallkey benchmarks on {'PostgreSQL' if args.postgres else 'SQLite'} ({base})")
+        print(
+            f"hallkey benchmarks on {'PostgreSQL' if args.postgres else 'SQLite'} ({base}, "
+            f"{args.workers} server process{'es' if args.workers > 1 else ''})"
+        )
         print(
             f"load average at start: {os.getloadavg()[0]:.2f}"
             " (a shared machine: final figures need a quiet one)"

@@ -1,5 +1,5 @@
-"""Scale-out figure (`python -m bench --only scale --postgres URL`): one combined process against
-`hallkey serve --workers 2`, each on fresh PostgreSQL databases.
+"""Scale-out figure (`python -m bench --only scale [--postgres URL]`): one combined process
+against `hallkey serve --workers 2`, each on fresh databases (SQLite files, or PostgreSQL).
 
 For each: the API (creates/s and p50/p99 latency at 8 and 32 clients, the pipeline caught up
 after each row) and the pipeline (a burst at 32 clients for `--burst-seconds`, then its drain:
@@ -45,10 +45,9 @@ class Run:
 
 def measure(args: argparse.Namespace) -> None:
     """Runs both set-ups in turn and prints the comparison."""
-    if not args.postgres:
-        raise SystemExit("--only scale needs --postgres URL (--workers needs PostgreSQL)")
+    backend = "PostgreSQL" if args.postgres else "SQLite"
     print(
-        f"Scale: `hallkey serve --workers N` on PostgreSQL, load average {os.getloadavg()[0]:.2f}"
+        f"Scale: `hallkey serve --workers N` on {backend}, load average {os.getloadavg()[0]:.2f}"
         " at start (a shared machine: final figures need a quiet one)",
         flush=True,
     )

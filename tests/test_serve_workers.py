@@ -193,7 +193,34 @@ def _book(
     return opened, ids
 
 
-@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def _race_for_one_hour(served: Served, racers: int) -> list[int]:
+    """Books one hour from `racers` new connections at once; returns the statuses."""
+    demo = served.demo
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
+    body = {
+        "resource_id": demo["resources"][0]["id"],
+        "start": start.isoformat().replace("+00:00", "Z"),
+        "end": (start + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+        "customer": {"name": "Ada Racer", "phone": "+4791234567", "email": "ada@example.org"},
+    }
+    headers = {"Authorization": f"Bearer {demo['booking_api_token']}"}
+    go = threading.Barrier(racers)
+    statuses: list[int] = []
+
+    def race() -> None:
+        with httpx.Client(base_url=served.base, headers=headers, timeout=60) as http:
+            http.get("/healthz")  # connected (to one process or the other) before the start
+            go.wait(30)
+            statuses.append(http.post("/api/v1/reservations", json=body).status_code)
+
+    threads = [threading.Thread(target=race) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return statuses
+
+
 def test_serve_workers__two_processes_each_answer_and_every_booking_gets_access(
     served: Served,
 ) -> None:
@@ -230,6 +257,8 @@ def test_serve_workers__two_processes_each_answer_and_every_booking_gets_access(
             time.sleep(0.5)
         assert len(ids) == 36 + len(clients) - 12
         assert set(states.values()) == {"granted"}, states
+        # Both processes write to the same databases: of racers for one hour, one wins.
+        assert sorted(_race_for_one_hour(served, racers=16)) == [201] + [409] * 15
     finally:
         for client in clients:
             client.close()
@@ -240,21 +269,6 @@ def test_serve_workers__two_processes_each_answer_and_every_booking_gets_access(
     while any(_running(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_running(pid) for pid in children)
-
-
-def test_serve_workers__on_sqlite__refuses_and_names_the_option(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*HALLKEY, "serve", "--workers", "2", "--data-dir", str(tmp_path)],
-        env=_environment({}),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert result.returncode == 2
-    assert "--workers needs PostgreSQL" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not (tmp_path / "booking.db").exists()  # refused before migrating anything
 
 
 def test_run_processes__a_process_that_cannot_start__stops_them_all_and_returns_1(

@@ -68,8 +68,8 @@ def _contexts(settings: Settings, roles: Sequence[ContextName]) -> Contexts:
 
 WORKERS_HELP = (
     "Server processes on the port, the kernel spreading connections over them (Linux), each "
-    "with its own job workers. Needs PostgreSQL: SQLite lets one process write at a time, so "
-    "more processes would only queue for it."
+    "with its own job workers. On SQLite the processes take turns to write (a lock file beside "
+    "each database); they share the reading and the work outside the database."
 )
 
 
@@ -87,13 +87,6 @@ def serve(
     settings = _settings(data_dir, host, port)
     if demo and role is not None:
         raise typer.BadParameter("--demo seeds all three contexts: run `hallkey demo` instead")
-    on_sqlite = processes.sqlite_roles(settings, _roles(role))
-    if workers > 1 and on_sqlite:
-        raise typer.BadParameter(
-            f"--workers needs PostgreSQL ({', '.join(on_sqlite)} on SQLite: set "
-            "HALLKEY_<CONTEXT>_DATABASE_URL)",
-            param_hint="--workers",
-        )
     contexts = _contexts(settings, _roles(role))  # migrates, in this process only
     if demo:
         _ensure_demo(contexts, settings)
@@ -124,7 +117,8 @@ def worker(
     role: Annotated[Role, typer.Option(help="Whose background work to run")],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Runs one context's background work alone (start as many as you like on PostgreSQL)."""
+    """Runs one context's background work alone (start as many as you like; on SQLite, on the
+    database's machine)."""
     limit_malloc_arenas()
     settings = _settings(data_dir)
     contexts = _contexts(settings, _roles(role))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import select
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -136,3 +140,80 @@ def test_sqlite_writers__waiting_too_long_is_a_busy_database(
     finally:
         lock.release()
     database.dispose()
+
+
+_HOLD_IN_ANOTHER_PROCESS = """
+import sys, time
+from hallkey.core.write_lock import write_lock_for
+lock = write_lock_for(sys.argv[1])
+assert lock.acquire(5)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+_WRITE_IN_ANOTHER_PROCESS = """
+import sys
+from sqlalchemy import text
+from hallkey.core.db import Database
+database = Database(f"sqlite:///{sys.argv[1]}")
+print("ready", flush=True)
+with database.transaction() as session:
+    session.execute(text("INSERT INTO t VALUES (7)"))
+print("written", flush=True)
+"""
+
+
+def _python(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+
+
+def _line_within(process: subprocess.Popen[str], seconds: float) -> str | None:
+    """The process's next output line, or None if none came within `seconds`."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], seconds)
+    return process.stdout.readline().strip() if ready else None
+
+
+def test_write_lock__another_process_writes_only_after_this_one_lets_go(
+    database: Database,
+) -> None:
+    path = database.engine.url.database or ""
+    lock = write_lock_for(path)
+    assert lock.acquire(1)  # this process's writer holds the turn (not yet SQLite's lock)
+    writer = _python(_WRITE_IN_ANOTHER_PROCESS, path)
+    try:
+        assert _line_within(writer, 30) == "ready"
+        assert _line_within(writer, 0.5) is None  # it waits for the lock file
+        with database.read() as session:
+            assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+    finally:
+        lock.release()
+    assert _line_within(writer, 10) == "written"
+    assert writer.wait(10) == 0
+    with database.read() as session:
+        assert session.execute(text("SELECT n FROM t")).scalars().all() == [7]
+    database.dispose()
+
+
+def test_write_lock__a_process_that_dies_holding_it_lets_the_others_in(tmp_path: Path) -> None:
+    path = str(tmp_path / "held.db")
+    holder = _python(_HOLD_IN_ANOTHER_PROCESS, path)
+    try:
+        assert _line_within(holder, 30) == "held"
+        lock = write_lock_for(path)
+        taken = threading.Event()
+
+        def take() -> None:
+            if lock.acquire(30):
+                taken.set()
+                lock.release()
+
+        waiter = threading.Thread(target=take, daemon=True)
+        waiter.start()
+        assert not taken.wait(0.3)  # the other process holds it
+        holder.send_signal(signal.SIGKILL)
+        assert taken.wait(10)  # the kernel dropped the dead process's lock
+        waiter.join(5)
+    finally:
+        holder.kill()
+        holder.wait(10)

@@ -4,28 +4,52 @@ SQLite lets one writer in at a time. A connection that finds the lock taken slee
 busy handler (1, 2, 5, 10 … 100 ms) and tries again; whoever asks at the moment the lock is
 free gets it. Under a steady stream of short writes from the API, the job runners (which sleep
 longer as they wait longer) lost nearly every round: the pipeline behind the bookings starved.
-Within a process, writers now queue here, in arrival order, before they ask SQLite, so SQLite's
-busy handler only arbitrates between processes.
+Within a process, writers now queue here, in arrival order, before they ask SQLite.
+
+Between processes (`hallkey serve --workers N`, a `hallkey worker` beside the server, a set-up
+command), the thread whose turn it is then takes an exclusive `flock` on a file beside the
+database (`<database>.writelock`): the kernel puts it to sleep until the other process's
+writer lets go and wakes it at once, where SQLite's busy handler would poll and lose rounds.
+The kernel drops the flock of a process that dies, so a crash never leaves it held. The wait
+for another process has no time limit (a process holds the flock only for one transaction);
+meanwhile this process's other writers wait at the in-process queue, which does time out.
+SQLite's own lock and busy handler stay underneath, for any writer that does not take the file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
 from collections import deque
+from pathlib import Path
 
 
 class FairLock:
-    """A lock handed to its waiters in the order they asked (not reentrant)."""
+    """A lock handed to its waiters in the order they asked (not reentrant); with
+    `file`, whoever holds it also holds an exclusive flock on that file (between processes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, file: Path | None = None) -> None:
         self._mutex = threading.Lock()
         self._held = False
         self._waiters: deque[threading.Lock] = deque()
+        self._file = file
+        self._descriptor: int | None = None  # opened at first use, kept for the process
 
     def acquire(self, timeout: float) -> bool:
-        """Waits at most `timeout` seconds for the lock; tells whether it was taken."""
+        """Waits at most `timeout` seconds for this process's turn, then for the other
+        processes' writers (without a limit); tells whether the lock was taken."""
+        if not self._take_turn(timeout):
+            return False
+        try:
+            self._lock_file()
+        except BaseException:
+            self._pass_turn()
+            raise
+        return True
+
+    def _take_turn(self, timeout: float) -> bool:
         with self._mutex:
             if not self._held and not self._waiters:
                 self._held = True
@@ -42,8 +66,21 @@ class FairLock:
                 return True  # handed over between the timeout and here: it is ours
             return False
 
+    def _lock_file(self) -> None:
+        if self._file is None:
+            return
+        if self._descriptor is None:  # only the turn's holder gets here: no race
+            self._descriptor = os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+
     def release(self) -> None:
-        """Hands the lock to the longest waiter, or frees it."""
+        """Lets the other processes' writers in, then hands this process's turn to its
+        longest waiter, or frees it."""
+        if self._descriptor is not None:
+            fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+        self._pass_turn()
+
+    def _pass_turn(self) -> None:
         with self._mutex:
             if self._waiters:
                 self._waiters.popleft().release()  # `_held` stays true: the next one has it
@@ -113,7 +150,10 @@ _LOCKS_MUTEX = threading.Lock()
 
 
 def write_lock_for(path: str) -> FairLock:
-    """The one write lock of the database file at `path` in this process."""
+    """The one write lock of the database file at `path` in this process (shared with the
+    other processes through `<path>.writelock`)."""
     key = os.path.realpath(path)
     with _LOCKS_MUTEX:
-        return _LOCKS.setdefault(key, FairLock())
+        if key not in _LOCKS:
+            _LOCKS[key] = FairLock(file=Path(f"{key}.writelock"))
+        return _LOCKS[key]
