@@ -24,7 +24,7 @@ import httpx
 from bench import keypad, load, memory, scale
 from bench.door_events import bench_door_events
 from bench.series import bench_series
-from bench.server import Server, database_work, work_per_booking
+from bench.server import Server, database_work, process_tree, work_per_booking
 from bench.server import cpu_seconds as _cpu_seconds
 from bench.server import postgres_databases as _postgres_databases
 from bench.server import roomy_doors as _roomy_doors
@@ -211,8 +211,9 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
             flush=True,
         )
         _wait_idle(server.urls)  # the last webhooks and emails: counted with their bookings
-        after = database_work(server.base)
-        print(f"{'':>22} {work_per_booking(work, after, max(1, outcome.created))}", flush=True)
+        if server.workers == 1:  # each process counts its own: one process's share is no figure
+            after = database_work(server.base)
+            print(f"{'':>22} {work_per_booking(work, after, max(1, outcome.created))}", flush=True)
     hub.dispose()
 
 
@@ -273,6 +274,9 @@ def main() -> None:
     with _postgres_databases(args.postgres) as databases:
         env = {**databases, **(memory.SERVER_ENV if args.only == "memory" else {})}
         _run(args, env)
+    if args.only is None:
+        print()
+        scale.measure(args)  # last: two more servers, each on fresh databases
 
 
 def _run(args: argparse.Namespace, env: dict[str, str]) -> None:
@@ -326,7 +330,12 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> None:
                 bench_api(server, args, slots)
             if args.only in (None, "load", "pipeline"):
                 bench_pipeline(server, args, slots)
-        print(f"server RSS at end: {_rss_mb(server.pid):.0f} MB")
+        each = [_rss_mb(pid) for pid in process_tree(server.pid)]
+        shown = " + ".join(f"{mb:.0f}" for mb in each)
+        print(
+            f"server RSS at end: {shown} MB"
+            + (" (serve and its processes)" if len(each) > 1 else "")
+        )
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -1,5 +1,6 @@
 """Scale-out figure (`python -m bench --only scale [--postgres URL]`): one combined process
-against `hallkey serve --workers 2`, each on fresh databases (SQLite files, or PostgreSQL).
+against `hallkey serve --workers 2` and `--workers 4`, each on fresh databases (SQLite files,
+or PostgreSQL).
 
 For each: the API (creates/s and p50/p99 latency at 8 and 32 clients, the pipeline caught up
 after each row) and the pipeline (a burst at 32 clients for `--burst-seconds`, then its drain:
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from bench import load
 from bench.server import cpu_seconds, postgres_databases, roomy_doors, server, wait_idle
 
-WORKERS = (1, 2)
+WORKERS = (1, 2, 4)
 API_CLIENTS = (8, 32)
 BURST_CLIENTS = 32
 
@@ -56,9 +57,18 @@ def measure(args: argparse.Namespace) -> None:
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
+def _connections(workers: int) -> dict[str, str]:
+    """Each process's share of PostgreSQL's 100 connections (three contexts a process, some
+    left for the bench's own reads); SQLite ignores it."""
+    return {"HALLKEY_DATABASE_CONNECTIONS": str(min(30, 90 // (3 * workers)))}
+
+
 def _one(args: argparse.Namespace, workers: int) -> Run:
     run = Run(workers=workers)
-    with postgres_databases(args.postgres) as databases, server(databases, 0, workers) as live:
+    with (
+        postgres_databases(args.postgres) as databases,
+        server({**databases, **_connections(workers)}, 0, workers) as live,
+    ):
         roomy_doors(live, 1_000_000)
         first = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
         slots = load.Slots(first=first)

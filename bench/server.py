@@ -65,6 +65,7 @@ class Server:
     pid: int
     urls: dict[str, str]
     data_dir: Path
+    workers: int = 1
 
 
 @contextmanager
@@ -116,7 +117,7 @@ def server(env_extra: dict[str, str], port: int, workers: int = 1) -> Iterator[S
             }
             demo = json.loads((data_dir / "demo.json").read_text())
             print(f"server pid {process.pid}", flush=True)
-            yield Server(base, demo, process.pid, urls, data_dir)
+            yield Server(base, demo, process.pid, urls, data_dir, workers)
         finally:
             process.terminate()
             process.wait(timeout=60)

@@ -217,3 +217,15 @@ def test_write_lock__a_process_that_dies_holding_it_lets_the_others_in(tmp_path:
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_write_lock__a_lock_file_that_cannot_be_opened_gives_the_turn_back(
+    tmp_path: Path,
+) -> None:
+    lock = FairLock(file=tmp_path)  # a folder: opening it for writing fails
+    with pytest.raises(IsADirectoryError):
+        lock.acquire(1)
+    assert lock.waiting == 0
+    # Had the turn stayed taken, this would answer False (no wait); it reaches the file again.
+    with pytest.raises(IsADirectoryError):
+        lock.acquire(0)

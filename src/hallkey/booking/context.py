@@ -61,7 +61,7 @@ def create_context(
     url = settings.database_url("booking")
     if migrate:
         upgrade(url, MIGRATIONS, VERSION_TABLE)
-    database = Database(url, name="booking")
+    database = Database(url, name="booking", connections=settings.database_connections)
     queue = JobQueue(database, jobs_table, clock)
     worker = Worker(
         name=worker_name("booking"),

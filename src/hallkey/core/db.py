@@ -88,7 +88,11 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_db_engine(url: str, *, name: str | None = None) -> Engine:
+POOLED_CONNECTIONS = 10
+"""Connections a PostgreSQL engine keeps open; up to its `connections` under load."""
+
+
+def create_db_engine(url: str, *, name: str | None = None, connections: int = 30) -> Engine:
     """Returns an engine for `url`, configured for safe concurrent use; its work is counted
     under `name` (the context's), else the database's own name.
 
@@ -113,8 +117,13 @@ def create_db_engine(url: str, *, name: str | None = None) -> Engine:
         )
         _configure_sqlite(engine, lock)
     else:
+        kept = min(POOLED_CONNECTIONS, connections)
         engine = create_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+            url,
+            pool_pre_ping=True,
+            pool_size=kept,
+            max_overflow=connections - kept,
+            hide_parameters=True,
         )
     _count_work(engine, name or Path(parsed.database or "memory").stem)
     return engine
@@ -221,9 +230,9 @@ def insert_if_new(
 class Database:
     """One context's database: its engine and the factory of its sessions."""
 
-    def __init__(self, url: str, *, name: str | None = None) -> None:
+    def __init__(self, url: str, *, name: str | None = None, connections: int = 30) -> None:
         self.url = normalise_url(url)
-        self.engine = create_db_engine(self.url, name=name)
+        self.engine = create_db_engine(self.url, name=name, connections=connections)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

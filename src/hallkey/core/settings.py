@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     """How often an idle worker looks for due jobs (new jobs in-process wake it at once)."""
 
+    database_connections: int = Field(default=30, ge=2, le=1000)
+    """The most connections a process holds to each context's PostgreSQL database (10 kept
+    open, the rest opened under load and closed after). N processes with three contexts on one
+    server need N * 3 * this within its `max_connections` (100 by default)."""
+
     worker_threads: int = Field(default=4, ge=1, le=64)
     """How many jobs each context's worker runs at once (its threads mostly wait on peers)."""
 

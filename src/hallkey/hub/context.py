@@ -71,7 +71,7 @@ def create_context(
     url = settings.database_url("hub")
     if migrate:
         upgrade(url, MIGRATIONS, VERSION_TABLE)
-    database = Database(url, name="hub")
+    database = Database(url, name="hub", connections=settings.database_connections)
     master = settings.master_secret
     ctx = HubContext(
         settings=settings,

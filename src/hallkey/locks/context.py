@@ -64,7 +64,7 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
     url = settings.database_url("locks")
     if migrate:
         upgrade(url, MIGRATIONS, VERSION_TABLE)
-    database = Database(url, name="locks")
+    database = Database(url, name="locks", connections=settings.database_connections)
     ctx = LocksContext(
         settings=settings,
         clock=clock,
