@@ -79,6 +79,10 @@ def _failing_app(orig: Exception) -> TestClient:
         _DriverError(f"deadlock detected {PLANTED}", "40P01"),
         _DriverError("could not serialize access", "40001"),
         _DriverError("database is locked", None),
+        _DriverError("too many connections for role", "53300"),
+        _DriverError(
+            'connection to server at "db" failed: FATAL:  sorry, too many clients already', None
+        ),
     ],
 )
 def test_database_busy__deadlock_serialization_or_lock_timeout__is_a_503_to_retry(
@@ -91,6 +95,22 @@ def test_database_busy__deadlock_serialization_or_lock_timeout__is_a_503_to_retr
     assert response.headers["retry-after"] == "1"
     assert response.json()["error"]["code"] == "busy"
     assert "Zebulon" not in caplog.text
+
+
+def test_database_busy__no_pooled_connection_within_the_wait__is_a_503_to_retry() -> None:
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    router = APIRouter()
+
+    @router.get("/busy")
+    def busy() -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached")
+
+    part = ContextPart(name="t", title="t", openapi_path="/t/openapi.json", routers=[router])
+    with TestClient(create_app([part], run_workers=False)) as client:
+        response = client.get("/busy")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "busy"
 
 
 def test_database_error__not_transient__stays_a_500() -> None:

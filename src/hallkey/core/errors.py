@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -136,18 +137,23 @@ def _field_of(error: dict[str, Any]) -> str | None:
     return ".".join(parts) or None
 
 
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
-"""PostgreSQL's serialization failure, deadlock and lock-not-available: the transaction was
-rolled back whole and the same request succeeds when sent again."""
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03", "53300"})
+"""PostgreSQL's serialization failure, deadlock, lock-not-available and too-many-connections:
+nothing was done (or it was rolled back whole) and the same request succeeds when sent again."""
+
+_BUSY_MESSAGES = ("database is locked", "too many clients already", "connection slots are")
+"""SQLite's lock wait running out; PostgreSQL refusing a new connection when it is full (the
+driver reports that refusal at connect, without a SQLSTATE)."""
 
 
 def is_transient_database_error(exc: OperationalError) -> bool:
-    """Tells whether a database error only means "busy now": a PostgreSQL deadlock or
-    serialization failure, or SQLite's lock wait running out."""
+    """Tells whether a database error only means "busy now": a PostgreSQL deadlock,
+    serialization failure or full server, or SQLite's lock wait running out."""
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate in _RETRYABLE_SQLSTATES:
         return True
-    return "database is locked" in str(exc.orig)
+    text = str(exc.orig)
+    return any(message in text for message in _BUSY_MESSAGES)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -158,13 +164,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database(request: Request, exc: OperationalError) -> JSONResponse:
         if not is_transient_database_error(exc):
             raise exc
-        # The type only: the driver's message may quote stored values.
-        log.warning("database busy on %s %s; answered 503", request.method, _route(request))
-        return JSONResponse(
-            error_body("busy", "the database was busy; send the request again"),
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
+        return _busy(request)
+
+    @app.exception_handler(PoolTimeout)
+    async def _no_connection(request: Request, _: PoolTimeout) -> JSONResponse:
+        # Every connection of this process's pool stayed in use for the pool's wait.
+        return _busy(request)
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -189,6 +194,16 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=exc.headers,
         )
+
+
+def _busy(request: Request) -> JSONResponse:
+    # The route only: the driver's message may quote stored values.
+    log.warning("database busy on %s %s; answered 503", request.method, _route(request))
+    return JSONResponse(
+        error_body("busy", "the database was busy; send the request again"),
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 class UnexpectedErrors:
