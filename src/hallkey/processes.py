@@ -22,7 +22,6 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -53,11 +52,6 @@ def child_environment(settings: Settings, role: str | None) -> dict[str, str]:
         "HALLKEY_BASE_URL": settings.base_url,
         ROLE_ENV: role or "",
     }
-
-
-def sqlite_roles(settings: Settings, roles: Sequence[ContextName]) -> list[ContextName]:
-    """Returns the contexts among `roles` whose database is a SQLite file."""
-    return [role for role in roles if settings.database_url(role).startswith("sqlite")]
 
 
 def roles_from_env() -> tuple[ContextName, ...]:
