@@ -276,7 +276,7 @@ def main() -> None:
         _run(args, env)
     if args.only is None:
         print()
-        scale.measure(args)  # last: two more servers, each on fresh databases
+        scale.measure(args)  # last: three more servers, each on fresh databases
 
 
 def _run(args: argparse.Namespace, env: dict[str, str]) -> None:

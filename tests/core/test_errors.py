@@ -61,13 +61,18 @@ class _DriverError(Exception):
 
 
 def _failing_app(orig: Exception) -> TestClient:
+    """An app whose one route fails with the database error that wraps the driver's `orig`."""
     from sqlalchemy.exc import OperationalError
 
+    return _app_raising(OperationalError("UPDATE …", {}, orig))
+
+
+def _app_raising(error: Exception) -> TestClient:
     router = APIRouter()
 
     @router.get("/busy")
     def busy() -> None:
-        raise OperationalError("UPDATE …", {}, orig)
+        raise error
 
     part = ContextPart(name="t", title="t", openapi_path="/t/openapi.json", routers=[router])
     return TestClient(create_app([part], run_workers=False), raise_server_exceptions=True)
@@ -100,14 +105,7 @@ def test_database_busy__deadlock_serialization_or_lock_timeout__is_a_503_to_retr
 def test_database_busy__no_pooled_connection_within_the_wait__is_a_503_to_retry() -> None:
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    router = APIRouter()
-
-    @router.get("/busy")
-    def busy() -> None:
-        raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached")
-
-    part = ContextPart(name="t", title="t", openapi_path="/t/openapi.json", routers=[router])
-    with TestClient(create_app([part], run_workers=False)) as client:
+    with _app_raising(PoolTimeout("QueuePool limit of size 10 overflow 20 reached")) as client:
         response = client.get("/busy")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "busy"

@@ -91,8 +91,13 @@ def is_sqlite(engine: Engine | Connection) -> bool:
 POOLED_CONNECTIONS = 10
 """Connections a PostgreSQL engine keeps open; up to its `connections` under load."""
 
+DEFAULT_CONNECTIONS = 30
+"""The most connections an engine holds unless told (`HALLKEY_DATABASE_CONNECTIONS`)."""
 
-def create_db_engine(url: str, *, name: str | None = None, connections: int = 30) -> Engine:
+
+def create_db_engine(
+    url: str, *, name: str | None = None, connections: int = DEFAULT_CONNECTIONS
+) -> Engine:
     """Returns an engine for `url`, configured for safe concurrent use; its work is counted
     under `name` (the context's), else the database's own name.
 
@@ -230,7 +235,9 @@ def insert_if_new(
 class Database:
     """One context's database: its engine and the factory of its sessions."""
 
-    def __init__(self, url: str, *, name: str | None = None, connections: int = 30) -> None:
+    def __init__(
+        self, url: str, *, name: str | None = None, connections: int = DEFAULT_CONNECTIONS
+    ) -> None:
         self.url = normalise_url(url)
         self.engine = create_db_engine(self.url, name=name, connections=connections)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hallkey.core.db import DEFAULT_CONNECTIONS
+
 ContextName = Literal["booking", "hub", "locks"]
 CONTEXT_NAMES: tuple[ContextName, ...] = ("booking", "hub", "locks")
 
@@ -50,7 +52,7 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     """How often an idle worker looks for due jobs (new jobs in-process wake it at once)."""
 
-    database_connections: int = Field(default=30, ge=2, le=1000)
+    database_connections: int = Field(default=DEFAULT_CONNECTIONS, ge=2, le=1000)
     """The most connections a process holds to each context's PostgreSQL database (10 kept
     open, the rest opened under load and closed after). N processes with three contexts on one
     server need N * 3 * this within its `max_connections` (100 by default)."""
