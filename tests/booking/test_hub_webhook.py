@@ -92,6 +92,21 @@ def test_hub_webhook__same_webhook_id_twice__taken_once(booking: Booking) -> Non
     assert booking.count(AccessEvent) == 1
 
 
+def test_hub_webhook__receipts_past_a_week__deleted_by_a_later_message(booking: Booking) -> None:
+    _set_secret(booking)
+    created = reserve(booking)
+    _send(booking, "door.event", event("hev_1", created["ref"]), msg_id="msg_old")
+    booking.clock.advance(timedelta(days=6))
+    _send(booking, "door.event", event("hev_2", created["ref"]), msg_id="msg_recent")
+    booking.clock.advance(timedelta(days=1, minutes=1))
+    _send(booking, "door.event", event("hev_3", created["ref"]), msg_id="msg_new")
+
+    with booking.ctx.database.read() as session:
+        kept = set(session.scalars(select(WebhookReceipt.webhook_id)).all())
+    assert kept == {"msg_recent", "msg_new"}
+    assert booking.count(AccessEvent) == 3
+
+
 def test_hub_webhook__wrong_secret__401_and_nothing_stored(booking: Booking) -> None:
     _set_secret(booking)
     created = reserve(booking)

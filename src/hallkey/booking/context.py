@@ -41,6 +41,8 @@ class BookingContext:
     throttles: BookingThrottles
     # Lets the outbox purge that follows a sent email run at most once an hour.
     outbox_purge: PurgeGate = field(default_factory=lambda: PurgeGate(timedelta(hours=1)))
+    # Lets the purge of old hub webhook receipts run at most once an hour.
+    receipt_purge: PurgeGate = field(default_factory=lambda: PurgeGate(timedelta(hours=1)))
 
     def close(self) -> None:
         """Stops the worker (if running) and disposes the database."""

@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 TOLERANCE = timedelta(minutes=5)
 """How far a message's timestamp may be from now (the specification's replay window)."""
 
+RECEIPT_KEEP = timedelta(days=7)
+"""How long a message's id is remembered: well past the hub's last retry (about seven hours
+after the first try). A dead letter the hub's operator sends again after that is harmless:
+a door event is stored once by its id, a grant state older than the reservation changes
+nothing, and a repeated revocation only makes the booking ask the hub again (its sync is
+state-based)."""
+
 DOOR_FAILED = "door_failed"
 """The reservation's `access_error` while a door of its grant failed at the hub."""
 
@@ -83,8 +90,14 @@ def receive(
         raise Unauthorized("no hub webhook for this tenant", code="bad_signature")
     message = verify(ctx.box.open(tenant.hub_webhook_secret_sealed), body, headers, ctx.clock.now())
     webhook_id = str(headers["webhook-id"])[:64]
-    if not repo.insert_receipt_if_new(session, tenant.id, webhook_id, ctx.clock.now()):
+    now = ctx.clock.now()
+    if not repo.insert_receipt_if_new(session, tenant.id, webhook_id, now):
         return "duplicate"
+    if ctx.receipt_purge.due(now):
+        # No recurring job: receipts only pile up while messages come in.
+        purged = repo.delete_receipts_before(session, now - RECEIPT_KEEP)
+        if purged:
+            log.info("%d hub webhook receipts past %s deleted", purged, RECEIPT_KEEP)
     kind = message.get("type") if isinstance(message, dict) else None
     data = message.get("data") if isinstance(message, dict) else None
     if kind == "door.event":

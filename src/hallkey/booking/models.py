@@ -303,7 +303,8 @@ class WebhookReceipt(Base):
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("booking_tenants.id"), primary_key=True)
     webhook_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Indexed for the purge of receipts past RECEIPT_KEEP (hub_webhook.py).
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class PriceGroup(Base):

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVarTuple
 
-from sqlalchemy import Select, func, literal, select, text, update
+from sqlalchemy import Select, delete, func, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from hallkey.booking.domain import BLOCKING_STATUSES
@@ -215,6 +215,13 @@ def insert_receipt_if_new(session: Session, tenant_id: str, webhook_id: str, at:
     return insert_if_new(
         session, WebhookReceipt, values, ["tenant_id", "webhook_id"], WebhookReceipt.webhook_id
     )
+
+
+def delete_receipts_before(session: Session, cutoff: datetime) -> int:
+    """Deletes the webhook receipts (of every tenant) received before `cutoff`; returns how
+    many went. Reads the index on `received_at`."""
+    result = session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _holding_around(
