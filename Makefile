@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/hallkey serve --demo --data-dir var
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -70,7 +70,7 @@ def make_booking(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[B
     def make(hub_url: str = DEAD_HUB) -> Booking:
         settings = Settings(
             data_dir=tmp_path,
-            booking_database_url=database_url("booking"),
+            booking_database_url=database_url("booking", migrated=True),
             secret_key="test-secret",
             worker_poll_seconds=0.05,
             # Generous: under a loaded CI machine a hub call may take seconds, and a timed-out

@@ -145,7 +145,7 @@ def start_real_hub(
     assert isinstance(booking.clock, ManualClock)
     settings = Settings(
         data_dir=tmp_path / "hub",
-        hub_database_url=database_url("hub"),
+        hub_database_url=database_url("hub", migrated=True),
         secret_key="test-secret",
         worker_poll_seconds=0.05,
     )

@@ -115,9 +115,9 @@ def deployment(
     clock = ManualClock(start)
     settings = Settings(
         data_dir=data_dir,
-        booking_database_url=database_url("booking"),
-        hub_database_url=database_url("hub"),
-        locks_database_url=database_url("locks"),
+        booking_database_url=database_url("booking", migrated=True),
+        hub_database_url=database_url("hub", migrated=True),
+        locks_database_url=database_url("locks", migrated=True),
         secret_key="e2e-secret",
         worker_poll_seconds=0.05,
         sms_number=SMS_NUMBER,

@@ -134,7 +134,7 @@ def make_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
 @pytest.fixture
 def hub(database_url: DatabaseUrlFactory, tmp_path: Path) -> Iterator[HubWorld]:
     """Returns a hub with our client (site "Sentrum", doors door-a and door-b) and another."""
-    with open_hub(make_settings(tmp_path, database_url("hub"))) as world:
+    with open_hub(make_settings(tmp_path, database_url("hub", migrated=True))) as world:
         yield world
 
 

@@ -59,7 +59,7 @@ def _wire(
         )
         settings = make_settings(
             tmp_path,
-            database_url("hub"),
+            database_url("hub", migrated=True),
             smtp_url=smtp.url,
             smtp_ca_file=smtp.ca_file,
             smtp_from="Fjellby kommune <booking@fjellby.example>",

@@ -111,12 +111,12 @@ def open_locks(tmp_path: Path, url: str, clock: ManualClock) -> Iterator[Locks]:
 
 @pytest.fixture
 def locks(tmp_path: Path, database_url: DatabaseUrlFactory) -> Iterator[Locks]:
-    with open_locks(tmp_path, database_url("locks"), ManualClock(T0)) as opened:
+    with open_locks(tmp_path, database_url("locks", migrated=True), ManualClock(T0)) as opened:
         yield opened
 
 
 @pytest.fixture
 def ticking_locks(tmp_path: Path, database_url: DatabaseUrlFactory) -> Iterator[Locks]:
     """Like `locks`, on a clock that moves on at every reading, as a real one does."""
-    with open_locks(tmp_path, database_url("locks"), TickingClock(T0)) as opened:
+    with open_locks(tmp_path, database_url("locks", migrated=True), TickingClock(T0)) as opened:
         yield opened
