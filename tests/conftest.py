@@ -7,43 +7,34 @@ HALLKEY_TEST_REQUIRE_POSTGRES=1, where that is an error.
 
 from __future__ import annotations
 
-import functools
 import os
-import secrets
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from hallkey.booking import context as booking_context
 from hallkey.core import security
 from hallkey.core.db import normalise_url
-from hallkey.core.migrations import upgrade
-from hallkey.hub import context as hub_context
-from hallkey.locks import context as locks_context
 from tests.browser import browser, desktop, phone  # noqa: F401 - the page tests' fixtures
+from tests.databases import (
+    MigratedDatabases,
+    create_empty,
+    database_url_on,
+    drop,
+)
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 class DatabaseUrlFactory(Protocol):
     """Makes a fresh database named after `name`: empty, or `migrated` to the newest revision
-    of the context of that name (a copy of a template migrated once per test process)."""
+    of the context of that name (`tests/databases.py`)."""
 
     def __call__(self, name: str, *, migrated: bool = False) -> str: ...
-
-
-MIGRATIONS = {
-    "booking": (booking_context.MIGRATIONS, booking_context.VERSION_TABLE),
-    "hub": (hub_context.MIGRATIONS, hub_context.VERSION_TABLE),
-    "locks": (locks_context.MIGRATIONS, locks_context.VERSION_TABLE),
-}
-"""Each context's migrations and version table, by the database name its tests use."""
 
 
 def _postgres_admin_url() -> str:
@@ -94,40 +85,13 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-class MigratedTemplates:
-    """Databases migrated once per test process and backend, copied for each test that asks:
-    the migrations then run in a fresh test's set-up as a check at the head (~15 ms) instead
-    of in full (a third to a half of a test's set-up before). The migrations themselves are
-    tested from empty databases (test_migrations) and by the tests that start servers."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.postgres: dict[str, str] = {}  # context name -> template database's name
-
-    def sqlite_copy(self, name: str, target: Path) -> None:
-        template = self.folder / f"{name}.db"
-        if not template.exists():
-            building = self.folder / f"{name}.building.db"
-            upgrade(f"sqlite:///{building}", *MIGRATIONS[name])
-            building.rename(template)
-        shutil.copyfile(template, target)
-
-    def postgres_template(self, admin_url: str, name: str) -> str:
-        if name not in self.postgres:
-            template = f"hk_template_{name}_{secrets.token_hex(4)}"
-            _admin_execute(admin_url, f'CREATE DATABASE "{template}"')
-            self.postgres[name] = template
-            upgrade(_database(admin_url, template), *MIGRATIONS[name])
-        return self.postgres[name]
-
-
 @pytest.fixture(scope="session")
-def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
-    """Returns this test process's migrated template databases; drops them at the end."""
-    templates = MigratedTemplates(tmp_path_factory.mktemp("templates"))
-    yield templates
-    for template in templates.postgres.values():
-        _admin_execute(_postgres_admin_url(), f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+def migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedDatabases]:
+    """Returns this test process's migrated templates and free databases; drops them at the
+    end."""
+    databases = MigratedDatabases(tmp_path_factory.mktemp("templates"))
+    yield databases
+    databases.drop_all(_postgres_admin_url())
 
 
 @pytest.fixture
@@ -135,45 +99,29 @@ def database_url(
     backend: str,
     tmp_path: Path,
     request: pytest.FixtureRequest,
-    migrated_templates: MigratedTemplates,
+    migrated_databases: MigratedDatabases,
 ) -> Iterator[DatabaseUrlFactory]:
     """Returns a factory of fresh databases (one per name) on the test's backend."""
-    created: list[str] = []
+    made: list[tuple[str, str, bool]] = []  # PostgreSQL: (context name, database, migrated)
     admin_url = request.getfixturevalue("postgres_admin_url") if backend == "postgres" else None
 
     def make(name: str, *, migrated: bool = False) -> str:
         if admin_url is None:
             path = tmp_path / f"{name}.db"
             if migrated:
-                migrated_templates.sqlite_copy(name, path)
+                migrated_databases.sqlite_copy(name, path)
             return f"sqlite:///{path}"
-        db_name = f"hk_{name}_{secrets.token_hex(4)}"
-        template = migrated_templates.postgres_template(admin_url, name) if migrated else None
-        copy_of = f' TEMPLATE "{template}"' if template else ""
-        _admin_execute(admin_url, f'CREATE DATABASE "{db_name}"{copy_of}')
-        created.append(db_name)
-        # A test's commits need not wait for the disk: nothing of it outlives a crash.
-        _admin_execute(admin_url, f'ALTER DATABASE "{db_name}" SET synchronous_commit = off')
-        return _database(admin_url, db_name)
+        if migrated:
+            db_name = migrated_databases.postgres_database(admin_url, name)
+        else:
+            db_name = create_empty(admin_url, name)
+        made.append((name, db_name, migrated))
+        return database_url_on(admin_url, db_name)
 
     yield make
-    for db_name in created:
+    for name, db_name, migrated in made:
         assert admin_url is not None
-        _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-
-
-def _database(admin_url: str, db_name: str) -> str:
-    """Returns the URL of the database `db_name` on the server of `admin_url`."""
-    return make_url(admin_url).set(database=db_name).render_as_string(hide_password=False)
-
-
-def _admin_execute(admin_url: str, statement: str) -> None:
-    with _admin_engine(admin_url).connect() as connection:
-        connection.execute(text(statement))
-
-
-@functools.cache
-def _admin_engine(admin_url: str) -> Engine:
-    """One engine per test process for the statements no transaction may hold (CREATE
-    DATABASE…); its connection to the server's own database stays open between tests."""
-    return create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1)
+        if migrated:
+            migrated_databases.give_back(admin_url, name, db_name)
+        else:
+            drop(admin_url, db_name)
