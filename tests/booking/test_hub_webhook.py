@@ -4,15 +4,19 @@ webhook-id, door events stored as /access-events stores them, grant states shown
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from hallkey.booking.models import AccessEvent, Reservation, Tenant, WebhookReceipt
 from hallkey.booking.series_models import Series
+from hallkey.booking.throttles import WEBHOOK_FAILURES_PER_ADDRESS
 from tests.booking.conftest import Booking
 from tests.booking.test_access_events import event, reserve
 
@@ -114,6 +118,46 @@ def test_hub_webhook__wrong_secret__401_and_nothing_stored(booking: Booking) -> 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "bad_signature"
     assert booking.count(AccessEvent) == 0 and booking.count(WebhookReceipt) == 0
+
+
+def test_hub_webhook__forged_message__refused_without_a_write_transaction(
+    booking: Booking, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _set_secret(booking)
+    created = reserve(booking)
+    writes: list[None] = []
+    begin_write = booking.ctx.database.transaction
+
+    def counted() -> AbstractContextManager[Session]:
+        writes.append(None)
+        return begin_write()
+
+    monkeypatch.setattr(booking.ctx.database, "transaction", counted)
+    forged = _send(booking, "door.event", event("hev_1", created["ref"]), secret=OTHER_SECRET)
+    assert forged.status_code == 401 and writes == []
+    # The same route takes a good message in a write transaction of its own.
+    assert _send(booking, "door.event", event("hev_2", created["ref"])).status_code == 200
+    assert len(writes) == 1
+
+
+def test_hub_webhook__many_failures_from_an_address__429_but_a_good_message_is_taken(
+    booking: Booking,
+) -> None:
+    _set_secret(booking)
+    created = reserve(booking)
+    data = event("hev_1", created["ref"])
+    answers = [
+        _send(booking, "door.event", data, msg_id=f"msg_{n}", secret=OTHER_SECRET).status_code
+        for n in range(WEBHOOK_FAILURES_PER_ADDRESS.limit + 1)
+    ]
+    assert answers == [401] * WEBHOOK_FAILURES_PER_ADDRESS.limit + [429]
+    throttled = _send(booking, "door.event", data, msg_id="msg_x", secret=OTHER_SECRET)
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
+    taken = _send(booking, "door.event", data, msg_id="msg_good")
+    assert taken.status_code == 200 and taken.json() == {"status": "taken"}
+    booking.clock.advance(timedelta(seconds=WEBHOOK_FAILURES_PER_ADDRESS.per_seconds))
+    again = _send(booking, "door.event", data, msg_id="msg_y", secret=OTHER_SECRET)
+    assert again.status_code == 401
 
 
 def test_hub_webhook__body_changed_after_signing__401(booking: Booking) -> None:

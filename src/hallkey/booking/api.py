@@ -45,7 +45,7 @@ from hallkey.booking.schemas import (
     WebhookAck,
 )
 from hallkey.core.batches import BatchAnswer
-from hallkey.core.errors import NotFound
+from hallkey.core.errors import NotFound, Unauthorized
 from hallkey.core.schemas import ERROR_RESPONSES, UtcDatetime
 
 TENANT_QUERY = Query(
@@ -304,10 +304,19 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         slug: str, request: Request, body: Annotated[bytes, Depends(raw_body)]
     ) -> WebhookAck:
         """Receives one signed message of the hub's webhook (a door event, a grant state);
-        a wrong signature or a stale timestamp is a 401 and stores nothing."""
+        a wrong signature or a stale timestamp is a 401 and stores nothing (429 once an
+        address has sent too many of those)."""
+        address = request.client.host if request.client else "unknown"
+        try:
+            with ctx.database.read() as session:
+                message = hub_webhook.verified(ctx, session, slug, body, request.headers)
+        except Unauthorized:
+            ctx.throttles.webhook_failures_per_address.hit(
+                address, "too many failed webhook messages; try again later"
+            )
+            raise
         with transaction() as session:
-            outcome = hub_webhook.receive(ctx, session, slug, body, request.headers)
-        return WebhookAck(status=outcome)
+            return WebhookAck(status=hub_webhook.take(ctx, session, message))
 
     return [open_router, router]
 

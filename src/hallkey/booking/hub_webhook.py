@@ -3,9 +3,11 @@ Standard Webhooks specification says, verified with the tenant's secret.
 
 The signature is made by `standardwebhooks` and compared in constant time; the timestamp is
 checked against the context's Clock (the library's own `verify` reads the wall clock, which
-tests and simulations move). A message is taken once per `webhook-id`; a door event is stored
-exactly as `POST /access-events` stores it; a grant state makes a hub-side revocation or a
-failed door visible at once, and asks the hub again when the booking thinks it should be granted.
+tests and simulations move). Verification reads only: just a message that holds reaches the
+write lock, and an address past its budget of failed messages gets 429 for more. A message is
+taken once per `webhook-id`; a door event is stored exactly as `POST /access-events` stores
+it; a grant state makes a hub-side revocation or a failed door visible at once, and asks the
+hub again when the booking thinks it should be granted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hmac
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -75,23 +78,39 @@ def verify(secret: str, body: bytes, headers: Mapping[str, str], now: datetime) 
         raise InvalidInput("the body is not JSON", field="body") from None
 
 
-def receive(
+@dataclass(frozen=True)
+class Verified:
+    """A message whose signature held: the tenant it is for, its id and its parsed body."""
+
+    tenant_id: str
+    webhook_id: str
+    message: Any
+
+
+def verified(
     ctx: BookingContext,
     session: Session,
     slug: str,
     body: bytes,
     headers: Mapping[str, str],
-) -> str:
-    """Verifies and takes one hub webhook message for the tenant `slug`; returns what became
-    of it (`taken`, `duplicate`, `ignored`). Raises before anything is stored."""
+) -> Verified:
+    """Returns the message for the tenant `slug` when its signature holds; raises
+    Unauthorized otherwise. Reads only: a stranger's forged messages never reach the write
+    lock that bookings take."""
     tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
     if tenant is None or tenant.hub_webhook_secret_sealed is None:
         # One answer for both: an unknown tenant and one without a webhook look alike.
         raise Unauthorized("no hub webhook for this tenant", code="bad_signature")
     message = verify(ctx.box.open(tenant.hub_webhook_secret_sealed), body, headers, ctx.clock.now())
-    webhook_id = str(headers["webhook-id"])[:64]
+    return Verified(tenant.id, str(headers["webhook-id"])[:64], message)
+
+
+def take(ctx: BookingContext, session: Session, verified: Verified) -> str:
+    """Takes a verified message once; returns what became of it (`taken`, `duplicate`,
+    `ignored`). Raises InvalidInput, before anything is stored, for a bad door event."""
+    tenant_id, message = verified.tenant_id, verified.message
     now = ctx.clock.now()
-    if not repo.insert_receipt_if_new(session, tenant.id, webhook_id, now):
+    if not repo.insert_receipt_if_new(session, tenant_id, verified.webhook_id, now):
         return "duplicate"
     if ctx.receipt_purge.due(now):
         # No recurring job: receipts only pile up while messages come in.
@@ -101,16 +120,16 @@ def receive(
     kind = message.get("type") if isinstance(message, dict) else None
     data = message.get("data") if isinstance(message, dict) else None
     if kind == "door.event":
-        answer = events.record_access_events(ctx, session, tenant.id, [data])
+        answer = events.record_access_events(ctx, session, tenant_id, [data])
         if answer.rejected:
             first = answer.rejected[0]
             raise InvalidInput(first.message, field=f"data.{first.field or ''}".rstrip("."))
         return "taken"
     if kind == "grant.state" and isinstance(data, dict):
-        grant_state(ctx, session, tenant.id, data)
+        grant_state(ctx, session, tenant_id, data)
         return "taken"
     # A type this version does not know is acknowledged, so the hub does not retry it.
-    log.info("hub webhook for tenant %s: type not handled", tenant.id)
+    log.info("hub webhook for tenant %s: type not handled", tenant_id)
     return "ignored"
 
 

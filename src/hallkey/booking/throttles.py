@@ -17,19 +17,24 @@ STAFF_FAILURE_SECONDS = 15 * 60
 LINKS_PER_EMAIL = Rate(limit=3, per_seconds=15 * 60)
 LINKS_PER_ADDRESS = Rate(limit=20, per_seconds=15 * 60)
 SIGN_INS_PER_ADDRESS = Rate(limit=30, per_seconds=60)
+WEBHOOK_FAILURES_PER_ADDRESS = Rate(limit=30, per_seconds=60)
+"""Hub webhook messages that fail verification (no signature can be guessed: this bounds the
+work a stranger makes, as the API's wrong-key throttle does); valid ones are always taken."""
 TOO_MANY_SIGN_INS = "too many failed sign-ins; try again later"
 
 
 @dataclass(frozen=True)
 class BookingThrottles:
-    """Staff sign-in failures (per username and per address) and customers' sign-in links
-    (asked per e-mail and per address, redeemed per address)."""
+    """Staff sign-in failures (per username and per address), customers' sign-in links
+    (asked per e-mail and per address, redeemed per address) and failed hub webhook messages
+    (per address)."""
 
     staff_failures_per_username: Throttle
     staff_failures_per_address: Throttle
     links_per_email: Throttle
     links_per_address: Throttle
     sign_ins_per_address: Throttle
+    webhook_failures_per_address: Throttle
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> BookingThrottles:
@@ -48,4 +53,7 @@ class BookingThrottles:
             links_per_email=Throttle("sign-in links per e-mail", LINKS_PER_EMAIL, clock),
             links_per_address=Throttle("sign-in links per address", LINKS_PER_ADDRESS, clock),
             sign_ins_per_address=Throttle("sign-ins per address", SIGN_INS_PER_ADDRESS, clock),
+            webhook_failures_per_address=Throttle(
+                "failed hub webhooks per address", WEBHOOK_FAILURES_PER_ADDRESS, clock
+            ),
         )
