@@ -124,3 +124,38 @@ def test_request__wrong_controller_key__is_401_and_changes_nothing(locks: Locks)
     assert response.status_code == 401
     with locks.ctx.database.read() as session:
         assert repository.credential(session, DOOR, "rsv_1") is None
+
+
+def test_reconciler_page__many_codes_on_the_door__read_in_ref_order_without_a_sort(
+    locks: Locks,
+) -> None:
+    """A page of the door's credentials by ref (the reconciler's) is read along an index in
+    code-point order: on PostgreSQL that needs its own index (`COLLATE "C"`), or every page
+    scans and sorts all of the door's codes."""
+    _fill(locks, 3000)
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Connection, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "locks_credentials" in statement and "ORDER BY" in statement:
+            captured.append((statement, parameters))
+
+    engine = locks.ctx.database.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with locks.ctx.database.read() as session:
+            page = repository.credentials_of_door(session, DOOR, after="rsv_fill01000", limit=50)
+            refs = [credential.ref for credential in page]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert refs == [f"rsv_fill{n:05d}" for n in range(1001, 1051)]
+    (statement, parameters), *_ = captured
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Statistics aside: the plan the planner can make at all, with a sort its last resort.
+            connection.exec_driver_sql("SET enable_sort = off")
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        else:
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        plan = " ".join(str(row[-1]) for row in rows)
+    assert "sort" not in plan.lower() and "TEMP B-TREE" not in plan, plan

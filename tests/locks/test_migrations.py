@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,7 +17,19 @@ from hallkey.locks.context import MIGRATIONS, VERSION_TABLE
 from hallkey.locks.models import Base
 from tests.conftest import DatabaseUrlFactory
 
+CODE_ORDER_INDEX = "ix_locks_credentials_door_id_ref_c"
+"""PostgreSQL's index of a door's refs in code-point order (an expression index)."""
 
+
+def _comparable(
+    item: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Leaves out of Alembic's comparison the one index it cannot compare: the models declare
+    it by an expression (a column under a collation), which Alembic does not reflect alike."""
+    return not (type_ == "index" and name == CODE_ORDER_INDEX)
+
+
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_migrated_schema__matches_the_models(database_url: DatabaseUrlFactory) -> None:
     url = database_url("locks")
     upgrade(url, MIGRATIONS, VERSION_TABLE)
@@ -25,9 +38,21 @@ def test_migrated_schema__matches_the_models(database_url: DatabaseUrlFactory) -
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
+                connection,
+                opts={
+                    "compare_type": True,
+                    "version_table": VERSION_TABLE,
+                    "include_object": _comparable,
+                },
             )
             assert compare_metadata(context, Base.metadata) == []
+            if connection.dialect.name == "postgresql":
+                # Alembic compares the column's collation no better: checked by its SQL.
+                definition = connection.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = %(name)s",
+                    {"name": CODE_ORDER_INDEX},
+                ).scalar()
+                assert definition is not None and '(door_id, ref COLLATE "C")' in definition
             assert (
                 connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
                 == ScriptDirectory(str(MIGRATIONS)).get_current_head()

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -85,6 +86,11 @@ class Credential(Base):
     __table_args__ = (
         UniqueConstraint("door_id", "ref", name="uq_locks_credentials_door_id_ref"),
         Index("ix_locks_credentials_door_id_code_digest", "door_id", "code_digest"),
+        # The reconciler's pages by ref in code-point order (migration 0009); on SQLite the
+        # constraint above already keeps that order.
+        Index(
+            "ix_locks_credentials_door_id_ref_c", "door_id", literal_column('ref COLLATE "C"')
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
