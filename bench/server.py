@@ -211,8 +211,8 @@ def wait_idle(urls: dict[str, str], limit_s: float = 600.0) -> float:
 
 def database_work(base: str) -> dict[tuple[str, str], float]:
     """Returns the server's counts of SQL statements and transactions so far, by (kind,
-    database): `hallkey_db_*_total` from `/metrics` (of the one process that answers: with
-    `--workers N` only that process's share)."""
+    database): `hallkey_db_*_total` from `/metrics` (with `--workers N`, all the processes'
+    summed)."""
     text_ = httpx.get(base + "/metrics", timeout=10).text
     counts: dict[tuple[str, str], float] = {}
     for family in text_string_to_metric_families(text_):

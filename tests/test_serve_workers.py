@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from hallkey.processes import ROLE_ENV, run_processes
 from tests.conftest import DatabaseUrlFactory
@@ -221,6 +222,19 @@ def _race_for_one_hour(served: Served, racers: int) -> list[int]:
     return statuses
 
 
+def _created_in_metrics(served: Served) -> float:
+    """Returns the reservations created (201) as /metrics counts them, asked on a new
+    connection (so of either process)."""
+    text = httpx.get(f"{served.base}/metrics", timeout=30).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "hallkey_http_request_seconds_count"
+        and sample.labels == {"method": "POST", "route": "/api/v1/reservations", "status": "201"}
+    )
+
+
 def test_serve_workers__two_processes_each_answer_and_every_booking_gets_access(
     served: Served,
 ) -> None:
@@ -243,6 +257,8 @@ def test_serve_workers__two_processes_each_answer_and_every_booking_gets_access(
             per_child = _accepted_by(children, served.port)
         assert sum(per_child.values()) == len(clients), per_child
         assert all(count > 0 for count in per_child.values()), per_child
+        # Any process's /metrics counts the requests of both.
+        assert _created_in_metrics(served) == len(ids)
 
         reader = clients[0]
         deadline = time.monotonic() + 60

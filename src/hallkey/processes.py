@@ -32,6 +32,7 @@ from fastapi import FastAPI
 from hallkey.app import build_app, build_contexts
 from hallkey.core.logs import configure_logging
 from hallkey.core.memory import limit_malloc_arenas
+from hallkey.core.metrics import shared_between_processes
 from hallkey.core.settings import CONTEXT_NAMES, ContextName, Settings
 
 log = logging.getLogger("hallkey.processes")
@@ -107,7 +108,8 @@ def run_processes(count: int, host: str, port: int, options: dict[str, Any]) -> 
     if sys.platform != "linux":
         raise OSError("--workers needs Linux (SO_REUSEPORT balancing)")
     # Bound, never listening: the port is known taken before any process starts, and held.
-    with listening_socket(host, port) as held:
+    # The processes add up their metrics in a folder of their own (core.metrics).
+    with listening_socket(host, port) as held, shared_between_processes():
         port = held.getsockname()[1]
         spawn = multiprocessing.get_context("spawn")
         stop = threading.Event()

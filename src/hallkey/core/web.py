@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +26,7 @@ from hallkey.core.db import Database
 from hallkey.core.errors import UnexpectedErrors, install_error_handlers
 from hallkey.core.guard import KeyGuard
 from hallkey.core.jobs import Worker
+from hallkey.core.metrics import exposition
 from hallkey.core.settings import Settings
 from hallkey.core.throttle import Rate, Throttle
 
@@ -209,7 +210,7 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.state.parts = {part.name: part for part in parts}
     return app
