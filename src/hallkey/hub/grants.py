@@ -57,10 +57,11 @@ from hallkey.hub.views import GrantParts
 log = logging.getLogger(__name__)
 
 
-def _new_door_row(grant_id: str, door_id: str, now: datetime) -> GrantDoor:
+def _new_door_row(grant: Grant, door_id: str, now: datetime) -> GrantDoor:
     return GrantDoor(
-        grant_id=grant_id,
+        grant_id=grant.id,
         door_id=door_id,
+        ref=grant.ref,
         action="program",
         state="pending",
         errors=[],
@@ -130,7 +131,7 @@ def grant_access(
         return Granted(*_existing(ctx, session, client, existing, request, windows, fp))
     repo.add_windows(session, grant.id, windows)
     # Held here: the session keeps unchanged rows only while someone refers to them.
-    rows = [_new_door_row(grant.id, door.id, now) for door in doors]
+    rows = [_new_door_row(grant, door.id, now) for door in doors]
     session.add_all(rows)
     session.flush()
     enqueue_programming(ctx, session, rows)
@@ -230,7 +231,7 @@ def _grant_again(
     for door in doors:
         row = rows.get(door.id)
         if row is None:
-            row = _new_door_row(grant.id, door.id, now)
+            row = _new_door_row(grant, door.id, now)
             session.add(row)
         else:
             # A newer version than the revocation's: the door takes this one, whatever order
@@ -321,7 +322,7 @@ def update_access(
     for door in doors:
         row = rows.get(door.id)
         if row is None:
-            row = _new_door_row(grant.id, door.id, now)
+            row = _new_door_row(grant, door.id, now)
             session.add(row)
             to_program.append(row)
         elif row.action != "program" or windows_changed or code_changed:

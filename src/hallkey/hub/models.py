@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -195,13 +196,29 @@ class GrantDoor(Base):
     """What one door of a grant should hold (`action` at `desired_version`) and holds."""
 
     __tablename__ = "hub_grant_doors"
-    # Collision check: the grants active at a door.
-    __table_args__ = (Index("ix_hub_grant_doors_door_id", "door_id", "action"),)
+    __table_args__ = (
+        # Collision check: the grants active at a door.
+        Index("ix_hub_grant_doors_door_id", "door_id", "action"),
+        # The reconciler's pages of a door's rows by ref in code-point order (migration 0013):
+        # SQLite compares by code point as it is; PostgreSQL needs the "C" collation.
+        Index("ix_hub_grant_doors_door_id_ref", "door_id", "ref", "grant_id").ddl_if(
+            dialect="sqlite"
+        ),
+        Index(
+            "ix_hub_grant_doors_door_id_ref_c",
+            "door_id",
+            literal_column('ref COLLATE "C"'),
+            "grant_id",
+        ).ddl_if(dialect="postgresql"),
+    )
 
     grant_id: Mapped[str] = mapped_column(
         ForeignKey("hub_grants.id", ondelete="CASCADE"), primary_key=True
     )
     door_id: Mapped[str] = mapped_column(ForeignKey("hub_doors.id"), primary_key=True)
+    # The grant's ref (a grant's ref never changes), kept here so that a door's rows can be
+    # read in ref order along an index.
+    ref: Mapped[str] = mapped_column(String(64), server_default="")
     action: Mapped[str] = mapped_column(String(16))  # "program" | "revoke"
     state: Mapped[str] = mapped_column(String(16))
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

@@ -311,11 +311,12 @@ def applied_at_door(
             Grant.credential.not_in(list(hub_only)),
         )
     )
+    # By the row's own copy of the ref: the (door_id, ref) index gives the order.
     if after is not None:
-        query = query.where(code_order(Grant.ref) > after)
+        query = query.where(code_order(GrantDoor.ref) > after)
     if upto is not None:
-        query = query.where(code_order(Grant.ref) <= upto)
-    query = query.order_by(code_order(Grant.ref), GrantDoor.grant_id).limit(limit)
+        query = query.where(code_order(GrantDoor.ref) <= upto)
+    query = query.order_by(code_order(GrantDoor.ref), GrantDoor.grant_id).limit(limit)
     return [(row, ref) for row, ref in session.execute(query).all()]
 
 
