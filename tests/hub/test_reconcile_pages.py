@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import command
-from sqlalchemy import event, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import select, update
 
 from hallkey.core.migrations import make_config
 from hallkey.hub import repository
 from hallkey.hub.context import MIGRATIONS, VERSION_TABLE
 from hallkey.hub.models import GrantDoor
 from tests.hub.conftest import START, HubWorld
+from tests.sql import plan_without_statistics, sent_with_parameters, sorts
 
 REFS = ["rsv_b", "rsv_A", "rsv_a-2", "rsv_a_1", "rsv_C"]
 
@@ -27,22 +27,11 @@ def _programmed(hub: HubWorld) -> None:
 
 
 def _page(hub: HubWorld, after: str | None, limit: int) -> tuple[list[str], list[tuple[str, Any]]]:
-    captured: list[tuple[str, Any]] = []
-
-    def capture(_conn: Connection, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "hub_grant_doors" in statement and "ORDER BY" in statement:
-            captured.append((statement, parameters))
-
-    engine = hub.ctx.database.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with hub.ctx.database.read() as session:
-            door = hub.doors[0]
-            rows = repository.applied_at_door(session, door, START, after=after, limit=limit)
-            refs = [ref for _, ref in rows]
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    return refs, captured
+    engine, door = hub.ctx.database.engine, hub.doors[0]
+    with sent_with_parameters(engine, "ORDER BY") as sent, hub.ctx.database.read() as session:
+        rows = repository.applied_at_door(session, door, START, after=after, limit=limit)
+        refs = [ref for _, ref in rows]
+    return refs, sent
 
 
 def test_applied_at_door__pages__in_code_point_order_along_the_index_without_a_sort(
@@ -52,17 +41,8 @@ def test_applied_at_door__pages__in_code_point_order_along_the_index_without_a_s
     first, _ = _page(hub, None, 3)
     rest, captured = _page(hub, first[-1], 3)
     assert first + rest == sorted(REFS)  # code points: capitals first, "-" before "_"
-    statement, parameters = captured[0]
-    with hub.ctx.database.engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            # Statistics aside: the plan the planner can make at all, a sort its last resort.
-            connection.exec_driver_sql("SET enable_sort = off")
-            connection.exec_driver_sql("SET enable_seqscan = off")
-            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        else:
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-        plan = " ".join(str(row[-1]) for row in rows)
-    assert "sort" not in plan.lower() and "TEMP B-TREE" not in plan, plan
+    plan = plan_without_statistics(hub.ctx.database.engine, *captured[0])
+    assert not sorts(plan), plan
 
 
 def test_migration_0013__door_rows_of_existing_grants__get_their_grants_refs(

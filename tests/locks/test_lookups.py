@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from hallkey.locks import repository
 from hallkey.locks.models import Credential, CredentialWindow, Door
 from tests.locks.conftest import DOOR, T0, Locks, window
-from tests.sql import statements
+from tests.sql import plan_without_statistics, sent_with_parameters, sorts, statements
 
 HOUR = timedelta(hours=1)
 HOURS = [window(T0 + h * HOUR, T0 + (h + 1) * HOUR) for h in range(1, 4)]
@@ -133,29 +133,10 @@ def test_reconciler_page__many_codes_on_the_door__read_in_ref_order_without_a_so
     code-point order: on PostgreSQL that needs its own index (`COLLATE "C"`), or every page
     scans and sorts all of the door's codes."""
     _fill(locks, 3000)
-    captured: list[tuple[str, Any]] = []
-
-    def capture(_conn: Connection, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "locks_credentials" in statement and "ORDER BY" in statement:
-            captured.append((statement, parameters))
-
     engine = locks.ctx.database.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with locks.ctx.database.read() as session:
-            page = repository.credentials_of_door(session, DOOR, after="rsv_fill01000", limit=50)
-            refs = [credential.ref for credential in page]
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    with sent_with_parameters(engine, "ORDER BY") as sent, locks.ctx.database.read() as session:
+        page = repository.credentials_of_door(session, DOOR, after="rsv_fill01000", limit=50)
+        refs = [credential.ref for credential in page]
     assert refs == [f"rsv_fill{n:05d}" for n in range(1001, 1051)]
-    (statement, parameters), *_ = captured
-    with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            # Statistics aside: the plan the planner can make at all, with a sort its last resort.
-            connection.exec_driver_sql("SET enable_sort = off")
-            connection.exec_driver_sql("SET enable_seqscan = off")
-            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        else:
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-        plan = " ".join(str(row[-1]) for row in rows)
-    assert "sort" not in plan.lower() and "TEMP B-TREE" not in plan, plan
+    plan = plan_without_statistics(engine, *sent[0])
+    assert not sorts(plan), plan
