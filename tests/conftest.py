@@ -22,7 +22,7 @@ from hallkey.core.db import normalise_url
 from tests.browser import browser, desktop, phone  # noqa: F401 - the page tests' fixtures
 from tests.databases import (
     MigratedDatabases,
-    create_empty,
+    create,
     database_url_on,
     drop,
 )
@@ -114,7 +114,7 @@ def database_url(
         if migrated:
             db_name = migrated_databases.postgres_database(admin_url, name)
         else:
-            db_name = create_empty(admin_url, name)
+            db_name = create(admin_url, name)
         made.append((name, db_name, migrated))
         return database_url_on(admin_url, db_name)
 

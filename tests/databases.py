@@ -64,12 +64,7 @@ class MigratedDatabases:
         free = self.free.get(name)
         if free:
             return free.pop()
-        template = self._postgres_template(admin_url, name)
-        db_name = f"hk_{name}_{secrets.token_hex(4)}"
-        admin_execute(admin_url, f'CREATE DATABASE "{db_name}" TEMPLATE "{template}"')
-        # A test's commits need not wait for the disk: nothing of it outlives a crash.
-        admin_execute(admin_url, f'ALTER DATABASE "{db_name}" SET synchronous_commit = off')
-        return db_name
+        return create(admin_url, name, template=self._postgres_template(admin_url, name))
 
     def give_back(self, admin_url: str, name: str, db_name: str) -> None:
         """Empties a migrated database after its test for the next one, or drops it."""
@@ -95,26 +90,21 @@ class MigratedDatabases:
             upgrade(url, *MIGRATIONS[name])
             engine = create_engine(url, poolclass=NullPool)
             try:
-                shape = _shape(connection_tables(engine), engine, MIGRATIONS[name][1])
+                shape = _shape(engine, MIGRATIONS[name][1])
             finally:
                 engine.dispose()
             self.templates[name] = (template, shape)
         return self.templates[name][0]
 
 
-def _shape(tables: frozenset[str], engine: Engine, version_table: str) -> Shape:
+def _shape(engine: Engine, version_table: str) -> Shape:
+    """Returns the tables of the database's public schema and its revision."""
     with engine.connect() as connection:
-        revision = connection.execute(text(f'SELECT version_num FROM "{version_table}"')).scalar()
-    return Shape(tables=tables, revision=str(revision))
-
-
-def connection_tables(engine: Engine) -> frozenset[str]:
-    """Returns the names of the tables in the database's public schema."""
-    with engine.connect() as connection:
-        rows = connection.execute(
+        tables = connection.execute(
             text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         ).scalars()
-        return frozenset(str(row) for row in rows)
+        revision = connection.execute(text(f'SELECT version_num FROM "{version_table}"')).scalar()
+        return Shape(tables=frozenset(str(table) for table in tables), revision=str(revision))
 
 
 def _emptied(admin_url: str, db_name: str, shape: Shape, version_table: str) -> bool:
@@ -129,7 +119,7 @@ def _emptied(admin_url: str, db_name: str, shape: Shape, version_table: str) -> 
     )
     engine = create_engine(database_url_on(admin_url, db_name), poolclass=NullPool)
     try:
-        if _shape(connection_tables(engine), engine, version_table) != shape:
+        if _shape(engine, version_table) != shape:
             return False
         with engine.begin() as connection:
             # As a replica would: no foreign-key triggers, so the order of deletes is free.
@@ -153,10 +143,12 @@ def database_url_on(admin_url: str, db_name: str) -> str:
     return make_url(admin_url).set(database=db_name).render_as_string(hide_password=False)
 
 
-def create_empty(admin_url: str, name: str) -> str:
-    """Makes an empty database named after `name`; returns its name."""
+def create(admin_url: str, name: str, *, template: str | None = None) -> str:
+    """Makes a database named after `name`, empty or a copy of `template`; returns its name."""
     db_name = f"hk_{name}_{secrets.token_hex(4)}"
-    admin_execute(admin_url, f'CREATE DATABASE "{db_name}"')
+    copy_of = f' TEMPLATE "{template}"' if template else ""
+    admin_execute(admin_url, f'CREATE DATABASE "{db_name}"{copy_of}')
+    # A test's commits need not wait for the disk: nothing of it outlives a crash.
     admin_execute(admin_url, f'ALTER DATABASE "{db_name}" SET synchronous_commit = off')
     return db_name
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,23 +11,12 @@ from hallkey.core.migrations import upgrade
 from hallkey.hub.context import MIGRATIONS, VERSION_TABLE
 from hallkey.hub.models import Base
 from tests.conftest import DatabaseUrlFactory
+from tests.sql import index_definition, leaving_out_indexes
 
 CODE_ORDER_INDEX = "ix_hub_grant_doors_door_id_ref_c"
 """PostgreSQL's index of a door's rows by ref in code-point order (a column under "C")."""
 SQLITE_ORDER_INDEX = "ix_hub_grant_doors_door_id_ref"
 """SQLite's index for the same order (it compares by code point as it is)."""
-
-
-def _comparable(dialect: str) -> Callable[[object, str | None, str, bool, object], bool]:
-    """Leaves out of Alembic's comparison the index made for the other database, and the
-    PostgreSQL one, which Alembic reflects without its collation (checked by its SQL)."""
-
-    def include(item: object, name: str | None, type_: str, reflected: bool, to: object) -> bool:
-        if type_ != "index":
-            return True
-        return name != CODE_ORDER_INDEX and (name != SQLITE_ORDER_INDEX or dialect == "sqlite")
-
-    return include
 
 
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
@@ -46,15 +33,16 @@ def test_migrations__schema_matches_the_models(database_url: DatabaseUrlFactory)
                 opts={
                     "compare_type": True,
                     "version_table": VERSION_TABLE,
-                    "include_object": _comparable(dialect),
+                    # Compared by its SQL below; the other is SQLite's.
+                    "include_object": leaving_out_indexes(
+                        {CODE_ORDER_INDEX}
+                        | ({SQLITE_ORDER_INDEX} if dialect != "sqlite" else set())
+                    ),
                 },
             )
             differences = compare_metadata(context, Base.metadata)
             if dialect == "postgresql":
-                definition = connection.exec_driver_sql(
-                    "SELECT indexdef FROM pg_indexes WHERE indexname = %(name)s",
-                    {"name": CODE_ORDER_INDEX},
-                ).scalar()
+                definition = index_definition(connection, CODE_ORDER_INDEX)
                 assert definition is not None
                 assert '(door_id, ref COLLATE "C", grant_id)' in definition
     finally:

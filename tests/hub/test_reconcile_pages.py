@@ -52,7 +52,6 @@ def test_migration_0013__door_rows_of_existing_grants__get_their_grants_refs(
     hub.ctx.database.dispose()
     url = hub.ctx.database.engine.url.render_as_string(hide_password=False)
     config = make_config(url, MIGRATIONS, VERSION_TABLE)
-    config.attributes["version_table"] = VERSION_TABLE
     command.downgrade(config, "0012")
     command.upgrade(config, "head")
     with hub.ctx.database.read() as session:

@@ -16,17 +16,10 @@ from hallkey.core.migrations import make_config, upgrade
 from hallkey.locks.context import MIGRATIONS, VERSION_TABLE
 from hallkey.locks.models import Base
 from tests.conftest import DatabaseUrlFactory
+from tests.sql import index_definition, leaving_out_indexes
 
 CODE_ORDER_INDEX = "ix_locks_credentials_door_id_ref_c"
-"""PostgreSQL's index of a door's refs in code-point order (an expression index)."""
-
-
-def _comparable(
-    item: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    """Leaves out of Alembic's comparison the one index it cannot compare: the models declare
-    it by an expression (a column under a collation), which Alembic does not reflect alike."""
-    return not (type_ == "index" and name == CODE_ORDER_INDEX)
+"""PostgreSQL's index of a door's refs in code-point order (a column under "C")."""
 
 
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
@@ -42,16 +35,13 @@ def test_migrated_schema__matches_the_models(database_url: DatabaseUrlFactory) -
                 opts={
                     "compare_type": True,
                     "version_table": VERSION_TABLE,
-                    "include_object": _comparable,
+                    "include_object": leaving_out_indexes({CODE_ORDER_INDEX}),
                 },
             )
             assert compare_metadata(context, Base.metadata) == []
             if connection.dialect.name == "postgresql":
                 # Alembic compares the column's collation no better: checked by its SQL.
-                definition = connection.exec_driver_sql(
-                    "SELECT indexdef FROM pg_indexes WHERE indexname = %(name)s",
-                    {"name": CODE_ORDER_INDEX},
-                ).scalar()
+                definition = index_definition(connection, CODE_ORDER_INDEX)
                 assert definition is not None and '(door_id, ref COLLATE "C")' in definition
             assert (
                 connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
