@@ -7,6 +7,7 @@ conflict check and its insert) can never interleave with another writer.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, Engine, Insert, MetaData, String, create_engine, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
@@ -208,6 +209,13 @@ def _configure_sqlite(engine: Engine, lock: FairLock | None) -> None:
         except BaseException:
             driver.end_write()
             raise
+
+
+@functools.cache
+def plain_insert(model: type[Any]) -> Insert:
+    """Returns a Core INSERT into a mapped class's table, built once: for rows no one reads
+    back as objects in the same unit of work (no object, no flush: a fifth of the cost)."""
+    return insert(model.__table__)
 
 
 def upsert_insert(session: Session, target: Any) -> Any:

@@ -12,15 +12,17 @@ Services only: the caller owns the transaction.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from hallkey.core.db import plain_insert
 from hallkey.core.errors import Conflict, NotFound
 from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
@@ -132,32 +134,35 @@ def enqueue_message(
         replaced = _replace_waiting(ctx, session, client_id, topic, kind, data)
         if replaced is not None:
             return replaced
-    message = WebhookMessage(
-        id=new_id("msg"),
-        client_id=client_id,
-        type=kind,
-        payload=dict(data),
-        state="pending",
-        attempts=0,
-        last_error=None,
-        created_at=ctx.clock.now(),
-        retry_from_at=ctx.clock.now(),
-        delivered_at=None,
-        topic=topic,
-        version=1,
+    message_id = new_id("msg")
+    now = ctx.clock.now()
+    session.execute(
+        plain_insert(WebhookMessage),
+        {
+            "id": message_id,
+            "client_id": client_id,
+            "type": kind,
+            "payload": dict(data),
+            "state": "pending",
+            "attempts": 0,
+            "last_error": None,
+            "created_at": now,
+            "retry_from_at": now,
+            "delivered_at": None,
+            "topic": topic,
+            "version": 1,
+        },
     )
-    session.add(message)
-    session.flush()
     # A message on a topic waits a moment for the next word on it (see the setting).
     settle = ctx.settings.hub_webhook_settle_seconds if topic is not None else 0
     ctx.jobs.enqueue(
         session,
         SEND_JOB,
-        {"message_id": message.id},
+        {"message_id": message_id},
         peer=peer_of(client_id),
-        run_at=message.created_at + timedelta(seconds=settle) if settle else None,
+        run_at=now + timedelta(seconds=settle) if settle else None,
     )
-    return message.id
+    return message_id
 
 
 def _replace_waiting(
@@ -170,28 +175,45 @@ def _replace_waiting(
 ) -> str | None:
     """Gives the message waiting on `topic` (if any) this content and its next version, in one
     statement; returns its id, or None when none waits."""
+    replaced = session.execute(
+        _replace_waiting_statement(),
+        {
+            "on_topic": topic,
+            "of_client": client_id,
+            "kind": kind,
+            "content": dict(data),
+            "now": ctx.clock.now(),
+        },
+    ).first()
+    return None if replaced is None else str(replaced[0])
+
+
+@functools.cache
+def _replace_waiting_statement() -> Any:
     waiting = (
         select(WebhookMessage.id)
-        .where(WebhookMessage.topic == topic, WebhookMessage.state == "pending")
-        .where(WebhookMessage.client_id == client_id)
+        .where(
+            WebhookMessage.topic == bindparam("on_topic"),
+            WebhookMessage.state == "pending",
+            WebhookMessage.client_id == bindparam("of_client"),
+        )
         .limit(1)
         .scalar_subquery()
     )
-    replaced = session.execute(
+    return (
         update(WebhookMessage)
         # `pending` again on the row itself: PostgreSQL checks it anew once the row's lock is
         # had, so a message settled meanwhile is left alone (a new one is written instead).
         .where(WebhookMessage.id == waiting, WebhookMessage.state == "pending")
         .values(
-            type=kind,
-            payload=dict(data),
+            type=bindparam("kind", type_=WebhookMessage.type.type),
+            payload=bindparam("content", type_=WebhookMessage.payload.type),
             version=WebhookMessage.version + 1,
-            created_at=ctx.clock.now(),
+            created_at=bindparam("now", type_=WebhookMessage.created_at.type),
         )
         .returning(WebhookMessage.id)
         .execution_options(synchronize_session="fetch")
-    ).first()
-    return None if replaced is None else str(replaced[0])
+    )
 
 
 def grant_state_changed(

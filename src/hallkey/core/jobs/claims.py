@@ -7,11 +7,12 @@ take-over gave the row to another run).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Update, and_, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, Delete, Table, Update, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs.queue import JobRun
@@ -60,7 +61,14 @@ def delete_succeeded(session: Session, table: Table, runs: Sequence[JobRun]) -> 
     for run in runs:
         by_claim.setdefault(run.claim, []).append(run.job_id)
     for claim, ids in by_claim.items():
-        session.execute(delete(table).where(table.c.locked_by == claim, table.c.id.in_(ids)))
+        session.execute(_delete_claimed(table), {"claim": claim, "ids": ids})
+
+
+@functools.cache
+def _delete_claimed(table: Table) -> Delete:
+    return delete(table).where(
+        table.c.locked_by == bindparam("claim"), table.c.id.in_(bindparam("ids", expanding=True))
+    )
 
 
 def renew(session: Session, table: Table, job: JobRun, until: datetime) -> bool:

@@ -27,10 +27,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hallkey.core.clock import Clock
-from hallkey.core.db import Database, UTCDateTime, upsert_insert
+from hallkey.core.db import Database, UTCDateTime
 from hallkey.core.ids import new_id
 
 _ADDED_FLAG = "hallkey_jobs_added"
@@ -167,6 +168,7 @@ class JobQueue:
         self.clock = clock
         self.wakeup = threading.Event()
         self._insert = table.insert()  # built once: building costs as much as running it
+        self._once_inserts: dict[tuple[str, bool], Any] = {}
         event.listen(database.sessions, "after_commit", self._after_commit)
 
     def enqueue(
@@ -228,26 +230,37 @@ class JobQueue:
         start the new run before it ends, so such a job must bear running twice at once.)
         """
         values = self._new_row(job_id, kind, payload, run_at, peer, priority)
-        insert = upsert_insert(session, self.table)
-        # A dead row of the same id (given up on) is brought back; a live one is left alone,
-        # unless re-armed: clearing `locked_by` takes the row from a run under way, whose end
-        # then matches nothing, and makes it claimable now by any worker.
-        revive = {
-            "status": "pending",
-            "attempts": 0,
-            "run_at": values["run_at"],
-            "locked_by": None,
-            "peer": peer,
-            "priority": priority,
-        }
-        session.execute(
-            insert.values(**values).on_conflict_do_update(
-                index_elements=["id"],
-                set_=revive,
-                where=None if rearm else self.table.c.status == "dead",
-            )
-        )
+        dialect = session.get_bind().dialect.name
+        session.execute(self._insert_once(dialect, rearm), values)
         session.info[_ADDED_FLAG] = True
+
+    def _insert_once(self, dialect: str, rearm: bool) -> Any:
+        """Returns the INSERT of `enqueue_once` (built once per dialect and `rearm`).
+
+        A dead row of the same id (given up on) is brought back with the new row's schedule; a
+        live one is left alone, unless re-armed: clearing `locked_by` takes the row from a run
+        under way, whose end then matches nothing, and makes it claimable now by any worker.
+        """
+        built = self._once_inserts.get((dialect, rearm))
+        if built is not None:
+            return built
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert(self.table)
+        new = insert.excluded
+        revive = {
+            "status": new.status,
+            "attempts": new.attempts,
+            "run_at": new.run_at,
+            "locked_by": None,
+            "peer": new.peer,
+            "priority": new.priority,
+        }
+        built = insert.on_conflict_do_update(
+            index_elements=["id"],
+            set_=revive,
+            where=None if rearm else self.table.c.status == "dead",
+        )
+        self._once_inserts[(dialect, rearm)] = built
+        return built
 
     def _waiting(self, now: datetime) -> ColumnElement[bool]:
         """Matches the jobs that failed and now sit out their backoff (never a running one).
