@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVarTuple
 
-from sqlalchemy import Select, delete, func, literal, select, text, update
+from sqlalchemy import Select, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from hallkey.booking.domain import BLOCKING_STATUSES
@@ -26,12 +27,20 @@ from hallkey.core.db import UTCDateTime, insert_if_new
 
 Row = TypeVarTuple("Row")
 
+# The statements every booking runs are built once, with bound parameters (`functools.cache`):
+# building a statement and its cache key cost as much again as running it.
+
+
+@functools.cache
+def _token_by_key_id() -> Select[ApiToken]:
+    return select(ApiToken).where(
+        ApiToken.key_id == bindparam("key_id"), ApiToken.revoked_at.is_(None)
+    )
+
 
 def token_by_key_id(session: Session, key_id: str) -> ApiToken | None:
     """Returns the unrevoked API token with this key id."""
-    return session.scalars(
-        select(ApiToken).where(ApiToken.key_id == key_id, ApiToken.revoked_at.is_(None))
-    ).first()
+    return session.scalars(_token_by_key_id(), {"key_id": key_id}).first()
 
 
 def tenant(session: Session, tenant_id: str) -> Tenant | None:
@@ -51,12 +60,17 @@ def resource(session: Session, resource_id: str) -> Resource | None:
 
 def resource_with_venue(session: Session, resource_id: str) -> tuple[Resource, Venue] | None:
     """Returns the resource and its venue, in one statement."""
-    row = session.execute(
+    row = session.execute(_resource_with_venue(), {"resource_id": resource_id}).first()
+    return None if row is None else (row[0], row[1])
+
+
+@functools.cache
+def _resource_with_venue() -> Select[Resource, Venue]:
+    return (
         select(Resource, Venue)
         .join(Venue, Venue.id == Resource.venue_id)
-        .where(Resource.id == resource_id)
-    ).first()
-    return None if row is None else (row[0], row[1])
+        .where(Resource.id == bindparam("resource_id"))
+    )
 
 
 def tenant_by_slug(session: Session, slug: str) -> Tenant | None:
@@ -97,10 +111,16 @@ def customer_by_email(
 ) -> Customer | None:
     """Returns the tenant's customer with this e-mail address (row-locked when `lock`; with
     `share`, a shared lock that keeps out a writer of the row but not other sharers)."""
-    query = select(Customer).where(Customer.tenant_id == tenant_id, Customer.email == email)
-    if lock:
-        query = query.with_for_update(read=share)
-    return session.scalars(query).first()
+    query = _customer_by_email(lock, share)
+    return session.scalars(query, {"tenant_id": tenant_id, "email": email}).first()
+
+
+@functools.cache
+def _customer_by_email(lock: bool, share: bool) -> Select[Customer]:
+    query = select(Customer).where(
+        Customer.tenant_id == bindparam("tenant_id"), Customer.email == bindparam("email")
+    )
+    return query.with_for_update(read=share) if lock else query
 
 
 def lock_customer_bookings(session: Session, tenant_id: str, email: str) -> None:
@@ -169,14 +189,19 @@ class PlacedReservation(NamedTuple):
 def placed_reservation(session: Session, reservation_id: str) -> PlacedReservation | None:
     """Returns the reservation with its resource, venue and tenant, in one statement (a job
     that tells the hub or the customer about it needs all four)."""
-    row = session.execute(
+    row = session.execute(_placed_reservation(), {"reservation_id": reservation_id}).first()
+    return None if row is None else PlacedReservation(row[0], row[1], row[2], row[3])
+
+
+@functools.cache
+def _placed_reservation() -> Select[Reservation, Resource, Venue, Tenant]:
+    return (
         select(Reservation, Resource, Venue, Tenant)
         .join(Resource, Resource.id == Reservation.resource_id)
         .join(Venue, Venue.id == Resource.venue_id)
         .join(Tenant, Tenant.id == Reservation.tenant_id)
-        .where(Reservation.id == reservation_id)
-    ).first()
-    return None if row is None else PlacedReservation(row[0], row[1], row[2], row[3])
+        .where(Reservation.id == bindparam("reservation_id"))
+    )
 
 
 def update_at_version(
@@ -202,10 +227,16 @@ def reservation_by_ref(
 ) -> Reservation | None:
     """Returns the tenant's reservation with this ref (unique index on ref), row-locked for
     update when `lock` (PostgreSQL)."""
-    query = select(Reservation).where(Reservation.ref == ref, Reservation.tenant_id == tenant_id)
-    if lock:
-        query = query.with_for_update()
-    return session.scalars(query).first()
+    query = _reservation_by_ref(lock)
+    return session.scalars(query, {"ref": ref, "tenant_id": tenant_id}).first()
+
+
+@functools.cache
+def _reservation_by_ref(lock: bool) -> Select[Reservation]:
+    query = select(Reservation).where(
+        Reservation.ref == bindparam("ref"), Reservation.tenant_id == bindparam("tenant_id")
+    )
+    return query.with_for_update() if lock else query
 
 
 def insert_receipt_if_new(session: Session, tenant_id: str, webhook_id: str, at: datetime) -> bool:
@@ -224,16 +255,23 @@ def delete_receipts_before(session: Session, cutoff: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _holding_around(
-    query: Select[*Row], start: datetime, end: datetime, exclude_id: str | None
-) -> Select[*Row]:
-    """Returns the one statement for held times that may overlap `[start, end)`: the holding
+@functools.cache
+def _holding_around(whole: bool, exclude: bool) -> Any:
+    """Returns the one statement for held times that may overlap `[start, end)` of a resource
+    (bound parameters `resource_id`, `start`, `end`, with `exclude` `exclude_id`): the holding
     reservations starting from the start of the last one that starts before `start` (a
-    scalar subquery, itself an index read) up to `end`, earliest first. The caller drops
-    that last one unless its held time reaches past `start`."""
-    query = query.where(Reservation.status.in_(BLOCKING_STATUSES))
-    if exclude_id is not None:
-        query = query.where(Reservation.id != exclude_id)
+    scalar subquery, itself an index read) up to `end`, earliest first — whole reservations,
+    or (`whole=False`) their start, end and block end. The caller drops that last one unless
+    its held time reaches past `start`."""
+    columns = (Reservation.start_at, Reservation.end_at, Reservation.block_end_at)
+    query = select(Reservation) if whole else select(*columns)
+    query = query.where(
+        Reservation.resource_id == bindparam("resource_id"),
+        Reservation.status.in_(BLOCKING_STATUSES),
+    )
+    if exclude:
+        query = query.where(Reservation.id != bindparam("exclude_id"))
+    start = bindparam("start", type_=UTCDateTime())
     last_start = (
         query.with_only_columns(Reservation.start_at)
         .where(Reservation.start_at < start)
@@ -242,9 +280,15 @@ def _holding_around(
         .correlate(None)  # the same table outside: never a correlated subquery
         .scalar_subquery()
     )
-    since = func.coalesce(last_start, literal(start, UTCDateTime()))
-    inside = query.where(Reservation.start_at >= since, Reservation.start_at < end)
+    since = func.coalesce(last_start, start)
+    inside = query.where(Reservation.start_at >= since, Reservation.start_at < bindparam("end"))
     return inside.order_by(Reservation.start_at)
+
+
+def _around(
+    resource_id: str, start: datetime, end: datetime, exclude_id: str | None
+) -> dict[str, Any]:
+    return {"resource_id": resource_id, "start": start, "end": end, "exclude_id": exclude_id}
 
 
 def overlapping(
@@ -263,8 +307,8 @@ def overlapping(
     `start`. No earlier one can reach `start`: held times never overlap, so each ends before
     the next begins.
     """
-    query = select(Reservation).where(Reservation.resource_id == resource_id)
-    found = session.scalars(_holding_around(query, start, end, exclude_id))
+    query = _holding_around(True, exclude_id is not None)
+    found = session.scalars(query, _around(resource_id, start, end, exclude_id))
     return [r for r in found if r.start_at >= start or r.block_end_at > start]
 
 
@@ -273,9 +317,8 @@ def held_times(
 ) -> list[tuple[datetime, datetime, datetime]]:
     """Returns (start_at, end_at, block_end_at) of what `overlapping` finds, without loading
     whole reservations (availability reads a month of them)."""
-    columns = (Reservation.start_at, Reservation.end_at, Reservation.block_end_at)
-    query = select(*columns).where(Reservation.resource_id == resource_id)
-    found = session.execute(_holding_around(query, start, end, None))
+    query = _holding_around(False, False)
+    found = session.execute(query, _around(resource_id, start, end, None))
     return [(row[0], row[1], row[2]) for row in found if row[0] >= start or row[2] > start]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hallkey.core.batches import BatchAnswer, rejected_item, split_items
+from hallkey.core.db import plain_insert
 from hallkey.core.errors import (
     Conflict,
     Forbidden,
@@ -155,21 +156,23 @@ def _add_deliveries(
 ) -> list[Delivery]:
     """Queues a grant's message on each channel; returns the deliveries."""
     now = ctx.clock.now()
-    added = [
-        Delivery(
-            id=new_id("dlv"),
-            grant_id=grant.id,
-            channel=channel,
-            template=template,
-            state="queued",
-            attempts=0,
-            created_at=now,
-            window_at=window_at,
-        )
+    rows = [
+        {
+            "id": new_id("dlv"),
+            "grant_id": grant.id,
+            "channel": channel,
+            "template": template,
+            "state": "queued",
+            "attempts": 0,
+            "created_at": now,
+            "window_at": window_at,
+        }
         for channel in dict.fromkeys(channels)
     ]
-    session.add_all(added)
-    session.flush()  # (one statement for them all)
+    if rows:
+        session.execute(plain_insert(Delivery), rows)  # one statement for them all
+    # As written (not objects of the session: a later query of them reads them afresh).
+    added = [Delivery(**row) for row in rows]
     if added:
         # One job for the channels: they share what the message is drawn up from.
         ctx.jobs.enqueue(session, DELIVER_JOB, {"delivery_ids": [d.id for d in added]})
