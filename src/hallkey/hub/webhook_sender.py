@@ -9,6 +9,7 @@ Any 2xx acknowledges the message; a redirect is a failure (never followed).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -19,7 +20,7 @@ from typing import Any
 
 import httpx
 from prometheus_client import Counter
-from sqlalchemy import exists, select, update
+from sqlalchemy import Select, bindparam, exists, select, update
 from standardwebhooks import Webhook
 
 from hallkey import __version__
@@ -100,13 +101,18 @@ class _Attempt:
     retry_from: datetime
 
 
+@functools.cache
+def _message_with_client() -> Select[WebhookMessage, Client]:
+    return (
+        select(WebhookMessage, Client)
+        .outerjoin(Client, Client.id == WebhookMessage.client_id)
+        .where(WebhookMessage.id == bindparam("message_id"))
+    )
+
+
 def _read_attempt(ctx: HubContext, message_id: str) -> _Attempt | None:
     with ctx.database.read() as session:
-        found = session.execute(
-            select(WebhookMessage, Client)
-            .outerjoin(Client, Client.id == WebhookMessage.client_id)
-            .where(WebhookMessage.id == message_id)
-        ).first()
+        found = session.execute(_message_with_client(), {"message_id": message_id}).first()
         if found is None:
             return None
         message, client = found
@@ -196,6 +202,33 @@ def _post(ctx: HubContext, attempt: _Attempt) -> str | None:
     return f"http_{response.status_code}"
 
 
+@functools.cache
+def _settle_statement(outcome: str, at_version: bool) -> Any:
+    """The UPDATE of `_settle` for one outcome (`delivered`, `dead`, or a try that failed:
+    `pending`), checking the version when `at_version`; built once each."""
+    settled = update(WebhookMessage).where(
+        WebhookMessage.id == bindparam("message_id"), WebhookMessage.state == "pending"
+    )
+    if at_version:
+        settled = settled.where(WebhookMessage.version == bindparam("at_version"))
+    values: dict[str, Any] = {
+        "attempts": WebhookMessage.attempts + 1,
+        "last_error": bindparam("error_text", type_=WebhookMessage.last_error.type),
+    }
+    if outcome == "delivered":
+        values.update(
+            state="delivered",
+            delivered_at=bindparam("now", type_=WebhookMessage.delivered_at.type),
+        )
+    elif outcome == "dead":
+        values.update(state="dead")
+    return (
+        settled.values(values)
+        .returning(WebhookMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _settle(
     ctx: HubContext,
     message_id: str,
@@ -211,25 +244,16 @@ def _settle(
     One conditional UPDATE (on PostgreSQL its conditions are checked again once the row's lock
     is had); only when it matched nothing is the message read, to tell which case that was.
     """
-    settled = update(WebhookMessage).where(
-        WebhookMessage.id == message_id, WebhookMessage.state == "pending"
-    )
-    if delivered and version is not None:
-        settled = settled.where(WebhookMessage.version == version)
-    values: dict[str, Any] = {
-        "attempts": WebhookMessage.attempts + 1,
-        "last_error": error,
+    outcome = "delivered" if delivered else "dead" if dead else "pending"
+    statement = _settle_statement(outcome, delivered and version is not None)
+    parameters = {
+        "message_id": message_id,
+        "at_version": version,
+        "error_text": error,
+        "now": ctx.clock.now(),
     }
-    if delivered:
-        values.update(state="delivered", delivered_at=ctx.clock.now())
-    elif dead:
-        values.update(state="dead")
     with ctx.database.transaction() as session:
-        matched = session.execute(
-            settled.values(values)
-            .returning(WebhookMessage.id)
-            .execution_options(synchronize_session=False)
-        ).first()
+        matched = session.execute(statement, parameters).first()
         if matched is not None or not (delivered and version is not None):
             return True
         message = session.get(WebhookMessage, message_id)

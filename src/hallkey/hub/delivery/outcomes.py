@@ -12,10 +12,11 @@ sender times out well within one lease, so a slow send is not taken over by a se
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
-from sqlalchemy import case, update
+from sqlalchemy import Update, bindparam, case, update
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import RetryLater
@@ -49,13 +50,18 @@ def send(ctx: HubContext, message: OutgoingMessage) -> None:
 def _mark_sent(session: Session, delivery_id: str, at: datetime) -> None:
     """Records a delivery as sent (one try more) in one statement, without reading it first;
     a message about a code the grant no longer holds keeps its `superseded` mark."""
-    session.execute(
+    session.execute(_mark_sent_statement(), {"delivery_id": delivery_id, "at": at})
+
+
+@functools.cache
+def _mark_sent_statement() -> Update:
+    return (
         update(Delivery)
-        .where(Delivery.id == delivery_id)
+        .where(Delivery.id == bindparam("delivery_id"))
         .values(
             state="sent",
             attempts=Delivery.attempts + 1,
-            sent_at=at,
+            sent_at=bindparam("at", type_=Delivery.sent_at.type),
             error=case((Delivery.error == SUPERSEDED, Delivery.error), else_=None),
         )
         .execution_options(synchronize_session=False)
