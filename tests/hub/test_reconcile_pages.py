@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import select, update
 
 from hallkey.core.migrations import make_config
-from hallkey.hub import repository
+from hallkey.hub import reconcile_queries
 from hallkey.hub.context import MIGRATIONS, VERSION_TABLE
 from hallkey.hub.models import GrantDoor
 from tests.hub.conftest import START, HubWorld
@@ -29,7 +29,7 @@ def _programmed(hub: HubWorld) -> None:
 def _page(hub: HubWorld, after: str | None, limit: int) -> tuple[list[str], list[tuple[str, Any]]]:
     engine, door = hub.ctx.database.engine, hub.doors[0]
     with sent_with_parameters(engine, "ORDER BY") as sent, hub.ctx.database.read() as session:
-        rows = repository.applied_at_door(session, door, START, after=after, limit=limit)
+        rows = reconcile_queries.applied_at_door(session, door, START, after=after, limit=limit)
         refs = [ref for _, ref in rows]
     return refs, sent
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
@@ -222,6 +223,7 @@ def _record(ctx: HubContext, plan: _Plan, outcomes: Mapping[str, _Outcome]) -> l
         rows = repo.lock_grant_doors(session, plan.grant_id)
         by_door = {row.door_id: row for row in rows}
         state_changed = False
+        audits: list[dict[str, Any]] = []
         for door_id, outcome in outcomes.items():
             row = by_door.get(door_id)
             if row is None:
@@ -237,15 +239,11 @@ def _record(ctx: HubContext, plan: _Plan, outcomes: Mapping[str, _Outcome]) -> l
                 state_changed |= _succeeded(row, outcome.action, now)
             else:
                 state_changed |= _failed(ctx, session, grant, row, outcome.error, now)
-            repo.add_audit(
-                session,
-                client_id=grant.client_id,
-                ref=grant.ref,
-                action=outcome.action,
-                door_id=door_id,
-                outcome="ok" if outcome.error is None else outcome.error.code,
-                at=now,
+            code = "ok" if outcome.error is None else outcome.error.code
+            audits.append(
+                repo.audit_entry(grant.client_id, grant.ref, outcome.action, door_id, code, now)
             )
+        repo.add_audits(session, audits)
         if state_changed:
             webhooks.grant_state_changed(ctx, session, grant, client=client, rows=rows)
     for door_id, outcome in outcomes.items():

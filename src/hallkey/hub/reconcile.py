@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs import JobRun, once_id
+from hallkey.hub import reconcile_queries, service
 from hallkey.hub import repository as repo
-from hallkey.hub import service
 from hallkey.hub.connectors.base import (
     STORE_CREDENTIALS,
     ConnectorError,
@@ -114,7 +114,7 @@ def reconcile_door(ctx: HubContext, job: JobRun) -> None:
             # Read before asking the door: a row that changes meanwhile is left to its own job.
             rows = [
                 (ref, row.grant_id, row.desired_version)
-                for row, ref in repo.applied_at_door(
+                for row, ref in reconcile_queries.applied_at_door(
                     session,
                     door_id,
                     ctx.clock.now(),
@@ -194,17 +194,19 @@ def _repair_applied(
         # door still honours is checked even if its grant has ended (a shortened grant).
         rows: dict[str, GrantDoor] = {
             ref: row
-            for row, ref in repo.applied_at_door(
+            for row, ref in reconcile_queries.applied_at_door(
                 session, door_id, now, held_windows, hub_only=HUB_ONLY, after=after, upto=upto
             )
             if ref not in applied or applied[ref] == (row.grant_id, row.desired_version)
         }
-        windows = repo.windows_of_grants(session, [row.grant_id for row in rows.values()])
+        windows = reconcile_queries.windows_of_grants(
+            session, [row.grant_id for row in rows.values()]
+        )
         wanted = [
             WantedCredential(ref, row.action, tuple(windows[row.grant_id]))
             for ref, row in rows.items()
         ]
-        known = repo.refs_granted_at_door(session, door_id, held_windows)
+        known = reconcile_queries.refs_granted_at_door(session, door_id, held_windows)
         drift = door_drift(wanted, held_windows, known, now)
         pushed: list[str] = []
         for ref in drift.reapply:

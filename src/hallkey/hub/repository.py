@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, not_, or_, select
+from sqlalchemy import Select, and_, bindparam, delete, not_, select
 from sqlalchemy.orm import Session
 
-from hallkey.core.db import code_order, plain_insert
+from hallkey.core.db import plain_insert
 from hallkey.hub.domain import Window, any_overlap
 from hallkey.hub.models import (
     AuditEntry,
@@ -335,17 +336,27 @@ def add_audit(
     at: datetime,
 ) -> None:
     """Records what happened to a ref (never personal data)."""
-    session.execute(
-        plain_insert(AuditEntry),
-        {
-            "client_id": client_id,
-            "ref": ref,
-            "action": action,
-            "door_id": door_id,
-            "outcome": outcome,
-            "at": at,
-        },
-    )
+    add_audits(session, [audit_entry(client_id, ref, action, door_id, outcome, at)])
+
+
+def audit_entry(
+    client_id: str, ref: str, action: str, door_id: str | None, outcome: str, at: datetime
+) -> dict[str, Any]:
+    """Returns one audit row for `add_audits` (never personal data)."""
+    return {
+        "client_id": client_id,
+        "ref": ref,
+        "action": action,
+        "door_id": door_id,
+        "outcome": outcome,
+        "at": at,
+    }
+
+
+def add_audits(session: Session, entries: Sequence[dict[str, Any]]) -> None:
+    """Records several audit rows (`audit_entry`) in one statement."""
+    if entries:
+        session.execute(plain_insert(AuditEntry), list(entries))
 
 
 def client_door_rows(session: Session, client_id: str) -> list[tuple[Door, Site]]:
@@ -357,71 +368,6 @@ def client_door_rows(session: Session, client_id: str) -> list[tuple[Door, Site]
         .order_by(Site.name, Door.name, Door.id)
     ).all()
     return [(row[0], row[1]) for row in rows]
-
-
-def applied_at_door(
-    session: Session,
-    door_id: str,
-    now: datetime,
-    held_refs: Iterable[str] = (),
-    *,
-    hub_only: Sequence[str] = (),
-    after: str | None = None,
-    upto: str | None = None,
-    limit: int | None = None,
-) -> list[tuple[GrantDoor, str]]:
-    """Returns the door's grant rows believed applied (programmed or revoked) or given up as
-    `failed` (so a door refusing for good is checked too), each with its grant's ref, by ref:
-    those whose grant has not ended, and those of `held_refs` in any case; never those of the
-    `hub_only` credential types, which the door does not hold. Only refs after `after` and up
-    to `upto`, at most `limit` rows (the reconciler's page)."""
-    refs = list(held_refs)
-    live = Grant.valid_to_at > now
-    query = (
-        select(GrantDoor, Grant.ref)
-        .join(Grant, Grant.id == GrantDoor.grant_id)
-        .where(
-            GrantDoor.door_id == door_id,
-            GrantDoor.state.in_(("programmed", "revoked", "failed")),
-            or_(live, Grant.ref.in_(refs)) if refs else live,
-            Grant.credential.not_in(list(hub_only)),
-        )
-    )
-    # By the row's own copy of the ref: the (door_id, ref) index gives the order.
-    if after is not None:
-        query = query.where(code_order(GrantDoor.ref) > after)
-    if upto is not None:
-        query = query.where(code_order(GrantDoor.ref) <= upto)
-    query = query.order_by(code_order(GrantDoor.ref), GrantDoor.grant_id).limit(limit)
-    return [(row, ref) for row, ref in session.execute(query).all()]
-
-
-def windows_of_grants(session: Session, grant_ids: Sequence[str]) -> dict[str, list[Window]]:
-    """Returns the windows of each grant, oldest first."""
-    result: dict[str, list[Window]] = {grant_id: [] for grant_id in grant_ids}
-    if not grant_ids:
-        return result
-    rows = session.execute(
-        select(GrantWindow.grant_id, GrantWindow.valid_from_at, GrantWindow.valid_to_at)
-        .where(GrantWindow.grant_id.in_(grant_ids))
-        .order_by(GrantWindow.valid_from_at)
-    ).all()
-    for grant_id, valid_from, valid_to in rows:
-        result[grant_id].append(Window(valid_from, valid_to))
-    return result
-
-
-def refs_granted_at_door(session: Session, door_id: str, refs: Iterable[str]) -> set[str]:
-    """Returns which of `refs` the hub has a grant for at the door (in any state)."""
-    wanted = list(refs)
-    if not wanted:
-        return set()
-    query = (
-        select(Grant.ref)
-        .join(GrantDoor, GrantDoor.grant_id == Grant.id)
-        .where(GrantDoor.door_id == door_id, Grant.ref.in_(wanted))
-    )
-    return set(session.scalars(query).all())
 
 
 def grant_by_key_digest(session: Session, digest: str) -> Grant | None:
