@@ -172,11 +172,11 @@ def bench_api(server: Server, args: argparse.Namespace, slots: load.Slots) -> No
         "  pipeline caught up after, CPU ms a booking (all work)"
     )
     for clients in (1, 8, 32):
-        cpu = _cpu_seconds(server.pid)
+        cpu = _cpu_seconds(*server.pids)
         figure = load.api_figure(server.base, server.demo, slots, clients, args.api_seconds)
         # Let the pipeline catch up, so that the next row measures the API, not the backlog.
         caught_up = _wait_idle(server.urls)
-        cpu_ms = (_cpu_seconds(server.pid) - cpu) * 1000 / max(1, figure.created)
+        cpu_ms = (_cpu_seconds(*server.pids) - cpu) * 1000 / max(1, figure.created)
         print(
             f"{figure.clients:>8} {figure.rate:>10.1f} {figure.p50_ms:>8.1f}"
             f" {figure.p99_ms:>8.1f} {figure.errors:>8}  {caught_up:.1f} s, {cpu_ms:.0f} ms",
@@ -197,14 +197,14 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
         f" {'drained after':>14} {'CPU ms/bkg':>10}  backlog every 5 s"
     )
     for label, clients, seconds, rate in runs:
-        cpu = _cpu_seconds(server.pid)
+        cpu = _cpu_seconds(*server.pids)
         work = database_work(server.base)
         name = f"{label} {rate or 'max'}/s {seconds:.0f}s"
         outcome = load.pipeline_figure(
             name, server.base, server.demo, slots, hub, clients=clients, seconds=seconds, rate=rate
         )
         drained = "never" if outcome.drain_s is None else f"{outcome.drain_s:.1f} s"
-        cpu_ms = (_cpu_seconds(server.pid) - cpu) * 1000 / max(1, outcome.created)
+        cpu_ms = (_cpu_seconds(*server.pids) - cpu) * 1000 / max(1, outcome.created)
         print(
             f"{outcome.label:>22} {outcome.created:>8} {outcome.rate:>6.1f} {outcome.p50_s:>6.2f}"
             f" {outcome.p95_s:>6.2f} {drained:>14} {cpu_ms:>10.0f}  {outcome.backlog}",
@@ -212,7 +212,11 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
         )
         _wait_idle(server.urls)  # the last webhooks and emails: counted with their bookings
         after = database_work(server.base)  # of all the server's processes (core.metrics)
-        print(f"{'':>22} {work_per_booking(work, after, max(1, outcome.created))}", flush=True)
+        scope = " (the server's processes only)" if server.job_pids else ""
+        print(
+            f"{'':>22} {work_per_booking(work, after, max(1, outcome.created))}{scope}",
+            flush=True,
+        )
     hub.dispose()
 
 
@@ -247,6 +251,15 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="server processes (`hallkey serve --workers N`)"
     )
+    parser.add_argument(
+        "--job-processes",
+        type=int,
+        default=0,
+        help="run the jobs in N `hallkey worker` processes a context, not in the server",
+    )
+    parser.add_argument(
+        "--job-nice", type=int, default=0, help="the job processes' niceness (the API first)"
+    )
     parser.add_argument("--api-seconds", type=float, default=10.0)
     parser.add_argument("--pipeline-seconds", type=float, default=60.0)
     parser.add_argument("--burst-seconds", type=float, default=20.0)
@@ -278,12 +291,19 @@ def main() -> None:
         scale.measure(args)  # last: three more servers, each on fresh databases
 
 
+def _jobs_note(args: argparse.Namespace) -> str:
+    if not args.job_processes:
+        return ""
+    nice = f" at nice {args.job_nice}" if args.job_nice else ""
+    return f"; the jobs in {args.job_processes} `hallkey worker` a context{nice}"
+
+
 def _run(args: argparse.Namespace, env: dict[str, str]) -> None:
-    with _server(env, args.port, args.workers) as server:
+    with _server(env, args.port, args.workers, args.job_processes, args.job_nice) as server:
         base, demo = server.base, server.demo
         print(
             f"hallkey benchmarks on {'PostgreSQL' if args.postgres else 'SQLite'} ({base}, "
-            f"{args.workers} server process{'es' if args.workers > 1 else ''})"
+            f"{args.workers} server process{'es' if args.workers > 1 else ''}{_jobs_note(args)})"
         )
         print(
             f"load average at start: {os.getloadavg()[0]:.2f}"

@@ -66,17 +66,34 @@ class Server:
     urls: dict[str, str]
     data_dir: Path
     workers: int = 1
+    job_pids: tuple[int, ...] = ()
+    """The `hallkey worker` processes beside the server (`--job-processes`)."""
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        """The server's process and the job processes beside it (each with its children)."""
+        return (self.pid, *self.job_pids)
 
 
 @contextmanager
-def server(env_extra: dict[str, str], port: int, workers: int = 1) -> Iterator[Server]:
-    """Starts `hallkey serve --demo --workers N` on `port` (0: any free one) and stops it."""
+def server(
+    env_extra: dict[str, str],
+    port: int,
+    workers: int = 1,
+    job_processes: int = 0,
+    job_nice: int = 0,
+) -> Iterator[Server]:
+    """Starts `hallkey serve --demo --workers N` on `port` (0: any free one) and stops it; with
+    `job_processes`, the server runs no jobs and that many `hallkey worker` processes a
+    context run them beside it (at `job_nice`: the kernel serves the API first)."""
     port = port or free_port()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "var"
         # ERROR: filling the resource with 2000 bookings overfills its doors (1000 codes
         # each), and the hub's expected `no_space_on_door` warnings would drown the figures.
         env = {**os.environ, **env_extra, "HALLKEY_LOG_LEVEL": "ERROR"}
+        if job_processes:
+            env["HALLKEY_RUN_WORKERS"] = "false"
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -94,6 +111,7 @@ def server(env_extra: dict[str, str], port: int, workers: int = 1) -> Iterator[S
             env=env,
         )
         base = f"http://127.0.0.1:{port}"
+        helpers: list[subprocess.Popen[bytes]] = []
         try:
             deadline = time.monotonic() + 180  # a loaded machine migrates slowly
             while True:
@@ -117,10 +135,25 @@ def server(env_extra: dict[str, str], port: int, workers: int = 1) -> Iterator[S
             }
             demo = json.loads((data_dir / "demo.json").read_text())
             print(f"server pid {process.pid}", flush=True)
-            yield Server(base, demo, process.pid, urls, data_dir, workers)
+            # Started once the server has migrated and seeded the databases.
+            job_env = {**env, "HALLKEY_RUN_WORKERS": "true"}
+            for role in ("booking", "hub", "locks") * job_processes:
+                helpers.append(_job_process(role, data_dir, job_env, job_nice))
+            job_pids = tuple(helper.pid for helper in helpers)
+            yield Server(base, demo, process.pid, urls, data_dir, workers, job_pids)
         finally:
-            process.terminate()
-            process.wait(timeout=60)
+            for each in (*helpers, process):
+                each.terminate()
+            for each in (*helpers, process):
+                each.wait(timeout=60)
+
+
+def _job_process(
+    role: str, data_dir: Path, env: dict[str, str], nice: int
+) -> subprocess.Popen[bytes]:
+    command = ["-m", "hallkey.cli", "worker", "--role", role, "--data-dir", str(data_dir)]
+    niced = ["nice", "-n", str(nice)] if nice else []
+    return subprocess.Popen([*niced, sys.executable, *command], env=env)
 
 
 def listeners(port: int) -> int:
@@ -141,10 +174,10 @@ def roomy_doors(server: Server, capacity: int) -> None:
     engine.dispose()
 
 
-def cpu_seconds(pid: int) -> float:
-    """Returns the CPU time process `pid` and the processes under it have used so far (user +
+def cpu_seconds(*pids: int) -> float:
+    """Returns the CPU time the processes `pids` and those under them have used so far (user +
     system, Linux): with `--workers N` the server processes are the children of `serve`."""
-    return sum(_own_cpu_seconds(each) for each in process_tree(pid))
+    return sum(_own_cpu_seconds(each) for pid in pids for each in process_tree(pid))
 
 
 def process_tree(pid: int) -> list[int]:
