@@ -7,6 +7,7 @@ process and a single-role process are built by the same function, so they behave
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -202,9 +203,9 @@ def create_app(
     app.add_middleware(UnexpectedErrors)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware)  # outermost: it counts the 500s too
+    for router in _in_matching_order(parts):
+        app.include_router(router)
     for part in parts:
-        for router in part.routers:
-            app.include_router(router)
         _add_openapi(app, part)
 
     @app.get("/healthz", include_in_schema=False)
@@ -220,6 +221,26 @@ def create_app(
 
     app.state.parts = {part.name: part for part in parts}
     return app
+
+
+_API_PATH = re.compile(r"^/[a-z]+/v1/")
+
+
+def _in_matching_order(parts: Sequence[ContextPart]) -> list[APIRouter]:
+    """Returns the parts' routers, those whose every path is a versioned API's (`/api/v1/`,
+    `/hub/v1/`, `/locks/v1/`) first, each group in the parts' order.
+
+    A request is matched against the routes one by one, in this order (FastAPI does not skip
+    an included router by its prefix): before, a door's `PUT /locks/v1/credentials/{ref}` was
+    tried against 180 routes, most of them pages, which took 40 % of the event loop's time.
+    No page path starts like an API path, so no request finds another route than before.
+    """
+    routers = [router for part in parts for router in part.routers]
+
+    def pages(router: APIRouter) -> bool:
+        return not all(_API_PATH.match(getattr(r, "path", "")) for r in router.routes)
+
+    return sorted(routers, key=pages)  # stable: the parts' order within each group
 
 
 def _safe(check: Callable[[], bool]) -> bool:
