@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
@@ -108,6 +109,33 @@ def test_sqlite_writers__queue_behind_an_open_write_and_go_in_order(database: Da
     with database.read() as session:
         rows = session.execute(text("SELECT n FROM t ORDER BY rowid")).scalars().all()
     assert rows == [0, 1, 2, 3]
+    database.dispose()
+
+
+def _lock_seconds(kind: str, database: str) -> float:
+    name = f"hallkey_db_write_lock_{kind}_seconds_sum"
+    return REGISTRY.get_sample_value(name, {"database": database}) or 0.0
+
+
+def test_write_lock__waits_and_holds_are_measured_for_metrics(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'timed.db'}")
+    waited, held = _lock_seconds("wait", "timed"), _lock_seconds("held", "timed")
+    holding = threading.Event()
+
+    def holder() -> None:
+        with database.transaction() as session:
+            session.execute(text("CREATE TABLE t (n INTEGER)"))
+            holding.set()
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    holding.wait(5)
+    with database.transaction() as session:  # waits for the holder's turn to end
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    thread.join(5)
+    assert _lock_seconds("wait", "timed") - waited >= 0.1
+    assert _lock_seconds("held", "timed") - held >= 0.2
     database.dispose()
 
 

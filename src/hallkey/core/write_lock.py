@@ -22,8 +22,25 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections import deque
 from pathlib import Path
+
+from prometheus_client import Histogram
+
+_LOCK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+WRITE_LOCK_WAIT = Histogram(
+    "hallkey_db_write_lock_wait_seconds",
+    "How long a SQLite write transaction waited for its turn (this process's, then the others')",
+    ["database"],
+    buckets=_LOCK_BUCKETS,
+)
+WRITE_LOCK_HELD = Histogram(
+    "hallkey_db_write_lock_held_seconds",
+    "How long a SQLite write transaction held the turn (its BEGIN to its end)",
+    ["database"],
+    buckets=_LOCK_BUCKETS,
+)
 
 
 class FairLock:
@@ -31,6 +48,9 @@ class FairLock:
     `file`, whoever holds it also holds an exclusive flock on that file (between processes)."""
 
     def __init__(self, file: Path | None = None) -> None:
+        # Named as core.db names the database in its counters: the file's stem.
+        self._name = file.name.removesuffix(".writelock").rsplit(".", 1)[0] if file else "memory"
+        self._taken_at = 0.0
         self._mutex = threading.Lock()
         self._held = False
         self._waiters: deque[threading.Lock] = deque()
@@ -40,6 +60,7 @@ class FairLock:
     def acquire(self, timeout: float) -> bool:
         """Waits at most `timeout` seconds for this process's turn, then for the other
         processes' writers (without a limit); tells whether the lock was taken."""
+        asked_at = time.perf_counter()
         if not self._take_turn(timeout):
             return False
         try:
@@ -47,6 +68,8 @@ class FairLock:
         except BaseException:
             self._pass_turn()
             raise
+        self._taken_at = time.perf_counter()  # only the holder writes it
+        WRITE_LOCK_WAIT.labels(self._name).observe(self._taken_at - asked_at)
         return True
 
     def _take_turn(self, timeout: float) -> bool:
@@ -76,6 +99,7 @@ class FairLock:
     def release(self) -> None:
         """Lets the other processes' writers in, then hands this process's turn to its
         longest waiter, or frees it."""
+        WRITE_LOCK_HELD.labels(self._name).observe(time.perf_counter() - self._taken_at)
         if self._descriptor is not None:
             fcntl.flock(self._descriptor, fcntl.LOCK_UN)
         self._pass_turn()
