@@ -6,7 +6,9 @@ Each test goes through the real contexts' APIs (the demo, served by one app).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -292,3 +294,32 @@ def test_body__not_declared_as_json__415(web: Web, content_type: str | None) -> 
             assert response.status_code == 415, (path, response.text)
             assert response.json()["error"]["code"] == "unsupported_media_type"
             assert response.json()["error"]["field"] == "body"
+
+
+def _paths_in_matching_order(web: Web) -> list[str]:
+    """The app's route paths in the order a request is matched against them."""
+
+    def walk(routes: list[Any]) -> list[str]:
+        found: list[str] = []
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:
+                found += walk(included.routes)
+            else:
+                found.append(getattr(route, "path", ""))
+        return found
+
+    return walk(list(web.app.router.routes))
+
+
+def test_routes__the_versioned_apis_are_matched_before_any_page(web: Web) -> None:
+    paths = _paths_in_matching_order(web)
+    api = [i for i, path in enumerate(paths) if re.match(r"^/(api|hub|locks)/v1/", path)]
+    pages = [i for i, path in enumerate(paths) if path in ("/", "/admin/requests", "/k/{token}")]
+    assert len(pages) == 3
+    assert max(api) < min(pages)
+    # Every context's routes are still there, each once per method.
+    assert "/locks/v1/credentials/{ref}" in paths
+    assert "/hub/admin/login" in paths
+    with web.client() as client:  # and a page still answers as a page
+        assert client.get("/").status_code == 200

@@ -232,7 +232,8 @@ def _in_matching_order(parts: Sequence[ContextPart]) -> list[APIRouter]:
 
     A request is matched against the routes one by one, in this order (FastAPI does not skip
     an included router by its prefix): before, a door's `PUT /locks/v1/credentials/{ref}` was
-    tried against 180 routes, most of them pages, which took 40 % of the event loop's time.
+    tried against 180 routes, most of them pages (4 % of a create-and-grant loop's CPU; 1.3
+    % since).
     No page path starts like an API path, so no request finds another route than before.
     """
     routers = [router for part in parts for router in part.routers]
