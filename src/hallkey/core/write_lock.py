@@ -47,9 +47,8 @@ class FairLock:
     """A lock handed to its waiters in the order they asked (not reentrant); with
     `file`, whoever holds it also holds an exclusive flock on that file (between processes)."""
 
-    def __init__(self, file: Path | None = None) -> None:
-        # Named as core.db names the database in its counters: the file's stem.
-        self._name = file.name.removesuffix(".writelock").rsplit(".", 1)[0] if file else "memory"
+    def __init__(self, file: Path | None = None, name: str = "memory") -> None:
+        self._name = name  # the database's, as on the metrics of its statements
         self._taken_at = 0.0
         self._mutex = threading.Lock()
         self._held = False
@@ -179,5 +178,6 @@ def write_lock_for(path: str) -> FairLock:
     key = os.path.realpath(path)
     with _LOCKS_MUTEX:
         if key not in _LOCKS:
-            _LOCKS[key] = FairLock(file=Path(f"{key}.writelock"))
+            # Named as core.db names the database in its counters: the file's stem.
+            _LOCKS[key] = FairLock(file=Path(f"{key}.writelock"), name=Path(key).stem)
         return _LOCKS[key]

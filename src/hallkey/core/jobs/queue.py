@@ -168,7 +168,7 @@ class JobQueue:
         self.clock = clock
         self.wakeup = threading.Event()
         self._insert = table.insert()  # built once: building costs as much as running it
-        self._once_inserts: dict[tuple[str, bool], Any] = {}
+        self._insert_once = {rearm: self._upsert(rearm) for rearm in (False, True)}
         event.listen(database.sessions, "after_commit", self._after_commit)
 
     def enqueue(
@@ -230,21 +230,17 @@ class JobQueue:
         start the new run before it ends, so such a job must bear running twice at once.)
         """
         values = self._new_row(job_id, kind, payload, run_at, peer, priority)
-        dialect = session.get_bind().dialect.name
-        session.execute(self._insert_once(dialect, rearm), values)
+        session.execute(self._insert_once[rearm], values)
         session.info[_ADDED_FLAG] = True
 
-    def _insert_once(self, dialect: str, rearm: bool) -> Any:
-        """Returns the INSERT of `enqueue_once` (built once per dialect and `rearm`).
+    def _upsert(self, rearm: bool) -> Any:
+        """Returns the INSERT of `enqueue_once` for the queue's database (built once each).
 
         A dead row of the same id (given up on) is brought back with the new row's schedule; a
         live one is left alone, unless re-armed: clearing `locked_by` takes the row from a run
         under way, whose end then matches nothing, and makes it claimable now by any worker.
         """
-        built = self._once_inserts.get((dialect, rearm))
-        if built is not None:
-            return built
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert(self.table)
+        insert = (sqlite if self.database.is_sqlite else postgresql).insert(self.table)
         new = insert.excluded
         revive = {
             "status": new.status,
@@ -254,13 +250,11 @@ class JobQueue:
             "peer": new.peer,
             "priority": new.priority,
         }
-        built = insert.on_conflict_do_update(
+        return insert.on_conflict_do_update(
             index_elements=["id"],
             set_=revive,
             where=None if rearm else self.table.c.status == "dead",
         )
-        self._once_inserts[(dialect, rearm)] = built
-        return built
 
     def _waiting(self, now: datetime) -> ColumnElement[bool]:
         """Matches the jobs that failed and now sit out their backoff (never a running one).
