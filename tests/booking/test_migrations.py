@@ -203,3 +203,56 @@ def test_migration_0010__reservations_of_0005__hold_their_own_end_and_come_back_
         assert [tuple(r) for r in back] == [("a",)]
     finally:
         engine.dispose()
+
+
+def test_migration_0016__a_confirmed_reservation_not_yet_pushed__is_marked_as_asked(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    """The push no longer marks a reservation as asked for a grant (queuing it does): one
+    queued before the upgrade gets its mark from the migration, so a cancel still revokes."""
+    url = database_url("booking")
+    config = make_config(url, MIGRATIONS, VERSION_TABLE)
+    command.upgrade(config, "0005")  # the schema `_seed` writes
+    engine = create_db_engine(url)
+    at = datetime(2026, 5, 4, 10, tzinfo=UTC)
+    asked = at - timedelta(days=1)
+    try:
+        with engine.begin() as connection:
+            _seed(connection, at)
+        command.upgrade(config, "0015")
+        with engine.begin() as connection:
+            for hour, (rid, status, requested_at) in enumerate(
+                (
+                    ("queued", "confirmed", None),
+                    ("pushed", "confirmed", asked),
+                    ("open", "requested", None),
+                    ("gone", "cancelled", None),
+                )
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO booking_reservations (id, tenant_id, resource_id, "
+                        "customer_id, ref, status, start_at, end_at, block_end_at, version, "
+                        "access_state, access_credential, access_requested_at, created_at, "
+                        "updated_at) VALUES (:id, 'ten_1', 'res_1', 'cus_1', :id, :status, "
+                        ":start, :end, :end, 1, 'pending', 'pin', :asked, :at, :at)"
+                    ),
+                    {
+                        "id": rid,
+                        "status": status,
+                        "asked": requested_at,
+                        "start": at + timedelta(hours=hour),
+                        "end": at + timedelta(hours=hour, minutes=30),
+                        "at": at,
+                    },
+                )
+        command.upgrade(config, "head")
+        with engine.begin() as connection:
+            rows = connection.execute(
+                text("SELECT id, access_requested_at FROM booking_reservations ORDER BY id")
+            ).all()
+        marked = {row[0]: row[1] is not None for row in rows}
+        assert marked == {"gone": False, "open": False, "pushed": True, "queued": True}
+        command.downgrade(config, "0015")
+    finally:
+        engine.dispose()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -123,8 +124,16 @@ def test_sync_access__cancelled_before_the_first_push__revokes_and_never_grants(
         f"/api/v1/reservations/{created['id']}/cancel", headers=world.booking.headers()
     )
     world.run_jobs()
-    # Both jobs see the current state, cancelled, and no grant was ever asked for.
-    assert world.hub.names() == []
+    # Both jobs see the current state, cancelled. The booking was marked as asked for a grant
+    # when its first push was queued (it cannot know whether that push reached the hub), so
+    # both revoke: the hub has no grant for the ref, and none was ever made.
+    assert set(world.hub.names()) == {"RevokeAccess"}
+    assert world.hub.calls[-1][1] == {"ref": created["ref"], "revision": 2}
+    missing = httpx.get(
+        f"{world.real_hub.server.base_url}/hub/v1/grants/{created['ref']}",
+        headers={"Authorization": f"Bearer {world.real_hub.key}"},
+    )
+    assert missing.status_code == 404
     assert world.get(created["id"])["status"] == "cancelled"
     assert world.get(created["id"])["access"] == {"state": "revoked", "credential": "pin"}
 

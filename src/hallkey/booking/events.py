@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from hallkey.booking import repository as repo
 from hallkey.booking.models import AccessEvent
 from hallkey.booking.schemas import AccessEventIn
-from hallkey.booking.service import SYNC_ACCESS
+from hallkey.booking.service import enqueue_sync
 from hallkey.core.batches import BatchAnswer, split_items
 
 if TYPE_CHECKING:
@@ -80,6 +80,5 @@ def _resync_if_shown_granted(
     reservation = repo.reservation_by_ref(session, tenant_id, ref)
     if reservation is None or reservation.access_state != "granted":
         return
-    payload = {"reservation_id": reservation.id}
-    ctx.jobs.enqueue(session, SYNC_ACCESS, payload, peer="hub")
+    enqueue_sync(ctx, session, reservation)
     log.info("reservation %s: its key was refused as revoked; asking the hub again", reservation.id)

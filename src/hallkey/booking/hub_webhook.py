@@ -24,11 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
-from hallkey.booking import events, series_store
+from hallkey.booking import events, series_store, service
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Reservation, Tenant
 from hallkey.booking.series_models import Series
-from hallkey.booking.service import SYNC_ACCESS
 from hallkey.core.errors import InvalidInput, Unauthorized
 
 if TYPE_CHECKING:
@@ -160,11 +159,12 @@ def grant_state(
         reservation.access_state = "revoked"
         reservation.access_secret_sealed = None  # never show a key that no longer works
         reservation.access_error = None
-        if reservation.status == "confirmed" and isinstance(reservation, Series):
+        if reservation.status != "confirmed":
+            return
+        if isinstance(reservation, Series):
             series_store.enqueue_sync(ctx, session, reservation.id)
-        elif reservation.status == "confirmed":
-            payload = {"reservation_id": reservation.id}
-            ctx.jobs.enqueue(session, SYNC_ACCESS, payload, peer="hub")
+        else:
+            service.enqueue_sync(ctx, session, reservation)
         return
     failed = isinstance(doors, list) and any(
         isinstance(door, dict) and door.get("state") == "failed" for door in doors

@@ -253,7 +253,8 @@ class Reservation(Base):
     # JSON {code, code_formatted, url?, mobile_key?} sealed with the SecretBox.
     access_secret_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     access_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # Set before the first GrantAccess call, so a later cancel knows a grant may exist.
+    # Set when its first push to the hub is queued (`service.enqueue_sync`), so that a later
+    # cancel knows a grant may exist.
     access_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The language of the customer's emails (`nb` or `en`).
     locale: Mapped[str] = mapped_column(String(8), server_default="nb")

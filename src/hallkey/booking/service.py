@@ -117,6 +117,8 @@ def create_reservation(
         version=1,
         access_state="pending",
         access_credential=credential,
+        # Asked for a grant with the sync job queued below (see `enqueue_sync`).
+        access_requested_at=now if status == "confirmed" else None,
         locale=data.locale,
         created_at=now,
         updated_at=now,
@@ -132,7 +134,7 @@ def create_reservation(
     session.add(reservation)
     _flush(session)
     if status == "confirmed":
-        ctx.jobs.enqueue(session, SYNC_ACCESS, {"reservation_id": reservation.id}, peer="hub")
+        enqueue_sync(ctx, session, reservation)
     emails.enqueue(ctx, session, reservation, "received" if status == "requested" else "confirmed")
     log.info("reservation %s (%s) created on %s", reservation.id, status, resource.id)
     return reservation
@@ -165,9 +167,24 @@ def _changed(ctx: BookingContext, session: Session, reservation: Reservation) ->
     reservation.access_state = "pending"
     reservation.access_secret_sealed = None
     reservation.access_error = None
-    _flush(session)
     # Access taken away (cancelled, denied) is synced before access given.
     priority = PRIORITY_REVOKE if reservation.status != "confirmed" else 0
+    enqueue_sync(ctx, session, reservation, priority=priority)
+    _flush(session)
+
+
+def enqueue_sync(
+    ctx: BookingContext, session: Session, reservation: Reservation, *, priority: int = 0
+) -> None:
+    """Queues the push of the reservation's access to the hub (state-based: any number of
+    pushes is fine).
+
+    A confirmed reservation is marked as asked for a grant in the transaction that queues its
+    push, before any call can reach the hub: from then on a cancel revokes there, even if the
+    grant call's answer is lost. (Marking it later, in the push, took a write transaction of
+    its own on every booking.)"""
+    if reservation.status == "confirmed" and reservation.access_requested_at is None:
+        reservation.access_requested_at = ctx.clock.now()
     payload = {"reservation_id": reservation.id}
     ctx.jobs.enqueue(session, SYNC_ACCESS, payload, peer="hub", priority=priority)
 

@@ -100,16 +100,15 @@ def _utc(value: datetime) -> str:
 
 
 def _read(ctx: BookingContext, reservation_id: str) -> Snapshot | None:
-    with ctx.database.transaction() as session:
+    # Reads only: a confirmed reservation was marked as asked for a grant when its push was
+    # queued (`service.enqueue_sync`).
+    with ctx.database.read() as session:
         found = repo.placed_reservation(session, reservation_id)
         if found is None or found.reservation.series_id is not None:
             # An occurrence's access is its series' grant (`sync_series_access`).
             return None
         reservation, resource, tenant = found.reservation, found.resource, found.tenant
         grant_asked = reservation.access_requested_at is not None
-        if reservation.status == "confirmed" and not grant_asked:
-            # Recorded before the call: a later cancel must revoke even if this call is lost.
-            reservation.access_requested_at = ctx.clock.now()
         try:
             hub_api_key = ctx.box.open(tenant.hub_api_key_sealed)
         except ValueError:
