@@ -13,6 +13,7 @@ from sqlalchemy import event, select
 from hallkey.core.clock import ManualClock, SystemClock
 from hallkey.core.db import Database, make_metadata
 from hallkey.core.jobs import GiveUp, JobQueue, JobRun, RetryLater, Worker, job_table
+from hallkey.core.jobs.claims import delete_succeeded
 from hallkey.core.settings import Settings
 from tests.conftest import DatabaseUrlFactory
 from tests.servers import wait_for
@@ -680,3 +681,28 @@ def test_worker_stop__a_job_that_ends_after_the_last_claim__is_settled_all_the_s
     go.set()
     stopping.join(15)
     assert _pending(queue) == 0
+
+
+def test_delete_succeeded__runs_of_several_claims__each_row_only_with_its_own_claim(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    """The settle of several claims is one statement, and it matches (id, claim) pairs: a row
+    re-claimed by a later claim stays, even when the list holds a run of that later claim."""
+    queue = _queue(database_url("jobs"), ManualClock(T0))
+    with queue.database.transaction() as session:
+        ids = [queue.enqueue(session, "step", {"n": n}) for n in range(3)]
+        for job_id, token in zip(ids, ("t1", "t2", "t2"), strict=True):
+            session.execute(
+                queue.table.update().where(queue.table.c.id == job_id).values(locked_by=token)
+            )
+    runs = [
+        JobRun(job_id=ids[0], kind="step", payload={}, attempt=1, claim="t1"),
+        JobRun(job_id=ids[1], kind="step", payload={}, attempt=1, claim="t2"),
+        # An older run of the third job, whose row a later claim (t2) holds now.
+        JobRun(job_id=ids[2], kind="step", payload={}, attempt=1, claim="t1"),
+    ]
+    with queue.database.transaction() as session:
+        delete_succeeded(session, queue.table, runs)
+    with queue.database.transaction() as session:
+        left = session.execute(select(queue.table.c.id, queue.table.c.locked_by)).all()
+    assert [tuple(row) for row in left] == [(ids[2], "t2")]

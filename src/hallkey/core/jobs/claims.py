@@ -12,7 +12,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Delete, Table, Update, and_, bindparam, delete, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from hallkey.core.jobs.queue import JobRun
@@ -55,19 +66,18 @@ def still_ours(table: Table, job: JobRun) -> ColumnElement[bool]:
 
 
 def delete_succeeded(session: Session, table: Table, runs: Sequence[JobRun]) -> None:
-    """Deletes the rows of succeeded runs whose claim still holds them (one statement a claim
-    token: the jobs of one claim share it)."""
-    by_claim: dict[str, list[str]] = {}
-    for run in runs:
-        by_claim.setdefault(run.claim, []).append(run.job_id)
-    for claim, ids in by_claim.items():
-        session.execute(_delete_claimed(table), {"claim": claim, "ids": ids})
+    """Deletes the rows of succeeded runs whose claim still holds them, in one statement: a
+    row goes only with its own (id, claim) pair, never because another run of the list shares
+    its claim or its id."""
+    if runs:
+        pairs = [(run.job_id, run.claim) for run in runs]
+        session.execute(_delete_claimed(table), {"pairs": pairs})
 
 
 @functools.cache
 def _delete_claimed(table: Table) -> Delete:
     return delete(table).where(
-        table.c.locked_by == bindparam("claim"), table.c.id.in_(bindparam("ids", expanding=True))
+        tuple_(table.c.id, table.c.locked_by).in_(bindparam("pairs", expanding=True))
     )
 
 
