@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -298,18 +297,16 @@ def test_body__not_declared_as_json__415(web: Web, content_type: str | None) -> 
 
 def _paths_in_matching_order(web: Web) -> list[str]:
     """The app's route paths in the order a request is matched against them."""
+    return [getattr(route, "path", "") for route in web.app.router.routes]
 
-    def walk(routes: list[Any]) -> list[str]:
-        found: list[str] = []
-        for route in routes:
-            included = getattr(route, "original_router", None)
-            if included is not None:
-                found += walk(included.routes)
-            else:
-                found.append(getattr(route, "path", ""))
-        return found
 
-    return walk(list(web.app.router.routes))
+def test_routes__are_the_routes_each_context_declared__none_built_again(web: Web) -> None:
+    """The app holds the very routes the contexts' routers declared (which the OpenAPI
+    documents describe), not copies that FastAPI would build again at the first request."""
+    routers = [router for part in web.contexts.parts for router in part.routers]
+    declared = {id(route) for router in routers for route in router.routes}
+    held = {id(route) for route in web.app.router.routes}
+    assert len(declared) > 100 and declared <= held
 
 
 def test_routes__the_versioned_apis_are_matched_before_any_page(web: Web) -> None:
