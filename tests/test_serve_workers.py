@@ -7,6 +7,7 @@ it, and every request on it is answered there.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -25,7 +26,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hallkey.processes import ROLE_ENV, run_processes
+from hallkey.processes import ROLE_ENV, listening_socket, run_processes
 from tests.conftest import DatabaseUrlFactory
 from tests.servers import free_port, wait_serving
 
@@ -310,3 +311,27 @@ def test_run_processes__on_a_port_taken__refuses_before_starting_any() -> None:
 
         with pytest.raises(OSError):
             run_processes(2, "127.0.0.1", port, {})
+
+
+def test_listening_socket__accepted_connections__send_without_waiting_for_acks() -> None:
+    """asyncio turns Nagle's algorithm off only on connections whose socket is declared TCP;
+    without it each answer written in two pieces waited for the client's delayed ACK (a
+    request to `serve --workers 2` took 48 ms where one process answered in 3)."""
+    sock = listening_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    nodelay: list[int] = []
+
+    async def exchange() -> None:
+        async def on_connect(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted = writer.get_extra_info("socket")
+            nodelay.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=sock)
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            await reader.read()
+            writer.close()
+
+    asyncio.run(exchange())
+    assert nodelay and nodelay[0] != 0
