@@ -254,7 +254,7 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
     app), and on every request walk the router's routes to see whether any changed.
     """
     if router.on_startup or router.on_shutdown:
-        raise ValueError("a context's router has no start-up or shut-down handlers")
+        raise ValueError("a context's router may not have start-up or shut-down handlers")
     app.router.routes.extend(router.routes)
 
 
