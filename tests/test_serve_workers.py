@@ -333,5 +333,9 @@ def test_listening_socket__accepted_connections__send_without_waiting_for_acks()
             await reader.read()
             writer.close()
 
-    asyncio.run(exchange())
+    # A thread of its own: another test of this process may have left an event loop running
+    # in this one (asyncio.run refuses to start beside it).
+    thread = threading.Thread(target=lambda: asyncio.run(exchange()))
+    thread.start()
+    thread.join(timeout=30)
     assert nodelay and nodelay[0] != 0
