@@ -47,3 +47,6 @@ def test_create_reservation__reads_each_row_once(booking: Booking) -> None:
     assert _reads_of(seen, "booking_resources") == 1
     assert sum(1 for s in seen if "booking_venues" in s) == 1
     assert _reads_of(seen, "booking_reservations") == 1
+    # Written once: its mark of a grant asked for goes in its INSERT, not an UPDATE after it.
+    assert sum(1 for s in seen if s.startswith("INSERT INTO booking_reservations")) == 1
+    assert not [s for s in seen if s.startswith("UPDATE booking_reservations")]

@@ -117,8 +117,6 @@ def create_reservation(
         version=1,
         access_state="pending",
         access_credential=credential,
-        # Asked for a grant with the sync job queued below (see `enqueue_sync`).
-        access_requested_at=now if status == "confirmed" else None,
         locale=data.locale,
         created_at=now,
         updated_at=now,
@@ -132,9 +130,9 @@ def create_reservation(
         group = own if own is not None and prices.offers(session, resource.id, own) else None
     prices.price_reservation(session, reservation, group)
     session.add(reservation)
-    _flush(session)
     if status == "confirmed":
-        enqueue_sync(ctx, session, reservation)
+        enqueue_sync(ctx, session, reservation)  # before the flush: its mark goes in the INSERT
+    _flush(session)
     emails.enqueue(ctx, session, reservation, "received" if status == "requested" else "confirmed")
     log.info("reservation %s (%s) created on %s", reservation.id, status, resource.id)
     return reservation

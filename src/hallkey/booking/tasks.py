@@ -108,7 +108,6 @@ def _read(ctx: BookingContext, reservation_id: str) -> Snapshot | None:
             # An occurrence's access is its series' grant (`sync_series_access`).
             return None
         reservation, resource, tenant = found.reservation, found.resource, found.tenant
-        grant_asked = reservation.access_requested_at is not None
         try:
             hub_api_key = ctx.box.open(tenant.hub_api_key_sealed)
         except ValueError:
@@ -132,7 +131,7 @@ def _read(ctx: BookingContext, reservation_id: str) -> Snapshot | None:
             valid_to=window.end,
             phone=reservation.contact_phone,
             email=reservation.contact_email,
-            grant_asked=grant_asked or reservation.status == "confirmed",
+            grant_asked=reservation.access_requested_at is not None,
         )
 
 
