@@ -632,6 +632,71 @@ def test_worker_thread__a_success_is_settled_with_the_next_claim__one_transactio
     assert begun[0] <= 20 + 3, begun[0]
 
 
+def test_worker_thread__jobs_one_at_a_time__each_success_rides_on_the_next_jobs_claim(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    """A worker that keeps up claims when a job is queued, not again at each success: the
+    success waits for that claim (or the poll) to delete its row."""
+    queue = _queue(database_url("jobs"), SystemClock())
+    done = threading.Semaphore(0)
+    worker = Worker(
+        name="w",
+        queue=queue,
+        handlers={"step": lambda job: done.release()},
+        poll_seconds=30,  # no poll during the test: only the queued jobs set off claims
+        probe_seconds=3600,
+        threads=2,  # a claim that finds one job leaves a runner idle: no more were due
+    )
+    worker.start()
+    try:
+        time.sleep(0.3)  # the first claim (it found nothing) is behind us
+        begun = _count_transactions(queue)
+        first = _enqueue_step(queue, 0)
+        assert done.acquire(timeout=10)
+        time.sleep(0.2)
+        assert _claimed(queue, first)  # succeeded; its row waits for the next claim
+        for n in range(1, 10):
+            _enqueue_step(queue, n)
+            assert done.acquire(timeout=10)
+        wait_for(lambda: not _claimed(queue, first), timeout=10)
+        # One claim a job (each deleting the row of the job before); a claim at each
+        # success as well would be 20.
+        assert begun[0] <= 10 + 1, begun[0]
+    finally:
+        worker.stop()
+    assert _pending(queue) == 0  # the last success is settled at the stop
+
+
+def test_worker_thread__a_success_with_no_job_after_it__is_settled_by_the_poll(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    queue = _queue(database_url("jobs"), SystemClock())
+    done = threading.Event()
+    worker = Worker(
+        name="w", queue=queue, handlers={"step": lambda job: done.set()}, poll_seconds=0.2
+    )
+    worker.start()
+    try:
+        _enqueue_step(queue, 0)
+        assert done.wait(10)
+        wait_for(lambda: _pending(queue) == 0, timeout=5)
+    finally:
+        worker.stop()
+
+
+def _enqueue_step(queue: JobQueue, n: int) -> str:
+    with queue.database.transaction() as session:
+        return queue.enqueue(session, "step", {"n": n})
+
+
+def _claimed(queue: JobQueue, job_id: str) -> bool:
+    with queue.database.transaction() as session:
+        row = session.execute(
+            select(queue.table.c.locked_by).where(queue.table.c.id == job_id)
+        ).first()
+    return row is not None and row.locked_by is not None
+
+
 def _pending(queue: JobQueue) -> int:
     with queue.database.transaction() as session:
         return queue.pending_count(session)

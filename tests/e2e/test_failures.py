@@ -180,7 +180,7 @@ def test_controller_down__booking_cancelled__code_refused_within_seconds_of_its_
     assert not any(online(d).get(door) for door in doors)  # the reconciler saw them go
 
     # The hub's own probe is kept out of it: the controller, on its return, tells the hub.
-    d.contexts.hub.worker.probe_seconds = 3600
+    d.contexts.hub.worker.peers.probe_seconds = 3600
     d.start("locks")
     wait_for(lambda: hub_door_states(d, created["ref"]) == {"revoked"}, RECOVERY_DEADLINE)
     for door in doors:

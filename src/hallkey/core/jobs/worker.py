@@ -13,7 +13,6 @@ from queue import SimpleQueue
 
 from prometheus_client import Counter
 from sqlalchemy import Table, Update
-from sqlalchemy.orm import Session
 
 from hallkey.core.jobs.claims import (
     claim_statement,
@@ -23,7 +22,9 @@ from hallkey.core.jobs.claims import (
     renew,
 )
 from hallkey.core.jobs.lease import LeaseKeeper
+from hallkey.core.jobs.peers import PeerWatch
 from hallkey.core.jobs.queue import GiveUp, Handler, JobQueue, JobRun, RetryLater, claim_token
+from hallkey.core.jobs.settling import SucceededRuns
 
 log = logging.getLogger("hallkey.core.jobs")
 
@@ -47,10 +48,10 @@ class Worker:
     the queue.
 
     A runner's plain success (the row is to be deleted, no peer to wake) is settled by the
-    dispatcher, in the transaction of its next claim, which follows at once: one transaction
-    fewer per job, which was a fifth of the pipeline's. Until then the row stays claimed by
-    the run (its lease no longer renewed); a crash in between lets the lease run out and the
-    job run again, as a crash just before any settle does.
+    dispatcher, in the transaction of a claim it makes anyway (see `settling`). The dispatcher
+    claims when a runner is idle and jobs may be due: its last claim filled every idle runner
+    (more may wait), a job was queued in this process since (`JobQueue.wakeup`), or its poll
+    came round (jobs queued elsewhere, retries come due).
     """
 
     def __init__(
@@ -72,15 +73,12 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.backoff_max_seconds = backoff_max_seconds
-        self.probe_seconds = probe_seconds
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
         if threads < 1:
             raise ValueError("a worker needs at least one thread")
         self.threads = threads
         self.on_start: list[Callable[[], None]] = []
         """Called each time the worker starts (e.g. to say "I am back" to a peer at once)."""
-        self._last_probe: float | None = None
-        self._probe_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._inbox: SimpleQueue[JobRun | None] = SimpleQueue()
@@ -88,13 +86,8 @@ class Worker:
         self._busy_lock = threading.Lock()
         self._slot_free = threading.Event()
         self._leases = LeaseKeeper(name, self.heartbeat_seconds, self._renew)
-        self._waiting_peers: set[str] = set()
-        """Peers with jobs sitting out a backoff, as this worker last saw (its own retries,
-        its probes): only their successes need to wake their other jobs."""
-        self._waiting_lock = threading.Lock()
-        self._succeeded: list[JobRun] = []
-        """Runs that succeeded and wait for the dispatcher's next claim to delete their rows."""
-        self._succeeded_lock = threading.Lock()
+        self.peers = PeerWatch(queue, probe_seconds)
+        self._succeeded = SucceededRuns(wait_seconds=poll_seconds)
 
     @property
     def _table(self) -> Table:
@@ -147,15 +140,10 @@ class Worker:
     def _claim_statement(self) -> Update:
         return claim_statement(self._table)
 
-    def _take_succeeded(self) -> list[JobRun]:
-        with self._succeeded_lock:
-            runs, self._succeeded = self._succeeded, []
-        return runs
-
     def _settle_succeeded(self) -> None:
         """Deletes the rows of the succeeded runs now, in a transaction of their own (when
         the dispatcher has stopped and no further claim will take them along)."""
-        runs = self._take_succeeded()
+        runs = self._succeeded.take()
         if runs:
             with self.queue.database.transaction() as session:
                 delete_succeeded(session, self._table, runs)
@@ -195,9 +183,7 @@ class Worker:
             JOBS_PROCESSED.labels(table_name, job.kind, "error").inc()
         else:
             if defer_success and next_run is None and not self._wakes_a_peer(job):
-                with self._succeeded_lock:
-                    self._succeeded.append(job)
-                self.queue.wakeup.set()  # the dispatcher may be waiting for new jobs
+                self._succeeded.add(job)  # settled by a claim made anyway
             else:
                 self._done(job, next_run)
             JOBS_PROCESSED.labels(table_name, job.kind, "done").inc()
@@ -209,40 +195,17 @@ class Worker:
             return renew(session, self._table, job, until)
 
     def _wakes_a_peer(self, job: JobRun) -> bool:
-        return job.peer is not None and self._peer_waits(job.peer)
+        return job.peer is not None and self.peers.waits(job.peer)
 
     def _done(self, job: JobRun, next_run: timedelta | None) -> None:
         with self.queue.database.transaction() as session:
-            if job.peer is not None and self._peer_waits(job.peer):
-                self._wake(session, job.peer)
+            if job.peer is not None and self.peers.waits(job.peer):
+                self.peers.wake(session, job.peer)
             if next_run is None:
                 delete_run(session, self._table, job)
             else:
                 run_at = self.queue.clock.now() + next_run
                 release(session, self._table, job, run_at=run_at, attempts=0, last_error=None)
-
-    def _peer_waits(self, peer: str) -> bool:
-        with self._waiting_lock:
-            return peer in self._waiting_peers
-
-    def _wake(self, session: Session, peer: str) -> None:
-        """The peer answered: what waits on it need not sit out its backoff. (In the outcome's
-        transaction, one write fewer per job, but in a savepoint of its own: a failure here
-        must not undo the job's outcome; the probe makes up for it.)
-
-        Only for a peer this worker saw jobs waiting on: a healthy peer's every success would
-        otherwise pay a savepoint and an update that finds nothing. Jobs another process left
-        waiting are seen by this worker's next probe (every `probe_seconds`).
-        """
-        try:
-            with session.begin_nested():
-                woken = self.queue.wake_peer(session, peer)
-        except Exception as exc:
-            log.warning("jobs of peer %s not woken: %s", peer, type(exc).__name__)
-            return
-        if not woken:
-            with self._waiting_lock:
-                self._waiting_peers.discard(peer)
 
     def run_pending(self, limit: int = 1000) -> int:
         """Runs due jobs until none is left (or `limit`); returns how many ran."""
@@ -261,8 +224,7 @@ class Worker:
     ) -> None:
         delay = after_seconds if after_seconds is not None else self.backoff_seconds(job.attempt)
         if job.peer is not None:
-            with self._waiting_lock:
-                self._waiting_peers.add(job.peer)
+            self.peers.saw_waiting(job.peer)
         log.info(
             "job %s (%s) try %d: %s; again in %.1fs",
             job.job_id,
@@ -289,22 +251,7 @@ class Worker:
 
     def probe_peers(self) -> int:
         """Makes the first job waiting on each peer due now; returns how many."""
-        seen: set[str] = set()
-        with self.queue.database.transaction() as session:
-            probed = self.queue.probe_peers(session, seen)
-        with self._waiting_lock:
-            self._waiting_peers.update(seen)
-        return probed
-
-    def _maybe_probe(self) -> None:
-        """Probes the peers at most once every `probe_seconds` (of real time: a test's manual
-        clock may stand still, and a recovery must still be noticed)."""
-        with self._probe_lock:
-            now = time.monotonic()
-            if self._last_probe is not None and now - self._last_probe < self.probe_seconds:
-                return
-            self._last_probe = now
-        self.probe_peers()
+        return self.peers.probe()
 
     def start(self) -> None:
         """Starts the worker's dispatcher and runner threads."""
@@ -354,33 +301,48 @@ class Worker:
     def _dispatch(self) -> None:
         """Claims as many due jobs as there are idle runners, in one transaction, and hands
         them out; only this thread waits for new jobs (no herd of claims on each one)."""
+        drained = False
+        """The last claim found fewer due jobs than runners were idle."""
+        next_poll = time.monotonic()
         while not self._stop.is_set():
             with self._busy_lock:
                 free = self.threads - self._busy
-            jobs: list[JobRun] = []
-            settle = self._take_succeeded()
-            if free or settle:
-                try:
-                    if free:
-                        self._maybe_probe()
-                    jobs = self._claim_batch(free, settle)
-                except Exception as exc:
-                    log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
-                    with self._succeeded_lock:  # settled with the next claim, or at stop
-                        self._succeeded[:0] = settle
-            if jobs:
-                with self._busy_lock:
-                    self._busy += len(jobs)
-                for job in jobs:
-                    self._inbox.put(job)
-            elif free:
-                self.queue.wakeup.wait(self.poll_seconds)
-                self.queue.wakeup.clear()
+            now = time.monotonic()
+            may_be_due = not drained or self.queue.wakeup.is_set() or now >= next_poll
+            if (free and may_be_due) or now >= self._succeeded.due_at():
+                jobs = self._claim_and_settle(free)
+                if free:
+                    drained = len(jobs) < free
+                    next_poll = now + self.poll_seconds
+                if jobs:
+                    with self._busy_lock:
+                        self._busy += len(jobs)
+                    for job in jobs:
+                        self._inbox.put(job)
+                    continue
+            until = min(next_poll, self._succeeded.due_at())
+            timeout = min(self.poll_seconds, max(0.0, until - time.monotonic()))
+            if free:
+                self.queue.wakeup.wait(timeout)
             else:
-                self._slot_free.wait(self.poll_seconds)
+                self._slot_free.wait(timeout)
                 self._slot_free.clear()
         for _ in range(self.threads):
             self._inbox.put(None)  # after the claimed jobs: each runner ends on one
+
+    def _claim_and_settle(self, free: int) -> list[JobRun]:
+        """Settles the succeeded runs and claims up to `free` jobs, in one transaction."""
+        # Before the claim: a job queued from here on wakes the dispatcher again.
+        self.queue.wakeup.clear()
+        settle = self._succeeded.take()
+        try:
+            if free:
+                self.peers.maybe_probe()
+            return self._claim_batch(free, settle)
+        except Exception as exc:
+            log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
+            self._succeeded.put_back(settle)  # settled with a later claim, or at stop
+            return []
 
     def _runner(self) -> None:
         """Runs the jobs the dispatcher hands out until it says to stop."""
