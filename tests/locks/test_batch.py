@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from hallkey.locks import create_controller, create_door
 from hallkey.locks.models import Door
 from tests.locks.conftest import DOOR, T0, Locks, window
+from tests.sql import statements
 
 CODE = "482915"
 HOUR = timedelta(hours=1)
@@ -104,6 +105,28 @@ def test_batch_put__programs_every_door__and_each_keypad_opens(locks: Locks) -> 
     for door in (DOOR, SIDE):
         assert locks.keypad(CODE + "#", door=door) == {"granted": True, "ref": "rsv_1"}
         assert locks.keypad("000000", door=door)["reason"] == "unknown_code"
+
+
+def test_batch_put__reads_the_refs_credentials_and_the_codes_holders_once_for_all_doors(
+    locks: Locks,
+) -> None:
+    """Each door's credential of the ref, and the credentials already holding the code, are
+    read in one statement each for the whole batch, not once a door."""
+    doors = [DOOR, SIDE, "door-back"]
+    with locks.ctx.database.transaction() as session:
+        for door_id in doors[1:]:
+            create_door(
+                locks.ctx, session, controller_id=locks.controller_id, name=door_id, door_id=door_id
+            )
+    assert _outcomes(_put(locks, [DOOR], ref="rsv_0", windows=[window(T0, T0 + HOUR)])) == [
+        (DOOR, True, None)  # the code is held on one door, at another time
+    ]
+    for version in (0, 1):  # new on every door; then changed on every door
+        with statements(locks.ctx.database.engine) as seen:
+            outcomes = _outcomes(_put(locks, doors, version=version))
+        assert outcomes == [(door, True, None) for door in doors]
+        reads = [s for s in seen if s.startswith("SELECT") and "FROM locks_credentials " in s]
+        assert len(reads) == 2, reads
 
 
 def test_batch_put__unknown_or_other_controllers_door__is_that_doors_error_the_rest_programmed(

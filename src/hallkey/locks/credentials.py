@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast, get_args
 
@@ -75,7 +76,8 @@ def put_credential(
     on the door; returns it."""
     door = service.door_for_update(session, controller_id, door_id)
     windows = checked_windows(body)
-    return _put_on_door(ctx, session, door, ref, body, windows, hub_door=body.hub_door)
+    rows = _read_rows(ctx, session, controller_id, [door.id], ref, body.code)
+    return _put_on_door(ctx, session, door, ref, body, windows, rows, hub_door=body.hub_door)
 
 
 def put_credentials(
@@ -85,10 +87,18 @@ def put_credentials(
     (each in its own savepoint) keeps what it held while the others are programmed."""
     windows = checked_windows(body)
     doors = repository.doors_for_update(session, controller_id, [d.id for d in body.doors])
+    rows = _read_rows(ctx, session, controller_id, list(doors), ref, body.code)
     outcomes: list[DoorProgrammed | DoorRefused] = []
     for item in body.doors:
         put = partial(
-            _put_on_door, ctx, session, ref=ref, body=body, windows=windows, hub_door=item.hub_door
+            _put_on_door,
+            ctx,
+            session,
+            ref=ref,
+            body=body,
+            windows=windows,
+            rows=rows,
+            hub_door=item.hub_door,
         )
         held = _in_savepoint(session, doors.get(item.id), put)
         if isinstance(held, DoorError):
@@ -145,6 +155,36 @@ def _in_savepoint(
         return DoorError(code=cast(RefusalCode, exc.code), message=exc.message)
 
 
+@dataclass(frozen=True)
+class _HeldRows:
+    """What a PUT reads of its doors before it programs them, one statement for all of a
+    batch's doors: each door's credential of the ref, and the credentials that hold the
+    body's code (a door's programming changes only its own rows)."""
+
+    digest: str | None
+    """The body's code under the controller's PIN secret (None: no code)."""
+    of_ref: dict[str, Credential]
+    same_code: dict[str, list[Credential]]
+
+
+def _read_rows(
+    ctx: LocksContext,
+    session: Session,
+    controller_id: str,
+    door_ids: list[str],
+    ref: str,
+    code: str | None,
+) -> _HeldRows:
+    digest = service.code_digest(ctx, session, controller_id, code) if code is not None else None
+    return _HeldRows(
+        digest=digest,
+        of_ref=repository.credentials_of_ref(session, door_ids, ref),
+        same_code=(
+            repository.credentials_by_digest_on(session, door_ids, digest) if digest else {}
+        ),
+    )
+
+
 def _put_on_door(
     ctx: LocksContext,
     session: Session,
@@ -152,6 +192,7 @@ def _put_on_door(
     ref: str,
     body: CredentialFields,
     windows: list[domain.Window],
+    rows: _HeldRows,
     *,
     hub_door: str | None,
 ) -> CredentialOut:
@@ -162,7 +203,7 @@ def _put_on_door(
         # Even a stale write names the door truly: the mapping is the door's, not the ref's.
         log.info("door %s is %s at the hub", door.id, hub_door)
         door.hub_door_id = hub_door
-    credential = repository.credential(session, door.id, ref)
+    credential = rows.of_ref.get(door.id)
     if credential is not None and domain.is_stale_write(
         body.version, held_version=credential.version, held_revoked=credential.revoked
     ):
@@ -170,17 +211,8 @@ def _put_on_door(
         return _credential_out(session, credential)
     if body.keys:
         public_keys.store(session, door.controller_id, body.keys, now)
-    digest = (
-        service.code_digest(ctx, session, door.controller_id, body.code)
-        if body.code is not None
-        else None
-    )
-
-    clashing = [
-        c
-        for c in (repository.credentials_by_digest(session, door.id, digest) if digest else [])
-        if c.ref != ref and not c.revoked
-    ]
+    digest = rows.digest
+    clashing = [c for c in rows.same_code.get(door.id, []) if c.ref != ref and not c.revoked]
     if clashing:
         existing = repository.windows_of(session, [c.id for c in clashing])
         if any(

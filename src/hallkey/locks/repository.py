@@ -152,6 +152,47 @@ def _credentials_by_digest() -> Select[Credential]:
     )
 
 
+def credentials_of_ref(
+    session: Session, door_ids: Sequence[str], ref: str
+) -> dict[str, Credential]:
+    """Returns the credential of `ref` on each of the doors that has one, by door id (one
+    statement for a batch's doors)."""
+    if not door_ids:
+        return {}
+    parameters = {"door_ids": list(door_ids), "ref": ref}
+    return {c.door_id: c for c in session.scalars(_credentials_of_ref(), parameters)}
+
+
+@functools.cache
+def _credentials_of_ref() -> Select[Credential]:
+    return select(Credential).where(
+        Credential.door_id.in_(bindparam("door_ids", expanding=True)),
+        Credential.ref == bindparam("ref"),
+    )
+
+
+def credentials_by_digest_on(
+    session: Session, door_ids: Sequence[str], code_digest: str
+) -> dict[str, list[Credential]]:
+    """Returns the credentials whose code has this digest on each of the doors, by door id
+    (one statement for a batch's doors; the (door, digest) index serves each door)."""
+    found: dict[str, list[Credential]] = {door_id: [] for door_id in door_ids}
+    if not door_ids:
+        return found
+    parameters = {"door_ids": list(door_ids), "code_digest": code_digest}
+    for credential in session.scalars(_credentials_by_digest_on(), parameters):
+        found[credential.door_id].append(credential)
+    return found
+
+
+@functools.cache
+def _credentials_by_digest_on() -> Select[Credential]:
+    return select(Credential).where(
+        Credential.door_id.in_(bindparam("door_ids", expanding=True)),
+        Credential.code_digest == bindparam("code_digest"),
+    )
+
+
 def _live_window(now: datetime, credential_id: str | None = None) -> Exists:
     """Whether a credential (the query's row, or the one of `credential_id`) has a window that
     has not yet ended at `now`."""
