@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from hallkey.core.db import Database
 from hallkey.core.errors import is_transient_database_error
-from hallkey.core.write_lock import FairLock, write_lock_for
+from hallkey.core.write_lock import FairLock, FileLock, write_lock_for
 
 
 def _wait_until(condition: object, seconds: float = 5.0) -> None:
@@ -257,3 +257,83 @@ def test_write_lock__a_lock_file_that_cannot_be_opened_gives_the_turn_back(
     # Had the turn stayed taken, this would answer False (no wait); it reaches the file again.
     with pytest.raises(IsADirectoryError):
         lock.acquire(0)
+
+
+def test_write_lock__another_process_hangs_holding_it__this_one_gives_up_in_time(
+    tmp_path: Path,
+) -> None:
+    """A process stopped in the middle of a write must not stop this one's writers for good:
+    the wait for its lock file ends with the writer's time limit, and the turn is given back."""
+    path = str(tmp_path / "hung.db")
+    holder = _python(_HOLD_IN_ANOTHER_PROCESS, path)
+    try:
+        assert _line_within(holder, 30) == "held"
+        lock = write_lock_for(path)
+        started = time.monotonic()
+        assert not lock.acquire(0.3)
+        assert 0.25 < time.monotonic() - started < 3
+        assert lock.waiting == 0
+        assert not lock.acquire(0)  # the turn was given back: it asks the file again
+        # A later writer still waiting when the holder lets go gets the lock.
+        taken = threading.Event()
+
+        def take() -> None:
+            if lock.acquire(30):
+                taken.set()
+                lock.release()
+
+        waiter = threading.Thread(target=take, daemon=True)
+        waiter.start()
+        assert not taken.wait(0.3)
+        holder.send_signal(signal.SIGKILL)
+        assert taken.wait(10)
+        waiter.join(5)
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_write_lock__a_wait_given_up__the_lock_got_later_is_let_go(tmp_path: Path) -> None:
+    path = tmp_path / "given-up.db"
+    holder = _python(_HOLD_IN_ANOTHER_PROCESS, str(path))
+    try:
+        assert _line_within(holder, 30) == "held"
+        mine = FileLock(Path(f"{path}.writelock"))
+        assert not mine.acquire(0.2)  # its helper still waits on the file
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        time.sleep(0.3)  # the helper got the lock meanwhile, for no one
+        other = FileLock(Path(f"{path}.writelock"))  # a rival, as another process is
+        assert other.acquire(5)
+        other.release()
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_sqlite_writers__another_process_hangs_holding_the_lock__a_busy_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "hung-writer.db"
+    monkeypatch.setattr("hallkey.core.db.SQLITE_BUSY_SECONDS", 0.3)
+    database = Database(f"sqlite:///{path}")
+    with database.transaction() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+    holder = _python(_HOLD_IN_ANOTHER_PROCESS, str(path))
+    try:
+        assert _line_within(holder, 30) == "held"
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as raised, database.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        assert is_transient_database_error(raised.value)  # answered 503
+        assert time.monotonic() - started < 5
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        with database.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (2)"))
+        with database.read() as session:
+            assert session.execute(text("SELECT n FROM t")).scalars().all() == [2]
+    finally:
+        holder.kill()
+        holder.wait(10)
+        database.dispose()

@@ -10,10 +10,11 @@ Between processes (`hallkey serve --workers N`, a `hallkey worker` beside the se
 command), the thread whose turn it is then takes an exclusive `flock` on a file beside the
 database (`<database>.writelock`): the kernel puts it to sleep until the other process's
 writer lets go and wakes it at once, where SQLite's busy handler would poll and lose rounds.
-The kernel drops the flock of a process that dies, so a crash never leaves it held. The wait
-for another process has no time limit (a process holds the flock only for one transaction);
-meanwhile this process's other writers wait at the in-process queue, which does time out.
-SQLite's own lock and busy handler stay underneath, for any writer that does not take the file.
+The kernel drops the flock of a process that dies, so a crash never leaves it held. The two
+waits together last at most the writer's time limit: a process that hangs in the middle of a
+write (stopped, or stuck on a full disk) makes the others answer "busy" (503) after it, as
+SQLite's busy handler would, instead of hanging with it. SQLite's own lock and busy handler
+stay underneath, for any writer that does not take the file.
 """
 
 from __future__ import annotations
@@ -53,20 +54,23 @@ class FairLock:
         self._mutex = threading.Lock()
         self._held = False
         self._waiters: deque[threading.Lock] = deque()
-        self._file = file
-        self._descriptor: int | None = None  # opened at first use, kept for the process
+        self._file_lock = FileLock(file) if file is not None else None
 
     def acquire(self, timeout: float) -> bool:
-        """Waits at most `timeout` seconds for this process's turn, then for the other
-        processes' writers (without a limit); tells whether the lock was taken."""
+        """Waits at most `timeout` seconds in all for this process's turn, then for the other
+        processes' writers; tells whether the lock was taken."""
         asked_at = time.perf_counter()
         if not self._take_turn(timeout):
             return False
         try:
-            self._lock_file()
+            left = max(0.0, timeout - (time.perf_counter() - asked_at))
+            locked = self._file_lock is None or self._file_lock.acquire(left)
         except BaseException:
             self._pass_turn()
             raise
+        if not locked:
+            self._pass_turn()
+            return False
         self._taken_at = time.perf_counter()  # only the holder writes it
         WRITE_LOCK_WAIT.labels(self._name).observe(self._taken_at - asked_at)
         return True
@@ -88,19 +92,12 @@ class FairLock:
                 return True  # handed over between the timeout and here: it is ours
             return False
 
-    def _lock_file(self) -> None:
-        if self._file is None:
-            return
-        if self._descriptor is None:  # only the turn's holder gets here: no race
-            self._descriptor = os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._descriptor, fcntl.LOCK_EX)
-
     def release(self) -> None:
         """Lets the other processes' writers in, then hands this process's turn to its
         longest waiter, or frees it."""
         WRITE_LOCK_HELD.labels(self._name).observe(time.perf_counter() - self._taken_at)
-        if self._descriptor is not None:
-            fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+        if self._file_lock is not None:
+            self._file_lock.release()
         self._pass_turn()
 
     def _pass_turn(self) -> None:
@@ -115,6 +112,83 @@ class FairLock:
         """How many threads wait for the lock (for metrics and tests)."""
         with self._mutex:
             return len(self._waiters)
+
+
+class FileLock:
+    """An exclusive `flock` on a file, waited for at most a given time (used by one thread at a
+    time: the holder of a `FairLock`'s turn).
+
+    `flock` itself waits without a limit. So a free lock is taken at once, without waiting;
+    a wait is done by a helper thread on a descriptor of its own (a lock of another open file
+    is a rival, as another process's), and the caller stops waiting after its time. A lock
+    the helper gets after that goes to the next caller waiting by then, or is let go at once.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._own: int | None = None
+        """The descriptor locked without waiting (opened at first use, kept for the process)."""
+        self._helpers: int | None = None
+        """The helper's descriptor, locked with a wait."""
+        self._held: int | None = None
+        self._state = threading.Condition()
+        self._wanted = False
+        """A caller waits for the helper's lock (cleared by the helper's grant or the
+        caller's timeout, whichever comes first)."""
+        self._granted = False
+        self._helper: threading.Thread | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Takes the lock within `timeout` seconds; tells whether it did."""
+        if self._own is None:
+            self._own = self._open()
+        try:
+            fcntl.flock(self._own, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return self._wait(timeout)
+        self._held = self._own
+        return True
+
+    def release(self) -> None:
+        """Lets go of the lock, if held."""
+        if self._held is not None:
+            fcntl.flock(self._held, fcntl.LOCK_UN)
+            self._held = None
+
+    def _open(self) -> int:
+        return os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def _wait(self, timeout: float) -> bool:
+        with self._state:
+            if self._helpers is None:
+                self._helpers = self._open()
+            if self._helper is None:
+                self._helper = threading.Thread(
+                    target=self._wait_in_helper, name=f"flock-{self._path.name}", daemon=True
+                )
+                self._helper.start()
+            self._wanted, self._granted = True, False
+            self._state.notify_all()
+            if self._state.wait_for(lambda: self._granted, timeout):
+                self._granted = False
+                self._held = self._helpers
+                return True
+            self._wanted = False  # the helper lets go of what it gets later
+            return False
+
+    def _wait_in_helper(self) -> None:
+        descriptor = self._helpers
+        assert descriptor is not None
+        while True:
+            with self._state:
+                self._state.wait_for(lambda: self._wanted)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            with self._state:
+                if self._wanted:
+                    self._wanted, self._granted = False, True
+                    self._state.notify_all()
+                else:
+                    fcntl.flock(descriptor, fcntl.LOCK_UN)  # its caller gave up
 
 
 class QueuedWriterConnection(sqlite3.Connection):
