@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
+from hallkey.core.web import create_app
+from hallkey.hub import build_part
 from hallkey.hub.connectors import Credential, DoorTarget, MemoryConnector
 from hallkey.hub.domain import Window
 from hallkey.hub.models import Grant
 from tests.hub.conftest import END, START, HubWorld, iso
+from tests.servers import serving
 
 
 def _count_grants(hub: HubWorld) -> int:
@@ -504,3 +510,43 @@ def test_grant_access__no_free_code_left__is_409_not_500(
     assert response.status_code == 409, response.text
     assert response.json()["error"]["code"] == "no_free_code"
     assert _count_grants(hub) == 0
+
+
+def test_grant_access__grants_at_one_door_side_by_side__each_its_own_code(
+    hub: HubWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Grants at one door that arrive together choose their codes in turn (the door's row
+    lock, on PostgreSQL): none takes a code another holds at that time, and none fails."""
+    codes = ["482915", "573026", "684137", "795248"]
+
+    def first_free(length: int, is_taken: Callable[[str], bool], **_: object) -> str:
+        # The same order for every grant: without the lock two would take the same one.
+        for code in codes:
+            if not is_taken(code):
+                return code
+        raise RuntimeError("no free code")
+
+    monkeypatch.setattr("hallkey.hub.grant_checks.generate_pin", first_free)
+    app = create_app([build_part(hub.ctx)], run_workers=False)
+    answers: list[httpx.Response] = []
+    start = threading.Barrier(len(codes))
+    with serving(app) as server:
+
+        def call(n: int) -> None:
+            start.wait(10)
+            response = httpx.post(
+                f"{server.base_url}/hub/v1/GrantAccess",
+                json=hub.grant_body(f"rsv_side_{n}"),
+                headers=hub.headers(),
+                timeout=30,
+            )
+            answers.append(response)
+
+        threads = [threading.Thread(target=call, args=(n,)) for n in range(len(codes))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert [a.status_code for a in answers] == [201] * len(codes), [a.text for a in answers]
+    assert sorted(a.json()["code"] for a in answers) == codes
+    assert hub.post("GrantAccess", hub.grant_body("rsv_side_late")).status_code == 409
