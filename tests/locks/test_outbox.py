@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from hallkey.core.schemas import REF_PATTERN
-from hallkey.locks import repository, set_hub_link
+from hallkey.locks import event_queries, set_hub_link
 from hallkey.locks.models import Event
 from tests.locks.conftest import DOOR, T0, Locks, window, z
 from tests.servers import ServerThread
@@ -265,7 +265,7 @@ LEGACY_REF = "rsv/legacy 1"
 
 def _legacy_event(locks: Locks) -> str:
     with locks.ctx.database.transaction() as session:
-        event = repository.add_event(
+        event = event_queries.add_event(
             session, door_id=DOOR, kind="door_pulsed", at=locks.clock.now(), ref=LEGACY_REF
         )
         return event.id

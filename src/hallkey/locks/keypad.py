@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
 
-from hallkey.locks import domain, repository, service
+from hallkey.locks import domain, event_queries, repository, service
 from hallkey.locks.schemas import KeypadOut
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def keypad(
         # One denial event per lock-out period: a flood at a locked keypad must not fill the
         # events table (and the outbox); the presses after it are only counted.
         started = domain.lockout_started(door.locked_out_until_at)
-        if repository.has_lockout_denial(session, door.id, since=started):
+        if event_queries.has_lockout_denial(session, door.id, since=started):
             KEYPAD_PRESSES_WHILE_LOCKED_OUT.inc()
         else:
             service.record_event(ctx, session, door, "access_denied", at=now, reason="locked_out")
@@ -66,7 +66,7 @@ def keypad(
         ctx, session, door, "access_denied", at=now, ref=decision.ref, reason=decision.reason
     )
     log.info("keypad at door %s: refused (%s)", door.id, decision.reason)
-    failures = repository.failure_times(session, door.id, domain.failures_since(now))
+    failures = event_queries.failure_times(session, door.id, domain.failures_since(now))
     recent = domain.count_recent_failures(failures, now, door.locked_out_until_at)
     until = domain.lockout_until(recent, now)
     if until is not None:

@@ -18,7 +18,7 @@ from prometheus_client import Counter
 
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.core.jobs import GiveUp, RetryLater
-from hallkey.locks import repository
+from hallkey.locks import event_queries
 
 if TYPE_CHECKING:
     from hallkey.locks.context import LocksContext
@@ -106,8 +106,8 @@ def _settle(
     """Marks the events pushed, quarantining the rejected ones; one transaction."""
     with ctx.database.transaction() as session:
         now = ctx.clock.now()
-        repository.mark_pushed(session, [str(event["id"]) for event in events], now)
-        repository.quarantine(session, rejected)
+        event_queries.mark_pushed(session, [str(event["id"]) for event in events], now)
+        event_queries.quarantine(session, rejected)
     by_code: dict[str, list[str]] = {}
     for event_id, code in rejected.items():
         by_code.setdefault(code, []).append(event_id)

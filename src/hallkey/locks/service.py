@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hallkey.core.errors import NotFound, Unauthorized
 from hallkey.core.jobs import once_id
 from hallkey.core.security import keyed_digest, parse_api_key, verify_secret
-from hallkey.locks import domain, repository
+from hallkey.locks import domain, event_queries, repository
 from hallkey.locks.models import Controller, CredentialWindow, Door, Event
 from hallkey.locks.schemas import (
     CredentialListItem,
@@ -178,7 +178,9 @@ def record_event(
     `at` is the caller's one `now` of its decision, never a later clock read: the lock-out
     count must find the wrong code just recorded.
     """
-    event = repository.add_event(session, door_id=door.id, kind=kind, at=at, ref=ref, reason=reason)
+    event = event_queries.add_event(
+        session, door_id=door.id, kind=kind, at=at, ref=ref, reason=reason
+    )
     queued: set[str] = session.info.setdefault(_PUSH_QUEUED, set())
     if door.controller_id not in queued:
         queue_push(ctx, session, door.controller_id)
@@ -216,7 +218,7 @@ def list_events(
     """Returns the controller's events, oldest first."""
     if door_id is not None:
         _door(session, controller_id, door_id)
-    events = repository.events_of(
+    events = event_queries.events_of(
         session, controller_id, since=since, ref=ref, door_id=door_id, limit=limit
     )
     return [event_out(e) for e in events]

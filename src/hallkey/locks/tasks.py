@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hallkey.core.http import PeerError, call_json, make_client
 from hallkey.core.jobs import GiveUp, Handler, JobRun
-from hallkey.locks import domain, repository
+from hallkey.locks import domain, event_queries, repository
 from hallkey.locks.models import Controller, Door
 from hallkey.locks.push import send_events
 from hallkey.locks.service import (
@@ -53,7 +53,7 @@ def handlers(ctx: LocksContext) -> dict[str, Handler]:
 
     def push_sweep(job: JobRun) -> timedelta:
         with ctx.database.transaction() as session:
-            for controller_id in repository.controllers_with_unpushed_events(session):
+            for controller_id in event_queries.controllers_with_unpushed_events(session):
                 queue_push(ctx, session, controller_id)
         return SWEEP_EVERY
 
@@ -159,7 +159,7 @@ def push_pending_events(ctx: LocksContext, controller_id: str) -> int:
             return 0  # no hub link: the events wait until one is set
         url = controller.hub_events_url
         token = ctx.box.open(controller.hub_events_token_sealed)
-        events = repository.unpushed_events(session, controller_id, PUSH_BATCH)
+        events = event_queries.unpushed_events(session, controller_id, PUSH_BATCH)
         body = {
             "events": [
                 {
