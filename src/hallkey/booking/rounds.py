@@ -10,7 +10,6 @@ under `/api/v1/me/applications` too. Staff of the tenant with the `decide` scope
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -20,19 +19,17 @@ from sqlalchemy import func, or_, select
 from hallkey.booking import domain, rounds_calendar, rounds_emails
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Resource
-from hallkey.booking.rounds_models import Round, RoundAllocation, RoundApplication, RoundWish
+from hallkey.booking.rounds_models import Round, RoundApplication, RoundWish
 from hallkey.booking.rounds_schemas import (
     MAX_PERIOD_DAYS,
-    AllocationOut,
     ApplicationCreate,
     ApplicationCreated,
-    ApplicationOut,
     RoundCreate,
     RoundOut,
     RoundPatch,
     RoundStatus,
-    WishOut,
 )
+from hallkey.booking.rounds_views import application_view
 from hallkey.core.errors import Conflict, InvalidInput, NotFound
 from hallkey.core.ids import new_id
 from hallkey.core.security import hash_secret, verify_secret
@@ -263,89 +260,6 @@ def application_link(
     )
 
 
-def allocation_out(allocation: RoundAllocation) -> AllocationOut:
-    """Returns the view of an allocation."""
-    return AllocationOut(
-        id=allocation.id,
-        wish_id=allocation.wish_id,
-        application_id=allocation.application_id,
-        resource_id=allocation.resource_id,
-        weekday=allocation.weekday,
-        start_time=allocation.start_time,
-        end_time=allocation.end_time,
-        series_id=allocation.series_id,
-        skipped_dates=[datetime.fromisoformat(d).date() for d in allocation.skipped_dates],
-        publish_error=allocation.publish_error,
-    )
-
-
-def wish_out(wish: RoundWish, allocation: RoundAllocation | None) -> WishOut:
-    """Returns the view of a wish with its allocation, if any."""
-    return WishOut(
-        id=wish.id,
-        resource_id=wish.resource_id,
-        weekday=wish.weekday,
-        start_time=wish.start_time,
-        end_time=wish.end_time,
-        priority=wish.priority,
-        age_group=wish.age_group,
-        participants=wish.participants,
-        status=wish.status,
-        decline_reason=wish.decline_reason,
-        allocation=allocation_out(allocation) if allocation is not None else None,
-    )
-
-
-def wishes_of(
-    session: Session, application_ids: Sequence[str]
-) -> dict[str, list[tuple[RoundWish, RoundAllocation | None]]]:
-    """Returns the wishes of the applications (by priority) with their allocations."""
-    rows = session.execute(
-        select(RoundWish, RoundAllocation)
-        .outerjoin(RoundAllocation, RoundAllocation.wish_id == RoundWish.id)
-        .where(RoundWish.application_id.in_(application_ids))
-        .order_by(RoundWish.priority, RoundWish.id)
-    ).all()
-    result: dict[str, list[tuple[RoundWish, RoundAllocation | None]]] = {
-        application_id: [] for application_id in application_ids
-    }
-    for wish, allocation in rows:
-        result[wish.application_id].append((wish, allocation))
-    return result
-
-
-def application_view(session: Session, application: RoundApplication) -> ApplicationOut:
-    """Returns the view of one application with its wishes."""
-    wishes = wishes_of(session, [application.id])[application.id]
-    return _view(application, wishes)
-
-
-def _view(
-    application: RoundApplication, wishes: list[tuple[RoundWish, RoundAllocation | None]]
-) -> ApplicationOut:
-    return ApplicationOut(
-        id=application.id,
-        round_id=application.round_id,
-        organisation=application.organisation,
-        org_number=application.org_number,
-        email=application.email,
-        phone=application.phone,
-        created_at=application.created_at,
-        wishes=[wish_out(wish, allocation) for wish, allocation in wishes],
-    )
-
-
-def list_applications(session: Session, round_: Round) -> list[ApplicationOut]:
-    """Returns a round's applications, the oldest first."""
-    applications = session.scalars(
-        select(RoundApplication)
-        .where(RoundApplication.round_id == round_.id)
-        .order_by(RoundApplication.created_at, RoundApplication.id)
-    ).all()
-    wishes = wishes_of(session, [a.id for a in applications])
-    return [_view(a, wishes[a.id]) for a in applications]
-
-
 def erase_applicant(session: Session, tenant_id: str, customer_id: str, email: str | None) -> int:
     """Blanks the contact (e-mail and phone) of a customer's applications — those made signed
     in, and those made with their e-mail — when the customer is erased; the organisation and
@@ -360,17 +274,6 @@ def erase_applicant(session: Session, tenant_id: str, customer_id: str, email: s
         application.email = ""
         application.phone = ""
     return len(applications)
-
-
-def customer_applications(session: Session, customer_id: str) -> list[ApplicationOut]:
-    """Returns the applications a customer made while signed in, the newest first."""
-    applications = session.scalars(
-        select(RoundApplication)
-        .where(RoundApplication.customer_id == customer_id)
-        .order_by(RoundApplication.created_at.desc(), RoundApplication.id)
-    ).all()
-    wishes = wishes_of(session, [a.id for a in applications])
-    return [_view(a, wishes[a.id]) for a in applications]
 
 
 def get_application(

@@ -21,6 +21,7 @@ from hallkey.booking import (
     rounds_desk,
     rounds_publish,
     rounds_stats,
+    rounds_views,
     scopes,
     sign_in,
     tokens,
@@ -138,7 +139,9 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Lists a round's applications with their wishes and allocations."""
         with ctx.database.read() as session:
             tenant_id = officer(request, session).tenant_id
-            return rounds.list_applications(session, rounds.get_round(session, tenant_id, round_id))
+            return rounds_views.list_applications(
+                session, rounds.get_round(session, tenant_id, round_id)
+            )
 
     @open_router.get(
         "/rounds/{round_id}/applications/{application_id}",
@@ -161,7 +164,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         with ctx.database.read() as session:
             if secret is not None:
                 application = rounds.application_by_key(session, round_id, application_id, secret)
-                return rounds.application_view(session, application)
+                return rounds_views.application_view(session, application)
             cookie = request.cookies.get(sign_in.COOKIE)
             if cookie and "authorization" not in request.headers:
                 who, _ = sign_in.signed_in(ctx, session, cookie)
@@ -170,10 +173,10 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
                 )
                 if application.customer_id != who.id:
                     raise rounds.unknown_application()
-                return rounds.application_view(session, application)
+                return rounds_views.application_view(session, application)
             tenant_id = officer(request, session).tenant_id
             application = rounds.get_application(session, tenant_id, round_id, application_id)
-            return rounds.application_view(session, application)
+            return rounds_views.application_view(session, application)
 
     @open_router.get(
         "/me/applications", response_model=list[ApplicationOut], openapi_extra=CUSTOMER_SESSION
@@ -182,7 +185,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Lists the applications the signed-in customer made, the newest first."""
         with ctx.database.read() as session:
             who, _ = sign_in.signed_in(ctx, session, request.cookies.get(sign_in.COOKIE))
-            return rounds.customer_applications(session, who.id)
+            return rounds_views.customer_applications(session, who.id)
 
     @staff.get("/rounds/{round_id}/overview", response_model=OverviewOut, openapi_extra=DECIDE)
     def overview(round_id: str, request: Request) -> OverviewOut:

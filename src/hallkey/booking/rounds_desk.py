@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
-from hallkey.booking import domain, rounds, rounds_calendar
+from hallkey.booking import domain, rounds, rounds_calendar, rounds_views
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Reservation, Resource
 from hallkey.booking.rounds_calendar import Slot
@@ -111,7 +111,7 @@ def overview(ctx: BookingContext, session: Session, round_: Round) -> OverviewOu
     allocated: dict[tuple[str, int], list[AllocationOut]] = defaultdict(list)
     for allocation in allocations:
         allocated[(allocation.resource_id, allocation.weekday)].append(
-            rounds.allocation_out(allocation)
+            rounds_views.allocation_out(allocation)
         )
     out: list[OverviewResourceOut] = []
     for resource_id in round_.resource_ids:
@@ -160,7 +160,7 @@ def _overview_wish(
             met[reservation_id] = ReservationClashOut(
                 reservation_id=reservation_id, start=frame.start, end=frame.end
             )
-    base = rounds.wish_out(wish, allocation)
+    base = rounds_views.wish_out(wish, allocation)
     return OverviewWishOut(
         **base.model_dump(exclude={"allocation"}),
         allocation=base.allocation,
@@ -268,7 +268,7 @@ def allocate(
     wish.status = rounds.ALLOCATED
     wish.decided_by, wish.decided_at = actor, ctx.clock.now()
     session.flush()
-    return rounds.allocation_out(allocation)
+    return rounds_views.allocation_out(allocation)
 
 
 def delete_allocation(
@@ -311,4 +311,4 @@ def decline(
         wish.decline_reason = reason
         wish.decided_by, wish.decided_at = actor, ctx.clock.now()
     session.flush()
-    return rounds.wish_out(wish, None)
+    return rounds_views.wish_out(wish, None)

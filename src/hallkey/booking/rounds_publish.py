@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hallkey.booking import domain, rounds, rounds_emails, series
+from hallkey.booking import domain, rounds, rounds_emails, rounds_views, series
 from hallkey.booking import repository as repo
 from hallkey.booking.models import Reservation
 from hallkey.booking.rounds_models import Round, RoundAllocation, RoundApplication, RoundWish
@@ -177,7 +177,7 @@ def _finish(ctx: BookingContext, tenant_id: str, round_id: str) -> PublishOut:
                     allocation_id=a.id,
                     wish_id=a.wish_id,
                     series_id=a.series_id,
-                    skipped_dates=rounds.allocation_out(a).skipped_dates,
+                    skipped_dates=rounds_views.allocation_out(a).skipped_dates,
                 )
                 for a in allocations
                 if a.series_id is not None
