@@ -23,6 +23,7 @@ from hallkey.booking import (
     hub_webhook,
     prices,
     public,
+    reservation_views,
     scopes,
     service,
     tokens,
@@ -153,7 +154,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             # reading them again.
             _held = repo.resource_with_venue(session, body.resource_id)
             reservation = service.create_reservation(ctx, session, tenant_id, body)
-            return service.reservation_view(ctx, session, reservation, new=True)
+            return reservation_views.reservation_view(ctx, session, reservation, new=True)
 
     @router.get(
         "/reservations/{reservation_id}",
@@ -164,7 +165,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         """Returns a reservation with its access and door events."""
         with ctx.database.read() as session:
             reservation = readable(request, session, reservation_id)
-            return service.reservation_view(ctx, session, reservation)
+            return reservation_views.reservation_view(ctx, session, reservation)
 
     @router.get(
         "/reservations/{reservation_id}/mobile-key.svg",
@@ -177,7 +178,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         404 while it has none."""
         with ctx.database.transaction() as session:
             reservation = readable(request, session, reservation_id)
-            token = service.reservation_view(ctx, session, reservation).access.mobile_key
+            token = reservation_views.reservation_view(ctx, session, reservation).access.mobile_key
         if token is None:
             raise NotFound("this reservation has no mobile key", code="no_mobile_key")
         return Response(qr_svg(token), media_type="image/svg+xml")
@@ -194,7 +195,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         with transaction() as session:
             tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.move_reservation(ctx, session, tenant_id, reservation_id, body)
-            return service.reservation_view(ctx, session, reservation)
+            return reservation_views.reservation_view(ctx, session, reservation)
 
     @router.post(
         "/reservations/{reservation_id}/cancel",
@@ -209,7 +210,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
         with transaction() as session:
             tenant_id = tenant_of(request, session, scopes.RESERVATIONS)
             reservation = service.cancel_reservation(ctx, session, tenant_id, reservation_id)
-            return service.reservation_view(ctx, session, reservation)
+            return reservation_views.reservation_view(ctx, session, reservation)
 
     @router.post(
         "/reservations/{reservation_id}/approve",
@@ -250,7 +251,7 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
                 actor=principal.actor,
                 reason=reason,
             )
-            return service.reservation_view(ctx, session, reservation)
+            return reservation_views.reservation_view(ctx, session, reservation)
 
     @router.post(
         "/reservations/{reservation_id}/open",

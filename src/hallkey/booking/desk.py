@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hallkey.booking import office_repository as office_repo
 from hallkey.booking import repository as repo
-from hallkey.booking import series_store, service
+from hallkey.booking import reservation_views, series_store
 from hallkey.booking.models import Customer, Reservation
 from hallkey.booking.office_schemas import (
     MyReservationsOut,
@@ -127,7 +127,7 @@ def _customer_views(
     items: list[ReservationOut] = []
     withheld: list[str] = []
     for reservation, _ in rows:
-        view = service.reservation_view(ctx, session, reservation)
+        view = reservation_views.reservation_view(ctx, session, reservation)
         if not reservation.contact_is_customer:
             view.customer = CustomerOut(id=customer.id, name=None, phone=None, email=customer.email)
             view.access = AccessOut(state=view.access.state, credential=view.access.credential)
@@ -166,10 +166,10 @@ def summary(
         venue_id=venue_id,
         start=reservation.start_at,
         end=reservation.end_at,
-        customer=service.contact_out(reservation),
+        customer=reservation_views.contact_out(reservation),
         access_state=access_state or reservation.access_state,
         series_id=reservation.series_id,
-        decision=service.decision_out(reservation),
+        decision=reservation_views.decision_out(reservation),
         created_at=reservation.created_at,
     )
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from hallkey.booking import callers, repository, service
+from hallkey.booking import callers, repository, reservation_views, service
 from hallkey.booking.models import Resource
 from hallkey.core.errors import Conflict, InvalidInput, TooManyRequests, Unavailable
 from hallkey.core.http import PeerError, call_json, make_client
@@ -64,7 +64,7 @@ def plan_open(
         raise InvalidInput("door is not a door of this reservation's resource", field="door")
     tenant = repository.tenant(session, principal.tenant_id)
     assert tenant is not None
-    ref = service.hub_ref(session, reservation)
+    ref = reservation_views.hub_ref(session, reservation)
     return _Pulse(ref, door, tenant.hub_url, ctx.box.open(tenant.hub_api_key_sealed))
 
 

@@ -19,6 +19,7 @@ from hallkey.booking import (
     desk,
     price_groups,
     public,
+    reservation_views,
     scopes,
     service,
     setup_api,
@@ -297,6 +298,6 @@ def build_routers(ctx: BookingContext) -> list[APIRouter]:
             reservation = service.create_reservation(
                 ctx, session, tenant_id, body, proven=customer_id
             )
-            return service.reservation_view(ctx, session, reservation, new=True)
+            return reservation_views.reservation_view(ctx, session, reservation, new=True)
 
     return [staff, setup_router, customer]

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from hallkey.booking import series_store as store
+from hallkey.booking.reservation_views import access_out, decision_out
 from hallkey.booking.schemas import CustomerOut
 from hallkey.booking.series import SeriesResult
 from hallkey.booking.series_models import Series
 from hallkey.booking.series_schemas import OccurrenceOut, SeriesOut
-from hallkey.booking.service import access_out, decision_out
 
 if TYPE_CHECKING:
     from hallkey.booking.context import BookingContext

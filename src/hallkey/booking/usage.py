@@ -10,8 +10,8 @@ key) and anything not confirmed is `not_applicable`.
 Series: the hub knows one ref for a whole series, so an event under a series ref belongs to
 the occurrence whose access window holds its time. `refs_of` lists, per reservation, every ref
 its door events can carry (its own, and its series'); only events inside a reservation's own
-window count for it. The reservation view (`service.reservation_view`) reads usage from the
-events it shows, which for an occurrence are the series' events in its window.
+window count for it. The reservation view (`reservation_views.reservation_view`) reads usage
+from the events it shows, which for an occurrence are the series' events in its window.
 """
 
 from __future__ import annotations

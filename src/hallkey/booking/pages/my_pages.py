@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from hallkey.booking import desk, my_bookings, service, sign_in
+from hallkey.booking import desk, my_bookings, reservation_views, sign_in
 from hallkey.booking.models import Customer
 from hallkey.booking.my_bookings import CancelTerms, Place
 from hallkey.booking.office_schemas import MyReservationsOut
@@ -216,7 +216,7 @@ def build_router(ctx: BookingContext) -> APIRouter:
                 session, who.tenant_id, customer.id, reservation_id[:40]
             )
             page = MyReservationsOut(
-                items=[service.reservation_view(ctx, session, reservation)],
+                items=[reservation_views.reservation_view(ctx, session, reservation)],
                 withheld=[] if reservation.contact_is_customer else [reservation.id],
                 next_cursor=None,
             )

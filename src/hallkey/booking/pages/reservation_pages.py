@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from hallkey.booking import callers, desk, doors, hub_grants, scopes, service
+from hallkey.booking import callers, desk, doors, hub_grants, reservation_views, scopes, service
 from hallkey.booking import repository as repo
 from hallkey.booking.api import write_transaction
 from hallkey.booking.pages import desk_pages, desk_view, kit
@@ -50,8 +50,8 @@ def detail_view(
         principal = kit.require_staff(who, scopes.RESERVATIONS_READ)
         reservation = service.get_reservation(session, principal.tenant_id, reservation_id)
         callers.check_venue(session, principal, reservation.resource_id)
-        view = service.reservation_view(ctx, session, reservation)
-        ref_at_hub = service.hub_ref(session, reservation)
+        view = reservation_views.reservation_view(ctx, session, reservation)
+        ref_at_hub = reservation_views.hub_ref(session, reservation)
         found = desk_view.places(session, principal, reservation.resource_id)
         resource = found.resources[reservation.resource_id]
         decided = (
