@@ -12,7 +12,6 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
@@ -21,7 +20,12 @@ from hallkey.booking.models import StaffSession, StaffUser
 from hallkey.booking.staff import normalise_username
 from hallkey.core.errors import Forbidden, Unauthorized
 from hallkey.core.ids import new_id
-from hallkey.core.security import hash_password, hash_secret, keyed_digest, verify_password
+from hallkey.core.security import (
+    decoy_password_hash,
+    hash_secret,
+    keyed_digest,
+    verify_password,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -45,13 +49,6 @@ class SignedIn:
     user: StaffUser
 
 
-@cache
-def _decoy_hash() -> str:
-    # Checked against when the username is unknown, so that an unknown name takes as long as
-    # a wrong password (the answer is the same too).
-    return hash_password(secrets.token_urlsafe(16))
-
-
 def wrong_credentials() -> Unauthorized:
     """Returns the one error of every failed sign-in (unknown name, wrong password, disabled)."""
     return Unauthorized("wrong username or password", code="invalid_credentials")
@@ -67,7 +64,7 @@ def sign_in(
             StaffUser.username == normalise_username(username),
         )
     ).first()
-    matches = verify_password(password, user.password_hash if user else _decoy_hash())
+    matches = verify_password(password, user.password_hash if user else decoy_password_hash())
     if user is None or not matches or user.disabled_at is not None:
         raise wrong_credentials()
     now = ctx.clock.now()

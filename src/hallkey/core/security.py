@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -66,6 +67,14 @@ def verify_password(password: str, password_hash: str) -> bool:
         return _password_hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def decoy_password_hash() -> str:
+    """Returns the hash a sign-in checks the password against when the username is unknown, so
+    that an unknown name takes as long as a wrong password (made at first use, not at import:
+    every process that imports a context would pay for it)."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def derive_key(master: bytes, purpose: str, length: int = 32) -> bytes:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hallkey.core import sessions
 from hallkey.core.errors import Conflict, InvalidInput, Unauthorized
 from hallkey.core.ids import new_id
-from hallkey.core.security import hash_password, verify_password
+from hallkey.core.security import decoy_password_hash, hash_password, verify_password
 from hallkey.core.throttle import Rate, Throttle
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import HubAdmin, admin_sessions_table
@@ -21,7 +21,6 @@ from hallkey.hub.models import HubAdmin, admin_sessions_table
 MIN_PASSWORD_LENGTH = 12
 SIGN_IN_PER_USERNAME = Rate(limit=10, per_seconds=15 * 60)
 SIGN_IN_PER_ADDRESS = Rate(limit=30, per_seconds=15 * 60)
-_DUMMY_HASH = hash_password("hallkey: no such user, the same work as a real check")
 
 
 def create_admin(ctx: HubContext, session: Session, *, username: str, password: str) -> str:
@@ -62,7 +61,7 @@ class SignIn:
         admin = session.scalars(
             select(HubAdmin).where(HubAdmin.username == username.strip())
         ).first()
-        valid = verify_password(password, admin.password_hash if admin else _DUMMY_HASH)
+        valid = verify_password(password, admin.password_hash if admin else decoy_password_hash())
         if admin is None or not valid:
             raise Unauthorized("wrong username or password")
         self.by_username.reset(username.strip().lower())
