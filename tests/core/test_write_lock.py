@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import select
 import signal
 import subprocess
@@ -337,3 +338,39 @@ def test_sqlite_writers__another_process_hangs_holding_the_lock__a_busy_database
         holder.kill()
         holder.wait(10)
         database.dispose()
+
+
+def test_write_lock__the_helpers_wait_fails__that_writer_gives_up_the_next_one_waits_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "failing-wait.db"
+    holder = _python(_HOLD_IN_ANOTHER_PROCESS, str(path))
+    real_flock = fcntl.flock
+    failures = [OSError("the wait failed")]
+
+    def flock(descriptor: int, operation: int) -> None:
+        if operation == fcntl.LOCK_EX and failures:  # a wait, not a try
+            raise failures.pop()
+        real_flock(descriptor, operation)
+
+    try:
+        assert _line_within(holder, 30) == "held"
+        monkeypatch.setattr("hallkey.core.write_lock.fcntl.flock", flock)
+        lock = FileLock(Path(f"{path}.writelock"))
+        assert not lock.acquire(0.3)  # its helper's wait failed: no lock, no hang
+        taken = threading.Event()
+
+        def take() -> None:
+            if lock.acquire(30):
+                taken.set()
+                lock.release()
+
+        waiter = threading.Thread(target=take, daemon=True)
+        waiter.start()
+        assert not taken.wait(0.3)
+        holder.send_signal(signal.SIGKILL)
+        assert taken.wait(10)  # a new helper waited for it
+        waiter.join(5)
+    finally:
+        holder.kill()
+        holder.wait(10)

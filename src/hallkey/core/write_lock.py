@@ -20,6 +20,7 @@ stay underneath, for any writer that does not take the file.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -28,6 +29,8 @@ from collections import deque
 from pathlib import Path
 
 from prometheus_client import Histogram
+
+log = logging.getLogger(__name__)
 
 _LOCK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 WRITE_LOCK_WAIT = Histogram(
@@ -182,7 +185,15 @@ class FileLock:
         while True:
             with self._state:
                 self._state.wait_for(lambda: self._wanted)
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+            except OSError as exc:
+                # The caller waiting now times out (a busy database); the next wait starts
+                # another helper.
+                log.error("waiting for %s failed: %s", self._path.name, type(exc).__name__)
+                with self._state:
+                    self._helper = None
+                return
             with self._state:
                 if self._wanted:
                     self._wanted, self._granted = False, True
