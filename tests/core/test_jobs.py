@@ -684,6 +684,31 @@ def test_worker_thread__a_success_with_no_job_after_it__is_settled_by_the_poll(
         worker.stop()
 
 
+def test_worker_thread__long_poll__a_success_is_settled_within_its_lease__runs_once(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    """A success waits for a claim at most a heartbeat's time, whatever the poll: a row left
+    claimed past its lease would be taken, and the job run, again."""
+    queue = _queue(database_url("jobs"), SystemClock())
+    runs: list[int] = []
+    worker = Worker(
+        name="w",
+        queue=queue,
+        handlers={"step": lambda job: runs.append(job.attempt)},
+        poll_seconds=60,
+        lease_seconds=0.9,
+        threads=2,
+    )
+    worker.start()
+    try:
+        _enqueue_step(queue, 0)
+        wait_for(lambda: _pending(queue) == 0, timeout=5)  # not the poll's 60 s
+        time.sleep(1.2)  # past the lease
+    finally:
+        worker.stop()
+    assert runs == [1]
+
+
 def _enqueue_step(queue: JobQueue, n: int) -> str:
     with queue.database.transaction() as session:
         return queue.enqueue(session, "step", {"n": n})

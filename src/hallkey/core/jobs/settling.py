@@ -20,10 +20,10 @@ MOST_WAITING = 200
 
 class SucceededRuns:
     """The succeeded runs whose rows a claim is still to delete (shared by a worker's runners
-    and its dispatcher). Each waits at most `wait_seconds` (the worker's poll), or less once
-    `MOST_WAITING` runs wait; until then its row stays claimed by the run (its lease no longer
-    renewed): a crash in between lets the lease run out and the job run again, as a crash just
-    before any settle does."""
+    and its dispatcher). Each waits at most `wait_seconds` (the worker's poll, at most its
+    heartbeat: well within the row's lease), or less once `MOST_WAITING` runs wait; until then
+    its row stays claimed by the run (its lease no longer renewed): a crash in between lets the
+    lease run out and the job run again, as a crash just before any settle does."""
 
     def __init__(self, wait_seconds: float) -> None:
         self.wait_seconds = wait_seconds

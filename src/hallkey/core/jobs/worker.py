@@ -87,7 +87,9 @@ class Worker:
         self._slot_free = threading.Event()
         self._leases = LeaseKeeper(name, self.heartbeat_seconds, self._renew)
         self.peers = PeerWatch(queue, probe_seconds)
-        self._succeeded = SucceededRuns(wait_seconds=poll_seconds)
+        # A success waits for a claim at most until its row's lease would let another run
+        # take the job again (less by far: a heartbeat's time).
+        self._succeeded = SucceededRuns(wait_seconds=min(poll_seconds, self.heartbeat_seconds))
 
     @property
     def _table(self) -> Table:
@@ -320,8 +322,11 @@ class Worker:
                     for job in jobs:
                         self._inbox.put(job)
                     continue
+            # A success added while this thread waits is not announced: it looks again within
+            # a success's longest wait.
             until = min(next_poll, self._succeeded.due_at())
-            timeout = min(self.poll_seconds, max(0.0, until - time.monotonic()))
+            longest = min(self.poll_seconds, self._succeeded.wait_seconds)
+            timeout = min(longest, max(0.0, until - time.monotonic()))
             if free:
                 self.queue.wakeup.wait(timeout)
             else:
@@ -332,8 +337,9 @@ class Worker:
 
     def _claim_and_settle(self, free: int) -> list[JobRun]:
         """Settles the succeeded runs and claims up to `free` jobs, in one transaction."""
-        # Before the claim: a job queued from here on wakes the dispatcher again.
-        self.queue.wakeup.clear()
+        if free:
+            # Before the claim: a job queued from here on wakes the dispatcher again.
+            self.queue.wakeup.clear()
         settle = self._succeeded.take()
         try:
             if free:
