@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from prometheus_client import REGISTRY
@@ -203,6 +204,30 @@ def _line_within(process: subprocess.Popen[str], seconds: float) -> str | None:
     return process.stdout.readline().strip() if ready else None
 
 
+class _Lock(Protocol):
+    def acquire(self, timeout: float) -> bool: ...
+    def release(self) -> None: ...
+
+
+def _taken_once_the_holder_dies(lock: _Lock, holder: subprocess.Popen[str]) -> bool:
+    """Waits for `lock` in a thread while `holder` holds it, then kills the holder; tells
+    whether the waiting writer got the lock then (and not before)."""
+    taken = threading.Event()
+
+    def take() -> None:
+        if lock.acquire(30):
+            taken.set()
+            lock.release()
+
+    waiter = threading.Thread(target=take, daemon=True)
+    waiter.start()
+    assert not taken.wait(0.3)  # the other process holds it
+    holder.send_signal(signal.SIGKILL)
+    got = taken.wait(10)
+    waiter.join(5)
+    return got
+
+
 def test_write_lock__another_process_writes_only_after_this_one_lets_go(
     database: Database,
 ) -> None:
@@ -230,19 +255,8 @@ def test_write_lock__a_process_that_dies_holding_it_lets_the_others_in(tmp_path:
     try:
         assert _line_within(holder, 30) == "held"
         lock = write_lock_for(path)
-        taken = threading.Event()
-
-        def take() -> None:
-            if lock.acquire(30):
-                taken.set()
-                lock.release()
-
-        waiter = threading.Thread(target=take, daemon=True)
-        waiter.start()
-        assert not taken.wait(0.3)  # the other process holds it
-        holder.send_signal(signal.SIGKILL)
-        assert taken.wait(10)  # the kernel dropped the dead process's lock
-        waiter.join(5)
+        # The kernel drops the lock of a process that dies.
+        assert _taken_once_the_holder_dies(lock, holder)
     finally:
         holder.kill()
         holder.wait(10)
@@ -276,19 +290,7 @@ def test_write_lock__another_process_hangs_holding_it__this_one_gives_up_in_time
         assert lock.waiting == 0
         assert not lock.acquire(0)  # the turn was given back: it asks the file again
         # A later writer still waiting when the holder lets go gets the lock.
-        taken = threading.Event()
-
-        def take() -> None:
-            if lock.acquire(30):
-                taken.set()
-                lock.release()
-
-        waiter = threading.Thread(target=take, daemon=True)
-        waiter.start()
-        assert not taken.wait(0.3)
-        holder.send_signal(signal.SIGKILL)
-        assert taken.wait(10)
-        waiter.join(5)
+        assert _taken_once_the_holder_dies(lock, holder)
     finally:
         holder.kill()
         holder.wait(10)
@@ -358,19 +360,7 @@ def test_write_lock__the_helpers_wait_fails__that_writer_gives_up_the_next_one_w
         monkeypatch.setattr("hallkey.core.write_lock.fcntl.flock", flock)
         lock = FileLock(Path(f"{path}.writelock"))
         assert not lock.acquire(0.3)  # its helper's wait failed: no lock, no hang
-        taken = threading.Event()
-
-        def take() -> None:
-            if lock.acquire(30):
-                taken.set()
-                lock.release()
-
-        waiter = threading.Thread(target=take, daemon=True)
-        waiter.start()
-        assert not taken.wait(0.3)
-        holder.send_signal(signal.SIGKILL)
-        assert taken.wait(10)  # a new helper waited for it
-        waiter.join(5)
+        assert _taken_once_the_holder_dies(lock, holder)  # a new helper waited for it
     finally:
         holder.kill()
         holder.wait(10)
