@@ -221,8 +221,13 @@ def plain_insert(model: type[Any]) -> Insert:
 def upsert_insert(session: Session, target: Any) -> Any:
     """Returns an INSERT into `target` (a table or a mapped class) that can take an `ON
     CONFLICT` clause: PostgreSQL's or SQLite's, whichever the session is bound to."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(target)
+    return dialect_insert(session.get_bind().dialect.name, target)
+
+
+def dialect_insert(dialect_name: str, target: Any) -> Any:
+    """Returns the INSERT into `target` of the dialect named (PostgreSQL's or SQLite's), which
+    can take an `ON CONFLICT` clause; for a statement built before any session exists."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(target)
 
 
 def insert_if_new(

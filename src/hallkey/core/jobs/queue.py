@@ -27,11 +27,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hallkey.core.clock import Clock
-from hallkey.core.db import Database, UTCDateTime
+from hallkey.core.db import Database, UTCDateTime, dialect_insert
 from hallkey.core.ids import new_id
 
 _ADDED_FLAG = "hallkey_jobs_added"
@@ -240,7 +239,7 @@ class JobQueue:
         live one is left alone, unless re-armed: clearing `locked_by` takes the row from a run
         under way, whose end then matches nothing, and makes it claimable now by any worker.
         """
-        insert = (sqlite if self.database.is_sqlite else postgresql).insert(self.table)
+        insert = dialect_insert(self.database.engine.dialect.name, self.table)
         new = insert.excluded
         revive = {
             "status": new.status,
