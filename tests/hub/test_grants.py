@@ -9,9 +9,10 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from hallkey.core.web import create_app
-from hallkey.hub import build_part
+from hallkey.hub import build_part, repository
 from hallkey.hub.connectors import Credential, DoorTarget, MemoryConnector
 from hallkey.hub.domain import Window
 from hallkey.hub.models import Grant
@@ -75,6 +76,51 @@ def test_grant_access__same_ref_other_content__is_409(hub: HubWorld) -> None:
     response = hub.post("GrantAccess", hub.grant_body(valid_to=iso(END + timedelta(hours=1))))
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ref_in_use"
+
+
+def _first_lookup_misses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Makes GrantAccess's first look-up of its ref find nothing, as when another call for
+    the ref commits between that look-up and this one's INSERT."""
+    found = repository.grant_by_ref
+    calls = iter(range(1_000))
+
+    def late(
+        session: Session, client_id: str, ref: str, *, for_update: bool = False
+    ) -> Grant | None:
+        if next(calls) == 0:
+            return None
+        return found(session, client_id, ref, for_update=for_update)
+
+    monkeypatch.setattr(repository, "grant_by_ref", late)
+
+
+def test_grant_access__same_ref_committed_meanwhile__answers_as_a_repeat_and_adds_nothing(
+    hub: HubWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = hub.grant()
+    _first_lookup_misses(monkeypatch)
+
+    again = hub.post("GrantAccess", hub.grant_body())
+
+    assert again.status_code == 200, again.text
+    assert again.json()["code"] == first["code"]
+    assert again.json()["deliveries"] == first["deliveries"]
+    hub.run_jobs()
+    assert _count_grants(hub) == 1
+    assert len(hub.message_files()) == 2
+
+
+def test_grant_access__same_ref_other_content_committed_meanwhile__is_409(
+    hub: HubWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.grant()
+    _first_lookup_misses(monkeypatch)
+
+    response = hub.post("GrantAccess", hub.grant_body(valid_to=iso(END + timedelta(hours=1))))
+
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "ref_in_use"
+    assert _count_grants(hub) == 1
 
 
 def test_grant_access__unknown_door__is_404_and_nothing_stored(hub: HubWorld) -> None:

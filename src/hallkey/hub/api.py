@@ -82,10 +82,12 @@ def build_routers(ctx: HubContext) -> list[APIRouter]:
         """Grants a ref access to doors in a time frame, issuing and delivering a credential."""
         with client_transaction(request) as (session, client):
             grant, created, parts = grants.grant_access(ctx, session, client, body)
-            view = views.grant_view(ctx, session, grant, parts)
-        if not created:
-            response.status_code = 200
-        return view
+            if parts is None:  # an existing grant: its parts are read in its transaction
+                if not created:
+                    response.status_code = 200
+                return views.grant_view(ctx, session, grant)
+        # A new grant's answer is made from what was written, once the write lock is let go.
+        return views.grant_view_of(ctx, grant, parts)
 
     @router.post("/UpdateAccess", response_model=GrantOut)
     def update_access(body: UpdateAccessIn, request: Request) -> GrantOut:

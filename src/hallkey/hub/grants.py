@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hallkey.core.errors import Conflict, InvalidInput
@@ -44,6 +43,7 @@ from hallkey.hub.grant_requests import (
     door_needs,
     last_window_field,
 )
+from hallkey.hub.grant_rows import insert_new_door_rows, insert_new_grant, new_door_row
 from hallkey.hub.models import Client, Door, Grant, GrantDoor, Site
 from hallkey.hub.programming import enqueue_programming
 from hallkey.hub.schemas import GrantAccessIn, RevokeAccessIn, UpdateAccessIn
@@ -55,21 +55,6 @@ from hallkey.hub.service import (
 from hallkey.hub.views import GrantParts
 
 log = logging.getLogger(__name__)
-
-
-def _new_door_row(grant: Grant, door_id: str, now: datetime) -> GrantDoor:
-    return GrantDoor(
-        grant_id=grant.id,
-        door_id=door_id,
-        ref=grant.ref,
-        action="program",
-        state="pending",
-        errors=[],
-        desired_version=1,
-        programmed_version=0,
-        attempts=0,
-        updated_at=now,
-    )
 
 
 class Granted(NamedTuple):
@@ -119,21 +104,14 @@ def grant_access(
         created_at=now,
     )
     _take_request(ctx, session, grant, request, windows, doors, sites, fp, now)
-    try:
-        with session.begin_nested():
-            session.add(grant)
-            session.flush()
-    except IntegrityError:
-        # An identical call committed first: answer with its grant.
+    if not insert_new_grant(session, grant):
+        # A call for the same ref committed first: answer as to a repeat of it.
         existing = repo.grant_by_ref(session, client.id, request.ref, for_update=True)
-        if existing is None:
-            raise
+        if existing is None:  # made and deleted meanwhile: nothing to answer from
+            raise Conflict("the ref changed meanwhile; try again", field="ref", code="ref_in_use")
         return Granted(*_existing(ctx, session, client, existing, request, windows, fp))
     repo.add_windows(session, grant.id, windows)
-    # Held here: the session keeps unchanged rows only while someone refers to them.
-    rows = [_new_door_row(grant, door.id, now) for door in doors]
-    session.add_all(rows)
-    session.flush()
+    rows = insert_new_door_rows(session, grant, [door.id for door in doors], now)
     enqueue_programming(ctx, session, rows)
     deliveries = _add_deliveries(ctx, session, grant, "access_granted", grant.deliver_via)
     schedule_reminders(ctx, session, grant, windows)
@@ -231,7 +209,7 @@ def _grant_again(
     for door in doors:
         row = rows.get(door.id)
         if row is None:
-            row = _new_door_row(grant, door.id, now)
+            row = new_door_row(grant, door.id, now)
             session.add(row)
         else:
             # A newer version than the revocation's: the door takes this one, whatever order
@@ -322,7 +300,7 @@ def update_access(
     for door in doors:
         row = rows.get(door.id)
         if row is None:
-            row = _new_door_row(grant, door.id, now)
+            row = new_door_row(grant, door.id, now)
             session.add(row)
             to_program.append(row)
         elif row.action != "program" or windows_changed or code_changed:

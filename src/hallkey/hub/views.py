@@ -36,16 +36,23 @@ def grant_view(
     ctx: HubContext, session: Session, grant: Grant, parts: GrantParts | None = None
 ) -> GrantOut:
     """Returns the grant as the API shows it (from `parts` when the caller holds them)."""
-    shown = shown_credential(ctx, grant)
     if parts is None:
-        windows: Sequence[Window] = repo.grant_windows(session, grant.id)
-        doors: Sequence[GrantDoor] = repo.grant_doors(session, grant.id)
-        deliveries: Sequence[Delivery] = repo.deliveries(session, grant.id)
-    else:
-        # In the order the queries give.
-        windows = sorted(parts.windows, key=lambda w: w.valid_from)
-        doors = sorted(parts.doors, key=lambda row: row.door_id)
-        deliveries = sorted(parts.deliveries, key=lambda d: (d.created_at, d.id))
+        parts = GrantParts(
+            repo.grant_windows(session, grant.id),
+            repo.grant_doors(session, grant.id),
+            repo.deliveries(session, grant.id),
+        )
+    return grant_view_of(ctx, grant, parts)
+
+
+def grant_view_of(ctx: HubContext, grant: Grant, parts: GrantParts) -> GrantOut:
+    """Returns the grant as the API shows it, made from all its parts (no database needed:
+    a new grant's answer is made after its transaction has let the write lock go)."""
+    shown = shown_credential(ctx, grant)
+    # In the order the queries give.
+    windows = sorted(parts.windows, key=lambda w: w.valid_from)
+    doors = sorted(parts.doors, key=lambda row: row.door_id)
+    deliveries = sorted(parts.deliveries, key=lambda d: (d.created_at, d.id))
     return GrantOut(
         ref=grant.ref,
         state="active" if grant.state == "active" else "revoked",
