@@ -22,17 +22,15 @@ can fork the chain.
 
 from hallkey.core.jobs.queue import (
     PRIORITY_REVOKE,
-    GiveUp,
     Handler,
     JobInfo,
     JobQueue,
-    JobRun,
-    RetryLater,
     claim_token,
     job_table,
     once_id,
     worker_name,
 )
+from hallkey.core.jobs.runs import GiveUp, JobRun, RetryLater
 from hallkey.core.jobs.worker import JOBS_PROCESSED, Worker
 
 __all__ = [

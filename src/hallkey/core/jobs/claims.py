@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from hallkey.core.jobs.queue import JobRun
+from hallkey.core.jobs.runs import JobRun
 
 
 def claim_statement(table: Table) -> Update:

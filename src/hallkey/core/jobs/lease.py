@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from hallkey.core.jobs.queue import JobRun
+from hallkey.core.jobs.runs import JobRun
 
 log = logging.getLogger("hallkey.core.jobs")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
-from hallkey.core.jobs.queue import JobRun
+from hallkey.core.jobs.runs import JobRun
 
 MOST_WAITING = 200
 """Settled at once when this many wait: one statement stays small."""

@@ -23,7 +23,8 @@ from hallkey.core.jobs.claims import (
 )
 from hallkey.core.jobs.lease import LeaseKeeper
 from hallkey.core.jobs.peers import PeerWatch
-from hallkey.core.jobs.queue import GiveUp, Handler, JobQueue, JobRun, RetryLater, claim_token
+from hallkey.core.jobs.queue import Handler, JobQueue, claim_token
+from hallkey.core.jobs.runs import GiveUp, JobRun, RetryLater
 from hallkey.core.jobs.settling import SucceededRuns
 
 log = logging.getLogger("hallkey.core.jobs")
