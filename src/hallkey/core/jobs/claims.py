@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -26,13 +26,50 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from hallkey.core.jobs.queue import JobQueue, claim_token
 from hallkey.core.jobs.runs import JobRun
 
 
+def claim_batch(
+    session: Session,
+    queue: JobQueue,
+    worker: str,
+    lease: timedelta,
+    limit: int,
+    settle: Sequence[JobRun] = (),
+) -> list[JobRun]:
+    """Deletes the rows of the `settle` runs (succeeded, still claimed by them) and claims
+    up to `limit` due jobs for `worker`, the most urgent first, in the session's transaction.
+
+    The jobs of one claim share its token: a claim is still told apart by the job's id, and
+    any later claim of the same job carries a new token.
+    """
+    delete_succeeded(session, queue.table, settle)
+    if limit < 1:
+        return []
+    token = claim_token(worker)
+    now = queue.clock.now()
+    parameters = {"now": now, "lease_until": now + lease, "token": token, "limit": limit}
+    rows = list(session.execute(claim_statement(queue.table), parameters).all())
+    rows.sort(key=lambda row: -int(row.priority))
+    return [
+        JobRun(
+            job_id=row.id,
+            kind=row.kind,
+            payload=dict(row.payload),
+            attempt=row.attempts,
+            claim=token,
+            peer=row.peer,
+        )
+        for row in rows
+    ]
+
+
+@functools.cache
 def claim_statement(table: Table) -> Update:
     """Returns the statement that claims up to `limit` jobs due at `now` for `token` until
-    `lease_until`, the most urgent first (build it once: building a statement on each call
-    costs as much again as running it)."""
+    `lease_until`, the most urgent first (built once a table: building a statement costs as
+    much again as running it)."""
     due = (
         select(table.c.id)
         .where(table.c.status == "pending", table.c.run_at <= bindparam("now"))

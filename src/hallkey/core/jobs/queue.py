@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database, UTCDateTime, dialect_insert
 from hallkey.core.ids import new_id
+from hallkey.core.jobs import handoff
 from hallkey.core.jobs.runs import JobRun
 
 _ADDED_FLAG = "hallkey_jobs_added"
@@ -118,7 +119,11 @@ class JobQueue:
         self.wakeup = threading.Event()
         self._insert = table.insert()  # built once: building costs as much as running it
         self._insert_once = {rearm: self._upsert(rearm) for rearm in (False, True)}
+        self.taker: handoff.Taker | None = None
+        """The running worker of this process that takes the jobs queued here (`handoff`)."""
         event.listen(database.sessions, "after_commit", self._after_commit)
+        event.listen(database.sessions, "after_commit", handoff.after_commit)
+        event.listen(database.sessions, "after_transaction_end", handoff.after_transaction_end)
 
     def enqueue(
         self,
@@ -130,10 +135,14 @@ class JobQueue:
         peer: str | None = None,
         priority: int = 0,
     ) -> str:
-        """Adds a job to the session's transaction; it runs only if that transaction commits."""
+        """Adds a job to the session's transaction; it runs only if that transaction commits
+        (a job due now on a runner of this process, if one is free: `handoff`)."""
         job_id = new_id("job")
-        session.execute(self._insert, self._new_row(job_id, kind, payload, run_at, peer, priority))
-        session.info[_ADDED_FLAG] = True
+        row = self._new_row(job_id, kind, payload, run_at, peer, priority)
+        claimed = run_at is None and handoff.claim_here(session, self.taker, row)
+        session.execute(self._insert, row)
+        if not claimed and self._due_now(run_at):
+            session.info[_ADDED_FLAG] = True
         return job_id
 
     def _new_row(
@@ -180,7 +189,13 @@ class JobQueue:
         """
         values = self._new_row(job_id, kind, payload, run_at, peer, priority)
         session.execute(self._insert_once[rearm], values)
-        session.info[_ADDED_FLAG] = True
+        if self._due_now(run_at):
+            session.info[_ADDED_FLAG] = True
+
+    def _due_now(self, run_at: datetime | None) -> bool:
+        """Tells whether a job queued for `run_at` is due at once: only then is the worker
+        woken (a claim for a job not yet due finds nothing; the poll finds it when it is)."""
+        return run_at is None or run_at <= self.clock.now()
 
     def _upsert(self, rearm: bool) -> Any:
         """Returns the INSERT of `enqueue_once` for the queue's database (built once each).
