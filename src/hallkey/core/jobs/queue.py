@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from hallkey.core.clock import Clock
 from hallkey.core.db import Database, UTCDateTime, dialect_insert
 from hallkey.core.ids import new_id
-from hallkey.core.jobs import handoff
 from hallkey.core.jobs.runs import JobRun
 
 _ADDED_FLAG = "hallkey_jobs_added"
@@ -119,11 +118,7 @@ class JobQueue:
         self.wakeup = threading.Event()
         self._insert = table.insert()  # built once: building costs as much as running it
         self._insert_once = {rearm: self._upsert(rearm) for rearm in (False, True)}
-        self.taker: handoff.Taker | None = None
-        """The running worker of this process that takes the jobs queued here (`handoff`)."""
         event.listen(database.sessions, "after_commit", self._after_commit)
-        event.listen(database.sessions, "after_commit", handoff.after_commit)
-        event.listen(database.sessions, "after_transaction_end", handoff.after_transaction_end)
 
     def enqueue(
         self,
@@ -135,13 +130,10 @@ class JobQueue:
         peer: str | None = None,
         priority: int = 0,
     ) -> str:
-        """Adds a job to the session's transaction; it runs only if that transaction commits
-        (a job due now on a runner of this process, if one is free: `handoff`)."""
+        """Adds a job to the session's transaction; it runs only if that transaction commits."""
         job_id = new_id("job")
-        row = self._new_row(job_id, kind, payload, run_at, peer, priority)
-        claimed = run_at is None and handoff.claim_here(session, self.taker, row)
-        session.execute(self._insert, row)
-        if not claimed and self._due_now(run_at):
+        session.execute(self._insert, self._new_row(job_id, kind, payload, run_at, peer, priority))
+        if self._due_now(run_at):
             session.info[_ADDED_FLAG] = True
         return job_id
 

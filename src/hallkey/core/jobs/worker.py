@@ -20,10 +20,9 @@ from hallkey.core.jobs.claims import (
     release,
     renew,
 )
-from hallkey.core.jobs.handoff import Reservation
 from hallkey.core.jobs.lease import LeaseKeeper
 from hallkey.core.jobs.peers import PeerWatch
-from hallkey.core.jobs.queue import Handler, JobQueue, claim_token
+from hallkey.core.jobs.queue import Handler, JobQueue
 from hallkey.core.jobs.runs import GiveUp, JobRun, RetryLater
 from hallkey.core.jobs.settling import SucceededRuns
 
@@ -91,10 +90,6 @@ class Worker:
         # A success waits for a claim at most until its row's lease would let another run
         # take the job again (less by far: a heartbeat's time).
         self._succeeded = SucceededRuns(wait_seconds=min(poll_seconds, self.heartbeat_seconds))
-        self._drained = False
-        """The dispatcher's last claim found fewer due jobs than runners were idle."""
-        self._next_poll = 0.0
-        """When the dispatcher claims again even if nothing woke it (monotonic seconds)."""
 
     @property
     def _table(self) -> Table:
@@ -231,18 +226,14 @@ class Worker:
             return
         self._begin()
         self._spawn(f"worker-{self.name}", self._dispatch)
-        self.queue.taker = self
 
     def run_forever(self) -> None:
         """Runs jobs until `stop` is called, dispatching from the calling thread."""
         self._begin()
-        self.queue.taker = self
         self._dispatch()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Asks the worker to stop after the jobs it has claimed and waits for its threads."""
-        if self.queue.taker is self:
-            self.queue.taker = None
         self._stop.set()
         self.queue.wakeup.set()
         self._slot_free.set()
@@ -277,19 +268,19 @@ class Worker:
     def _dispatch(self) -> None:
         """Claims as many due jobs as there are idle runners, in one transaction, and hands
         them out; only this thread waits for new jobs (no herd of claims on each one)."""
-        self._drained = False
-        self._next_poll = time.monotonic()
+        drained = False
+        """The last claim found fewer due jobs than runners were idle."""
+        next_poll = time.monotonic()
         while not self._stop.is_set():
             with self._busy_lock:
                 free = self.threads - self._busy
             now = time.monotonic()
-            next_poll = self._next_poll
-            may_be_due = not self._drained or self.queue.wakeup.is_set() or now >= next_poll
+            may_be_due = not drained or self.queue.wakeup.is_set() or now >= next_poll
             if (free and may_be_due) or now >= self._succeeded.due_at():
                 jobs = self._claim_and_settle(free)
                 if free:
-                    self._drained = len(jobs) < free
-                    next_poll = self._next_poll = now + self.poll_seconds
+                    drained = len(jobs) < free
+                    next_poll = now + self.poll_seconds
                 if jobs:
                     with self._busy_lock:
                         self._busy += len(jobs)
@@ -323,36 +314,6 @@ class Worker:
             log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
             self._succeeded.put_back(settle)  # settled with a later claim, or at stop
             return []
-
-    def reserve(self) -> Reservation | None:
-        """Sets an idle runner aside for a job queued in this process (`handoff`).
-
-        Jobs queued here must not keep the due jobs in the table from their turn: while the
-        last claim left some behind, one runner stays the dispatcher's; and none is set aside
-        once the next poll's claim is due, until that claim is made.
-        """
-        with self._busy_lock:
-            runners = self.threads if self._drained else self.threads - 1
-            if self._stop.is_set() or self._busy >= runners or time.monotonic() >= self._next_poll:
-                return None
-            self._busy += 1
-        lease_until = self.queue.clock.now() + timedelta(seconds=self.lease_seconds)
-        return Reservation(claim_token(self.name), lease_until)
-
-    def take(self, runs: list[JobRun]) -> None:
-        """Runs jobs queued in this process and committed, each on the runner set aside for it
-        (a worker stopping meanwhile leaves them to the next claim once their lease is out)."""
-        if self._stop.is_set():
-            self.give_back(len(runs))
-            return
-        for run in runs:
-            self._inbox.put(run)
-
-    def give_back(self, count: int) -> None:
-        """Frees runners set aside for jobs that were not committed."""
-        with self._busy_lock:
-            self._busy -= count
-        self._slot_free.set()
 
     def _runner(self) -> None:
         """Runs the jobs the dispatcher hands out until it says to stop."""
