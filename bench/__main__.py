@@ -24,7 +24,14 @@ import httpx
 from bench import keypad, load, memory, scale
 from bench.door_events import bench_door_events
 from bench.series import bench_series
-from bench.server import Server, database_work, process_tree, work_per_booking
+from bench.server import (
+    Server,
+    database_work,
+    holds_per_booking,
+    lock_holds,
+    process_tree,
+    work_per_booking,
+)
 from bench.server import cpu_seconds as _cpu_seconds
 from bench.server import postgres_databases as _postgres_databases
 from bench.server import roomy_doors as _roomy_doors
@@ -198,7 +205,7 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
     )
     for label, clients, seconds, rate in runs:
         cpu = _cpu_seconds(*server.pids)
-        work = database_work(server.base)
+        work, holds = database_work(server.base), lock_holds(server.base)
         name = f"{label} {rate or 'max'}/s {seconds:.0f}s"
         outcome = load.pipeline_figure(
             name, server.base, server.demo, slots, hub, clients=clients, seconds=seconds, rate=rate
@@ -217,6 +224,9 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
             f"{'':>22} {work_per_booking(work, after, max(1, outcome.created))}{scope}",
             flush=True,
         )
+        held = lock_holds(server.base)
+        if held:  # SQLite
+            print(f"{'':>22} {holds_per_booking(holds, held, max(1, outcome.created))}")
     hub.dispose()
 
 

@@ -260,6 +260,39 @@ def database_work(base: str) -> dict[tuple[str, str], float]:
     return counts
 
 
+def lock_holds(base: str) -> dict[tuple[str, str], float]:
+    """Returns the seconds SQLite's write locks were held so far, by (database, unit of work):
+    a request's route, a job's kind, a claim (`hallkey_db_write_lock_held_by_unit_seconds`;
+    empty on PostgreSQL, which has no such lock)."""
+    text_ = httpx.get(base + "/metrics", timeout=10).text
+    held: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text_):
+        if family.name != "hallkey_db_write_lock_held_by_unit_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_sum"):
+                held[(sample.labels["database"], sample.labels["unit"])] = sample.value
+    return held
+
+
+def holds_per_booking(
+    before: dict[tuple[str, str], float], after: dict[tuple[str, str], float], bookings: int
+) -> str:
+    """Formats the write-lock time a booking cost, by database and, within it, by the units
+    of work that held it the longest (the database whose lock is busiest bounds the pipeline)."""
+    parts = []
+    for database in sorted({database for database, _ in after}):
+        units = {
+            unit: (value - before.get((database, unit), 0.0)) * 1000 / bookings
+            for (db, unit), value in after.items()
+            if db == database
+        }
+        top = sorted(((ms, unit) for unit, ms in units.items() if ms >= 0.05), reverse=True)
+        listed = ", ".join(f"{unit} {ms:.1f}" for ms, unit in top[:5])
+        parts.append(f"{database} {sum(units.values()):.1f} ({listed})")
+    return "write lock held a booking, ms: " + "; ".join(parts)
+
+
 def work_per_booking(
     before: dict[tuple[str, str], float], after: dict[tuple[str, str], float], bookings: int
 ) -> str:

@@ -13,12 +13,17 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from hallkey.core.db import Database
+from hallkey.core.clock import SystemClock
+from hallkey.core.db import Database, make_metadata
 from hallkey.core.errors import is_transient_database_error
+from hallkey.core.jobs import JobQueue, JobRun, Worker, job_table
+from hallkey.core.web import MetricsMiddleware
 from hallkey.core.write_lock import FairLock, FileLock, write_lock_for
 
 
@@ -364,3 +369,53 @@ def test_write_lock__the_helpers_wait_fails__that_writer_gives_up_the_next_one_w
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def _held_by(unit: str) -> float:
+    """Returns the seconds write transactions of `unit` held a lock, summed over databases."""
+    return sum(
+        sample.value
+        for family in REGISTRY.collect()
+        if family.name == "hallkey_db_write_lock_held_by_unit_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_sum") and sample.labels.get("unit") == unit
+    )
+
+
+def test_write_lock__holds_are_measured_by_the_unit_of_work_that_held_them(
+    tmp_path: Path,
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'units.db'}")
+    with database.transaction() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+    metadata = make_metadata()
+    queue = JobQueue(database, job_table(metadata, "unit_jobs"), SystemClock())
+    metadata.create_all(database.engine)
+
+    def slow_write(job: JobRun) -> None:
+        with database.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            time.sleep(0.05)
+
+    worker = Worker(name="w", queue=queue, handlers={"slow_write": slow_write})
+    with database.transaction() as session:
+        queue.enqueue(session, "slow_write", {})
+    job_held, claims_held = _held_by("slow_write"), _held_by("claim")
+    assert worker.run_pending() == 1
+    assert _held_by("slow_write") - job_held >= 0.05
+    assert _held_by("claim") > claims_held
+
+    app = FastAPI()
+
+    @app.post("/things/{n}")
+    def add(n: int) -> None:
+        with database.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            time.sleep(0.05)
+
+    before = _held_by("POST /things/{n}")
+    with TestClient(MetricsMiddleware(app)) as client:
+        assert client.post("/things/7").status_code == 200
+    # By the route's template, never the raw path (it may hold a token).
+    assert _held_by("POST /things/{n}") - before >= 0.05
+    database.dispose()

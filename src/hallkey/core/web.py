@@ -31,6 +31,7 @@ from hallkey.core.jobs import Worker
 from hallkey.core.metrics import exposition
 from hallkey.core.settings import Settings
 from hallkey.core.throttle import Rate, Throttle
+from hallkey.core.write_lock import UNIT_OF_WORK
 
 log = logging.getLogger("hallkey.http")
 
@@ -121,6 +122,19 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class _RequestUnit:
+    """A request as a unit of work holding a write lock: its method and route template, read
+    when the hold ends (the route is matched after the middleware starts)."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    def __str__(self) -> str:
+        route = getattr(self._scope.get("route"), "path", "unmatched")
+        method = self._scope["method"] if self._scope["method"] in STANDARD_METHODS else "other"
+        return f"{method} {route}"
+
+
 class MetricsMiddleware:
     """Times every request by its route template (never by its raw path: it may hold a token)."""
 
@@ -133,6 +147,7 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = {"code": 500}
+        UNIT_OF_WORK.set(_RequestUnit(scope))  # this request's task's own context
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -26,9 +26,10 @@ import sqlite3
 import threading
 import time
 from collections import deque
+from contextvars import ContextVar
 from pathlib import Path
 
-from prometheus_client import Histogram
+from prometheus_client import Histogram, Summary
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,18 @@ WRITE_LOCK_HELD = Histogram(
     ["database"],
     buckets=_LOCK_BUCKETS,
 )
+
+
+WRITE_LOCK_HELD_BY_UNIT = Summary(
+    "hallkey_db_write_lock_held_by_unit_seconds",
+    "How long SQLite write transactions held the turn, by the unit of work that held it "
+    "(a request's route, a job's kind, a claim)",
+    ["database", "unit"],
+)
+
+UNIT_OF_WORK: ContextVar[object] = ContextVar("hallkey_unit_of_work", default="other")
+"""What the current thread works on, for `WRITE_LOCK_HELD_BY_UNIT`: its `str()` is read when
+a hold ends (a request's route is known only once it has been matched)."""
 
 
 class FairLock:
@@ -98,7 +111,9 @@ class FairLock:
     def release(self) -> None:
         """Lets the other processes' writers in, then hands this process's turn to its
         longest waiter, or frees it."""
-        WRITE_LOCK_HELD.labels(self._name).observe(time.perf_counter() - self._taken_at)
+        held = time.perf_counter() - self._taken_at
+        WRITE_LOCK_HELD.labels(self._name).observe(held)
+        WRITE_LOCK_HELD_BY_UNIT.labels(self._name, str(UNIT_OF_WORK.get())).observe(held)
         if self._file_lock is not None:
             self._file_lock.release()
         self._pass_turn()

@@ -25,6 +25,7 @@ from hallkey.core.jobs.peers import PeerWatch
 from hallkey.core.jobs.queue import Handler, JobQueue
 from hallkey.core.jobs.runs import GiveUp, JobRun, RetryLater
 from hallkey.core.jobs.settling import SucceededRuns
+from hallkey.core.write_lock import UNIT_OF_WORK
 
 log = logging.getLogger("hallkey.core.jobs")
 
@@ -104,8 +105,12 @@ class Worker:
         """Deletes the rows of the `settle` runs and claims up to `limit` due jobs, in one
         transaction (`claims.claim_batch`)."""
         lease = timedelta(seconds=self.lease_seconds)
-        with self.queue.database.transaction() as session:
-            return claim_batch(session, self.queue, self.name, lease, limit, settle)
+        unit = UNIT_OF_WORK.set("claim")
+        try:
+            with self.queue.database.transaction() as session:
+                return claim_batch(session, self.queue, self.name, lease, limit, settle)
+        finally:
+            UNIT_OF_WORK.reset(unit)
 
     def _settle_succeeded(self) -> None:
         """Deletes the rows of the succeeded runs now, in a transaction of their own (when
@@ -128,6 +133,7 @@ class Worker:
         `defer_success`, by the dispatcher's next claim)."""
         handler = self.handlers.get(job.kind)
         table_name = self._table.name
+        unit = UNIT_OF_WORK.set(job.kind)  # its outcome's write too
         try:
             if handler is None:
                 # A newer version's job met an older worker (a rolling deploy): leave it for
@@ -154,6 +160,8 @@ class Worker:
             else:
                 self._done(job, next_run)
             JOBS_PROCESSED.labels(table_name, job.kind, "done").inc()
+        finally:
+            UNIT_OF_WORK.reset(unit)
 
     def _renew(self, job: JobRun) -> bool:
         """Moves the job's lease one lease ahead while the claim is ours; tells whether it was."""
