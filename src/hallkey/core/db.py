@@ -239,15 +239,9 @@ def column_values(row: Any) -> dict[str, Any]:
     }
 
 
-def upsert_insert(session: Session, target: Any) -> Any:
-    """Returns an INSERT into `target` (a table or a mapped class) that can take an `ON
-    CONFLICT` clause: PostgreSQL's or SQLite's, whichever the session is bound to."""
-    return dialect_insert(session.get_bind().dialect.name, target)
-
-
 def dialect_insert(dialect_name: str, target: Any) -> Any:
     """Returns the INSERT into `target` of the dialect named (PostgreSQL's or SQLite's), which
-    can take an `ON CONFLICT` clause; for a statement built before any session exists."""
+    can take an `ON CONFLICT` clause (built once, before any session exists)."""
     return (postgresql if dialect_name == "postgresql" else sqlite).insert(target)
 
 
@@ -255,15 +249,21 @@ def insert_if_new(
     session: Session, target: Any, values: dict[str, Any], unique: list[str], returned: Any
 ) -> bool:
     """Inserts `values` unless a row with the same `unique` columns exists; tells whether it
-    did. The answer comes from RETURNING `returned`, not the row count: PostgreSQL's driver
-    may report -1 for a skipped row, which would take a repeat for a new row."""
-    statement = (
-        upsert_insert(session, target)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=unique)
-        .returning(returned)
-    )
-    return session.execute(statement).first() is not None
+    did. The answer comes from RETURNING `returned` (a column or a mapped attribute), not the
+    row count: PostgreSQL's driver may report -1 for a skipped row, which would take a repeat
+    for a new row."""
+    table = getattr(target, "__table__", target)
+    statement = _insert_if_new(session.get_bind().dialect.name, table, tuple(unique), returned.key)
+    return session.execute(statement, values).first() is not None
+
+
+@functools.cache
+def _insert_if_new(dialect_name: str, table: Any, unique: tuple[str, ...], returned: str) -> Any:
+    """Returns the INSERT of `insert_if_new`, built once (building a statement costs as much
+    again as running it), into the table itself: an INSERT of a mapped class is run through
+    the ORM's bulk path (a grant's: 0.45 ms against about 0.1, profiled)."""
+    insert = dialect_insert(dialect_name, table)
+    return insert.on_conflict_do_nothing(index_elements=list(unique)).returning(table.c[returned])
 
 
 class Database:

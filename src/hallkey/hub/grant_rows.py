@@ -9,34 +9,20 @@ database's write lock, which every writer of the hub takes in turn. The objects 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hallkey.core.db import column_values, dialect_insert, plain_insert
+from hallkey.core.db import column_values, insert_if_new, plain_insert
 from hallkey.hub.models import Grant, GrantDoor
 
 
 def insert_new_grant(session: Session, grant: Grant) -> bool:
-    """Inserts a grant unless its client has one with its ref; tells whether it did.
-
-    The answer comes from RETURNING, not the row count (PostgreSQL's driver may say -1 for a
-    skipped row). A concurrent identical GrantAccess that committed first is found this way,
-    without a savepoint around the INSERT to catch its error.
-    """
-    statement = _grant_insert(session.get_bind().dialect.name)
-    return session.execute(statement, column_values(grant)).first() is not None
-
-
-@functools.cache
-def _grant_insert(dialect_name: str) -> Any:
-    """The dialect's INSERT of a grant that skips a ref its client has (built once each)."""
-    table = Grant.__table__  # the table's, not the class's: no ORM bulk insert around it
-    insert = dialect_insert(dialect_name, table)
-    return insert.on_conflict_do_nothing(index_elements=["client_id", "ref"]).returning(table.c.id)
+    """Inserts a grant unless its client has one with its ref; tells whether it did (a
+    concurrent GrantAccess for the ref that committed first is found this way, without a
+    savepoint around the INSERT to catch its error)."""
+    return insert_if_new(session, Grant, column_values(grant), ["client_id", "ref"], Grant.id)
 
 
 def new_door_row(grant: Grant, door_id: str, now: datetime) -> GrantDoor:
