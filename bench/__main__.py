@@ -30,6 +30,7 @@ from bench.server import (
     holds_per_booking,
     lock_holds,
     process_tree,
+    server_metrics,
     work_per_booking,
 )
 from bench.server import cpu_seconds as _cpu_seconds
@@ -205,7 +206,8 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
     )
     for label, clients, seconds, rate in runs:
         cpu = _cpu_seconds(*server.pids)
-        work, holds = database_work(server.base), lock_holds(server.base)
+        metrics = server_metrics(server.base)
+        work, holds = database_work(metrics), lock_holds(metrics)
         name = f"{label} {rate or 'max'}/s {seconds:.0f}s"
         outcome = load.pipeline_figure(
             name, server.base, server.demo, slots, hub, clients=clients, seconds=seconds, rate=rate
@@ -218,13 +220,14 @@ def bench_pipeline(server: Server, args: argparse.Namespace, slots: load.Slots) 
             flush=True,
         )
         _wait_idle(server.urls)  # the last webhooks and emails: counted with their bookings
-        after = database_work(server.base)  # of all the server's processes (core.metrics)
+        metrics = server_metrics(server.base)  # of all the server's processes (core.metrics)
+        after = database_work(metrics)
         scope = " (the server's processes only)" if server.job_pids else ""
         print(
             f"{'':>22} {work_per_booking(work, after, max(1, outcome.created))}{scope}",
             flush=True,
         )
-        held = lock_holds(server.base)
+        held = lock_holds(metrics)
         if held:  # SQLite
             print(f"{'':>22} {holds_per_booking(holds, held, max(1, outcome.created))}")
     hub.dispose()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import make_url
@@ -242,13 +243,17 @@ def wait_idle(urls: dict[str, str], limit_s: float = 600.0) -> float:
     return time.monotonic() - started
 
 
-def database_work(base: str) -> dict[tuple[str, str], float]:
-    """Returns the server's counts of SQL statements and transactions so far, by (kind,
-    database): `hallkey_db_*_total` from `/metrics` (with `--workers N`, all the processes'
-    summed)."""
-    text_ = httpx.get(base + "/metrics", timeout=10).text
+def server_metrics(base: str) -> list[Metric]:
+    """Returns the server's `/metrics`, parsed (with `--workers N`, all the processes'
+    summed): read once for every figure taken at one moment."""
+    return list(text_string_to_metric_families(httpx.get(base + "/metrics", timeout=10).text))
+
+
+def database_work(metrics: list[Metric]) -> dict[tuple[str, str], float]:
+    """Returns the counts of SQL statements and transactions so far, by (kind, database):
+    `hallkey_db_*_total`."""
     counts: dict[tuple[str, str], float] = {}
-    for family in text_string_to_metric_families(text_):
+    for family in metrics:
         kind = {"hallkey_db_statements": "statements", "hallkey_db_transactions": "tx"}.get(
             family.name
         )
@@ -260,13 +265,12 @@ def database_work(base: str) -> dict[tuple[str, str], float]:
     return counts
 
 
-def lock_holds(base: str) -> dict[tuple[str, str], float]:
+def lock_holds(metrics: list[Metric]) -> dict[tuple[str, str], float]:
     """Returns the seconds SQLite's write locks were held so far, by (database, unit of work):
     a request's route, a job's kind, a claim (`hallkey_db_write_lock_held_by_unit_seconds`;
     empty on PostgreSQL, which has no such lock)."""
-    text_ = httpx.get(base + "/metrics", timeout=10).text
     held: dict[tuple[str, str], float] = {}
-    for family in text_string_to_metric_families(text_):
+    for family in metrics:
         if family.name != "hallkey_db_write_lock_held_by_unit_seconds":
             continue
         for sample in family.samples:
