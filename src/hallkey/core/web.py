@@ -129,10 +129,14 @@ class _RequestUnit:
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
 
-    def __str__(self) -> str:
+    def labels(self) -> tuple[str, str]:
+        """Returns the request's method (standard ones, else "other") and route template."""
         route = getattr(self._scope.get("route"), "path", "unmatched")
         method = self._scope["method"] if self._scope["method"] in STANDARD_METHODS else "other"
-        return f"{method} {route}"
+        return method, route
+
+    def __str__(self) -> str:
+        return " ".join(self.labels())
 
 
 class MetricsMiddleware:
@@ -147,7 +151,8 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = {"code": 500}
-        UNIT_OF_WORK.set(_RequestUnit(scope))  # this request's task's own context
+        unit = _RequestUnit(scope)
+        UNIT_OF_WORK.set(unit)  # this request's task's own context
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -157,8 +162,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"] if scope["method"] in STANDARD_METHODS else "other"
+            method, route = unit.labels()
             elapsed = time.perf_counter() - started
             REQUEST_SECONDS.labels(method, route, str(status["code"])).observe(elapsed)
             log.debug("%s %s %s %.1fms", method, route, status["code"], elapsed * 1000)
