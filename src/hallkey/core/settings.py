@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=4, ge=1, le=64)
     """How many jobs each context's worker runs at once (its threads mostly wait on peers)."""
 
+    worker_claim_ahead: int = Field(default=4, ge=0, le=256)
+    """How many due jobs a context's worker claims beyond its idle runners, to hand to the
+    next runner that finishes without a claim of its own (under a backlog a claim, a write
+    transaction, then serves this many and one more jobs). Their leases are kept meanwhile."""
+
     job_lease_seconds: float = Field(default=15.0, gt=0)
     """How long a claim on a job lasts unless renewed; a running job renews it every third of
     it, so a dead worker's jobs are taken over by another worker within this time."""

@@ -78,6 +78,7 @@ def create_context(settings: Settings, clock: Clock, *, migrate: bool = True) ->
         handlers=tasks.handlers(ctx),
         poll_seconds=settings.worker_poll_seconds,
         threads=settings.worker_threads,
+        ahead=settings.worker_claim_ahead,
         lease_seconds=settings.job_lease_seconds,
         backoff_max_seconds=settings.job_backoff_max_seconds,
         probe_seconds=settings.peer_probe_seconds,

@@ -44,13 +44,16 @@ class Worker:
     claim is still its own: a re-arm or a take-over gave the row to another run.
 
     `threads` runners run jobs side by side (a job mostly waits on a peer's answer or on the
-    database); a dispatcher claims as many due jobs as runners are idle, in one transaction.
-    Claims are rows of their own, so several workers (threads or processes) share nothing but
-    the queue.
+    database); a dispatcher claims due jobs for them in one transaction: when a runner is idle,
+    as many as runners are idle and `ahead` more. The jobs claimed ahead wait in the worker,
+    their leases kept, for the next runner that finishes: under a backlog a claim serves
+    `ahead + 1` jobs, not one (each claim is a write transaction, and on SQLite the context's
+    one write lock). Claims are rows of their own, so several workers (threads or processes)
+    share nothing but the queue.
 
     A runner's plain success (the row is to be deleted, no peer to wake) is settled by the
     dispatcher, in the transaction of a claim it makes anyway (see `settling`). The dispatcher
-    claims when a runner is idle and jobs may be due: its last claim filled every idle runner
+    claims when a runner is idle and jobs may be due: its last claim took all it had room for
     (more may wait), a job was queued in this process since (`JobQueue.wakeup`), or its poll
     came round (jobs queued elsewhere, retries come due).
     """
@@ -67,6 +70,7 @@ class Worker:
         probe_seconds: float = 2.0,
         heartbeat_seconds: float | None = None,
         threads: int = 1,
+        ahead: int = 0,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -78,13 +82,17 @@ class Worker:
         if threads < 1:
             raise ValueError("a worker needs at least one thread")
         self.threads = threads
+        if ahead < 0:
+            raise ValueError("a worker cannot claim fewer than no jobs ahead")
+        self.ahead = ahead
         self.on_start: list[Callable[[], None]] = []
         """Called each time the worker starts (e.g. to say "I am back" to a peer at once)."""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._inbox: SimpleQueue[JobRun | None] = SimpleQueue()
-        self._busy = 0
-        self._busy_lock = threading.Lock()
+        self._held = 0
+        """Jobs claimed and not yet finished: running, or waiting in `_inbox` for a runner."""
+        self._held_lock = threading.Lock()
         self._slot_free = threading.Event()
         self._leases = LeaseKeeper(name, self.heartbeat_seconds, self._renew)
         self.peers = PeerWatch(queue, probe_seconds)
@@ -277,22 +285,22 @@ class Worker:
         """Claims as many due jobs as there are idle runners, in one transaction, and hands
         them out; only this thread waits for new jobs (no herd of claims on each one)."""
         drained = False
-        """The last claim found fewer due jobs than runners were idle."""
+        """The last claim found fewer due jobs than it had room for."""
         next_poll = time.monotonic()
         while not self._stop.is_set():
-            with self._busy_lock:
-                free = self.threads - self._busy
+            room = self._room()
             now = time.monotonic()
             may_be_due = not drained or self.queue.wakeup.is_set() or now >= next_poll
-            if (free and may_be_due) or now >= self._succeeded.due_at():
-                jobs = self._claim_and_settle(free)
-                if free:
-                    drained = len(jobs) < free
+            if (room and may_be_due) or now >= self._succeeded.due_at():
+                jobs = self._claim_and_settle(room)
+                if room:
+                    drained = len(jobs) < room
                     next_poll = now + self.poll_seconds
                 if jobs:
-                    with self._busy_lock:
-                        self._busy += len(jobs)
+                    with self._held_lock:
+                        self._held += len(jobs)
                     for job in jobs:
+                        self._leases.hold(job)  # while it waits for a runner, too
                         self._inbox.put(job)
                     continue
             # A success added while this thread waits is not announced: it looks again within
@@ -300,7 +308,7 @@ class Worker:
             until = min(next_poll, self._succeeded.due_at())
             longest = min(self.poll_seconds, self._succeeded.wait_seconds)
             timeout = min(longest, max(0.0, until - time.monotonic()))
-            if free:
+            if room:
                 self.queue.wakeup.wait(timeout)
             else:
                 self._slot_free.wait(timeout)
@@ -308,16 +316,25 @@ class Worker:
         for _ in range(self.threads):
             self._inbox.put(None)  # after the claimed jobs: each runner ends on one
 
-    def _claim_and_settle(self, free: int) -> list[JobRun]:
-        """Settles the succeeded runs and claims up to `free` jobs, in one transaction."""
-        if free:
+    def _room(self) -> int:
+        """Returns how many jobs the next claim may take: none while every runner has a job
+        (running or waiting for it), else the idle runners' and `ahead` more."""
+        with self._held_lock:
+            held = self._held
+        if held >= self.threads:
+            return 0
+        return self.threads + self.ahead - held
+
+    def _claim_and_settle(self, room: int) -> list[JobRun]:
+        """Settles the succeeded runs and claims up to `room` jobs, in one transaction."""
+        if room:
             # Before the claim: a job queued from here on wakes the dispatcher again.
             self.queue.wakeup.clear()
         settle = self._succeeded.take()
         try:
-            if free:
+            if room:
                 self.peers.maybe_probe()
-            return self._claim_batch(free, settle)
+            return self._claim_batch(room, settle)
         except Exception as exc:
             log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
             self._succeeded.put_back(settle)  # settled with a later claim, or at stop
@@ -327,6 +344,9 @@ class Worker:
         """Runs the jobs the dispatcher hands out until it says to stop."""
         while (job := self._inbox.get()) is not None:
             try:
+                if not self._leases.holds(job):
+                    # Its lease was found taken over while it waited: another run has it.
+                    continue
                 self._run(job, defer_success=not self._stop.is_set())
                 if self._stop.is_set():  # the dispatcher may have made its last claim
                     self._settle_succeeded()
@@ -337,6 +357,7 @@ class Worker:
                     "worker %s: job %s not settled: %s", self.name, job.job_id, type(exc).__name__
                 )
             finally:
-                with self._busy_lock:
-                    self._busy -= 1
+                self._leases.let_go(job)
+                with self._held_lock:
+                    self._held -= 1
                 self._slot_free.set()

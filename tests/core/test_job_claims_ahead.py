@@ -1,0 +1,204 @@
+"""Jobs claimed ahead of the worker's idle runners: one claim serves several jobs under a
+backlog, and a job waiting in the worker keeps its lease (and loses its run once it lost it)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from hallkey.core.clock import ManualClock, SystemClock
+from hallkey.core.jobs import JobQueue, JobRun, Worker
+from tests.conftest import DatabaseUrlFactory
+from tests.core.test_job_wakeups import _claims
+from tests.core.test_jobs import T0, _claimed, _pending, _queue, _row
+from tests.servers import wait_for
+
+
+def _enqueue(queue: JobQueue, count: int, kind: str = "step") -> list[str]:
+    with queue.database.transaction() as session:
+        return [queue.enqueue(session, kind, {"n": n}) for n in range(count)]
+
+
+def test_backlog__one_claim_takes_the_idle_runners_jobs_and_ahead_more__each_runs_once(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    queue = _queue(database_url("jobs"), SystemClock())
+    job_ids = _enqueue(queue, 30)
+    claims = _claims(queue)
+    first_started, go_on = threading.Event(), threading.Event()
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def step(job: JobRun) -> None:
+        first_started.set()
+        assert go_on.wait(10)
+        with lock:
+            ran.append(int(job.payload["n"]))
+
+    worker = Worker(
+        name="w", queue=queue, handlers={"step": step}, threads=2, ahead=3, poll_seconds=0.05
+    )
+    worker.start()
+    try:
+        assert first_started.wait(10)
+        # The first claim had room for its two idle runners and three more: five jobs are
+        # claimed, two run, three wait in the worker; the rest stay in the queue.
+        wait_for(lambda: sum(_claimed(queue, job_id) for job_id in job_ids) == 5)
+        assert len(claims) == 1
+        go_on.set()
+        wait_for(lambda: _pending(queue) == 0, timeout=30)
+    finally:
+        worker.stop()
+    assert sorted(ran) == list(range(30))
+    # One claim a job would be 30; each claim after the first has room for at least
+    # `ahead + 1` jobs (a runner idles only once no job waits for it).
+    assert len(claims) <= 30 // 4 + 2, len(claims)
+
+
+def test_no_jobs_ahead__a_claim_takes_only_what_idle_runners_can_run(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    queue = _queue(database_url("jobs"), SystemClock())
+    job_ids = _enqueue(queue, 6)
+    started, go_on = threading.Event(), threading.Event()
+
+    def step(job: JobRun) -> None:
+        started.set()
+        assert go_on.wait(10)
+
+    worker = Worker(name="w", queue=queue, handlers={"step": step}, threads=2, poll_seconds=0.05)
+    worker.start()
+    try:
+        assert started.wait(10)
+        wait_for(lambda: sum(_claimed(queue, job_id) for job_id in job_ids) == 2)
+        go_on.set()
+        wait_for(lambda: _pending(queue) == 0, timeout=30)
+    finally:
+        worker.stop()
+
+
+def test_job_waiting_for_a_runner__past_its_lease__keeps_it__runs_once(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    first, waiting = _enqueue(queue, 2)
+    started, go_on = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def step(job: JobRun) -> None:
+        ran.append(job.job_id)
+        started.set()
+        assert go_on.wait(10)
+
+    worker = Worker(
+        name="w",
+        queue=queue,
+        handlers={"step": step},
+        threads=1,
+        ahead=1,
+        lease_seconds=30,
+        heartbeat_seconds=0.01,
+        poll_seconds=0.05,
+    )
+    worker.start()
+    try:
+        assert started.wait(10)
+        wait_for(lambda: _claimed(queue, waiting))
+        clock.advance(timedelta(seconds=31))  # past both claims' leases...
+        # ... which the heartbeat renews: the one that runs and the one that waits.
+        wait_for(lambda: _row(queue, first).run_at > clock.now())
+        wait_for(lambda: _row(queue, waiting).run_at > clock.now())
+        other = Worker(name="other", queue=queue, handlers={"step": step}, lease_seconds=30)
+        assert other.run_pending() == 0
+        go_on.set()
+        wait_for(lambda: _pending(queue) == 0, timeout=30)
+    finally:
+        worker.stop()
+    assert ran == [first, waiting]
+
+
+def test_jobs_of_one_claim_running_side_by_side__each_keeps_its_lease(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    # The jobs of one claim share its token: the heartbeat tells them apart by their ids.
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    job_ids = _enqueue(queue, 2)
+    together = threading.Barrier(3, timeout=10)
+    go_on = threading.Event()
+
+    def step(job: JobRun) -> None:
+        together.wait()
+        assert go_on.wait(10)
+
+    worker = Worker(
+        name="w",
+        queue=queue,
+        handlers={"step": step},
+        threads=2,
+        lease_seconds=30,
+        heartbeat_seconds=0.01,
+        poll_seconds=0.05,
+    )
+    worker.start()
+    try:
+        together.wait()  # both run, from one claim
+        assert _row(queue, job_ids[0]).locked_by == _row(queue, job_ids[1]).locked_by
+        clock.advance(timedelta(seconds=31))
+        for job_id in job_ids:
+            wait_for(lambda job_id=job_id: _row(queue, job_id).run_at > clock.now())
+        go_on.set()
+        wait_for(lambda: _pending(queue) == 0, timeout=30)
+    finally:
+        worker.stop()
+
+
+def test_job_waiting_for_a_runner__taken_over_meanwhile__is_not_run_by_this_worker(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    first, waiting = _enqueue(queue, 2)
+    started, go_on = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def step(job: JobRun) -> None:
+        ran.append(job.job_id)
+        started.set()
+        assert go_on.wait(10)
+
+    worker = Worker(
+        name="w",
+        queue=queue,
+        handlers={"step": step},
+        threads=1,
+        ahead=1,
+        heartbeat_seconds=0.01,
+        poll_seconds=0.05,
+    )
+    worker.start()
+    try:
+        assert started.wait(10)
+        wait_for(lambda: _claimed(queue, waiting))
+        row = _row(queue, waiting)
+        held = JobRun(
+            job_id=waiting, kind="step", payload={}, attempt=row.attempts, claim=row.locked_by
+        )
+        # Another worker's claim (as after a lease that ran out while this process stalled).
+        with queue.database.transaction() as session:
+            session.execute(
+                update(queue.table)
+                .where(queue.table.c.id == waiting)
+                .values(locked_by="other:claim", run_at=clock.now() + timedelta(hours=1))
+            )
+        wait_for(lambda: not worker._leases.holds(held))  # the heartbeat saw it
+        go_on.set()
+        wait_for(lambda: _row(queue, first) is None)
+    finally:
+        go_on.set()
+        worker.stop()
+    assert ran == [first]
+    assert _row(queue, waiting).locked_by == "other:claim"  # left to the run that has it
