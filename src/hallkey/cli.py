@@ -18,6 +18,7 @@ import uvicorn
 from hallkey import processes, setup_cli
 from hallkey.app import Contexts, build_app, build_contexts
 from hallkey.apply import ApplyError
+from hallkey.core.collector import settle_after_startup
 from hallkey.core.errors import Conflict
 from hallkey.core.jobs import JobQueue
 from hallkey.core.logs import configure_logging
@@ -100,6 +101,7 @@ def serve(
     }
     if workers == 1:
         web = build_app(contexts, run_workers=settings.run_workers)
+        settle_after_startup()
         uvicorn.run(web, host=host, port=port, **server_options)
         return
     contexts.close()  # each server process builds its own from the environment
@@ -123,6 +125,7 @@ def worker(
     settings = _settings(data_dir)
     contexts = _contexts(settings, _roles(role))
     (job_worker,) = contexts.workers()
+    settle_after_startup()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping after the current job", signum)
@@ -205,6 +208,7 @@ RoleOption = Annotated[Role, typer.Option(help="Whose jobs")]
 
 def _queue(contexts: Contexts) -> JobQueue:
     (job_worker,) = contexts.workers()
+    settle_after_startup()
     return job_worker.queue
 
 

@@ -30,6 +30,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from hallkey.app import build_app, build_contexts
+from hallkey.core.collector import settle_after_startup
 from hallkey.core.logs import configure_logging
 from hallkey.core.memory import limit_malloc_arenas
 from hallkey.core.metrics import shared_between_processes
@@ -72,7 +73,9 @@ def web_app_from_env() -> FastAPI:
     settings = Settings()
     configure_logging(settings.log_level)
     contexts = build_contexts(settings, roles=roles_from_env(), migrate=False)
-    return build_app(contexts, run_workers=settings.run_workers)
+    web = build_app(contexts, run_workers=settings.run_workers)
+    settle_after_startup()
+    return web
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
