@@ -84,7 +84,7 @@ def test_job_waiting_for_a_runner__past_its_lease__keeps_it__runs_once(
 ) -> None:
     clock = ManualClock(T0)
     queue = _queue(database_url("jobs"), clock)
-    first, waiting = _enqueue(queue, 2)
+    job_ids = _enqueue(queue, 2)
     started, go_on = threading.Event(), threading.Event()
     ran: list[str] = []
 
@@ -106,6 +106,7 @@ def test_job_waiting_for_a_runner__past_its_lease__keeps_it__runs_once(
     worker.start()
     try:
         assert started.wait(10)
+        first, waiting = _running_and_waiting(ran, job_ids)
         wait_for(lambda: _claimed(queue, waiting))
         clock.advance(timedelta(seconds=31))  # past both claims' leases...
         # ... which the heartbeat renews: the one that runs and the one that waits.
@@ -118,6 +119,14 @@ def test_job_waiting_for_a_runner__past_its_lease__keeps_it__runs_once(
     finally:
         worker.stop()
     assert ran == [first, waiting]
+
+
+def _running_and_waiting(ran: list[str], job_ids: list[str]) -> tuple[str, str]:
+    """The job that runs and the one that waits for the runner (due alike, either may be
+    claimed first)."""
+    (running,) = ran
+    (waiting,) = [job_id for job_id in job_ids if job_id != running]
+    return running, waiting
 
 
 def test_jobs_of_one_claim_running_side_by_side__each_keeps_its_lease(
@@ -161,7 +170,7 @@ def test_job_waiting_for_a_runner__taken_over_meanwhile__is_not_run_by_this_work
 ) -> None:
     clock = ManualClock(T0)
     queue = _queue(database_url("jobs"), clock)
-    first, waiting = _enqueue(queue, 2)
+    job_ids = _enqueue(queue, 2)
     started, go_on = threading.Event(), threading.Event()
     ran: list[str] = []
 
@@ -182,6 +191,7 @@ def test_job_waiting_for_a_runner__taken_over_meanwhile__is_not_run_by_this_work
     worker.start()
     try:
         assert started.wait(10)
+        first, waiting = _running_and_waiting(ran, job_ids)
         wait_for(lambda: _claimed(queue, waiting))
         row = _row(queue, waiting)
         held = JobRun(
@@ -202,3 +212,45 @@ def test_job_waiting_for_a_runner__taken_over_meanwhile__is_not_run_by_this_work
         worker.stop()
     assert ran == [first]
     assert _row(queue, waiting).locked_by == "other:claim"  # left to the run that has it
+
+
+def test_worker_stops__jobs_claimed_ahead_and_not_started__go_back_to_the_queue_at_once(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    clock = ManualClock(T0)
+    queue = _queue(database_url("jobs"), clock)
+    job_ids = _enqueue(queue, 3)
+    started, go_on = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def step(job: JobRun) -> None:
+        ran.append(job.job_id)
+        started.set()
+        assert go_on.wait(10)
+
+    worker = Worker(
+        name="w", queue=queue, handlers={"step": step}, threads=1, ahead=2, poll_seconds=0.05
+    )
+    worker.start()
+    stopping = threading.Thread(target=worker.stop)
+    try:
+        assert started.wait(10)
+        (first,) = ran
+        waiting = [job_id for job_id in job_ids if job_id != first]
+        wait_for(lambda: all(_claimed(queue, job_id) for job_id in waiting))
+        stopping.start()
+        # Given back before the running job ends: due now, unclaimed, no try spent.
+        wait_for(lambda: not any(_claimed(queue, job_id) for job_id in waiting))
+        for job_id in waiting:
+            row = _row(queue, job_id)
+            assert (row.attempts, row.run_at) == (0, clock.now())
+    finally:
+        go_on.set()
+        if stopping.is_alive():
+            stopping.join(10)
+        else:
+            worker.stop()
+    assert ran == [first]  # the runner finished what it started, nothing more
+    other = Worker(name="other", queue=queue, handlers={"step": step})
+    assert other.run_pending() == 2
+    assert sorted(ran[1:]) == sorted(waiting)

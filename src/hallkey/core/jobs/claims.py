@@ -118,6 +118,24 @@ def _delete_claimed(table: Table) -> Delete:
     )
 
 
+def give_back(session: Session, table: Table, runs: Sequence[JobRun], at: datetime) -> None:
+    """Gives claimed jobs that never started back to the queue, due at `at`, their claim's
+    try undone (a worker that stops leaves the jobs it claimed ahead to the others at once,
+    not after their lease)."""
+    if runs:
+        pairs = [(run.job_id, run.claim) for run in runs]
+        session.execute(_give_back_claimed(table), {"pairs": pairs, "at": at})
+
+
+@functools.cache
+def _give_back_claimed(table: Table) -> Update:
+    return (
+        update(table)
+        .where(tuple_(table.c.id, table.c.locked_by).in_(bindparam("pairs", expanding=True)))
+        .values(locked_by=None, run_at=bindparam("at"), attempts=table.c.attempts - 1)
+    )
+
+
 def renew(session: Session, table: Table, job: JobRun, until: datetime) -> bool:
     """Moves the job's lease to `until` while the claim is ours; tells whether it was."""
     result = session.execute(update(table).where(still_ours(table, job)).values(run_at=until))

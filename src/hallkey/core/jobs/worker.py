@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 
 from prometheus_client import Counter
 from sqlalchemy import Table
@@ -17,6 +17,7 @@ from hallkey.core.jobs.claims import (
     claim_batch,
     delete_run,
     delete_succeeded,
+    give_back,
     release,
     renew,
 )
@@ -313,8 +314,33 @@ class Worker:
             else:
                 self._slot_free.wait(timeout)
                 self._slot_free.clear()
+        self._give_back_waiting()
         for _ in range(self.threads):
             self._inbox.put(None)  # after the claimed jobs: each runner ends on one
+
+    def _give_back_waiting(self) -> None:
+        """Gives the jobs claimed ahead that no runner took yet back to the queue (the runners
+        finish only what they started)."""
+        waiting: list[JobRun] = []
+        while True:
+            try:
+                job = self._inbox.get_nowait()
+            except Empty:
+                break
+            if job is not None:
+                waiting.append(job)
+        if not waiting:
+            return
+        for job in waiting:
+            self._leases.let_go(job)
+        with self._held_lock:
+            self._held -= len(waiting)
+        try:
+            with self.queue.database.transaction() as session:
+                give_back(session, self._table, waiting, self.queue.clock.now())
+        except Exception as exc:
+            # Their leases run out and another worker takes them then.
+            log.error("worker %s: claimed jobs not given back: %s", self.name, type(exc).__name__)
 
     def _room(self) -> int:
         """Returns how many jobs the next claim may take: none while every runner has a job
