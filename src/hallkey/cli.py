@@ -98,6 +98,8 @@ def serve(
         # uvicorn's 5 s equalled httpx's idle expiry: a client reusing a connection at 5 s
         # sent its request into the server's close and read a reset (ReadError, no 5xx).
         "timeout_keep_alive": settings.http_keep_alive_seconds,
+        # A request that never ends must not hold a deploy: in flight at most this long.
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
     }
     if workers == 1:
         web = build_app(contexts, run_workers=settings.run_workers)

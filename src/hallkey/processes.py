@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -37,6 +38,13 @@ from hallkey.core.metrics import shared_between_processes
 from hallkey.core.settings import CONTEXT_NAMES, ContextName, Settings
 
 log = logging.getLogger("hallkey.processes")
+
+DEFAULT_GRACE_SECONDS = 30
+"""How long uvicorn lets requests in flight finish after SIGTERM, unless told otherwise."""
+
+STOP_SLACK_SECONDS = 60
+"""After the grace, how long a server process has to stop its workers (each finishes the jobs
+it started) and close its databases before it is killed."""
 
 STARTUP_FAILURE = 3
 """The exit code of a process that could not start (its socket, its app or the app's startup:
@@ -147,11 +155,31 @@ def run_processes(count: int, host: str, port: int, options: dict[str, Any]) -> 
                     log.warning("server process exited (%s): starting another", process.exitcode)
                     processes[index] = start()
         finally:
-            for process in processes:
-                if process.exitcode is None:
-                    process.terminate()  # SIGTERM: uvicorn finishes its requests, then exits
-            for process in processes:
-                process.join()
+            grace = options.get("timeout_graceful_shutdown") or DEFAULT_GRACE_SECONDS
+            stop_processes(processes, grace + STOP_SLACK_SECONDS)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return code
+
+
+def stop_processes(processes: list[BaseProcess], within_seconds: float) -> list[int]:
+    """Asks the processes to stop (SIGTERM: uvicorn finishes its requests, the workers their
+    jobs, then each exits) and kills any still running after `within_seconds`, with an error
+    in the log: a stop that hangs must not hold a deploy. Returns the pids it had to kill."""
+    for process in processes:
+        if process.exitcode is None:
+            process.terminate()
+    deadline = time.monotonic() + within_seconds
+    killed: list[int] = []
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.exitcode is None and process.pid is not None:
+            log.error(
+                "server process %d did not stop within %.0f s of SIGTERM: killed",
+                process.pid,
+                within_seconds,
+            )
+            process.kill()
+            process.join()
+            killed.append(process.pid)
+    return killed

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     expiry of the clients and proxies in front (httpx 5 s, load balancers 60 s): a server that
     closes first races the client's next request on that connection (an `httpx.ReadError`)."""
 
+    shutdown_grace_seconds: int = Field(default=30, ge=1)
+    """After SIGTERM, how long `hallkey serve` lets the requests in flight finish before it
+    closes their connections; with `--workers N`, a server process still running a minute
+    after that (its workers stop after their current jobs) is killed, and the log says so."""
+
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     """How often an idle worker looks for due jobs (new jobs in-process wake it at once)."""
 
