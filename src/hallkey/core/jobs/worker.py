@@ -283,8 +283,8 @@ class Worker:
                 log.error("worker %s: start hook failed: %s", self.name, type(exc).__name__)
 
     def _dispatch(self) -> None:
-        """Claims as many due jobs as there are idle runners, in one transaction, and hands
-        them out; only this thread waits for new jobs (no herd of claims on each one)."""
+        """Claims due jobs for the idle runners (and `ahead` more), in one transaction, and
+        hands them out; only this thread waits for new jobs (no herd of claims on each one)."""
         drained = False
         """The last claim found fewer due jobs than it had room for."""
         next_poll = time.monotonic()
