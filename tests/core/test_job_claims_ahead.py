@@ -4,16 +4,24 @@ backlog, and a job waiting in the worker keeps its lease (and loses its run once
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 
 from hallkey.core.clock import ManualClock, SystemClock
-from hallkey.core.jobs import JobQueue, JobRun, Worker
+from hallkey.core.jobs import Handler, JobQueue, JobRun, Worker
 from tests.conftest import DatabaseUrlFactory
 from tests.core.test_job_wakeups import _claims
 from tests.core.test_jobs import T0, _claimed, _pending, _queue, _row
 from tests.servers import wait_for
+
+
+def _never(job: JobRun) -> None:
+    raise AssertionError(f"{job.job_id} ran in a second worker")
 
 
 def _enqueue(queue: JobQueue, count: int, kind: str = "step") -> list[str]:
@@ -79,54 +87,71 @@ def test_no_jobs_ahead__a_claim_takes_only_what_idle_runners_can_run(
         worker.stop()
 
 
+class _Blocking:
+    """A job handler that records each run and holds it until `go_on` is set."""
+
+    def __init__(self) -> None:
+        self.started, self.go_on = threading.Event(), threading.Event()
+        self.ran: list[str] = []
+
+    def __call__(self, job: JobRun) -> None:
+        self.ran.append(job.job_id)
+        self.started.set()
+        assert self.go_on.wait(10)
+
+
+def _beating_worker(queue: JobQueue, step: Handler, **options: Any) -> Worker:
+    """A worker whose heartbeat beats at once (one runner, one job ahead unless told)."""
+    settings: dict[str, Any] = {"threads": 1, "ahead": 1, "heartbeat_seconds": 0.01}
+    return Worker(
+        name="w", queue=queue, handlers={"step": step}, poll_seconds=0.05, **(settings | options)
+    )
+
+
+@dataclass
+class _OneWaits:
+    """A worker of one runner and one job ahead: one job runs (until `go_on`), one waits."""
+
+    worker: Worker
+    running: str
+    waiting: str
+    go_on: threading.Event
+    ran: list[str]
+
+
+@contextmanager
+def _one_running_one_waiting(queue: JobQueue, **options: Any) -> Iterator[_OneWaits]:
+    job_ids = _enqueue(queue, 2)
+    step = _Blocking()
+    worker = _beating_worker(queue, step, **options)
+    worker.start()
+    try:
+        assert step.started.wait(10)
+        # Due alike: either may be claimed first.
+        (running,) = step.ran
+        (waiting,) = [job_id for job_id in job_ids if job_id != running]
+        wait_for(lambda: _claimed(queue, waiting))
+        yield _OneWaits(worker, running, waiting, step.go_on, step.ran)
+    finally:
+        step.go_on.set()
+        worker.stop()
+
+
 def test_job_waiting_for_a_runner__past_its_lease__keeps_it__runs_once(
     database_url: DatabaseUrlFactory,
 ) -> None:
     clock = ManualClock(T0)
     queue = _queue(database_url("jobs"), clock)
-    job_ids = _enqueue(queue, 2)
-    started, go_on = threading.Event(), threading.Event()
-    ran: list[str] = []
-
-    def step(job: JobRun) -> None:
-        ran.append(job.job_id)
-        started.set()
-        assert go_on.wait(10)
-
-    worker = Worker(
-        name="w",
-        queue=queue,
-        handlers={"step": step},
-        threads=1,
-        ahead=1,
-        lease_seconds=30,
-        heartbeat_seconds=0.01,
-        poll_seconds=0.05,
-    )
-    worker.start()
-    try:
-        assert started.wait(10)
-        first, waiting = _running_and_waiting(ran, job_ids)
-        wait_for(lambda: _claimed(queue, waiting))
+    with _one_running_one_waiting(queue, lease_seconds=30) as jobs:
         clock.advance(timedelta(seconds=31))  # past both claims' leases...
         # ... which the heartbeat renews: the one that runs and the one that waits.
-        wait_for(lambda: _row(queue, first).run_at > clock.now())
-        wait_for(lambda: _row(queue, waiting).run_at > clock.now())
-        other = Worker(name="other", queue=queue, handlers={"step": step}, lease_seconds=30)
+        wait_for(lambda: _row(queue, jobs.running).run_at > clock.now())
+        wait_for(lambda: _row(queue, jobs.waiting).run_at > clock.now())
+        other = Worker(name="other", queue=queue, handlers={"step": _never}, lease_seconds=30)
         assert other.run_pending() == 0
-        go_on.set()
+        jobs.go_on.set()
         wait_for(lambda: _pending(queue) == 0, timeout=30)
-    finally:
-        worker.stop()
-    assert ran == [first, waiting]
-
-
-def _running_and_waiting(ran: list[str], job_ids: list[str]) -> tuple[str, str]:
-    """The job that runs and the one that waits for the runner (due alike, either may be
-    claimed first)."""
-    (running,) = ran
-    (waiting,) = [job_id for job_id in job_ids if job_id != running]
-    return running, waiting
+    assert jobs.ran == [jobs.running, jobs.waiting]
 
 
 def test_jobs_of_one_claim_running_side_by_side__each_keeps_its_lease(
@@ -143,15 +168,7 @@ def test_jobs_of_one_claim_running_side_by_side__each_keeps_its_lease(
         together.wait()
         assert go_on.wait(10)
 
-    worker = Worker(
-        name="w",
-        queue=queue,
-        handlers={"step": step},
-        threads=2,
-        lease_seconds=30,
-        heartbeat_seconds=0.01,
-        poll_seconds=0.05,
-    )
+    worker = _beating_worker(queue, step, threads=2, ahead=0, lease_seconds=30)
     worker.start()
     try:
         together.wait()  # both run, from one claim
@@ -170,48 +187,23 @@ def test_job_waiting_for_a_runner__taken_over_meanwhile__is_not_run_by_this_work
 ) -> None:
     clock = ManualClock(T0)
     queue = _queue(database_url("jobs"), clock)
-    job_ids = _enqueue(queue, 2)
-    started, go_on = threading.Event(), threading.Event()
-    ran: list[str] = []
-
-    def step(job: JobRun) -> None:
-        ran.append(job.job_id)
-        started.set()
-        assert go_on.wait(10)
-
-    worker = Worker(
-        name="w",
-        queue=queue,
-        handlers={"step": step},
-        threads=1,
-        ahead=1,
-        heartbeat_seconds=0.01,
-        poll_seconds=0.05,
-    )
-    worker.start()
-    try:
-        assert started.wait(10)
-        first, waiting = _running_and_waiting(ran, job_ids)
-        wait_for(lambda: _claimed(queue, waiting))
-        row = _row(queue, waiting)
+    with _one_running_one_waiting(queue) as jobs:
+        row = _row(queue, jobs.waiting)
         held = JobRun(
-            job_id=waiting, kind="step", payload={}, attempt=row.attempts, claim=row.locked_by
+            job_id=jobs.waiting, kind="step", payload={}, attempt=row.attempts, claim=row.locked_by
         )
         # Another worker's claim (as after a lease that ran out while this process stalled).
         with queue.database.transaction() as session:
             session.execute(
                 update(queue.table)
-                .where(queue.table.c.id == waiting)
+                .where(queue.table.c.id == jobs.waiting)
                 .values(locked_by="other:claim", run_at=clock.now() + timedelta(hours=1))
             )
-        wait_for(lambda: not worker._leases.holds(held))  # the heartbeat saw it
-        go_on.set()
-        wait_for(lambda: _row(queue, first) is None)
-    finally:
-        go_on.set()
-        worker.stop()
-    assert ran == [first]
-    assert _row(queue, waiting).locked_by == "other:claim"  # left to the run that has it
+        wait_for(lambda: not jobs.worker._leases.holds(held))  # the heartbeat saw it
+        jobs.go_on.set()
+        wait_for(lambda: _row(queue, jobs.running) is None)
+    assert jobs.ran == [jobs.running]
+    assert _row(queue, jobs.waiting).locked_by == "other:claim"  # left to the run that has it
 
 
 def test_worker_stops__jobs_claimed_ahead_and_not_started__go_back_to_the_queue_at_once(
@@ -220,21 +212,15 @@ def test_worker_stops__jobs_claimed_ahead_and_not_started__go_back_to_the_queue_
     clock = ManualClock(T0)
     queue = _queue(database_url("jobs"), clock)
     job_ids = _enqueue(queue, 3)
-    started, go_on = threading.Event(), threading.Event()
-    ran: list[str] = []
-
-    def step(job: JobRun) -> None:
-        ran.append(job.job_id)
-        started.set()
-        assert go_on.wait(10)
-
+    step = _Blocking()
+    ran, go_on = step.ran, step.go_on
     worker = Worker(
         name="w", queue=queue, handlers={"step": step}, threads=1, ahead=2, poll_seconds=0.05
     )
     worker.start()
     stopping = threading.Thread(target=worker.stop)
     try:
-        assert started.wait(10)
+        assert step.started.wait(10)
         (first,) = ran
         waiting = [job_id for job_id in job_ids if job_id != first]
         wait_for(lambda: all(_claimed(queue, job_id) for job_id in waiting))
