@@ -231,3 +231,23 @@ def test_hub_admin__made_from_the_environment_and_signs_in__short_password_refus
         assert len(token) >= 40
     finally:
         contexts.close()
+
+
+def test_serve__settings_that_do_not_validate__each_named_in_one_line__no_traceback(
+    tmp_path: Path,
+) -> None:
+    secret = "a-secret-that-must-not-be-echoed"
+    result = _run(
+        "serve",
+        data_dir=tmp_path,
+        secret_key=secret,
+        env_extra={"HALLKEY_WORKER_CLAIM_AHEAD": "-1", "HALLKEY_DATABASE_CONNECTIONS": secret},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "hallkey: HALLKEY_DATABASE_CONNECTIONS: Input should be a valid integer, unable to parse "
+        "string as an integer; HALLKEY_WORKER_CLAIM_AHEAD: Input should be greater than or "
+        "equal to 0"
+    ]
+    assert secret not in result.stdout + result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing was started or made

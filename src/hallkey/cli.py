@@ -24,7 +24,13 @@ from hallkey.core.jobs import JobQueue
 from hallkey.core.logs import configure_logging
 from hallkey.core.memory import limit_malloc_arenas
 from hallkey.core.security import SecretKeyMismatch
-from hallkey.core.settings import CONTEXT_NAMES, ContextName, Settings
+from hallkey.core.settings import (
+    CONTEXT_NAMES,
+    BadSettings,
+    ContextName,
+    Settings,
+    load_settings,
+)
 from hallkey.demo import DemoUrls, demo_is_seeded, seed_demo, write_demo_file
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -49,7 +55,7 @@ def _settings(data_dir: Path | None, host: str | None = None, port: int | None =
     if port is not None and "HALLKEY_BASE_URL" not in os.environ:
         public_host = "127.0.0.1" if host in (None, "0.0.0.0", "::") else host  # noqa: S104
         overrides["base_url"] = f"http://{public_host}:{port}"
-    settings = Settings(**overrides)
+    settings = load_settings(**overrides)
     configure_logging(settings.log_level)
     return settings
 
@@ -278,5 +284,15 @@ def keys_rotate(data_dir: DataDirOption = None) -> None:
     typer.echo(f"hub: mobile keys are now signed with key {kid}")
 
 
+def main() -> None:
+    """The `hallkey` command: a setting that does not validate is told in one line per
+    problem, naming its environment variable (exit code 2), not as a traceback."""
+    try:
+        app()
+    except BadSettings as exc:
+        typer.echo(f"hallkey: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -23,7 +23,7 @@ from hallkey.apply import (
     load_setup_file,
 )
 from hallkey.core.errors import AppError
-from hallkey.core.settings import ContextName, Settings
+from hallkey.core.settings import ContextName, Settings, load_settings
 from hallkey.demo import write_demo_file
 
 ROLES = ("booking", "hub", "locks")
@@ -73,7 +73,7 @@ def apply_command(
     ] = None,
 ) -> None:
     """Brings a municipality's set-up to what FILE describes, through the contexts' APIs."""
-    settings = Settings()
+    settings = load_settings()
     try:
         setup = load_setup_file(file)
     except SetupFileError as exc:
@@ -120,7 +120,7 @@ def operator_key_command(
     if role not in ROLES:
         raise typer.BadParameter("role must be booking, hub or locks")
     context = cast(ContextName, role)
-    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    settings = _settings(data_dir)
     contexts = build_contexts(settings, roles=(context,))
     try:
         _, key = issue_operator_key(contexts, context, name)
@@ -138,7 +138,7 @@ def hub_admin_command(
     password = os.environ.get("HALLKEY_NEW_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    settings = _settings(data_dir)
     contexts = build_contexts(settings, roles=("hub",))
     try:
         assert contexts.hub is not None
@@ -150,3 +150,7 @@ def hub_admin_command(
     finally:
         contexts.close()
     typer.echo(f"hub operator {username} can now sign in at /hub/admin")
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    return load_settings(data_dir=data_dir) if data_dir is not None else load_settings()

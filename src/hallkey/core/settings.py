@@ -7,9 +7,9 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hallkey.core.db import DEFAULT_CONNECTIONS
@@ -235,3 +235,20 @@ class Settings(BaseSettings):
                 os.link(tmp, path)
             tmp.unlink()
         return path.read_text().strip().encode()
+
+
+class BadSettings(ValueError):
+    """Settings that do not validate, each named as the operator sets it (the environment
+    variable) with what is wrong, never with the value given (it may be a secret)."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Returns the settings from the environment (and `overrides`); raises BadSettings."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [
+            f"HALLKEY_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise BadSettings("; ".join(problems)) from None
