@@ -216,7 +216,6 @@ RoleOption = Annotated[Role, typer.Option(help="Whose jobs")]
 
 def _queue(contexts: Contexts) -> JobQueue:
     (job_worker,) = contexts.workers()
-    settle_after_startup()
     return job_worker.queue
 
 
