@@ -9,24 +9,33 @@ import signal
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as EventType
 
 import pytest
 
 from hallkey.processes import stop_processes
 
+SPAWN = multiprocessing.get_context("spawn")
 
-def _ignores_sigterm() -> None:
+
+def _ignores_sigterm(ready: EventType) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ready.set()
     time.sleep(60)
 
 
-def _stops_on_sigterm() -> None:
+def _stops_on_sigterm(ready: EventType) -> None:
+    ready.set()
     time.sleep(60)
 
 
-def _started(target: Callable[[], None]) -> BaseProcess:
-    process = multiprocessing.get_context("spawn").Process(target=target)
+def _started(target: Callable[[EventType], None]) -> BaseProcess:
+    """Starts `target` in a spawned process and returns once it has said it is ready (a
+    loaded machine takes seconds to start one)."""
+    ready = SPAWN.Event()
+    process = SPAWN.Process(target=target, args=(ready,))
     process.start()
+    assert ready.wait(60)
     return process
 
 
@@ -34,7 +43,6 @@ def test_stop_processes__one_ignores_sigterm__it_is_killed_after_the_time__the_o
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     stubborn, willing = _started(_ignores_sigterm), _started(_stops_on_sigterm)
-    time.sleep(1.5)  # both past start-up: the stubborn one has set its handler
     started = time.monotonic()
     with caplog.at_level(logging.ERROR, logger="hallkey.processes"):
         killed = stop_processes([stubborn, willing], within_seconds=1.0)
