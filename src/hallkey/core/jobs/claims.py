@@ -107,15 +107,22 @@ def delete_succeeded(session: Session, table: Table, runs: Sequence[JobRun]) -> 
     row goes only with its own (id, claim) pair, never because another run of the list shares
     its claim or its id."""
     if runs:
-        pairs = [(run.job_id, run.claim) for run in runs]
-        session.execute(_delete_claimed(table), {"pairs": pairs})
+        session.execute(_delete_claimed(table), {"pairs": _pairs(runs)})
 
 
 @functools.cache
 def _delete_claimed(table: Table) -> Delete:
-    return delete(table).where(
-        tuple_(table.c.id, table.c.locked_by).in_(bindparam("pairs", expanding=True))
-    )
+    return delete(table).where(_claimed_by_pairs(table))
+
+
+def _claimed_by_pairs(table: Table) -> ColumnElement[bool]:
+    """Matches the rows still claimed by the runs bound as `pairs` (`_pairs`): each row only
+    with its own (id, claim) pair, never because another run shares its claim or its id."""
+    return tuple_(table.c.id, table.c.locked_by).in_(bindparam("pairs", expanding=True))
+
+
+def _pairs(runs: Sequence[JobRun]) -> list[tuple[str, str]]:
+    return [(run.job_id, run.claim) for run in runs]
 
 
 def give_back(session: Session, table: Table, runs: Sequence[JobRun], at: datetime) -> None:
@@ -123,15 +130,14 @@ def give_back(session: Session, table: Table, runs: Sequence[JobRun], at: dateti
     try undone (a worker that stops leaves the jobs it claimed ahead to the others at once,
     not after their lease)."""
     if runs:
-        pairs = [(run.job_id, run.claim) for run in runs]
-        session.execute(_give_back_claimed(table), {"pairs": pairs, "at": at})
+        session.execute(_give_back_claimed(table), {"pairs": _pairs(runs), "at": at})
 
 
 @functools.cache
 def _give_back_claimed(table: Table) -> Update:
     return (
         update(table)
-        .where(tuple_(table.c.id, table.c.locked_by).in_(bindparam("pairs", expanding=True)))
+        .where(_claimed_by_pairs(table))
         .values(locked_by=None, run_at=bindparam("at"), attempts=table.c.attempts - 1)
     )
 
