@@ -49,9 +49,7 @@ DataDirOption = Annotated[
 
 
 def _settings(data_dir: Path | None, host: str | None = None, port: int | None = None) -> Settings:
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
+    overrides: dict[str, Any] = {"data_dir": data_dir}
     if port is not None and "HALLKEY_BASE_URL" not in os.environ:
         public_host = "127.0.0.1" if host in (None, "0.0.0.0", "::") else host  # noqa: S104
         overrides["base_url"] = f"http://{public_host}:{port}"

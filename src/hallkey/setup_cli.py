@@ -23,7 +23,7 @@ from hallkey.apply import (
     load_setup_file,
 )
 from hallkey.core.errors import AppError
-from hallkey.core.settings import ContextName, Settings, load_settings
+from hallkey.core.settings import ContextName, load_settings
 from hallkey.demo import write_demo_file
 
 ROLES = ("booking", "hub", "locks")
@@ -120,7 +120,7 @@ def operator_key_command(
     if role not in ROLES:
         raise typer.BadParameter("role must be booking, hub or locks")
     context = cast(ContextName, role)
-    settings = _settings(data_dir)
+    settings = load_settings(data_dir=data_dir)
     contexts = build_contexts(settings, roles=(context,))
     try:
         _, key = issue_operator_key(contexts, context, name)
@@ -138,7 +138,7 @@ def hub_admin_command(
     password = os.environ.get("HALLKEY_NEW_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    settings = _settings(data_dir)
+    settings = load_settings(data_dir=data_dir)
     contexts = build_contexts(settings, roles=("hub",))
     try:
         assert contexts.hub is not None
@@ -150,7 +150,3 @@ def hub_admin_command(
     finally:
         contexts.close()
     typer.echo(f"hub operator {username} can now sign in at /hub/admin")
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    return load_settings(data_dir=data_dir) if data_dir is not None else load_settings()

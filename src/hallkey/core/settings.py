@@ -243,9 +243,11 @@ class BadSettings(ValueError):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Returns the settings from the environment (and `overrides`); raises BadSettings."""
+    """Returns the settings from the environment and the `overrides` given (None: an option
+    left unset, which overrides nothing); raises BadSettings."""
+    given = {name: value for name, value in overrides.items() if value is not None}
     try:
-        return Settings(**overrides)
+        return Settings(**given)
     except ValidationError as exc:
         problems = [
             f"HALLKEY_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
