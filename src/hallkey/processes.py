@@ -35,12 +35,14 @@ from hallkey.core.collector import settle_after_startup
 from hallkey.core.logs import configure_logging
 from hallkey.core.memory import limit_malloc_arenas
 from hallkey.core.metrics import shared_between_processes
-from hallkey.core.settings import CONTEXT_NAMES, ContextName, Settings
+from hallkey.core.settings import (
+    CONTEXT_NAMES,
+    DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    ContextName,
+    Settings,
+)
 
 log = logging.getLogger("hallkey.processes")
-
-DEFAULT_GRACE_SECONDS = 30
-"""How long uvicorn lets requests in flight finish after SIGTERM, unless told otherwise."""
 
 STOP_SLACK_SECONDS = 60
 """After the grace, how long a server process has to stop its workers (each finishes the jobs
@@ -155,7 +157,7 @@ def run_processes(count: int, host: str, port: int, options: dict[str, Any]) -> 
                     log.warning("server process exited (%s): starting another", process.exitcode)
                     processes[index] = start()
         finally:
-            grace = options.get("timeout_graceful_shutdown") or DEFAULT_GRACE_SECONDS
+            grace = options.get("timeout_graceful_shutdown") or DEFAULT_SHUTDOWN_GRACE_SECONDS
             stop_processes(processes, grace + STOP_SLACK_SECONDS)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -17,6 +17,10 @@ from hallkey.core.db import DEFAULT_CONNECTIONS
 ContextName = Literal["booking", "hub", "locks"]
 CONTEXT_NAMES: tuple[ContextName, ...] = ("booking", "hub", "locks")
 
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 30
+"""How long requests in flight may finish after SIGTERM, unless `HALLKEY_SHUTDOWN_GRACE_SECONDS`
+says otherwise."""
+
 
 class Settings(BaseSettings):
     """Process-wide settings; every field maps to `HALLKEY_<FIELD>`."""
@@ -49,7 +53,7 @@ class Settings(BaseSettings):
     expiry of the clients and proxies in front (httpx 5 s, load balancers 60 s): a server that
     closes first races the client's next request on that connection (an `httpx.ReadError`)."""
 
-    shutdown_grace_seconds: int = Field(default=30, ge=1)
+    shutdown_grace_seconds: int = Field(default=DEFAULT_SHUTDOWN_GRACE_SECONDS, ge=1)
     """After SIGTERM, how long `hallkey serve` lets the requests in flight finish before it
     closes their connections; with `--workers N`, a server process still running a minute
     after that (its workers stop after their current jobs) is killed, and the log says so."""
