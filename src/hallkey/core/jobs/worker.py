@@ -305,8 +305,9 @@ class Worker:
                         self._inbox.put(job)
                     continue
             # A success added while this thread waits is not announced: it looks again within
-            # a success's longest wait.
-            until = min(next_poll, self._succeeded.due_at())
+            # a success's longest wait. Without room no poll is due (a past `next_poll` would
+            # make the wait none and this thread spin while every runner is busy).
+            until = min(next_poll, self._succeeded.due_at()) if room else self._succeeded.due_at()
             longest = min(self.poll_seconds, self._succeeded.wait_seconds)
             timeout = min(longest, max(0.0, until - time.monotonic()))
             if room:
