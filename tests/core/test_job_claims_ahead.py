@@ -105,14 +105,14 @@ def test_every_runner_busy__the_dispatcher_waits_instead_of_spinning(
         name="w", queue=queue, handlers={"step": step}, threads=1, ahead=1, poll_seconds=0.05
     )
     rounds = 0
-    room = worker._room
+    room = worker._dispatcher.room
 
     def counted_room() -> int:
         nonlocal rounds
         rounds += 1
         return room()
 
-    worker._room = counted_room  # type: ignore[method-assign]
+    worker._dispatcher.room = counted_room  # type: ignore[method-assign]
     worker.start()
     try:
         assert started.wait(10)

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from queue import Empty, SimpleQueue
 
 from prometheus_client import Counter
 from sqlalchemy import Table
@@ -17,10 +16,10 @@ from hallkey.core.jobs.claims import (
     claim_batch,
     delete_run,
     delete_succeeded,
-    give_back,
     release,
     renew,
 )
+from hallkey.core.jobs.dispatch import Dispatcher
 from hallkey.core.jobs.lease import LeaseKeeper
 from hallkey.core.jobs.peers import PeerWatch
 from hallkey.core.jobs.queue import Handler, JobQueue
@@ -45,8 +44,8 @@ class Worker:
     claim is still its own: a re-arm or a take-over gave the row to another run.
 
     `threads` runners run jobs side by side (a job mostly waits on a peer's answer or on the
-    database); a dispatcher claims due jobs for them in one transaction: when a runner is idle,
-    as many as runners are idle and `ahead` more. The jobs claimed ahead wait in the worker,
+    database); a dispatcher (`dispatch`) claims due jobs for them in one transaction: when a
+    runner is idle, as many as runners are idle and `ahead` more. The jobs claimed ahead wait,
     their leases kept, for the next runner that finishes: under a backlog a claim serves
     `ahead + 1` jobs, not one (each claim is a write transaction, and on SQLite the context's
     one write lock). Claims are rows of their own, so several workers (threads or processes)
@@ -90,16 +89,25 @@ class Worker:
         """Called each time the worker starts (e.g. to say "I am back" to a peer at once)."""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._inbox: SimpleQueue[JobRun | None] = SimpleQueue()
-        self._held = 0
-        """Jobs claimed and not yet finished: running, or waiting in `_inbox` for a runner."""
-        self._held_lock = threading.Lock()
-        self._slot_free = threading.Event()
         self._leases = LeaseKeeper(name, self.heartbeat_seconds, self._renew)
         self.peers = PeerWatch(queue, probe_seconds)
         # A success waits for a claim at most until its row's lease would let another run
         # take the job again (less by far: a heartbeat's time).
         self._succeeded = SucceededRuns(wait_seconds=min(poll_seconds, self.heartbeat_seconds))
+        self._dispatcher = Dispatcher(
+            name=name,
+            queue=queue,
+            threads=threads,
+            ahead=ahead,
+            poll_seconds=poll_seconds,
+            leases=self._leases,
+            peers=self.peers,
+            succeeded=self._succeeded,
+            stopping=self._stop,
+            claim=self._claim_batch,
+            run=self._run_claimed,
+            settle_succeeded=self._settle_succeeded,
+        )
 
     @property
     def _table(self) -> Table:
@@ -136,6 +144,11 @@ class Worker:
             return False
         self._run(job)
         return True
+
+    def _run_claimed(self, job: JobRun) -> None:
+        """Runs a job the dispatcher claimed; a plain success waits for its next claim,
+        unless the worker stops (no claim may follow)."""
+        self._run(job, defer_success=not self._stop.is_set())
 
     def _run(self, job: JobRun, *, defer_success: bool = False) -> None:
         """Runs one claimed job and settles its outcome (a plain success, when
@@ -242,18 +255,18 @@ class Worker:
         if self._threads:
             return
         self._begin()
-        self._spawn(f"worker-{self.name}", self._dispatch)
+        self._spawn(f"worker-{self.name}", self._dispatcher.loop)
 
     def run_forever(self) -> None:
         """Runs jobs until `stop` is called, dispatching from the calling thread."""
         self._begin()
-        self._dispatch()
+        self._dispatcher.loop()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Asks the worker to stop after the jobs it has claimed and waits for its threads."""
         self._stop.set()
         self.queue.wakeup.set()
-        self._slot_free.set()
+        self._dispatcher.wake()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -268,7 +281,7 @@ class Worker:
         self._stop.clear()
         self._started()
         for index in range(self.threads):
-            self._spawn(f"worker-{self.name}-{index}", self._runner)
+            self._spawn(f"worker-{self.name}-{index}", self._dispatcher.runner)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -281,110 +294,3 @@ class Worker:
                 hook()
             except Exception as exc:
                 log.error("worker %s: start hook failed: %s", self.name, type(exc).__name__)
-
-    def _dispatch(self) -> None:
-        """Claims due jobs for the idle runners (and `ahead` more), in one transaction, and
-        hands them out; only this thread waits for new jobs (no herd of claims on each one)."""
-        drained = False
-        """The last claim found fewer due jobs than it had room for."""
-        next_poll = time.monotonic()
-        while not self._stop.is_set():
-            room = self._room()
-            now = time.monotonic()
-            may_be_due = not drained or self.queue.wakeup.is_set() or now >= next_poll
-            if (room and may_be_due) or now >= self._succeeded.due_at():
-                jobs = self._claim_and_settle(room)
-                if room:
-                    drained = len(jobs) < room
-                    next_poll = now + self.poll_seconds
-                if jobs:
-                    with self._held_lock:
-                        self._held += len(jobs)
-                    for job in jobs:
-                        self._leases.hold(job)  # while it waits for a runner, too
-                        self._inbox.put(job)
-                    continue
-            # A success added while this thread waits is not announced: it looks again within
-            # a success's longest wait. Without room no poll is due (a past `next_poll` would
-            # make the wait none and this thread spin while every runner is busy).
-            until = min(next_poll, self._succeeded.due_at()) if room else self._succeeded.due_at()
-            longest = min(self.poll_seconds, self._succeeded.wait_seconds)
-            timeout = min(longest, max(0.0, until - time.monotonic()))
-            if room:
-                self.queue.wakeup.wait(timeout)
-            else:
-                self._slot_free.wait(timeout)
-                self._slot_free.clear()
-        self._give_back_waiting()
-        for _ in range(self.threads):
-            self._inbox.put(None)  # after the claimed jobs: each runner ends on one
-
-    def _give_back_waiting(self) -> None:
-        """Gives the jobs claimed ahead that no runner took yet back to the queue (the runners
-        finish only what they started)."""
-        waiting: list[JobRun] = []
-        while True:
-            try:
-                job = self._inbox.get_nowait()
-            except Empty:
-                break
-            if job is not None:
-                waiting.append(job)
-        if not waiting:
-            return
-        for job in waiting:
-            self._leases.let_go(job)
-        with self._held_lock:
-            self._held -= len(waiting)
-        try:
-            with self.queue.database.transaction() as session:
-                give_back(session, self._table, waiting, self.queue.clock.now())
-        except Exception as exc:
-            # Their leases run out and another worker takes them then.
-            log.error("worker %s: claimed jobs not given back: %s", self.name, type(exc).__name__)
-
-    def _room(self) -> int:
-        """Returns how many jobs the next claim may take: none while every runner has a job
-        (running or waiting for it), else the idle runners' and `ahead` more."""
-        with self._held_lock:
-            held = self._held
-        if held >= self.threads:
-            return 0
-        return self.threads + self.ahead - held
-
-    def _claim_and_settle(self, room: int) -> list[JobRun]:
-        """Settles the succeeded runs and claims up to `room` jobs, in one transaction."""
-        if room:
-            # Before the claim: a job queued from here on wakes the dispatcher again.
-            self.queue.wakeup.clear()
-        settle = self._succeeded.take()
-        try:
-            if room:
-                self.peers.maybe_probe()
-            return self._claim_batch(room, settle)
-        except Exception as exc:
-            log.error("worker %s could not claim a job: %s", self.name, type(exc).__name__)
-            self._succeeded.put_back(settle)  # settled with a later claim, or at stop
-            return []
-
-    def _runner(self) -> None:
-        """Runs the jobs the dispatcher hands out until it says to stop."""
-        while (job := self._inbox.get()) is not None:
-            try:
-                if not self._leases.holds(job):
-                    # Its lease was found taken over while it waited: another run has it.
-                    continue
-                self._run(job, defer_success=not self._stop.is_set())
-                if self._stop.is_set():  # the dispatcher may have made its last claim
-                    self._settle_succeeded()
-            except Exception as exc:
-                # Settling failed (the database went away): the lease runs out and the job
-                # is claimed again.
-                log.error(
-                    "worker %s: job %s not settled: %s", self.name, job.job_id, type(exc).__name__
-                )
-            finally:
-                self._leases.let_go(job)
-                with self._held_lock:
-                    self._held -= 1
-                self._slot_free.set()
