@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench import keypad, load, memory, scale
+from bench import calibration, keypad, load, memory, scale
 from bench.door_events import bench_door_events
 from bench.series import bench_series
 from bench.server import (
@@ -322,6 +322,7 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> None:
             f"load average at start: {os.getloadavg()[0]:.2f}"
             " (a shared machine: final figures need a quiet one)"
         )
+        print(calibration.machine_speed())
         if args.only in (None, "hot", "door"):
             bench_door_events(base, demo, 30)
         if args.only is None or args.only == "hot":
