@@ -9,11 +9,12 @@ with prices takes bookings only in the groups it has a price for.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from hallkey.booking import domain, pricing
 from hallkey.booking import repository as repo
@@ -38,8 +39,18 @@ def _price(row: ResourcePrice) -> pricing.Price:
 
 
 def _rows(session: Session, resource_id: str) -> Sequence[ResourcePrice]:
-    query = select(ResourcePrice).where(ResourcePrice.resource_id == resource_id)
-    return session.scalars(query.order_by(ResourcePrice.price_group)).all()
+    return session.scalars(_rows_of_resource(), {"resource_id": resource_id}).all()
+
+
+@functools.cache
+def _rows_of_resource() -> Select[ResourcePrice]:
+    """A resource's prices by group, built once: every booking reads them, and building the
+    statement cost as much again as running it."""
+    return (
+        select(ResourcePrice)
+        .where(ResourcePrice.resource_id == bindparam("resource_id"))
+        .order_by(ResourcePrice.price_group)
+    )
 
 
 def offers(session: Session, resource_id: str, group: str) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Insert,
     MetaData,
     String,
+    Table,
     create_engine,
     event,
     insert,
@@ -219,6 +220,15 @@ def _configure_sqlite(engine: Engine, lock: FairLock | None) -> None:
         except BaseException:
             driver.end_write()
             raise
+
+
+def table_of(model: type[Any]) -> Table:
+    """Returns a mapped class's table, for Core statements built once on hot paths: an UPDATE
+    of the mapped class (or one whose clauses name its attributes) runs through the ORM's bulk
+    path, about twice the cost of the same UPDATE of the table (profiled)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 @functools.cache

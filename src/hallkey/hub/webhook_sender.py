@@ -24,6 +24,7 @@ from sqlalchemy import Select, bindparam, exists, select, update
 from standardwebhooks import Webhook
 
 from hallkey import __version__
+from hallkey.core.db import table_of
 from hallkey.core.jobs import JobRun, RetryLater
 from hallkey.hub.context import HubContext
 from hallkey.hub.models import Client, WebhookMessage
@@ -205,28 +206,25 @@ def _post(ctx: HubContext, attempt: _Attempt) -> str | None:
 @functools.cache
 def _settle_statement(outcome: str, at_version: bool) -> Any:
     """The UPDATE of `_settle` for one outcome (`delivered`, `dead`, or a try that failed:
-    `pending`), checking the version when `at_version`; built once each."""
-    settled = update(WebhookMessage).where(
-        WebhookMessage.id == bindparam("message_id"), WebhookMessage.state == "pending"
+    `pending`), checking the version when `at_version`; built once each, of the table."""
+    messages = table_of(WebhookMessage).c
+    settled = update(table_of(WebhookMessage)).where(
+        messages.id == bindparam("message_id"), messages.state == "pending"
     )
     if at_version:
-        settled = settled.where(WebhookMessage.version == bindparam("at_version"))
+        settled = settled.where(messages.version == bindparam("at_version"))
     values: dict[str, Any] = {
-        "attempts": WebhookMessage.attempts + 1,
-        "last_error": bindparam("error_text", type_=WebhookMessage.last_error.type),
+        "attempts": messages.attempts + 1,
+        "last_error": bindparam("error_text", type_=messages.last_error.type),
     }
     if outcome == "delivered":
         values.update(
             state="delivered",
-            delivered_at=bindparam("now", type_=WebhookMessage.delivered_at.type),
+            delivered_at=bindparam("now", type_=messages.delivered_at.type),
         )
     elif outcome == "dead":
         values.update(state="dead")
-    return (
-        settled.values(values)
-        .returning(WebhookMessage.id)
-        .execution_options(synchronize_session=False)
-    )
+    return settled.values(values).returning(messages.id)
 
 
 def _settle(

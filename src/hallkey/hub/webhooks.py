@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from hallkey.core.db import plain_insert
+from hallkey.core.db import plain_insert, table_of
 from hallkey.core.errors import Conflict, NotFound
 from hallkey.core.ids import new_id
 from hallkey.hub import repository as repo
@@ -190,29 +190,31 @@ def _replace_waiting(
 
 @functools.cache
 def _replace_waiting_statement() -> Any:
+    """Built once, of the table: no message is held as an object in the sessions that write
+    one, so there is nothing for the ORM to keep in step (and its bulk path costs twice)."""
+    messages = table_of(WebhookMessage).c
     waiting = (
-        select(WebhookMessage.id)
+        select(messages.id)
         .where(
-            WebhookMessage.topic == bindparam("on_topic"),
-            WebhookMessage.state == "pending",
-            WebhookMessage.client_id == bindparam("of_client"),
+            messages.topic == bindparam("on_topic"),
+            messages.state == "pending",
+            messages.client_id == bindparam("of_client"),
         )
         .limit(1)
         .scalar_subquery()
     )
     return (
-        update(WebhookMessage)
+        update(table_of(WebhookMessage))
         # `pending` again on the row itself: PostgreSQL checks it anew once the row's lock is
         # had, so a message settled meanwhile is left alone (a new one is written instead).
-        .where(WebhookMessage.id == waiting, WebhookMessage.state == "pending")
+        .where(messages.id == waiting, messages.state == "pending")
         .values(
-            type=bindparam("kind", type_=WebhookMessage.type.type),
-            payload=bindparam("content", type_=WebhookMessage.payload.type),
-            version=WebhookMessage.version + 1,
-            created_at=bindparam("now", type_=WebhookMessage.created_at.type),
+            type=bindparam("kind", type_=messages.type.type),
+            payload=bindparam("content", type_=messages.payload.type),
+            version=messages.version + 1,
+            created_at=bindparam("now", type_=messages.created_at.type),
         )
-        .returning(WebhookMessage.id)
-        .execution_options(synchronize_session="fetch")
+        .returning(messages.id)
     )
 
 

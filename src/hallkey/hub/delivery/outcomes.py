@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import Update, bindparam, case, update
 from sqlalchemy.orm import Session
 
+from hallkey.core.db import table_of
 from hallkey.core.jobs import RetryLater
 from hallkey.core.messaging.base import OutgoingMessage, SendError
 from hallkey.hub import repository as repo
@@ -55,16 +56,16 @@ def _mark_sent(session: Session, delivery_id: str, at: datetime) -> None:
 
 @functools.cache
 def _mark_sent_statement() -> Update:
+    deliveries = table_of(Delivery).c
     return (
-        update(Delivery)
-        .where(Delivery.id == bindparam("delivery_id"))
+        update(table_of(Delivery))
+        .where(deliveries.id == bindparam("delivery_id"))
         .values(
             state="sent",
-            attempts=Delivery.attempts + 1,
-            sent_at=bindparam("at", type_=Delivery.sent_at.type),
-            error=case((Delivery.error == SUPERSEDED, Delivery.error), else_=None),
+            attempts=deliveries.attempts + 1,
+            sent_at=bindparam("at", type_=deliveries.sent_at.type),
+            error=case((deliveries.error == SUPERSEDED, deliveries.error), else_=None),
         )
-        .execution_options(synchronize_session=False)
     )
 
 
