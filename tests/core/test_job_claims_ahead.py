@@ -90,44 +90,6 @@ def test_no_jobs_ahead__a_claim_takes_only_what_idle_runners_can_run(
         worker.stop()
 
 
-def test_every_runner_busy__the_dispatcher_waits_instead_of_spinning(
-    database_url: DatabaseUrlFactory,
-) -> None:
-    queue = _queue(database_url("jobs"), SystemClock())
-    _enqueue(queue, 3)
-    started, go_on = threading.Event(), threading.Event()
-
-    def step(job: JobRun) -> None:
-        started.set()
-        assert go_on.wait(10)
-
-    worker = Worker(
-        name="w", queue=queue, handlers={"step": step}, threads=1, ahead=1, poll_seconds=0.05
-    )
-    rounds = 0
-    room = worker._dispatcher.room
-
-    def counted_room() -> int:
-        nonlocal rounds
-        rounds += 1
-        return room()
-
-    worker._dispatcher.room = counted_room  # type: ignore[method-assign]
-    worker.start()
-    try:
-        assert started.wait(10)
-        before = rounds
-        # The runner is busy for longer than a poll: the dispatcher has no room and nothing
-        # to settle, and looks again once a poll's time (a spinning one: thousands of times).
-        threading.Event().wait(0.6)
-        looked = rounds - before
-        go_on.set()
-        wait_for(lambda: _pending(queue) == 0, timeout=30)
-    finally:
-        worker.stop()
-    assert looked <= 30, looked
-
-
 class _Blocking:
     """A job handler that records each run and holds it until `go_on` is set."""
 
@@ -147,6 +109,40 @@ def _beating_worker(queue: JobQueue, step: Handler, **options: Any) -> Worker:
     return Worker(
         name="w", queue=queue, handlers={"step": step}, poll_seconds=0.05, **(settings | options)
     )
+
+
+def test_every_runner_busy__the_dispatcher_waits_instead_of_spinning(
+    database_url: DatabaseUrlFactory,
+) -> None:
+    queue = _queue(database_url("jobs"), SystemClock())
+    _enqueue(queue, 3)
+    step = _Blocking()
+    worker = Worker(
+        name="w", queue=queue, handlers={"step": step}, threads=1, ahead=1, poll_seconds=0.05
+    )
+    rounds = 0
+    room = worker._dispatcher.room
+
+    def counted_room() -> int:
+        nonlocal rounds
+        rounds += 1
+        return room()
+
+    worker._dispatcher.room = counted_room  # type: ignore[method-assign]
+    worker.start()
+    try:
+        assert step.started.wait(10)
+        before = rounds
+        # The runner is busy for longer than a poll: the dispatcher has no room and nothing
+        # to settle, and looks again once a poll's time (a spinning one: thousands of times).
+        threading.Event().wait(0.6)
+        looked = rounds - before
+        step.go_on.set()
+        wait_for(lambda: _pending(queue) == 0, timeout=30)
+    finally:
+        step.go_on.set()
+        worker.stop()
+    assert looked <= 30, looked
 
 
 @dataclass
